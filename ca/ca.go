@@ -1,0 +1,335 @@
+// Package ca creates, imports and loads certkit's private certificate
+// authority. Together with package issue it is the only code that calls
+// cfssl.
+package ca
+
+import (
+	"crypto"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/cloudflare/cfssl/config"
+	"github.com/cloudflare/cfssl/csr"
+	"github.com/cloudflare/cfssl/signer"
+	"github.com/cloudflare/cfssl/signer/local"
+
+	"github.com/certkit/certkit/internal/atomicfile"
+	"github.com/certkit/certkit/internal/errs"
+	"github.com/certkit/certkit/internal/home"
+)
+
+// File names inside the CA folder.
+const (
+	CertFile = "ca.crt"
+	KeyFile  = "ca.key"
+)
+
+// DefaultValidity is ten years.
+const DefaultValidity = 10 * 365 * 24 * time.Hour
+
+// Backdate is how far NotBefore lies in the past, for clocks that lag.
+const Backdate = 5 * time.Minute
+
+// CA is a loaded certificate authority.
+type CA struct {
+	Cert    *x509.Certificate
+	CertPEM []byte
+	Key     crypto.Signer
+	Dir     string
+}
+
+// CertPath is the path of the CA certificate.
+func (c *CA) CertPath() string { return filepath.Join(c.Dir, CertFile) }
+
+// KeyPath is the path of the CA key.
+func (c *CA) KeyPath() string { return filepath.Join(c.Dir, KeyFile) }
+
+// Options for Create.
+type Options struct {
+	Home     string
+	CN       string // default: "certkit CA <machine> <random tag>"
+	Org      string // default: "certkit"
+	KeyType  KeyType
+	Validity time.Duration // default DefaultValidity
+	Force    bool
+	Machine  string           // the machine name used in the default CN
+	Now      func() time.Time // default time.Now
+}
+
+// Result is what Create and Import made.
+type Result struct {
+	CA      *CA
+	Backups []string // the replaced pair, when forced
+}
+
+// NotFoundError reports a home without a CA.
+type NotFoundError struct{ Dir string }
+
+func (e *NotFoundError) Error() string { return "no CA in " + e.Dir }
+
+// Hint names the command that makes one.
+func (e *NotFoundError) Hint() string {
+	return "create one with: certkit init-ca (or adopt one with --import-cert/--import-key)"
+}
+
+// DefaultCN is a CA name unique to this CA. Clients choose which client
+// certificate to send by the issuer names the server accepts, so two CAs
+// with one name (a rotation, staging beside production) would make Docker
+// send the wrong pair.
+func DefaultCN(machine string) (string, error) {
+	tag := make([]byte, 4)
+	if _, err := rand.Read(tag); err != nil {
+		return "", err
+	}
+	if machine == "" {
+		machine = "localhost"
+	}
+	return fmt.Sprintf("certkit CA %s %s", machine, hex.EncodeToString(tag)), nil
+}
+
+// Create makes a new CA in the home. Nothing is written unless everything
+// succeeds.
+func Create(opt Options) (*Result, error) {
+	now := time.Now
+	if opt.Now != nil {
+		now = opt.Now
+	}
+	if opt.KeyType == "" {
+		opt.KeyType = ECDSAP256
+	}
+	if _, err := ParseKeyType(string(opt.KeyType)); err != nil {
+		return nil, err
+	}
+	if opt.Validity == 0 {
+		opt.Validity = DefaultValidity
+	}
+	if opt.Validity < 0 {
+		return nil, errs.Input("validity must be positive", "")
+	}
+	t := now()
+	notAfter, err := CheckNotAfter(t, opt.Validity)
+	if err != nil {
+		return nil, err
+	}
+	dir := home.CADir(opt.Home)
+	if err := checkWritable(opt.Home); err != nil {
+		return nil, err
+	}
+	if !opt.Force {
+		if err := refuseExisting(dir); err != nil {
+			return nil, err
+		}
+	}
+	if opt.CN == "" {
+		if opt.CN, err = DefaultCN(opt.Machine); err != nil {
+			return nil, err
+		}
+	}
+	if opt.Org == "" {
+		opt.Org = "certkit"
+	}
+
+	key, err := GenerateKey(opt.KeyType)
+	if err != nil {
+		return nil, err
+	}
+	req := &csr.CertificateRequest{
+		CN:    opt.CN,
+		Names: []csr.Name{{O: opt.Org}},
+		CA:    &csr.CAConfig{PathLength: 0, PathLenZero: true},
+	}
+	csrPEM, err := csr.Generate(key, req)
+	if err != nil {
+		return nil, fmt.Errorf("making the CA request: %v", cfsslMessage(err))
+	}
+	policy := &config.Signing{Default: &config.SigningProfile{
+		Usage:        []string{"cert sign", "crl sign", "digital signature"},
+		Expiry:       opt.Validity,
+		CAConstraint: config.CAConstraint{IsCA: true, MaxPathLen: 0, MaxPathLenZero: true},
+	}}
+	s, err := local.NewSigner(key, nil, signer.DefaultSigAlgo(key), policy)
+	if err != nil {
+		return nil, fmt.Errorf("making the CA signer: %v", cfsslMessage(err))
+	}
+	certPEM, err := s.Sign(signer.SignRequest{
+		Request:   string(csrPEM),
+		NotBefore: t.Add(-Backdate).Truncate(time.Second),
+		NotAfter:  notAfter.Truncate(time.Second),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("signing the CA certificate: %v", cfsslMessage(err))
+	}
+	certs, err := ParseCerts(certPEM)
+	if err != nil {
+		return nil, err
+	}
+	c := &CA{Cert: certs[0], CertPEM: certPEM, Key: key, Dir: dir}
+	backups, err := write(c, opt.Force, t)
+	if err != nil {
+		return nil, err
+	}
+	return &Result{CA: c, Backups: backups}, nil
+}
+
+// ImportOptions for Import.
+type ImportOptions struct {
+	Home  string
+	Force bool
+	Now   func() time.Time
+}
+
+// Import adopts an existing CA (for example one made with openssl), after
+// checking that it is a CA, that it is valid now and that the key is its own.
+func Import(certPEM, keyPEM []byte, opt ImportOptions) (*Result, error) {
+	now := time.Now
+	if opt.Now != nil {
+		now = opt.Now
+	}
+	certs, err := ParseCerts(certPEM)
+	if err != nil {
+		return nil, errs.Input("CA certificate to import: "+err.Error(), "pass a PEM certificate with --import-cert")
+	}
+	cert := certs[0]
+	key, err := ParseKey(keyPEM)
+	if errors.Is(err, ErrEncryptedKey) {
+		return nil, errs.Input("CA key to import: "+err.Error(), "decrypt it first: openssl pkey -in ca.key -out ca-plain.key")
+	}
+	if err != nil {
+		return nil, errs.Input("CA key to import: "+err.Error(), "pass a PEM private key with --import-key")
+	}
+	switch t := now(); {
+	case !cert.BasicConstraintsValid || !cert.IsCA:
+		return nil, errs.Input(fmt.Sprintf("%q is not a CA certificate (no basicConstraints CA:TRUE)", cert.Subject.CommonName), "import the CA certificate, not a server or client certificate")
+	case cert.KeyUsage != 0 && cert.KeyUsage&x509.KeyUsageCertSign == 0:
+		return nil, errs.Input(fmt.Sprintf("%q may not sign certificates (its key usage lacks keyCertSign)", cert.Subject.CommonName), "")
+	case !KeyMatches(cert.PublicKey, key):
+		return nil, errs.Input("the key does not belong to the certificate", "pass the key that was made with this CA certificate")
+	case t.After(cert.NotAfter):
+		return nil, errs.Input(fmt.Sprintf("%q expired on %s", cert.Subject.CommonName, cert.NotAfter.UTC().Format(time.DateOnly)), "create a new CA with: certkit init-ca")
+	case t.Before(cert.NotBefore):
+		return nil, errs.Input(fmt.Sprintf("%q is not valid before %s", cert.Subject.CommonName, cert.NotBefore.UTC().Format(time.RFC3339)), "check this machine's clock")
+	}
+	if kt := KeyTypeOf(cert.PublicKey); kt == "" {
+		return nil, errs.Input("the CA key type is not supported", "use one of: "+joinKeyTypes())
+	}
+	if err := checkWritable(opt.Home); err != nil {
+		return nil, err
+	}
+	dir := home.CADir(opt.Home)
+	if !opt.Force {
+		if err := refuseExisting(dir); err != nil {
+			return nil, err
+		}
+	}
+	c := &CA{Cert: cert, CertPEM: EncodeCert(cert), Key: key, Dir: dir}
+	backups, err := write(c, opt.Force, now())
+	if err != nil {
+		return nil, err
+	}
+	return &Result{CA: c, Backups: backups}, nil
+}
+
+// Load reads the CA of a home.
+func Load(homeDir string) (*CA, error) {
+	dir := home.CADir(homeDir)
+	certPEM, err := os.ReadFile(filepath.Join(dir, CertFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, &NotFoundError{Dir: dir}
+	}
+	if err != nil {
+		return nil, err
+	}
+	keyPEM, err := os.ReadFile(filepath.Join(dir, KeyFile))
+	if err != nil {
+		return nil, fmt.Errorf("reading the CA key: %w", err)
+	}
+	certs, err := ParseCerts(certPEM)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", filepath.Join(dir, CertFile), err)
+	}
+	key, err := ParseKey(keyPEM)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", filepath.Join(dir, KeyFile), err)
+	}
+	if !KeyMatches(certs[0].PublicKey, key) {
+		return nil, fmt.Errorf("%s does not belong to %s", filepath.Join(dir, KeyFile), filepath.Join(dir, CertFile))
+	}
+	return &CA{Cert: certs[0], CertPEM: certPEM, Key: key, Dir: dir}, nil
+}
+
+func write(c *CA, force bool, now time.Time) ([]string, error) {
+	keyPEM, err := MarshalKey(c.Key)
+	if err != nil {
+		return nil, err
+	}
+	res, err := atomicfile.WriteAll([]atomicfile.File{
+		{Path: c.KeyPath(), Data: keyPEM, Mode: 0o600},
+		{Path: c.CertPath(), Data: c.CertPEM, Mode: 0o644},
+	}, atomicfile.Options{Force: force, Now: now, DirMode: 0o700})
+	if err != nil {
+		return nil, err
+	}
+	// The CA folder must stay private even if it existed with looser modes.
+	if err := os.Chmod(c.Dir, 0o700); err != nil {
+		return nil, err
+	}
+	return res.Backups, nil
+}
+
+func refuseExisting(dir string) error {
+	var found []string
+	for _, name := range []string{CertFile, KeyFile} {
+		if p := filepath.Join(dir, name); atomicfile.Exists(p) {
+			found = append(found, p)
+		}
+	}
+	if len(found) > 0 {
+		return &ExistsError{Dir: dir}
+	}
+	return nil
+}
+
+// ExistsError reports a CA that is already there.
+type ExistsError struct{ Dir string }
+
+func (e *ExistsError) Error() string { return "a CA already exists in " + e.Dir }
+
+// Hint says how to replace it, and what that costs.
+func (e *ExistsError) Hint() string {
+	return "nothing was changed; pass --force to replace it (the old pair is kept as a .bak- backup, and certificates it issued stop being trusted)"
+}
+
+// checkWritable fails early, before any key is made, when the home cannot
+// be created or written.
+func checkWritable(dir string) error {
+	d := dir
+	for {
+		fi, err := os.Stat(d)
+		if err == nil {
+			if !fi.IsDir() {
+				return errs.Input(fmt.Sprintf("certkit home %s is not writable: %s is not a folder", dir, d), "pass another folder with --home or CERTKIT_HOME")
+			}
+			break
+		}
+		if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
+			return errs.Input(fmt.Sprintf("certkit home %s is not usable: %v", dir, err), "pass another folder with --home or CERTKIT_HOME")
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			break
+		}
+		d = parent
+	}
+	if err := accessWrite(d); err != nil {
+		return errs.Input(fmt.Sprintf("certkit home %s is not writable: %v", dir, err), "pass another folder with --home or CERTKIT_HOME, or fix the folder's permissions")
+	}
+	return nil
+}

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"os"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/certkit/certkit/ca"
+	"github.com/certkit/certkit/internal/errs"
+)
+
+func initCACommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:      "init-ca",
+		Usage:     "create the private CA that signs registry certificates",
+		UsageText: "certkit init-ca [--cn NAME] [--org ORG] [--key-type TYPE] [--validity 10y] [--force] [--json]\ncertkit init-ca --import-cert ca.crt --import-key ca.key",
+		Description: `Creates ca.crt (0644) and ca.key (0600) in <home>/ca (0700), in pure Go.
+
+Examples:
+  certkit init-ca
+  certkit init-ca --key-type rsa-4096 --validity 5y --cn "ACME registry CA"
+  certkit init-ca --import-cert old/ca.crt --import-key old/ca.key`,
+		Flags: []cli.Flag{
+			homeFlag(),
+			&cli.StringFlag{Name: "cn", Usage: "CA common name (default: certkit CA <machine> <random tag>, unique per CA)"},
+			&cli.StringFlag{Name: "org", Usage: "CA organization", Value: "certkit"},
+			&cli.StringFlag{Name: "key-type", Usage: "ecdsa-p256, ecdsa-p384, rsa-2048, rsa-3072, rsa-4096 or ed25519", Value: string(ca.ECDSAP256)},
+			&cli.StringFlag{Name: "validity", Usage: "how long the CA is valid: days (3650d), years (10y) or hours (87600h)", Value: "10y"},
+			&cli.StringFlag{Name: "import-cert", Usage: "adopt this existing CA certificate (PEM) instead of creating one"},
+			&cli.StringFlag{Name: "import-key", Usage: "the private key of --import-cert (PEM, not encrypted)"},
+			forceFlag("an existing CA"),
+			jsonFlag(),
+		},
+		Action: func(c *cli.Context) error {
+			if c.Args().Present() {
+				return usageError{errs.Input("init-ca takes no arguments, got "+c.Args().First(), "")}
+			}
+			h, err := e.home(c)
+			if err != nil {
+				return err
+			}
+			if c.IsSet("import-cert") || c.IsSet("import-key") {
+				return importCA(e, c, h)
+			}
+			kt, err := ca.ParseKeyType(c.String("key-type"))
+			if err != nil {
+				return err
+			}
+			validity, err := ca.ParseValidity(c.String("validity"))
+			if err != nil {
+				return err
+			}
+			machine, _ := os.Hostname()
+			done := func() {}
+			if kt.Slow() {
+				done = e.ui.progress("generating a " + string(kt) + " key")
+			}
+			res, err := ca.Create(ca.Options{
+				Home: h, CN: c.String("cn"), Org: c.String("org"),
+				KeyType: kt, Validity: validity, Force: c.Bool("force"), Machine: machine,
+			})
+			done()
+			if err != nil {
+				return err
+			}
+			return reportCA(e, c, "Created a new CA", res)
+		},
+	}
+}
+
+func importCA(e *env, c *cli.Context, h string) error {
+	if !c.IsSet("import-cert") || !c.IsSet("import-key") {
+		return errs.Input("--import-cert and --import-key go together", "certkit init-ca --import-cert ca.crt --import-key ca.key")
+	}
+	for _, f := range []string{"cn", "key-type", "validity"} {
+		if c.IsSet(f) {
+			return errs.Input("--"+f+" cannot be used with --import-cert", "an imported CA keeps its own name, key and validity")
+		}
+	}
+	certPEM, err := os.ReadFile(c.String("import-cert"))
+	if err != nil {
+		return errs.Input("cannot read --import-cert: "+err.Error(), "")
+	}
+	keyPEM, err := os.ReadFile(c.String("import-key"))
+	if err != nil {
+		return errs.Input("cannot read --import-key: "+err.Error(), "")
+	}
+	res, err := ca.Import(certPEM, keyPEM, ca.ImportOptions{Home: h, Force: c.Bool("force")})
+	if err != nil {
+		return err
+	}
+	return reportCA(e, c, "Imported the CA", res)
+}
+
+type caReport struct {
+	CN       string    `json:"cn"`
+	KeyType  string    `json:"key_type"`
+	Cert     string    `json:"cert"`
+	Key      string    `json:"key"`
+	SHA256   string    `json:"sha256"`
+	NotAfter time.Time `json:"not_after"`
+	Backups  []string  `json:"backups,omitempty"`
+}
+
+func reportCA(e *env, c *cli.Context, verb string, res *ca.Result) error {
+	cert := res.CA.Cert
+	r := caReport{
+		CN: cert.Subject.CommonName, KeyType: string(ca.KeyTypeOf(cert.PublicKey)),
+		Cert: res.CA.CertPath(), Key: res.CA.KeyPath(), SHA256: ca.Fingerprint(cert),
+		NotAfter: cert.NotAfter.UTC(), Backups: res.Backups,
+	}
+	if c.Bool("json") {
+		return e.printJSON(r)
+	}
+	u := e.ui
+	u.printf("%s %q (%s).", verb, r.CN, r.KeyType)
+	u.printf("  certificate  %s", r.Cert)
+	u.printf("  private key  %s (0600: keep it secret, never copy it into certs.d)", r.Key)
+	u.printf("  SHA-256      %s", r.SHA256)
+	u.printf("  expires      %s", r.NotAfter.Format(time.DateOnly))
+	for _, b := range r.Backups {
+		u.printf("  backup       %s", b)
+	}
+	u.printf("Next: certkit issue server --host reg.example.com:5000")
+	return nil
+}

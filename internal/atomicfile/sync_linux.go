@@ -1,0 +1,18 @@
+package atomicfile
+
+import (
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// SyncFS flushes the whole file system that holds path, in one call. After a
+// batch written with NoSync this costs one flush instead of one per file.
+func SyncFS(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return unix.Syncfs(int(f.Fd()))
+}

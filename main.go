@@ -1,0 +1,112 @@
+// Command certkit makes and installs the certificates that a private
+// container registry with TLS client authentication needs.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+
+	cflog "github.com/cloudflare/cfssl/log"
+	"github.com/urfave/cli/v2"
+
+	"github.com/certkit/certkit/internal/errs"
+)
+
+func main() { os.Exit(run(os.Args)) }
+
+// usageError marks a command line certkit cannot make sense of (exit 2).
+type usageError struct{ err error }
+
+func (u usageError) Error() string    { return u.err.Error() }
+func (u usageError) Unwrap() error    { return u.err }
+func (u usageError) InputError() bool { return true }
+
+// run runs certkit and returns its exit code: 0 ok, 1 failure, 2 usage.
+func run(args []string) int {
+	return runWith(args, os.Stdin, os.Stdout, os.Stderr)
+}
+
+func runWith(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	// cfssl logs to stderr through a package-level logger; certkit speaks
+	// for itself.
+	cflog.Level = cflog.LevelFatal + 1
+	app := newApp(stdin, stdout, stderr)
+	err := app.Run(args)
+	if err == nil {
+		return 0
+	}
+	u := newUI(stderr)
+	u.errorf("%s", err)
+	if h := errs.HintOf(err); h != "" {
+		u.hintf("%s", h)
+	}
+	if errors.Is(err, errInterrupted) {
+		return 130
+	}
+	if errs.IsInput(err) {
+		return 2
+	}
+	return 1
+}
+
+var errInterrupted = errors.New("interrupted")
+
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok || bi.Main.Version == "" || bi.Main.Version == "(devel)" {
+		return "devel"
+	}
+	return bi.Main.Version
+}
+
+func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
+	env := newEnv(stdin, stdout, stderr)
+	app := &cli.App{
+		Name:    "certkit",
+		Usage:   "certificates for private container registries with TLS client authentication",
+		Version: version(),
+		Description: `certkit makes a private CA, issues registry server and client certificates,
+installs them where Docker, podman and containerd look (certs.d), and checks
+them against the live registry.
+
+Examples:
+  certkit init-ca
+  certkit issue server --host reg.example.com:5000
+  certkit issue client --host reg.example.com:5000
+  sudo certkit install --host reg.example.com:5000`,
+		Reader:          stdin,
+		Writer:          stdout,
+		ErrWriter:       stderr,
+		Flags:           []cli.Flag{homeFlag()},
+		HideHelpCommand: true,
+		Commands: []*cli.Command{
+			initCACommand(env),
+		},
+		// Errors are printed once, by run; App.Run never exits.
+		ExitErrHandler: func(*cli.Context, error) {},
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return usageError{err}
+		},
+		Action: func(c *cli.Context) error {
+			if c.Args().Present() {
+				return usageError{fmt.Errorf("unknown command %q; run certkit --help", c.Args().First())}
+			}
+			return cli.ShowAppHelp(c)
+		},
+	}
+	for _, cmd := range app.Commands {
+		cmd.OnUsageError = app.OnUsageError
+	}
+	return app
+}
+
+// homeFlag is built per use: urfave/cli flags keep state once applied.
+func homeFlag() cli.Flag {
+	return &cli.StringFlag{
+		Name:  "home",
+		Usage: "certkit home folder (default $CERTKIT_HOME, else $XDG_DATA_HOME/certkit, else ~/.local/share/certkit)",
+	}
+}
