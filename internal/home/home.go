@@ -11,8 +11,12 @@ package home
 
 import (
 	"errors"
+	"io/fs"
+	"os"
 	"os/user"
 	"path/filepath"
+	"sort"
+	"strings"
 )
 
 // Env is the part of the environment the home depends on.
@@ -68,3 +72,55 @@ func HostsDir(home string) string { return filepath.Join(home, "hosts") }
 // HostDir is where the material issued for one registry lives; folder is
 // the registry's certs.d folder name (host.Registry.String()).
 func HostDir(home, folder string) string { return filepath.Join(HostsDir(home), folder) }
+
+// File names inside a registry's folder in the home.
+const (
+	ServerCert  = "server.crt"       // the server leaf certificate
+	ServerKey   = "server.key"       // its key: stays on the registry machine
+	ServerChain = "server-chain.crt" // leaf + CA: what a registry's tls.certificate wants
+	CertExt     = ".cert"            // a client certificate: NAME.cert
+	KeyExt      = ".key"             // its key: NAME.key
+)
+
+// ClientNames lists the client certificate names (NAME of NAME.cert with a
+// NAME.key beside it) issued for one registry folder, sorted.
+func ClientNames(home, folder string) ([]string, error) {
+	entries, err := os.ReadDir(HostDir(home, folder))
+	if err != nil {
+		return nil, err
+	}
+	have := map[string]bool{}
+	for _, e := range entries {
+		have[e.Name()] = true
+	}
+	var names []string
+	for _, e := range entries {
+		if name, ok := strings.CutSuffix(e.Name(), CertExt); ok && e.Type().IsRegular() && have[name+KeyExt] {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// Registries lists the registry folders in the home that hold at least one
+// client pair, sorted.
+func Registries(home string) ([]string, error) {
+	entries, err := os.ReadDir(HostsDir(home))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		if names, err := ClientNames(home, e.Name()); err == nil && len(names) > 0 {
+			out = append(out, e.Name())
+		}
+	}
+	return out, nil
+}

@@ -2,6 +2,9 @@ package home
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -44,5 +47,43 @@ func TestResolve(t *testing.T) {
 				t.Errorf("Resolve = %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestClientNamesAndRegistries(t *testing.T) {
+	h := t.TempDir()
+	write := func(rel string) {
+		p := filepath.Join(h, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("hosts/reg:5000/b.cert")
+	write("hosts/reg:5000/b.key")
+	write("hosts/reg:5000/a.cert")
+	write("hosts/reg:5000/a.key")
+	write("hosts/reg:5000/lonely.cert")
+	write("hosts/reg:5000/server.crt")
+	write("hosts/reg:5000/server.key")
+	write("hosts/only-server/server.crt")
+	names, err := ClientNames(h, "reg:5000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(names, " ") != "a b" {
+		t.Errorf("ClientNames = %v, want [a b]", names)
+	}
+	regs, err := Registries(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(regs, " ") != "reg:5000" {
+		t.Errorf("Registries = %v", regs)
+	}
+	if regs, err := Registries(t.TempDir()); err != nil || len(regs) != 0 {
+		t.Errorf("empty home: %v, %v", regs, err)
 	}
 }
