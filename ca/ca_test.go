@@ -66,7 +66,7 @@ func TestCreateEveryKeyType(t *testing.T) {
 				t.Errorf("zlint: %s", p)
 			}
 			for path, want := range map[string]os.FileMode{
-				filepath.Join(h, "ca"):          0o700,
+				filepath.Join(h, "ca"):           0o700,
 				filepath.Join(h, "ca", "ca.crt"): 0o644,
 				filepath.Join(h, "ca", "ca.key"): 0o600,
 			} {
