@@ -1,0 +1,715 @@
+package install
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/certkit/certkit/ca"
+	"github.com/certkit/certkit/host"
+)
+
+// File name rules of a certs.d registry folder, as Docker (moby
+// registry.ReadCertsDirectory), podman/skopeo/buildah
+// (tlsclientconfig.SetupCertificates) and containerd read them.
+const (
+	CAExt     = ".crt"       // a CA certificate file (PEM); any number of them
+	CertExt   = ".cert"      // a client certificate: NAME.cert
+	KeyExt    = ".key"       // its private key: NAME.key
+	HostsFile = "hosts.toml" // containerd: when present, only what it names is read
+)
+
+// DefaultExpiryWarning is how close to its end a certificate must be for
+// ReadFolder to warn about it.
+const DefaultExpiryWarning = 30 * 24 * time.Hour
+
+// Severity grades a Problem.
+type Severity string
+
+const (
+	// SeverityError marks a folder that fails: the loaders refuse it, the
+	// registry will refuse the client, or a secret is exposed.
+	SeverityError Severity = "error"
+	// SeverityWarning marks something that works today but is a trap.
+	SeverityWarning Severity = "warning"
+)
+
+// Problem is one finding about a registry folder.
+type Problem struct {
+	Severity Severity `json:"severity"`
+	File     string   `json:"file,omitempty"` // name in the folder; empty for the folder itself
+	Message  string   `json:"message"`
+	Fix      string   `json:"fix,omitempty"`
+	// LoaderError is the error Docker and podman return for the whole
+	// folder because of this file (every pull from the registry fails with
+	// it); empty when they load the folder anyway.
+	LoaderError string `json:"loader_error,omitempty"`
+}
+
+func (p Problem) String() string {
+	if p.File == "" {
+		return p.Message
+	}
+	return p.File + ": " + p.Message
+}
+
+// CAFile is one *.crt file: CA certificates the registry's server
+// certificate may chain to, on top of the system roots.
+type CAFile struct {
+	Name string `json:"name"`
+	Path string `json:"path"`
+	// Certs are the certificates the loaders add to the roots (what
+	// x509.CertPool.AppendCertsFromPEM accepts); empty when the file is not
+	// PEM, which the loaders silently ignore.
+	Certs []*x509.Certificate `json:"-"`
+}
+
+// Pair is one NAME.cert with (normally) its NAME.key.
+type Pair struct {
+	Name     string `json:"name"`
+	CertPath string `json:"cert"`
+	KeyPath  string `json:"key,omitempty"` // empty when NAME.key is missing
+	// Cert is the client certificate (the first certificate in NAME.cert);
+	// nil when the file holds none.
+	Cert *x509.Certificate `json:"-"`
+	// TLS is the pair as tls.LoadX509KeyPair loads it; valid when Err is nil.
+	TLS tls.Certificate `json:"-"`
+	// Err is why the loaders cannot load the pair; nil when they can.
+	Err error `json:"-"`
+}
+
+// HostsTOML is containerd's view of a folder that has a hosts.toml: only
+// the files it names are read, loose ones are ignored.
+type HostsTOML struct {
+	Path   string `json:"path"`
+	Server string `json:"server,omitempty"`
+	// Hosts are the [host."…"] entries in file order, then the root entry
+	// (server and root-level fields) last, as containerd orders them.
+	Hosts []TOMLHost `json:"hosts,omitempty"`
+	// Err is set when containerd cannot parse the file; it then logs the
+	// error and falls back to the loose files.
+	Err error `json:"-"`
+}
+
+// TOMLHost is one endpoint of a hosts.toml.
+type TOMLHost struct {
+	URL          string      `json:"url,omitempty"` // empty for a root entry without server
+	Root         bool        `json:"root,omitempty"`
+	Capabilities []string    `json:"capabilities,omitempty"`
+	CA           []string    `json:"ca,omitempty"`     // absolute paths
+	Client       [][2]string `json:"client,omitempty"` // absolute cert and key paths; key empty: in the cert file
+	SkipVerify   *bool       `json:"skip_verify,omitempty"`
+}
+
+// Uses lists the files containerd reads for this folder, absolute, in the
+// order it reads them, without repeats.
+func (h *HostsTOML) Uses() []string {
+	var out []string
+	seen := map[string]bool{}
+	add := func(p string) {
+		if p != "" && !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	for _, e := range h.Hosts {
+		for _, c := range e.CA {
+			add(c)
+		}
+		for _, p := range e.Client {
+			add(p[0])
+			add(p[1])
+		}
+	}
+	return out
+}
+
+// Folder is one registry folder as the container runtimes see it.
+type Folder struct {
+	Dir       string     `json:"dir"`
+	CAs       []CAFile   `json:"cas,omitempty"`
+	Pairs     []Pair     `json:"pairs,omitempty"`
+	HostsTOML *HostsTOML `json:"hosts_toml,omitempty"`
+	// Manifest is certkit's record of the files it installed here; nil
+	// when certkit did not install anything.
+	Manifest *Manifest `json:"manifest,omitempty"`
+	// Others are the names of entries no loader reads.
+	Others   []string  `json:"others,omitempty"`
+	Problems []Problem `json:"problems,omitempty"`
+}
+
+// Errors returns the problems of SeverityError.
+func (f *Folder) Errors() []Problem {
+	var out []Problem
+	for _, p := range f.Problems {
+		if p.Severity == SeverityError {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// LoaderError returns the error Docker and podman stop at when they read
+// the folder (the first, in filename order), or nil when they load it.
+func (f *Folder) LoaderError() error {
+	for _, p := range f.Problems {
+		if p.LoaderError != "" {
+			return &LoaderError{Dir: f.Dir, File: p.File, Msg: p.LoaderError}
+		}
+	}
+	return nil
+}
+
+// LoaderError is what Docker and podman report for a folder they refuse.
+type LoaderError struct {
+	Dir, File, Msg string
+}
+
+func (e *LoaderError) Error() string { return e.Msg }
+
+// ClientConfig returns the TLS settings Docker and podman build from the
+// folder: the CA files on top of roots (the system roots when nil), and
+// every pair in filename order. It fails exactly when they do.
+func (f *Folder) ClientConfig(roots *x509.CertPool) (*tls.Config, error) {
+	if err := f.LoaderError(); err != nil {
+		return nil, err
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if len(f.CAs) > 0 {
+		if roots == nil {
+			sys, err := x509.SystemCertPool()
+			if err != nil {
+				return nil, fmt.Errorf("cannot load the system roots: %w", err)
+			}
+			roots = sys
+		} else {
+			roots = roots.Clone()
+		}
+		for _, c := range f.CAs {
+			for _, cert := range c.Certs {
+				roots.AddCert(cert)
+			}
+		}
+		cfg.RootCAs = roots
+	}
+	for _, p := range f.Pairs {
+		cfg.Certificates = append(cfg.Certificates, p.TLS)
+	}
+	return cfg, nil
+}
+
+// ReadOptions tune ReadFolderWith.
+type ReadOptions struct {
+	Now func() time.Time // time.Now when nil
+	// ExpiryWarning is how close to expiry a certificate draws a warning;
+	// DefaultExpiryWarning when zero.
+	ExpiryWarning time.Duration
+	// Name is the registry folder name (host[:port]) the folder serves;
+	// the folder's own name when empty. hosts.toml's server is checked
+	// against it.
+	Name string
+}
+
+// ReadFolder reads one registry folder exactly as Docker and podman would
+// (and containerd, for hosts.toml), and reports every problem found. It
+// fails only when the folder cannot be listed.
+func ReadFolder(dir string) (*Folder, error) { return ReadFolderWith(dir, ReadOptions{}) }
+
+// ReadFolderWith is ReadFolder with options.
+func ReadFolderWith(dir string, opt ReadOptions) (*Folder, error) {
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.ExpiryWarning == 0 {
+		opt.ExpiryWarning = DefaultExpiryWarning
+	}
+	if opt.Name == "" {
+		opt.Name = filepath.Base(dir)
+	}
+	entries, err := os.ReadDir(dir) // sorted by name, as the loaders see them
+	if err != nil {
+		return nil, err
+	}
+	r := &reader{opt: opt, now: opt.Now(), f: &Folder{Dir: dir}, names: map[string]bool{}}
+	for _, e := range entries {
+		r.names[e.Name()] = true
+	}
+	for _, e := range entries {
+		r.entry(e)
+	}
+	r.checkChains()
+	r.checkStrayKeys()
+	r.readHostsTOML()
+	return r.f, nil
+}
+
+type reader struct {
+	opt   ReadOptions
+	now   time.Time
+	f     *Folder
+	names map[string]bool
+	keys  []strayKey // private keys found outside a pair
+}
+
+type strayKey struct {
+	file    string
+	key     crypto.PublicKey // of the private key, nil when unreadable
+	problem int              // index of the problem reported for the file
+}
+
+func (r *reader) add(sev Severity, file, msg, fix string) *Problem {
+	r.f.Problems = append(r.f.Problems, Problem{Severity: sev, File: file, Message: msg, Fix: fix})
+	return &r.f.Problems[len(r.f.Problems)-1]
+}
+
+func (r *reader) path(name string) string { return filepath.Join(r.f.Dir, name) }
+
+// entry handles one folder entry in filename order, with the loaders' rules.
+func (r *reader) entry(e fs.DirEntry) {
+	name := e.Name()
+	switch {
+	case strings.HasSuffix(name, CAExt):
+		r.caFile(name)
+	case strings.HasSuffix(name, CertExt):
+		r.pair(name)
+	case strings.HasSuffix(name, KeyExt):
+		stem := strings.TrimSuffix(name, KeyExt)
+		if !r.names[stem+CertExt] {
+			r.strayKeyFile(name, stem)
+		}
+		// A paired key is checked with its .cert.
+	default:
+		if name == ManifestFile {
+			r.manifest()
+		}
+		r.f.Others = append(r.f.Others, name)
+		r.otherFile(name)
+	}
+}
+
+func (r *reader) caFile(name string) {
+	p := r.path(name)
+	data, err := os.ReadFile(p)
+	if err != nil {
+		// Docker and podman return this error for the whole folder.
+		r.add(SeverityError, name, "cannot be read: "+errText(err),
+			"make it a readable file, or move it out of "+r.f.Dir).LoaderError = err.Error()
+		return
+	}
+	certs := pemCerts(data)
+	r.f.CAs = append(r.f.CAs, CAFile{Name: name, Path: p, Certs: certs})
+	if hasPrivateKey(data) {
+		r.add(SeverityError, name, "holds a private key next to the certificate; a .crt file is public, and no loader reads a key from it",
+			"keep only the CERTIFICATE block in "+p+" and move the key out of certs.d")
+	}
+	if len(certs) == 0 {
+		fix := "replace it with the CA certificate in PEM form"
+		if _, err := x509.ParseCertificate(data); err == nil {
+			fix = fmt.Sprintf("it is DER; convert it: openssl x509 -inform der -in %s -out %s", p, p)
+		}
+		r.add(SeverityWarning, name, "is not a PEM certificate; Docker, podman and containerd silently ignore it", fix)
+		return
+	}
+	for _, c := range certs {
+		what := "CA certificate " + describe(c)
+		if !(c.IsCA && c.BasicConstraintsValid) {
+			r.add(SeverityWarning, name, fmt.Sprintf("holds %s, which is not a CA: it only helps if the registry serves exactly this certificate", describe(c)),
+				"put the CA that signed the registry's certificate here instead (certkit's is ca.crt in the certkit home's ca folder)")
+			what = "certificate " + describe(c)
+		}
+		r.validity(name, what, c, SeverityWarning, "replace it with the current CA certificate")
+	}
+}
+
+func (r *reader) pair(certName string) {
+	stem := strings.TrimSuffix(certName, CertExt)
+	keyName := stem + KeyExt
+	p := Pair{Name: stem, CertPath: r.path(certName)}
+	certPEM, certErr := os.ReadFile(p.CertPath)
+	if certErr == nil {
+		if certs := pemCerts(certPEM); len(certs) > 0 {
+			p.Cert = certs[0]
+		}
+	}
+	if !r.names[keyName] {
+		msg := fmt.Sprintf("missing key %s for client certificate %s. CA certificates must use the extension .crt", keyName, certName)
+		p.Err = errors.New(msg)
+		r.f.Pairs = append(r.f.Pairs, p)
+		fix := fmt.Sprintf("put the client key beside it as %s, or move %s out of the folder", r.path(keyName), p.CertPath)
+		if p.Cert != nil && p.Cert.IsCA {
+			fix = fmt.Sprintf("it is a CA certificate: rename it to %s", r.path(stem+CAExt))
+		}
+		r.add(SeverityError, certName, fmt.Sprintf("has no %s beside it: Docker and podman fail every pull and login for this registry with %q", keyName, msg),
+			fix).LoaderError = msg
+		return
+	}
+	p.KeyPath = r.path(keyName)
+	r.keyMode(keyName)
+	keyPEM, keyErr := os.ReadFile(p.KeyPath)
+	if certErr != nil || keyErr != nil {
+		err := certErr
+		if err == nil {
+			err = keyErr
+		}
+		p.Err = err
+		r.f.Pairs = append(r.f.Pairs, p)
+		r.add(SeverityError, certName, "cannot be read: "+errText(err), "make both files readable by the container runtime").LoaderError = err.Error()
+		return
+	}
+	p.TLS, p.Err = tls.X509KeyPair(certPEM, keyPEM) // what tls.LoadX509KeyPair does after reading
+	r.f.Pairs = append(r.f.Pairs, p)
+	if hasPrivateKey(certPEM) {
+		r.add(SeverityWarning, certName, "holds a private key as well as the certificate; only containerd reads a combined file, and "+certName+" is meant to be public",
+			"keep only the certificate in "+p.CertPath+" (the key belongs in "+keyName+")")
+	}
+	if p.Err != nil {
+		msg, fix := r.pairError(p, keyPEM)
+		r.add(SeverityError, certName, msg, fix).LoaderError = p.Err.Error()
+		return
+	}
+	c := p.Cert
+	if c == nil { // X509KeyPair succeeded, so there is one
+		c, _ = x509.ParseCertificate(p.TLS.Certificate[0])
+		p.Cert = c
+		r.f.Pairs[len(r.f.Pairs)-1].Cert = c
+	}
+	if c.IsCA && c.BasicConstraintsValid {
+		r.add(SeverityError, certName, fmt.Sprintf("is a CA certificate (%s) with its private key in %s: a CA key must never be in certs.d", describe(c), keyName),
+			fmt.Sprintf("move %s out of the folder to where the CA is kept; a CA certificate belongs here as %s", p.KeyPath, stem+CAExt))
+		return
+	}
+	if !clientAuth(c) {
+		what := "has no clientAuth in its extended key usage"
+		if hasEKU(c, x509.ExtKeyUsageServerAuth) {
+			what = "is a server certificate (serverAuth, no clientAuth)"
+		}
+		r.add(SeverityError, certName, what+": the registry rejects it with \"bad certificate\"",
+			"issue a client certificate: certkit issue client --host "+r.opt.Name)
+	}
+	r.validity(certName, "client certificate "+describe(c), c, SeverityError, "issue a new one: certkit issue client --host "+r.opt.Name)
+}
+
+// pairError explains why a pair does not load.
+func (r *reader) pairError(p Pair, keyPEM []byte) (msg, fix string) {
+	loaderSays := fmt.Sprintf("Docker and podman fail every pull for this registry with %q", p.Err.Error())
+	if p.Cert == nil {
+		return "holds no PEM certificate: " + loaderSays, "replace it with the client certificate in PEM form"
+	}
+	key, err := ca.ParseKey(keyPEM)
+	switch {
+	case errors.Is(err, ca.ErrEncryptedKey):
+		return fmt.Sprintf("%s is encrypted; no container runtime can read an encrypted key: %s", filepath.Base(p.KeyPath), loaderSays),
+			fmt.Sprintf("decrypt it in place: openssl pkey -in %s -out %s (it stays 0600)", p.KeyPath, p.KeyPath)
+	case err != nil:
+		return fmt.Sprintf("%s is not a usable private key (%v): %s", filepath.Base(p.KeyPath), err, loaderSays),
+			"put the key that belongs to " + p.CertPath + " in " + p.KeyPath
+	case !ca.KeyMatches(p.Cert.PublicKey, key):
+		return fmt.Sprintf("%s does not belong to %s: %s", filepath.Base(p.KeyPath), filepath.Base(p.CertPath), loaderSays),
+			"install the matching pair again: certkit install --force --host " + r.opt.Name
+	}
+	return "cannot be loaded: " + loaderSays, "replace both files with a working pair: certkit install --force --host " + r.opt.Name
+}
+
+func (r *reader) strayKeyFile(name, stem string) {
+	msg := fmt.Sprintf("missing client certificate %s for key %s", stem+CertExt, name)
+	r.keyMode(name)
+	var pub crypto.PublicKey
+	if data, err := os.ReadFile(r.path(name)); err == nil {
+		if k, err := ca.ParseKey(data); err == nil {
+			pub = k.Public()
+		}
+	}
+	r.keys = append(r.keys, strayKey{file: name, key: pub, problem: len(r.f.Problems)})
+	r.add(SeverityError, name, fmt.Sprintf("has no %s beside it: Docker and podman fail every pull and login for this registry with %q", stem+CertExt, msg),
+		fmt.Sprintf("move %s out of certs.d (a CA or server key never belongs here; a client key needs its certificate as %s)", r.path(name), stem+CertExt)).LoaderError = msg
+}
+
+// keyMode flags private keys that other users can read.
+func (r *reader) keyMode(name string) {
+	fi, err := os.Stat(r.path(name))
+	if err != nil || !fi.Mode().IsRegular() {
+		return
+	}
+	switch m := fi.Mode().Perm(); {
+	case m&0o004 != 0:
+		r.add(SeverityError, name, fmt.Sprintf("is readable by every user on this machine (mode %04o)", m), "chmod 600 "+r.path(name))
+	case m&0o040 != 0:
+		r.add(SeverityWarning, name, fmt.Sprintf("is readable by its group (mode %04o)", m), "chmod 600 "+r.path(name))
+	}
+}
+
+// otherFile looks into files no loader reads for private keys left behind.
+func (r *reader) otherFile(name string) {
+	fi, err := os.Stat(r.path(name))
+	if err != nil {
+		return
+	}
+	if fi.IsDir() || !fi.Mode().IsRegular() || fi.Size() > 1<<20 {
+		return
+	}
+	data, err := os.ReadFile(r.path(name))
+	if err != nil || !hasPrivateKey(data) {
+		return
+	}
+	var pub crypto.PublicKey
+	if k, err := ca.ParseKey(data); err == nil {
+		pub = k.Public()
+	}
+	r.keys = append(r.keys, strayKey{file: name, key: pub, problem: len(r.f.Problems)})
+	r.add(SeverityError, name, "holds a private key that no container runtime uses here; a CA or server key never belongs in certs.d",
+		"move "+r.path(name)+" out of certs.d")
+}
+
+// checkStrayKeys names the CA or server key among the stray keys.
+func (r *reader) checkStrayKeys() {
+	for _, k := range r.keys {
+		pk, ok := k.key.(interface{ Equal(crypto.PublicKey) bool })
+		if !ok {
+			continue
+		}
+		for _, c := range r.f.CAs {
+			for _, cert := range c.Certs {
+				if !pk.Equal(cert.PublicKey) {
+					continue
+				}
+				what := "the private key of the server certificate in " + c.Name
+				if cert.IsCA {
+					what = "the private key of the CA in " + c.Name + ": whoever reads it can issue certificates your registry trusts"
+				}
+				p := &r.f.Problems[k.problem]
+				p.Message = "is " + what + "; " + p.Message
+				p.Fix = "move " + r.path(k.file) + " out of certs.d, to where that key is kept"
+			}
+		}
+	}
+}
+
+// checkChains checks that each loadable client certificate chains to one of
+// the folder's CAs (certkit signs server and client with one CA).
+func (r *reader) checkChains() {
+	if len(r.f.CAs) == 0 {
+		return
+	}
+	roots := x509.NewCertPool()
+	for _, c := range r.f.CAs {
+		for _, cert := range c.Certs {
+			roots.AddCert(cert)
+		}
+	}
+	for _, p := range r.f.Pairs {
+		if p.Err != nil || p.Cert == nil {
+			continue
+		}
+		inter := x509.NewCertPool()
+		for _, der := range p.TLS.Certificate[1:] {
+			if c, err := x509.ParseCertificate(der); err == nil {
+				inter.AddCert(c)
+			}
+		}
+		// Expiry is reported on its own; check the chain at a time the
+		// leaf is valid.
+		at := r.now
+		if at.After(p.Cert.NotAfter) || at.Before(p.Cert.NotBefore) {
+			at = p.Cert.NotBefore.Add(p.Cert.NotAfter.Sub(p.Cert.NotBefore) / 2)
+		}
+		_, err := p.Cert.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: at, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
+		if err != nil {
+			r.add(SeverityWarning, filepath.Base(p.CertPath), fmt.Sprintf("is not signed by a CA in this folder (%v); the registry must trust its issuer for client certificates", err),
+				"install the CA that signed it, or the client certificate of this registry's CA: certkit install --host "+r.opt.Name)
+		}
+	}
+}
+
+func (r *reader) validity(file, what string, c *x509.Certificate, expiredSev Severity, fix string) {
+	switch {
+	case r.now.After(c.NotAfter):
+		r.add(expiredSev, file, fmt.Sprintf("%s expired on %s", what, c.NotAfter.UTC().Format(time.DateOnly)), fix)
+	case r.now.Before(c.NotBefore):
+		r.add(expiredSev, file, fmt.Sprintf("%s is not valid before %s (check this machine's clock)", what, c.NotBefore.UTC().Format(time.RFC3339)), fix)
+	case c.NotAfter.Sub(r.now) < r.opt.ExpiryWarning:
+		days := int(c.NotAfter.Sub(r.now).Hours() / 24)
+		r.add(SeverityWarning, file, fmt.Sprintf("%s expires in %d days, on %s", what, days, c.NotAfter.UTC().Format(time.DateOnly)), fix)
+	}
+}
+
+func (r *reader) manifest() {
+	m, err := readManifest(r.f.Dir)
+	if err != nil {
+		r.add(SeverityWarning, ManifestFile, "cannot be read ("+err.Error()+"); certkit uninstall will not know which files certkit installed",
+			"run certkit install --force --host "+r.opt.Name+" to write it again")
+		return
+	}
+	r.f.Manifest = m
+}
+
+func (r *reader) readHostsTOML() {
+	if !r.names[HostsFile] {
+		return
+	}
+	p := r.path(HostsFile)
+	data, err := os.ReadFile(p)
+	if err != nil {
+		r.add(SeverityError, HostsFile, "cannot be read: "+errText(err)+"; containerd fails for this registry", "make it readable by containerd")
+		return
+	}
+	h := parseHostsTOML(r.f.Dir, data)
+	h.Path = p
+	r.f.HostsTOML = h
+	if len(bytes.TrimSpace(data)) == 0 {
+		r.add(SeverityWarning, HostsFile, "is empty; containerd reads the loose files instead", "")
+		r.f.HostsTOML = nil
+		return
+	}
+	if h.Err != nil {
+		r.add(SeverityError, HostsFile, "cannot be parsed ("+h.Err.Error()+"); containerd logs the error and falls back to the loose files",
+			"fix the TOML syntax, or remove it and run: certkit install --target containerd --host "+r.opt.Name)
+		return
+	}
+	r.checkServer(h)
+	used := map[string]bool{}
+	for _, u := range h.Uses() {
+		used[u] = true
+	}
+	for _, e := range h.Hosts {
+		for _, c := range e.CA {
+			data, err := os.ReadFile(c)
+			switch {
+			case err != nil:
+				r.add(SeverityError, HostsFile, fmt.Sprintf("names the CA file %s, which containerd cannot read: %s", c, errText(err)), "fix the ca entry in "+p)
+			case len(pemCerts(data)) == 0:
+				r.add(SeverityError, HostsFile, fmt.Sprintf("names the CA file %s, which holds no PEM certificate; containerd fails with \"unable to load CA cert\"", c), "fix the ca entry in "+p)
+			}
+		}
+		for _, pair := range e.Client {
+			certPEM, err := os.ReadFile(pair[0])
+			if err != nil {
+				r.add(SeverityError, HostsFile, fmt.Sprintf("names the client certificate %s, which containerd cannot read: %s", pair[0], errText(err)), "fix the client entry in "+p)
+				continue
+			}
+			keyPEM := certPEM
+			if pair[1] != "" {
+				if keyPEM, err = os.ReadFile(pair[1]); err != nil {
+					r.add(SeverityError, HostsFile, fmt.Sprintf("names the client key %s, which containerd cannot read: %s", pair[1], errText(err)), "fix the client entry in "+p)
+					continue
+				}
+			}
+			if _, err := tls.X509KeyPair(certPEM, keyPEM); err != nil {
+				r.add(SeverityError, HostsFile, fmt.Sprintf("names the client pair %s, %s, which containerd cannot load: %v", pair[0], pair[1], err), "fix the client entry in "+p)
+			}
+		}
+		if e.SkipVerify != nil && *e.SkipVerify {
+			r.add(SeverityWarning, HostsFile, "sets skip_verify = true for "+e.URL+": containerd does not check the registry's certificate", "remove skip_verify and name the CA with ca = \"ca.crt\"")
+		}
+	}
+	for _, name := range r.looseNames() {
+		if !used[r.path(name)] {
+			r.add(SeverityWarning, name, "is ignored by containerd: hosts.toml exists and does not name it (Docker and podman still read it)",
+				"name it in "+p+" (ca = [...] for a .crt, client = [[\"NAME.cert\", \"NAME.key\"]] for a pair), or run: certkit install --target containerd --host "+r.opt.Name)
+		}
+	}
+}
+
+// checkServer compares hosts.toml's server with the registry the folder
+// is named after.
+func (r *reader) checkServer(h *HostsTOML) {
+	if h.Server == "" {
+		return
+	}
+	want, err := host.Parse(r.opt.Name)
+	if err != nil {
+		return // _default, or a folder not named after a registry
+	}
+	got := serverHost(h.Server)
+	if !strings.EqualFold(got, want.String()) {
+		r.add(SeverityWarning, HostsFile, fmt.Sprintf("says server = %q, but the folder is for %s", h.Server, want),
+			fmt.Sprintf("set server = %q", "https://"+want.String()))
+	}
+}
+
+// looseNames lists the loose .crt, .cert and .key files, sorted.
+func (r *reader) looseNames() []string {
+	var out []string
+	for n := range r.names {
+		if strings.HasSuffix(n, CAExt) || strings.HasSuffix(n, CertExt) || strings.HasSuffix(n, KeyExt) {
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// pemCerts returns the certificates x509.CertPool.AppendCertsFromPEM would
+// add from data: CERTIFICATE blocks without headers that parse.
+func pemCerts(data []byte) []*x509.Certificate {
+	var out []*x509.Certificate
+	for len(data) > 0 {
+		var b *pem.Block
+		b, data = pem.Decode(data)
+		if b == nil {
+			break
+		}
+		if b.Type != "CERTIFICATE" || len(b.Headers) != 0 {
+			continue
+		}
+		if c, err := x509.ParseCertificate(b.Bytes); err == nil {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func hasPrivateKey(data []byte) bool {
+	for len(data) > 0 {
+		var b *pem.Block
+		b, data = pem.Decode(data)
+		if b == nil {
+			return false
+		}
+		if strings.HasSuffix(b.Type, "PRIVATE KEY") {
+			return true
+		}
+	}
+	return false
+}
+
+func clientAuth(c *x509.Certificate) bool {
+	// No extended key usage at all means any usage to Go's verifier.
+	return len(c.ExtKeyUsage) == 0 && len(c.UnknownExtKeyUsage) == 0 ||
+		hasEKU(c, x509.ExtKeyUsageClientAuth) || hasEKU(c, x509.ExtKeyUsageAny)
+}
+
+func hasEKU(c *x509.Certificate, u x509.ExtKeyUsage) bool {
+	for _, e := range c.ExtKeyUsage {
+		if e == u {
+			return true
+		}
+	}
+	return false
+}
+
+// describe names a certificate for messages: "CN=…" or its serial.
+func describe(c *x509.Certificate) string {
+	if c.Subject.CommonName != "" {
+		return fmt.Sprintf("%q", c.Subject.CommonName)
+	}
+	return "with serial " + c.SerialNumber.Text(16)
+}
+
+// errText is an OS error without the path (messages name the file already).
+func errText(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}

@@ -1,0 +1,389 @@
+package install
+
+import (
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.podman.io/image/v5/pkg/tlsclientconfig"
+)
+
+type wantProblem struct {
+	sev  Severity
+	file string
+	text string // a substring of Message
+}
+
+func TestReadFolder(t *testing.T) {
+	p := newPKI(t)
+	other := newPKI(t)
+	certPEM, keyPEM := p.client(t, "client", nil)
+	_, otherKeyPEM := p.client(t, "other", nil)
+	serverCert, serverKey := p.server(t, "reg.example.com")
+	caKey, err := os.ReadFile(p.ca.KeyPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	foreignCert, foreignKey := other.client(t, "foreign", nil)
+	clientNotAfter := pemCerts(certPEM)[0].NotAfter
+
+	good := func(t *testing.T, dir string) {
+		writeFile(t, filepath.Join(dir, "ca.crt"), p.ca.CertPEM, 0o644)
+		writeFile(t, filepath.Join(dir, "client.cert"), certPEM, 0o644)
+		writeFile(t, filepath.Join(dir, "client.key"), keyPEM, 0o600)
+	}
+	tests := []struct {
+		name   string
+		setup  func(t *testing.T, dir string)
+		now    time.Time // zero: time.Now
+		want   []wantProblem
+		loader string // prefix of the error Docker/podman stop at; "" when they load the folder
+		cas    int
+		pairs  int
+	}{
+		{name: "clean", setup: good, cas: 1, pairs: 1},
+		{
+			name: "cert without key",
+			setup: func(t *testing.T, dir string) {
+				good(t, dir)
+				writeFile(t, filepath.Join(dir, "extra.cert"), certPEM, 0o644)
+			},
+			want:   []wantProblem{{SeverityError, "extra.cert", `"missing key extra.key for client certificate extra.cert. CA certificates must use the extension .crt"`}},
+			loader: "missing key extra.key for client certificate extra.cert.",
+			cas:    1, pairs: 2,
+		},
+		{
+			name: "CA saved as .cert",
+			setup: func(t *testing.T, dir string) {
+				writeFile(t, filepath.Join(dir, "ca.cert"), p.ca.CertPEM, 0o644)
+			},
+			want:   []wantProblem{{SeverityError, "ca.cert", "missing key ca.key"}},
+			loader: "missing key ca.key for client certificate ca.cert.",
+			pairs:  1,
+		},
+		{
+			name: "CA key in the folder",
+			setup: func(t *testing.T, dir string) {
+				good(t, dir)
+				writeFile(t, filepath.Join(dir, "ca.key"), caKey, 0o600)
+			},
+			want:   []wantProblem{{SeverityError, "ca.key", "private key of the CA in ca.crt"}},
+			loader: "missing client certificate ca.cert for key ca.key",
+			cas:    1, pairs: 1,
+		},
+		{
+			name: "server certificate and key in the folder",
+			setup: func(t *testing.T, dir string) {
+				good(t, dir)
+				writeFile(t, filepath.Join(dir, "server.crt"), serverCert, 0o644)
+				writeFile(t, filepath.Join(dir, "server.key"), serverKey, 0o600)
+			},
+			want: []wantProblem{
+				{SeverityWarning, "server.crt", "which is not a CA"},
+				{SeverityError, "server.key", "private key of the server certificate in server.crt"},
+			},
+			loader: "missing client certificate server.cert for key server.key",
+			cas:    2, pairs: 1,
+		},
+		{
+			name: "DER .crt",
+			setup: func(t *testing.T, dir string) {
+				good(t, dir)
+				writeFile(t, filepath.Join(dir, "old-ca.crt"), p.ca.Cert.Raw, 0o644)
+			},
+			want: []wantProblem{{SeverityWarning, "old-ca.crt", "not a PEM certificate; Docker, podman and containerd silently ignore it"}},
+			cas:  2, pairs: 1,
+		},
+		{
+			name: "key of another certificate",
+			setup: func(t *testing.T, dir string) {
+				good(t, dir)
+				writeFile(t, filepath.Join(dir, "client.key"), otherKeyPEM, 0o600)
+			},
+			want:   []wantProblem{{SeverityError, "client.cert", "client.key does not belong to client.cert"}},
+			loader: "tls: private key does not match public key",
+			cas:    1, pairs: 1,
+		},
+		{
+			name: "encrypted key",
+			setup: func(t *testing.T, dir string) {
+				good(t, dir)
+				b, _ := pem.Decode(keyPEM)
+				//lint:ignore SA1019 an old-style encrypted key is exactly what users bring
+				enc, err := x509.EncryptPEMBlock(rand.Reader, "EC PRIVATE KEY", b.Bytes, []byte("pw"), x509.PEMCipherAES256) //nolint:staticcheck
+				if err != nil {
+					t.Fatal(err)
+				}
+				writeFile(t, filepath.Join(dir, "client.key"), pem.EncodeToMemory(enc), 0o600)
+			},
+			want:   []wantProblem{{SeverityError, "client.cert", "client.key is encrypted"}},
+			loader: "tls: ",
+			cas:    1, pairs: 1,
+		},
+		{
+			name: "server certificate as client",
+			setup: func(t *testing.T, dir string) {
+				good(t, dir)
+				writeFile(t, filepath.Join(dir, "client.cert"), serverCert, 0o644)
+				writeFile(t, filepath.Join(dir, "client.key"), serverKey, 0o600)
+			},
+			want: []wantProblem{{SeverityError, "client.cert", "is a server certificate (serverAuth, no clientAuth)"}},
+			cas:  1, pairs: 1,
+		},
+		{
+			name:  "expired client",
+			setup: good,
+			now:   clientNotAfter.Add(time.Hour),
+			want:  []wantProblem{{SeverityError, "client.cert", "client certificate \"client\" expired on"}},
+			cas:   1, pairs: 1,
+		},
+		{
+			name:  "client expiring soon",
+			setup: good,
+			now:   clientNotAfter.Add(-10 * 24 * time.Hour),
+			want:  []wantProblem{{SeverityWarning, "client.cert", "expires in 10 days"}},
+			cas:   1, pairs: 1,
+		},
+		{
+			name: "world-readable key",
+			setup: func(t *testing.T, dir string) {
+				good(t, dir)
+				writeFile(t, filepath.Join(dir, "client.key"), keyPEM, 0o644)
+			},
+			want: []wantProblem{{SeverityError, "client.key", "readable by every user on this machine (mode 0644)"}},
+			cas:  1, pairs: 1,
+		},
+		{
+			name: "group-readable key",
+			setup: func(t *testing.T, dir string) {
+				good(t, dir)
+				writeFile(t, filepath.Join(dir, "client.key"), keyPEM, 0o640)
+			},
+			want: []wantProblem{{SeverityWarning, "client.key", "readable by its group (mode 0640)"}},
+			cas:  1, pairs: 1,
+		},
+		{
+			name: "client of another CA",
+			setup: func(t *testing.T, dir string) {
+				good(t, dir)
+				writeFile(t, filepath.Join(dir, "foreign.cert"), foreignCert, 0o644)
+				writeFile(t, filepath.Join(dir, "foreign.key"), foreignKey, 0o600)
+			},
+			want: []wantProblem{{SeverityWarning, "foreign.cert", "is not signed by a CA in this folder"}},
+			cas:  1, pairs: 2,
+		},
+		{
+			name: "CA pair as client pair",
+			setup: func(t *testing.T, dir string) {
+				writeFile(t, filepath.Join(dir, "ca.cert"), p.ca.CertPEM, 0o644)
+				writeFile(t, filepath.Join(dir, "ca.key"), caKey, 0o600)
+			},
+			want:  []wantProblem{{SeverityError, "ca.cert", "is a CA certificate"}},
+			pairs: 1,
+		},
+		{
+			name: "private key in a file no loader reads",
+			setup: func(t *testing.T, dir string) {
+				good(t, dir)
+				writeFile(t, filepath.Join(dir, "ca.pem"), caKey, 0o600)
+			},
+			want: []wantProblem{{SeverityError, "ca.pem", "the private key of the CA in ca.crt"}},
+			cas:  1, pairs: 1,
+		},
+		{
+			name: "private key inside a .crt",
+			setup: func(t *testing.T, dir string) {
+				good(t, dir)
+				writeFile(t, filepath.Join(dir, "ca.crt"), append(append([]byte{}, p.ca.CertPEM...), caKey...), 0o644)
+			},
+			want: []wantProblem{{SeverityError, "ca.crt", "holds a private key next to the certificate"}},
+			cas:  1, pairs: 1,
+		},
+		{
+			name: "folder named like a CA file",
+			setup: func(t *testing.T, dir string) {
+				good(t, dir)
+				if err := os.Mkdir(filepath.Join(dir, "backup.crt"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			},
+			want:   []wantProblem{{SeverityError, "backup.crt", "cannot be read: is a directory"}},
+			loader: "read ",
+			cas:    1, pairs: 1,
+		},
+		{
+			name: "hosts.toml hides the loose pair",
+			setup: func(t *testing.T, dir string) {
+				good(t, dir)
+				writeFile(t, filepath.Join(dir, "hosts.toml"), []byte("server = \"https://reg.example.com:5000\"\n[host.\"https://reg.example.com:5000\"]\n  ca = \"ca.crt\"\n"), 0o644)
+			},
+			want: []wantProblem{
+				{SeverityWarning, "client.cert", "ignored by containerd"},
+				{SeverityWarning, "client.key", "ignored by containerd"},
+			},
+			cas: 1, pairs: 1,
+		},
+		{
+			name: "hosts.toml that does not parse",
+			setup: func(t *testing.T, dir string) {
+				good(t, dir)
+				writeFile(t, filepath.Join(dir, "hosts.toml"), []byte("server = \"https://reg.example.com:5000\n"), 0o644)
+			},
+			want: []wantProblem{{SeverityError, "hosts.toml", "cannot be parsed"}},
+			cas:  1, pairs: 1,
+		},
+		{
+			name: "hosts.toml names a missing file",
+			setup: func(t *testing.T, dir string) {
+				good(t, dir)
+				writeFile(t, filepath.Join(dir, "hosts.toml"), []byte("[host.\"https://reg.example.com:5000\"]\n  ca = \"ca.crt\"\n  client = [[\"client.cert\", \"client.key\"], [\"gone.cert\", \"gone.key\"]]\n"), 0o644)
+			},
+			want: []wantProblem{{SeverityError, "hosts.toml", "gone.cert, which containerd cannot read: no such file or directory"}},
+			cas:  1, pairs: 1,
+		},
+		{
+			name: "hosts.toml for another registry",
+			setup: func(t *testing.T, dir string) {
+				good(t, dir)
+				writeFile(t, filepath.Join(dir, "hosts.toml"), []byte("server = \"https://reg.example.com\"\n[host.\"https://reg.example.com\"]\n  ca = \"ca.crt\"\n  client = [[\"client.cert\", \"client.key\"]]\n"), 0o644)
+			},
+			want: []wantProblem{{SeverityWarning, "hosts.toml", "but the folder is for reg.example.com:5000"}},
+			cas:  1, pairs: 1,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "reg.example.com:5000")
+			if err := os.Mkdir(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			tt.setup(t, dir)
+			opt := ReadOptions{}
+			if !tt.now.IsZero() {
+				opt.Now = func() time.Time { return tt.now }
+			}
+			f, err := ReadFolderWith(dir, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkProblems(t, f.Problems, tt.want)
+			if len(f.CAs) != tt.cas || len(f.Pairs) != tt.pairs {
+				t.Errorf("found %d CA files and %d pairs, want %d and %d", len(f.CAs), len(f.Pairs), tt.cas, tt.pairs)
+			}
+			// The real podman/skopeo loader is the oracle: it fails exactly
+			// when ReadFolder says the loaders fail, with the same error.
+			podmanErr := tlsclientconfig.SetupCertificates(dir, &tls.Config{RootCAs: x509.NewCertPool()})
+			ours := f.LoaderError()
+			switch {
+			case tt.loader == "" && (ours != nil || podmanErr != nil):
+				t.Errorf("loaders should accept the folder: ReadFolder says %v, podman says %v", ours, podmanErr)
+			case tt.loader != "" && (ours == nil || podmanErr == nil):
+				t.Errorf("loaders should refuse the folder: ReadFolder says %v, podman says %v", ours, podmanErr)
+			case tt.loader != "":
+				if !strings.HasPrefix(ours.Error(), tt.loader) || !strings.HasPrefix(podmanErr.Error(), tt.loader) {
+					t.Errorf("loader error: ReadFolder says %q, podman says %q, want both to start with %q", ours, podmanErr, tt.loader)
+				}
+			}
+			for _, p := range f.Problems {
+				if p.Fix == "" {
+					t.Errorf("problem without a fix: %+v", p)
+				}
+			}
+		})
+	}
+}
+
+// checkProblems asserts that got holds exactly the wanted problems.
+func checkProblems(t *testing.T, got []Problem, want []wantProblem) {
+	t.Helper()
+	used := make([]bool, len(got))
+	for _, w := range want {
+		found := false
+		for i, g := range got {
+			if !used[i] && g.Severity == w.sev && g.File == w.file && strings.Contains(g.Message, w.text) {
+				used[i], found = true, true
+				break
+			}
+		}
+		if !found {
+			t.Errorf("missing %s on %s containing %q", w.sev, w.file, w.text)
+		}
+	}
+	for i, g := range got {
+		if !used[i] {
+			t.Errorf("unexpected %s on %s: %s (fix: %s)", g.Severity, g.File, g.Message, g.Fix)
+		}
+	}
+	if t.Failed() {
+		for _, g := range got {
+			t.Logf("got: %s %s", g.Severity, g)
+		}
+	}
+}
+
+func TestReadFolderHostsTOMLUses(t *testing.T) {
+	dir := t.TempDir()
+	data := []byte(`server = "https://reg:5000"
+ca = "/abs/root.crt"
+[host."https://mirror:5000"]
+  capabilities = ["pull"]
+  ca = ["a.crt", "b.crt"]
+  client = [["c.cert", "c.key"], "combined.pem"]
+[host."https://mirror:5000".header]
+  x = "y"
+[host."https://reg:5000"]
+  client = "other.pem"
+  skip_verify = true
+`)
+	h := parseHostsTOML(dir, data)
+	if h.Err != nil {
+		t.Fatal(h.Err)
+	}
+	var urls []string
+	for _, e := range h.Hosts {
+		urls = append(urls, fmt.Sprintf("%s root=%v", e.URL, e.Root))
+	}
+	if got, want := strings.Join(urls, "; "), "https://mirror:5000 root=false; https://reg:5000 root=false; https://reg:5000 root=true"; got != want {
+		t.Errorf("hosts in order: %s, want %s", got, want)
+	}
+	j := func(p string) string { return filepath.Join(dir, p) }
+	want := []string{j("a.crt"), j("b.crt"), j("c.cert"), j("c.key"), j("combined.pem"), j("other.pem"), "/abs/root.crt"}
+	if got := h.Uses(); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("Uses() = %v, want %v", got, want)
+	}
+
+	for _, bad := range []string{
+		`capabilities = ["fly"]`,
+		`ca = 5`,
+		`client = [["only-one"]]`,
+		`[host."x"` + "\n",
+	} {
+		if h := parseHostsTOML(dir, []byte(bad)); h.Err == nil {
+			t.Errorf("%q parsed without error", bad)
+		}
+	}
+}
+
+func TestRenderHostsTOMLParses(t *testing.T) {
+	dir := t.TempDir()
+	h := parseHostsTOML(dir, renderHostsTOML("[fd00::1]:5000", "ca.crt", []string{"alice", "bob"}))
+	if h.Err != nil {
+		t.Fatal(h.Err)
+	}
+	if h.Server != "https://[fd00::1]:5000" || serverHost(h.Server) != "[fd00::1]:5000" {
+		t.Errorf("server = %q", h.Server)
+	}
+	e := h.Hosts[0]
+	if e.URL != "https://[fd00::1]:5000" || strings.Join(e.Capabilities, ",") != "pull,resolve,push" ||
+		len(e.CA) != 1 || e.CA[0] != filepath.Join(dir, "ca.crt") ||
+		len(e.Client) != 2 || e.Client[1] != [2]string{filepath.Join(dir, "bob.cert"), filepath.Join(dir, "bob.key")} {
+		t.Errorf("host entry = %+v", e)
+	}
+}
