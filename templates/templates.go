@@ -1,0 +1,392 @@
+// Package templates renders the server-side configuration a private registry
+// with TLS client authentication needs: the registry's own config.yml, nginx
+// or Apache in front of it, containerd's hosts.toml and a docker-compose
+// file. Each one names the absolute paths of the server certificate, key,
+// chain and CA that certkit issued for the registry.
+package templates
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/template"
+	"unicode"
+
+	"github.com/certkit/certkit/ca"
+	"github.com/certkit/certkit/host"
+	"github.com/certkit/certkit/internal/errs"
+	"github.com/certkit/certkit/internal/home"
+)
+
+//go:embed files/*.tmpl
+var files embed.FS
+
+// Kind names one template.
+type Kind string
+
+// The templates.
+const (
+	Registry   Kind = "registry"   // distribution config.yml
+	Nginx      Kind = "nginx"      // a TLS server block in front of the registry
+	Apache     Kind = "apache"     // a TLS virtual host in front of the registry
+	Containerd Kind = "containerd" // hosts.toml
+	Compose    Kind = "compose"    // docker-compose.yml running registry:2
+)
+
+// Kinds lists every template, in the order the CLI shows them.
+var Kinds = []Kind{Registry, Nginx, Apache, Containerd, Compose}
+
+var fileOf = map[Kind]string{
+	Registry:   "files/registry.yml.tmpl",
+	Nginx:      "files/nginx.conf.tmpl",
+	Apache:     "files/apache.conf.tmpl",
+	Containerd: "files/containerd.toml.tmpl",
+	Compose:    "files/compose.yml.tmpl",
+}
+
+// Defaults.
+const (
+	DefaultUpstream = "127.0.0.1:5000"           // the registry behind nginx or Apache
+	DefaultStorage  = "/var/lib/docker-registry" // Debian's docker-registry storage
+	DefaultCertsDir = "/etc/containerd/certs.d"  // containerd's first certs root
+	DefaultPort     = 443                        // the port of a registry named without one
+	caFileInCertsD  = ca.CertFile                // the CA's name inside a certs.d folder
+	composeTarget   = "5000"                     // the port registry:2 listens on inside its container
+)
+
+// Options say what to render.
+type Options struct {
+	Home     string        // the certkit home
+	Registry host.Registry // the registry, as clients name it
+	// Listen is where the server listens: "PORT", ":PORT", "HOST:PORT" or
+	// "[V6]:PORT". Empty means every address, on the registry's port (443
+	// when it has none).
+	Listen string
+	// Upstream is the plain-HTTP registry behind nginx or Apache
+	// (DefaultUpstream when empty).
+	Upstream string
+	// Storage is the registry's storage folder (DefaultStorage when empty).
+	// For compose it is bind-mounted; when empty compose uses a named volume.
+	Storage string
+	// CertsDir is containerd's certs root (DefaultCertsDir when empty).
+	CertsDir string
+}
+
+// ServerFiles are the absolute paths of a registry's server material.
+type ServerFiles struct {
+	Cert  string // the server leaf certificate
+	Key   string // its private key
+	Chain string // leaf + CA, what servers should present
+	CA    string // the certkit CA certificate, to verify client certificates
+}
+
+// NotIssuedError reports a registry without an issued server certificate.
+type NotIssuedError struct {
+	Registry string // the registry folder name
+	Missing  string // the first missing file
+}
+
+func (e *NotIssuedError) Error() string {
+	return fmt.Sprintf("no server certificate was issued for %s (%s is missing)", e.Registry, e.Missing)
+}
+
+// Hint names the command that issues it.
+func (e *NotIssuedError) Hint() string {
+	return "certkit issue server --host " + e.Registry
+}
+
+// Locate returns the paths of the server material issued for reg in the
+// certkit home homeDir, or a *NotIssuedError when any of it is missing (a
+// missing CA gets a *ca.NotFoundError instead).
+func Locate(homeDir string, reg host.Registry) (ServerFiles, error) {
+	abs, err := filepath.Abs(homeDir)
+	if err != nil {
+		return ServerFiles{}, err
+	}
+	caDir := home.CADir(abs)
+	dir := home.HostDir(abs, reg.String())
+	f := ServerFiles{
+		Cert:  filepath.Join(dir, home.ServerCert),
+		Key:   filepath.Join(dir, home.ServerKey),
+		Chain: filepath.Join(dir, home.ServerChain),
+		CA:    filepath.Join(caDir, ca.CertFile),
+	}
+	if _, err := os.Stat(f.CA); errors.Is(err, fs.ErrNotExist) {
+		return ServerFiles{}, &ca.NotFoundError{Dir: caDir}
+	} else if err != nil {
+		return ServerFiles{}, err
+	}
+	for _, p := range []string{f.Cert, f.Key, f.Chain} {
+		fi, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			return ServerFiles{}, &NotIssuedError{Registry: reg.String(), Missing: p}
+		}
+		if err != nil {
+			return ServerFiles{}, err
+		}
+		if !fi.Mode().IsRegular() {
+			return ServerFiles{}, fmt.Errorf("%s is not a regular file", p)
+		}
+	}
+	return f, nil
+}
+
+// ParseKind returns the template called s.
+func ParseKind(s string) (Kind, error) {
+	for _, k := range Kinds {
+		if string(k) == s {
+			return k, nil
+		}
+	}
+	names := make([]string, len(Kinds))
+	for i, k := range Kinds {
+		names[i] = string(k)
+	}
+	return "", errs.Input(fmt.Sprintf("unknown template %q", s), "choose one of "+strings.Join(names, ", "))
+}
+
+// clientPair is one client certificate and key, for containerd.
+type clientPair struct{ Cert, Key string }
+
+// data is what the templates see.
+type data struct {
+	Host     string // the registry folder name, reg:5000
+	Hostname string // lowercased, no port or brackets
+	// ServerName is Hostname, in brackets for an IPv6 address: nginx's
+	// server_name and Apache's ServerName.
+	ServerName string
+	URL        string // https://reg:5000
+	ID         string // the host as an nginx/Apache identifier
+	Files      ServerFiles
+
+	ListenHost string // "" for every address
+	ListenPort int
+
+	RegistryAddr   string   // http.addr
+	NginxListen    []string // listen directives
+	ApacheListen   string   // Listen directive, "" for 443 on every address
+	ApacheVHost    string   // <VirtualHost ...>
+	ComposePublish string   // ports: entry
+
+	Upstream string
+	Storage  string
+
+	CertsDir      string // containerd certs root
+	ContainerdDir string // CertsDir/<host>
+	HostsTOML     string // ContainerdDir/hosts.toml
+	ContainerdCA  string
+	Clients       []clientPair
+}
+
+// Render renders kind for opt.Registry. It refuses (*NotIssuedError) when
+// no server certificate was issued for the registry.
+func Render(kind Kind, opt Options) ([]byte, error) {
+	name, ok := fileOf[kind]
+	if !ok {
+		_, err := ParseKind(string(kind))
+		return nil, err
+	}
+	d, err := newData(kind, opt)
+	if err != nil {
+		return nil, err
+	}
+	t, err := template.New(filepath.Base(name)).
+		Funcs(template.FuncMap{"q": quote}).
+		Option("missingkey=error").
+		ParseFS(files, name)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if err := t.Execute(&buf, d); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func newData(kind Kind, opt Options) (*data, error) {
+	reg := opt.Registry
+	if reg.Name == "" {
+		return nil, errs.Input("no registry given", "pass --host, e.g. --host reg.example.com:5000")
+	}
+	lhost, lport, err := parseListen(opt.Listen, reg)
+	if err != nil {
+		return nil, err
+	}
+	upstream := opt.Upstream
+	if upstream == "" {
+		upstream = DefaultUpstream
+	}
+	if err := checkUpstream(upstream); err != nil {
+		return nil, err
+	}
+	storage := opt.Storage
+	if storage == "" && kind != Compose {
+		storage = DefaultStorage
+	}
+	if storage != "" {
+		if storage, err = filepath.Abs(storage); err != nil {
+			return nil, err
+		}
+	}
+	certsDir := opt.CertsDir
+	if certsDir == "" {
+		certsDir = DefaultCertsDir
+	}
+	if certsDir, err = filepath.Abs(certsDir); err != nil {
+		return nil, err
+	}
+	files, err := Locate(opt.Home, reg)
+	if err != nil {
+		return nil, err
+	}
+	d := &data{
+		Host:       reg.String(),
+		Hostname:   reg.Hostname(),
+		ServerName: reg.Hostname(),
+		URL:        "https://" + reg.String(),
+		ID:         identifier(reg.String()),
+		Files:      files,
+		ListenHost: lhost,
+		ListenPort: lport,
+		Upstream:   upstream,
+		Storage:    storage,
+		CertsDir:   certsDir,
+	}
+	if reg.IP.Is6() {
+		d.ServerName = "[" + reg.Hostname() + "]"
+	}
+	port := strconv.Itoa(lport)
+	if lhost == "" {
+		d.RegistryAddr = ":" + port
+		d.NginxListen = []string{port, "[::]:" + port}
+		d.ApacheVHost = "*:" + port
+		d.ComposePublish = port + ":" + composeTarget
+		if lport != DefaultPort {
+			d.ApacheListen = port
+		}
+	} else {
+		hp := net.JoinHostPort(lhost, port)
+		d.RegistryAddr = hp
+		d.NginxListen = []string{hp}
+		d.ApacheVHost = hp
+		d.ApacheListen = hp
+		d.ComposePublish = hp + ":" + composeTarget
+	}
+	d.ContainerdDir = filepath.Join(certsDir, reg.String())
+	d.HostsTOML = filepath.Join(d.ContainerdDir, "hosts.toml")
+	d.ContainerdCA = filepath.Join(d.ContainerdDir, caFileInCertsD)
+	if kind == Containerd {
+		names, err := home.ClientNames(opt.Home, reg.String())
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range names {
+			d.Clients = append(d.Clients, clientPair{
+				Cert: filepath.Join(d.ContainerdDir, n+home.CertExt),
+				Key:  filepath.Join(d.ContainerdDir, n+home.KeyExt),
+			})
+		}
+	}
+	for _, p := range []struct{ what, path string }{
+		{"the certkit home", files.Chain}, {"the certkit home", files.CA},
+		{"--storage", storage}, {"--certs-dir", d.ContainerdDir},
+	} {
+		if err := checkPath(p.what, p.path); err != nil {
+			return nil, err
+		}
+	}
+	return d, nil
+}
+
+// parseListen splits a --listen value. The port defaults to the registry's.
+func parseListen(s string, reg host.Registry) (string, int, error) {
+	port := reg.Port
+	if port == 0 {
+		port = DefaultPort
+	}
+	if s == "" {
+		return "", port, nil
+	}
+	bad := func(why string) error {
+		return errs.Input(fmt.Sprintf("--listen %q: %s", s, why), "give PORT, :PORT or ADDRESS:PORT, e.g. --listen 127.0.0.1:5000")
+	}
+	h, p := "", s
+	if strings.ContainsAny(s, ":") {
+		var err error
+		if h, p, err = net.SplitHostPort(s); err != nil {
+			return "", 0, bad("not an address and port")
+		}
+	}
+	n, err := strconv.Atoi(p)
+	if err != nil || n < 1 || n > 65535 || strconv.Itoa(n) != p {
+		return "", 0, bad("the port must be a number from 1 to 65535")
+	}
+	if h != "" && net.ParseIP(h) == nil {
+		if _, err := host.Parse(h); err != nil || strings.ContainsAny(h, "[]") {
+			return "", 0, bad("the address is not an IP address or a host name")
+		}
+	}
+	return h, n, nil
+}
+
+// checkUpstream accepts HOST:PORT with a literal IP or a host name.
+func checkUpstream(s string) error {
+	bad := func(why string) error {
+		return errs.Input(fmt.Sprintf("--upstream %q: %s", s, why), "give the registry's plain-HTTP address, e.g. --upstream "+DefaultUpstream)
+	}
+	h, p, err := net.SplitHostPort(s)
+	if err != nil || h == "" {
+		return bad("not HOST:PORT")
+	}
+	if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+		return bad("the port must be a number from 1 to 65535")
+	}
+	if net.ParseIP(h) == nil {
+		if r, err := host.Parse(h); err != nil || r.Port != 0 {
+			return bad("the host is not an IP address or a host name")
+		}
+	}
+	return nil
+}
+
+// checkPath refuses paths that nginx, Apache, YAML and TOML cannot all hold
+// inside a plain double-quoted string: quotes, backslashes, '$' (an nginx
+// variable) and control characters.
+func checkPath(what, p string) error {
+	if p == "" {
+		return nil
+	}
+	for _, c := range p {
+		if c == '"' || c == '\\' || c == '$' || unicode.IsControl(c) {
+			return errs.Input(fmt.Sprintf("path %q (from %s) contains %q, which server configurations cannot hold safely", p, what, c),
+				"use a folder whose name has no quotes, backslashes, '$' or control characters")
+		}
+	}
+	return nil
+}
+
+// quote writes s as a double-quoted string; checkPath made it safe for every
+// format the templates produce.
+func quote(s string) string { return `"` + s + `"` }
+
+// identifier turns a registry name into [a-z0-9_]+ for nginx upstream and
+// variable names and Apache site file names.
+func identifier(s string) string {
+	var b strings.Builder
+	for _, c := range strings.ToLower(s) {
+		if (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') {
+			b.WriteRune(c)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	return b.String()
+}
