@@ -1,0 +1,211 @@
+package issue
+
+import (
+	"crypto"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"net"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/cloudflare/cfssl/config"
+	"github.com/cloudflare/cfssl/csr"
+	"github.com/cloudflare/cfssl/signer"
+	"github.com/cloudflare/cfssl/signer/local"
+
+	"github.com/certkit/certkit/ca"
+)
+
+// The signing profiles certkit's policy defines. cfssl's signer quietly
+// uses the policy's default profile for a name it does not know, so a typo
+// would issue a certificate with the wrong usages: leafSigner refuses names
+// outside this policy, and the default profile has no usages, so cfssl
+// cannot sign with it even if asked.
+const (
+	profileServer    = "server"     // ECDSA and Ed25519 server keys
+	profileServerRSA = "server-rsa" // RSA server keys, which may also encrypt (TLS 1.2 RSA key exchange)
+	profileClient    = "client"
+)
+
+// profiles maps each profile to its cfssl usages and to the key usage and
+// extended key usage the signed certificate must carry.
+var profiles = map[string]struct {
+	usages []string
+	ku     x509.KeyUsage
+	eku    x509.ExtKeyUsage
+}{
+	// RFC 8813 forbids keyEncipherment on ECDSA keys (zlint checks it);
+	// only RSA keys can be used for key transport.
+	profileServer:    {[]string{"digital signature", "server auth"}, x509.KeyUsageDigitalSignature, x509.ExtKeyUsageServerAuth},
+	profileServerRSA: {[]string{"digital signature", "key encipherment", "server auth"}, x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment, x509.ExtKeyUsageServerAuth},
+	profileClient:    {[]string{"digital signature", "client auth"}, x509.KeyUsageDigitalSignature, x509.ExtKeyUsageClientAuth},
+}
+
+// profileFor names the profile for a kind of certificate and key.
+func profileFor(k Kind, kt ca.KeyType) (string, error) {
+	switch k {
+	case Server:
+		if strings.HasPrefix(string(kt), "rsa-") {
+			return profileServerRSA, nil
+		}
+		return profileServer, nil
+	case Client:
+		return profileClient, nil
+	}
+	return "", fmt.Errorf("unknown certificate kind %q", k)
+}
+
+// policy is the cfssl signing policy: the three profiles, and a default
+// profile that cannot sign (cfssl requires a default; with no usages its
+// FillTemplate refuses with "no key usages").
+func policy() *config.Signing {
+	p := &config.Signing{
+		Profiles: map[string]*config.SigningProfile{},
+		Default:  &config.SigningProfile{Expiry: time.Hour},
+	}
+	for name, pr := range profiles {
+		p.Profiles[name] = &config.SigningProfile{
+			Usage:  pr.usages,
+			Expiry: DefaultValidity, // unused: every request sets NotBefore and NotAfter
+			// Only these parts of the request reach the certificate;
+			// subject alternative names come from SignRequest.Hosts.
+			CSRWhitelist: &config.CSRWhitelist{Subject: true, PublicKeyAlgorithm: true, PublicKey: true, SignatureAlgorithm: true},
+		}
+	}
+	return p
+}
+
+// leafSigner signs leaf certificates with one CA through cfssl. It is safe
+// for concurrent use: cfssl's local signer only reads its CA and policy, and
+// crypto.Signer keys sign concurrently.
+type leafSigner struct {
+	s      *local.Signer
+	policy *config.Signing
+}
+
+func newLeafSigner(c *ca.CA) (*leafSigner, error) {
+	p := policy()
+	s, err := local.NewSigner(c.Key, c.Cert, signer.DefaultSigAlgo(c.Key), p)
+	if err != nil {
+		return nil, fmt.Errorf("setting up the CA signer: %s", ca.CfsslMessage(err))
+	}
+	return &leafSigner{s: s, policy: p}, nil
+}
+
+// leafRequest is one certificate to make.
+type leafRequest struct {
+	profile   string
+	cn, org   string
+	sans      []SAN
+	keyType   ca.KeyType
+	notBefore time.Time
+	notAfter  time.Time
+}
+
+// leaf is one signed certificate and its new key.
+type leaf struct {
+	certDER []byte
+	certPEM []byte
+	keyPEM  []byte
+	sha256  [32]byte
+}
+
+// UnknownProfileError reports a signing profile that certkit's policy does
+// not define (a programming error, never user input).
+type UnknownProfileError struct{ Profile string }
+
+func (e *UnknownProfileError) Error() string {
+	return fmt.Sprintf("signing profile %q is not defined; refusing to let cfssl fall back to its default profile", e.Profile)
+}
+
+// issue makes a key, a CSR for it (cfssl csr), and signs the CSR with the
+// profile asked for (cfssl signer/local).
+func (ls *leafSigner) issue(r leafRequest) (*leaf, error) {
+	want, ok := profiles[r.profile]
+	if !ok || ls.policy.Profiles[r.profile] == nil {
+		return nil, &UnknownProfileError{Profile: r.profile}
+	}
+	key, err := ca.GenerateKey(r.keyType)
+	if err != nil {
+		return nil, err
+	}
+	creq := &csr.CertificateRequest{CN: r.cn}
+	if r.org != "" {
+		creq.Names = []csr.Name{{O: r.org}}
+	}
+	csrPEM, err := csr.Generate(key, creq)
+	if err != nil {
+		return nil, fmt.Errorf("making the certificate request: %s", ca.CfsslMessage(err))
+	}
+	var hosts []string
+	for _, s := range r.sans {
+		hosts = append(hosts, s.String())
+	}
+	certPEM, err := ls.s.Sign(signer.SignRequest{
+		Request:   string(csrPEM),
+		Profile:   r.profile,
+		Hosts:     hosts,
+		NotBefore: r.notBefore,
+		NotAfter:  r.notAfter,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("signing the certificate: %s", ca.CfsslMessage(err))
+	}
+	b, _ := pem.Decode(certPEM)
+	if b == nil || b.Type != "CERTIFICATE" {
+		return nil, fmt.Errorf("signing the certificate: cfssl returned no PEM certificate")
+	}
+	if err := check(b.Bytes, key.Public(), r, want.ku, want.eku); err != nil {
+		return nil, err
+	}
+	keyPEM, err := ca.MarshalKey(key)
+	if err != nil {
+		return nil, err
+	}
+	return &leaf{certDER: b.Bytes, certPEM: certPEM, keyPEM: keyPEM, sha256: sha256.Sum256(b.Bytes)}, nil
+}
+
+// check re-reads the signed certificate and confirms that it is what was
+// asked for: cfssl fills usages and names from its policy, and a profile or
+// policy mistake must stop here, not reach a registry.
+func check(der []byte, pub crypto.PublicKey, r leafRequest, ku x509.KeyUsage, eku x509.ExtKeyUsage) error {
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		return fmt.Errorf("reading the signed certificate: %v", err)
+	}
+	bad := func(what string, got, want any) error {
+		return fmt.Errorf("the signed certificate has %s %v, want %v", what, got, want)
+	}
+	var dns []string
+	var ips []net.IP
+	for _, s := range r.sans {
+		if s.IP.IsValid() {
+			ips = append(ips, net.IP(s.IP.AsSlice()))
+		} else {
+			dns = append(dns, s.DNS)
+		}
+	}
+	switch {
+	case c.KeyUsage != ku:
+		return bad("key usage", c.KeyUsage, ku)
+	case !slices.Equal(c.ExtKeyUsage, []x509.ExtKeyUsage{eku}) || len(c.UnknownExtKeyUsage) > 0:
+		return bad("extended key usage", c.ExtKeyUsage, eku)
+	case c.IsCA || !c.BasicConstraintsValid:
+		return fmt.Errorf("the signed certificate is not marked as a leaf (CA:FALSE)")
+	case !c.NotAfter.Equal(r.notAfter) || !c.NotBefore.Equal(r.notBefore):
+		return bad("validity", [2]time.Time{c.NotBefore, c.NotAfter}, [2]time.Time{r.notBefore, r.notAfter})
+	case !slices.Equal(c.DNSNames, dns):
+		return bad("DNS names", c.DNSNames, dns)
+	case !slices.EqualFunc(c.IPAddresses, ips, net.IP.Equal):
+		return bad("IP addresses", c.IPAddresses, ips)
+	case c.Subject.CommonName != r.cn:
+		return bad("common name", c.Subject.CommonName, r.cn)
+	}
+	if p, ok := pub.(interface{ Equal(crypto.PublicKey) bool }); !ok || !p.Equal(c.PublicKey) {
+		return fmt.Errorf("the signed certificate does not carry the new key")
+	}
+	return nil
+}
