@@ -694,12 +694,20 @@ func TestCheckCatchesMismatch(t *testing.T) {
 	}
 	ip, _ := ParseSAN("10.0.0.5")
 	for name, fn := range map[string]func() error{
-		"eku":      func() error { return check(l.certDER, cert.PublicKey, r, cl.ku, cl.eku) },
-		"ku":       func() error { return check(l.certDER, cert.PublicKey, r, profiles[profileServerRSA].ku, sv.eku) },
-		"key":      func() error { return check(l.certDER, other.Public(), r, sv.ku, sv.eku) },
-		"names":    func() error { r2 := r; r2.sans = []SAN{san, ip}; return check(l.certDER, cert.PublicKey, r2, sv.ku, sv.eku) },
-		"cn":       func() error { r2 := r; r2.cn = "other"; return check(l.certDER, cert.PublicKey, r2, sv.ku, sv.eku) },
-		"validity": func() error { r2 := r; r2.notAfter = r.notAfter.Add(time.Second); return check(l.certDER, cert.PublicKey, r2, sv.ku, sv.eku) },
+		"eku": func() error { return check(l.certDER, cert.PublicKey, r, cl.ku, cl.eku) },
+		"ku":  func() error { return check(l.certDER, cert.PublicKey, r, profiles[profileServerRSA].ku, sv.eku) },
+		"key": func() error { return check(l.certDER, other.Public(), r, sv.ku, sv.eku) },
+		"names": func() error {
+			r2 := r
+			r2.sans = []SAN{san, ip}
+			return check(l.certDER, cert.PublicKey, r2, sv.ku, sv.eku)
+		},
+		"cn": func() error { r2 := r; r2.cn = "other"; return check(l.certDER, cert.PublicKey, r2, sv.ku, sv.eku) },
+		"validity": func() error {
+			r2 := r
+			r2.notAfter = r.notAfter.Add(time.Second)
+			return check(l.certDER, cert.PublicKey, r2, sv.ku, sv.eku)
+		},
 	} {
 		if fn() == nil {
 			t.Errorf("check passed a certificate with the wrong %s", name)
