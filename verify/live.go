@@ -1,0 +1,692 @@
+package verify
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/certkit/certkit/host"
+)
+
+// DefaultTimeout bounds the live probe of one registry.
+const DefaultTimeout = 10 * time.Second
+
+// Read limits for the answers to GET /v2/. A registry answers with a few
+// headers and "{}" or a short JSON error.
+const (
+	MaxHeaderBytes = 64 << 10
+	MaxBodyBytes   = 64 << 10
+)
+
+// Pair is one client certificate and its key, as Docker and podman load
+// NAME.cert and NAME.key (tls.LoadX509KeyPair: the chain as in the file,
+// Leaf set).
+type Pair struct {
+	Name string
+	Cert tls.Certificate
+}
+
+// Target is what the live probe needs to know about one registry.
+type Target struct {
+	Registry host.Registry
+	// Addr is the host:port to connect to instead of resolving the
+	// registry's name (like curl --resolve). The TLS server name and the
+	// Host header stay those of Registry.
+	Addr string
+	// Dir is the certs.d folder the CAs and pairs come from, for messages.
+	Dir string
+	// CAs are the folder's CA files (*.crt), trusted on top of the roots.
+	CAs []*x509.Certificate
+	// Pairs are the folder's client pairs in filename order.
+	Pairs []Pair
+}
+
+// LiveOptions tune the probe.
+type LiveOptions struct {
+	// Timeout bounds the whole probe of one registry (DefaultTimeout when
+	// 0). Each network step gets its own deadline of at most half of it,
+	// so a step that stalls still leaves time to report the others.
+	Timeout time.Duration
+	// Roots is the pool the folder's CAs are added to; nil means the
+	// system roots, as Docker uses them.
+	Roots *x509.CertPool
+	// Now is the clock certificates are checked against (time.Now).
+	Now func() time.Time
+	// Lookup resolves a host name (net.DefaultResolver.LookupNetIP).
+	Lookup func(ctx context.Context, host string) ([]netip.Addr, error)
+}
+
+// Probe checks the live registry: connect, TLS handshake, the server's
+// CertificateRequest, GET /v2/ with each pair and with none, the API
+// version header, and loopback names. It never returns an error: every
+// failure is a check in the report.
+func Probe(ctx context.Context, t Target, opt LiveOptions) *Report {
+	start := time.Now()
+	rep := &Report{Registry: t.Registry.String(), Dir: t.Dir, Accepted: []string{}}
+	p := newProber(t, opt, rep)
+	ctx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
+	p.run(ctx)
+	rep.Elapsed = Millis(time.Since(start))
+	return rep
+}
+
+type prober struct {
+	t       Target
+	timeout time.Duration
+	step    time.Duration
+	now     func() time.Time
+	lookup  func(ctx context.Context, host string) ([]netip.Addr, error)
+	roots   *x509.CertPool
+	port    int
+	rep     *Report
+
+	resolved []netip.Addr // what the name resolved to, when it was resolved
+	addr     string       // the address every connection goes to
+	bodyNote *Check       // the first oversized or stalled body
+	answers  map[string]*answer // the accepted pairs' answers
+}
+
+func newProber(t Target, opt LiveOptions, rep *Report) *prober {
+	p := &prober{t: t, timeout: opt.Timeout, now: opt.Now, lookup: opt.Lookup, rep: rep, answers: map[string]*answer{}}
+	if p.timeout <= 0 {
+		p.timeout = DefaultTimeout
+	}
+	p.step = p.timeout / 2
+	if p.now == nil {
+		p.now = time.Now
+	}
+	if p.lookup == nil {
+		p.lookup = func(ctx context.Context, h string) ([]netip.Addr, error) {
+			return net.DefaultResolver.LookupNetIP(ctx, "ip", h)
+		}
+	}
+	roots := opt.Roots
+	if roots == nil {
+		sys, err := x509.SystemCertPool()
+		if err != nil {
+			sys = x509.NewCertPool()
+		}
+		roots = sys
+	}
+	p.roots = roots.Clone()
+	for _, c := range t.CAs {
+		p.roots.AddCert(c)
+	}
+	p.port = t.Registry.Port
+	if p.port == 0 {
+		p.port = 443
+	}
+	return p
+}
+
+func (p *prober) add(c Check) { p.rep.Checks = append(p.rep.Checks, c) }
+
+// stepCtx gives one network step its own deadline inside the probe's.
+func (p *prober) stepCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, p.step)
+}
+
+// outOfTime reports a check that could not start because the probe's
+// timeout ran out.
+func (p *prober) outOfTime(id string) Check {
+	return Check{ID: id, Status: Error, Kind: "out-of-time",
+		Message: fmt.Sprintf("not checked: the timeout of %s ran out before this step", p.timeout),
+		Fix:     "give the registry more time with --timeout, or look at the steps above that were slow"}
+}
+
+func (p *prober) run(ctx context.Context) {
+	defer p.loopback()
+	if !p.resolve(ctx) {
+		return
+	}
+	conn, ok := p.connect(ctx)
+	if !ok {
+		return
+	}
+	// The first connection sends no client certificate: it shows the
+	// server's chain and its CertificateRequest, and whether the registry
+	// answers a client without a certificate.
+	first := p.session(ctx, conn, nil)
+	if !p.tlsCheck(first) {
+		return
+	}
+	sent := p.requestCheck(first)
+	for i := range p.t.Pairs {
+		p.pairCheck(ctx, &p.t.Pairs[i], i == sent)
+	}
+	p.noCertCheck(first)
+	if p.bodyNote != nil {
+		p.add(*p.bodyNote)
+	}
+	p.apiVersionCheck(first)
+}
+
+// resolve finds the addresses to connect to: --addr, the IP literal, or
+// the name's DNS answer.
+func (p *prober) resolve(ctx context.Context) bool {
+	r := p.t.Registry
+	switch {
+	case p.t.Addr != "":
+		p.addr = p.t.Addr
+		return true
+	case r.IP.IsValid():
+		p.addr = net.JoinHostPort(r.IP.String(), strconv.Itoa(p.port))
+		return true
+	}
+	if ctx.Err() != nil {
+		p.add(p.outOfTime("resolve"))
+		return false
+	}
+	sctx, cancel := p.stepCtx(ctx)
+	defer cancel()
+	start := time.Now()
+	addrs, err := p.lookup(sctx, r.Hostname())
+	c := Check{ID: "resolve", Elapsed: Millis(time.Since(start))}
+	if err == nil && len(addrs) == 0 {
+		err = &net.DNSError{Err: "no addresses", Name: r.Hostname(), IsNotFound: true}
+	}
+	if err != nil {
+		c.Status = Error
+		c.Kind, c.Message, c.Fix = p.diagnoseLookup(err)
+		p.add(c)
+		return false
+	}
+	p.resolved = addrs
+	var list []string
+	for _, a := range addrs {
+		list = append(list, a.Unmap().String())
+	}
+	c.Status = OK
+	c.Message = fmt.Sprintf("%s resolves to %s", r.Hostname(), strings.Join(list, ", "))
+	p.add(c)
+	return true
+}
+
+func (p *prober) diagnoseLookup(err error) (kind, msg, fix string) {
+	name := p.t.Registry.Hostname()
+	fix = fmt.Sprintf("check the name; add it to DNS or /etc/hosts, or test an address with --addr IP:%d", p.port)
+	var dnsErr *net.DNSError
+	switch {
+	case isTimeout(err):
+		return "dns-timeout", fmt.Sprintf("no DNS answer for %s within %s", name, p.step), fix
+	case errors.As(err, &dnsErr) && dnsErr.IsNotFound:
+		return "dns-not-found", fmt.Sprintf("%s does not resolve: no such host", name), fix
+	}
+	return "dns", fmt.Sprintf("cannot resolve %s: %v", name, err), fix
+}
+
+// connect opens the first connection, to the first address that answers,
+// and keeps that address for every later connection.
+func (p *prober) connect(ctx context.Context) (net.Conn, bool) {
+	if ctx.Err() != nil {
+		p.add(p.outOfTime("connect"))
+		return nil, false
+	}
+	addrs := []string{p.addr}
+	if p.addr == "" {
+		addrs = addrs[:0]
+		for _, a := range p.resolved {
+			addrs = append(addrs, net.JoinHostPort(a.Unmap().String(), strconv.Itoa(p.port)))
+		}
+	}
+	start := time.Now()
+	var firstErr error
+	for _, a := range addrs {
+		conn, err := p.dialAddr(ctx, a)
+		if err == nil {
+			p.addr = a
+			p.rep.Addr = a
+			via := ""
+			if p.t.Addr != "" {
+				via = " (--addr)"
+			}
+			p.add(Check{ID: "connect", Status: OK, Elapsed: Millis(time.Since(start)),
+				Message: fmt.Sprintf("connected to %s%s", a, via)})
+			return conn, true
+		}
+		if firstErr == nil {
+			firstErr = err
+		}
+	}
+	c := Check{ID: "connect", Status: Error, Elapsed: Millis(time.Since(start))}
+	c.Kind, c.Message, c.Fix = p.diagnoseDial(firstErr, strings.Join(addrs, ", "))
+	p.add(c)
+	return nil, false
+}
+
+func (p *prober) dialAddr(ctx context.Context, addr string) (net.Conn, error) {
+	sctx, cancel := p.stepCtx(ctx)
+	defer cancel()
+	var d net.Dialer
+	return d.DialContext(sctx, "tcp", addr)
+}
+
+// session is one connection: a TLS handshake, then GET /v2/.
+type session struct {
+	hs      handshake
+	hsErr   error
+	answer  *answer
+	getErr  error
+	sniff   *sniffConn
+	elapsed time.Duration
+}
+
+// handshake records what the TLS callbacks saw.
+type handshake struct {
+	cri       *tls.CertificateRequestInfo
+	peer      []*x509.Certificate
+	chains    [][]*x509.Certificate
+	verifyErr error
+	verified  bool
+	version   uint16
+}
+
+// session runs one handshake on conn, sending pair when it is not nil
+// (whatever the server's list of acceptable CAs says, so that every pair
+// is tried), then GET /v2/ when the handshake succeeded. It closes conn.
+func (p *prober) session(ctx context.Context, conn net.Conn, pair *Pair) *session {
+	start := time.Now()
+	defer conn.Close()
+	s := &session{sniff: &sniffConn{Conn: conn}}
+	tc := tls.Client(s.sniff, p.tlsConfig(&s.hs, pair))
+	hctx, cancel := p.stepCtx(ctx)
+	stop := armDeadline(hctx, conn)
+	s.hsErr = tc.HandshakeContext(hctx)
+	stop()
+	cancel()
+	if s.hsErr == nil {
+		gctx, cancel := p.stepCtx(ctx)
+		stop := armDeadline(gctx, conn)
+		s.answer, s.getErr = p.get(gctx, tc)
+		stop()
+		cancel()
+	}
+	s.elapsed = time.Since(start)
+	return s
+}
+
+// armDeadline puts ctx's deadline on conn, and cuts conn short when ctx is
+// cancelled early. The returned function undoes the watch.
+func armDeadline(ctx context.Context, conn net.Conn) func() {
+	if dl, ok := ctx.Deadline(); ok {
+		conn.SetDeadline(dl)
+	}
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	return func() { stop() }
+}
+
+// tlsConfig is a modern Go client's configuration (TLS 1.2 at least, the
+// registry's name as server name), with two callbacks that record what the
+// handshake shows. The server's chain is verified in VerifyConnection
+// exactly as crypto/tls verifies it (same roots, intermediates, name and
+// clock), so that the chain can be reported and a failure classified; a
+// failure there aborts the handshake just as it would in Docker.
+func (p *prober) tlsConfig(hs *handshake, pair *Pair) *tls.Config {
+	return &tls.Config{
+		ServerName:         p.t.Registry.Hostname(),
+		MinVersion:         tls.VersionTLS12,
+		Time:               p.now,
+		InsecureSkipVerify: true, // verified in VerifyConnection, below
+		VerifyConnection: func(cs tls.ConnectionState) error {
+			hs.peer = cs.PeerCertificates
+			hs.version = cs.Version
+			hs.chains, hs.verifyErr = p.verifyServer(cs.PeerCertificates)
+			hs.verified = hs.verifyErr == nil
+			return hs.verifyErr
+		},
+		GetClientCertificate: func(cri *tls.CertificateRequestInfo) (*tls.Certificate, error) {
+			hs.cri = cri
+			if pair == nil {
+				return &tls.Certificate{}, nil
+			}
+			return &pair.Cert, nil
+		},
+	}
+}
+
+// verifyServer is crypto/tls's verification of a server's chain.
+func (p *prober) verifyServer(certs []*x509.Certificate) ([][]*x509.Certificate, error) {
+	if len(certs) == 0 {
+		return nil, errors.New("the server sent no certificate")
+	}
+	opts := x509.VerifyOptions{
+		Roots:         p.roots,
+		CurrentTime:   p.now(),
+		DNSName:       p.t.Registry.Hostname(),
+		Intermediates: x509.NewCertPool(),
+	}
+	for _, c := range certs[1:] {
+		opts.Intermediates.AddCert(c)
+	}
+	return certs[0].Verify(opts)
+}
+
+// tlsCheck reports the handshake of the first connection. It returns false
+// when the server's certificate was not verified: nothing after that would
+// work for Docker either, and no client certificate is ever shown to a
+// server that was not verified.
+func (p *prober) tlsCheck(s *session) bool {
+	hs := &s.hs
+	if len(hs.peer) > 0 {
+		info := &ServerInfo{TLSVersion: tls.VersionName(hs.version)}
+		for _, c := range hs.peer {
+			info.Chain = append(info.Chain, certInfo(c))
+		}
+		p.rep.Server = info
+	}
+	c := Check{ID: "tls", Elapsed: Millis(s.elapsed)}
+	switch {
+	case hs.verified:
+		leaf := hs.peer[0]
+		c.Status = OK
+		c.Message = fmt.Sprintf("%s, server certificate %s valid for %s until %s, %s",
+			tls.VersionName(hs.version), nameOf(leaf.Subject), p.t.Registry.Hostname(), day(leaf.NotAfter), p.trustedVia(hs.chains))
+		if left := leaf.NotAfter.Sub(p.now()); left < expiringWithin {
+			c.Status = Warning
+			c.Kind = "expiring"
+			c.Message = fmt.Sprintf("the server certificate %s expires in %d days, on %s", nameOf(leaf.Subject), int(left.Hours()/24), day(leaf.NotAfter))
+			c.Fix = fmt.Sprintf("renew it: certkit issue server --host %s --force, then restart the registry with it", p.t.Registry)
+		}
+		p.add(c)
+		return true
+	case hs.verifyErr != nil:
+		c.Status = Error
+		c.Kind, c.Message, c.Fix = p.diagnoseServerCert(hs.verifyErr, hs.peer)
+	default:
+		c.Status = Error
+		c.Kind, c.Message, c.Fix = p.diagnoseHandshake(s.hsErr, s.sniff)
+	}
+	p.add(c)
+	return false
+}
+
+// expiringWithin is when a valid certificate starts to deserve a warning.
+const expiringWithin = 30 * 24 * time.Hour
+
+// trustedVia names the root that vouched for the server: one of the
+// folder's CA files, or the system roots.
+func (p *prober) trustedVia(chains [][]*x509.Certificate) string {
+	for _, chain := range chains {
+		root := chain[len(chain)-1]
+		for _, c := range p.t.CAs {
+			if c.Equal(root) {
+				return "trusted through the folder's CA " + nameOf(root.Subject)
+			}
+		}
+	}
+	if len(chains) > 0 {
+		ch := chains[0]
+		return "trusted through the system root " + nameOf(ch[len(ch)-1].Subject)
+	}
+	return "trusted"
+}
+
+// requestCheck reports the server's CertificateRequest and which pair a
+// modern Docker/Go client sends: the first, in filename order, whose chain
+// has an issuer the server accepts (any, when it names none). It returns
+// that pair's index, or -1.
+func (p *prober) requestCheck(s *session) int {
+	cri := s.hs.cri
+	c := Check{ID: "client-cert-request"}
+	if cri == nil {
+		c.Status = Warning
+		c.Kind = "not-requested"
+		c.Message = "the registry does not ask for a client certificate: anyone who can reach it can connect"
+		c.Fix = "set http.tls.clientcas in the registry's config.yml to the certkit CA's ca.crt (certkit template registry writes one)"
+		p.add(c)
+		return -1
+	}
+	info := p.rep.Server
+	info.RequestsClientCert = true
+	var accepted []string
+	for _, der := range cri.AcceptableCAs {
+		if n, ok := rawName(der); ok {
+			info.AcceptableCAs = append(info.AcceptableCAs, n.String())
+			accepted = append(accepted, nameOf(n))
+		} else {
+			info.AcceptableCAs = append(info.AcceptableCAs, fmt.Sprintf("(unparsable name %x)", der))
+		}
+	}
+	asks := "the registry asks for a client certificate and names no CA"
+	if len(accepted) > 0 {
+		asks = "the registry asks for a client certificate issued by " + joinAnd(accepted)
+	}
+	sent := -1
+	var skipped []string
+	for i := range p.t.Pairs {
+		pr := &p.t.Pairs[i]
+		if err := cri.SupportsCertificate(&pr.Cert); err != nil {
+			skipped = append(skipped, fmt.Sprintf("%s.cert (issued by %s)", pr.Name, issuerOf(pr)))
+			continue
+		}
+		sent = i
+		break
+	}
+	switch {
+	case len(p.t.Pairs) == 0:
+		c.Status = Error
+		c.Kind = "no-pairs"
+		c.Message = asks + ", and the folder has no client pair: Docker sends no certificate"
+		c.Fix = fmt.Sprintf("certkit issue client --host %s, then certkit install --host %s", p.t.Registry, p.t.Registry)
+	case sent < 0:
+		c.Status = Error
+		c.Kind = "no-acceptable-pair"
+		c.Message = fmt.Sprintf("%s, and none of the installed pairs is: %s; Docker sends no certificate", asks, joinAnd(skipped))
+		c.Fix = fmt.Sprintf("install a client certificate from the CA the registry trusts (certkit issue client --host %s, then certkit install --host %s), or add the CA that issued the pairs to the registry's http.tls.clientcas", p.t.Registry, p.t.Registry)
+	default:
+		pr := &p.t.Pairs[sent]
+		p.rep.WillSend = pr.Name
+		c.Status = OK
+		c.Message = fmt.Sprintf("%s; Docker sends %s.cert", asks, pr.Name)
+		if len(skipped) > 0 {
+			c.Message += fmt.Sprintf(" (it skips %s: not issued by an accepted CA)", joinAnd(skipped))
+		}
+	}
+	p.add(c)
+	return sent
+}
+
+func issuerOf(pr *Pair) string {
+	if pr.Cert.Leaf == nil {
+		return "(unknown)"
+	}
+	return nameOf(pr.Cert.Leaf.Issuer)
+}
+
+// pairCheck tries one pair on its own connection.
+func (p *prober) pairCheck(ctx context.Context, pr *Pair, sent bool) {
+	id := "pair:" + pr.Name
+	res := PairResult{Name: pr.Name, Sent: sent}
+	if leaf := pr.Cert.Leaf; leaf != nil {
+		res.Subject, res.Issuer = leaf.Subject.String(), leaf.Issuer.String()
+	}
+	defer func() { p.rep.Pairs = append(p.rep.Pairs, res) }()
+	if ctx.Err() != nil {
+		p.add(p.outOfTime(id))
+		return
+	}
+	start := time.Now()
+	conn, err := p.dialAddr(ctx, p.addr)
+	if err != nil {
+		c := Check{ID: id, Status: Error, Elapsed: Millis(time.Since(start))}
+		c.Kind, c.Message, c.Fix = p.diagnoseDial(err, p.addr)
+		c.Message = pr.Name + ".cert: " + c.Message
+		p.add(c)
+		return
+	}
+	s := p.session(ctx, conn, pr)
+	c := Check{ID: id, Elapsed: Millis(time.Since(start))}
+	who := pr.Name + ".cert"
+	if sent {
+		who += " (the pair Docker sends)"
+	}
+	// A pair Docker never sends cannot break pulls: its rejection is a
+	// warning, the sent pair's an error.
+	rejected := Warning
+	if sent {
+		rejected = Error
+	}
+	err = s.hsErr
+	if err == nil {
+		err = s.getErr
+	}
+	switch {
+	case err == nil && accepted(s.answer.Status):
+		res.Accepted = true
+		res.HTTPStatus = s.answer.Status
+		p.rep.Accepted = append(p.rep.Accepted, pr.Name)
+		p.answers[pr.Name] = s.answer
+		c.Status = OK
+		c.Message = fmt.Sprintf("%s: accepted (GET /v2/ answered %s)", who, s.answer.StatusText)
+		p.noteBody(s.answer)
+	case err == nil:
+		res.HTTPStatus = s.answer.Status
+		c.Status = rejected
+		c.Kind = "rejected-http"
+		c.Message = fmt.Sprintf("%s: rejected by the server: GET /v2/ answered %s%s", who, s.answer.StatusText, s.answer.excerptNote())
+		c.Fix = httpRejectionFix(s.answer.Status, pr)
+		p.noteBody(s.answer)
+	default:
+		if code, ok := remoteAlert(err); ok {
+			res.Alert = alertName(code)
+			c.Status = rejected
+			c.Kind = "rejected-tls"
+			c.Message = fmt.Sprintf("%s: rejected in the TLS handshake: %s", who, alertName(code))
+			c.Fix = p.alertFix(code, pr)
+			break
+		}
+		c.Status = Error
+		if s.hsErr != nil {
+			if s.hs.verifyErr != nil {
+				c.Kind, c.Message, c.Fix = p.diagnoseServerCert(s.hs.verifyErr, s.hs.peer)
+			} else {
+				c.Kind, c.Message, c.Fix = p.diagnoseHandshake(s.hsErr, s.sniff)
+			}
+		} else {
+			c.Kind, c.Message, c.Fix = p.diagnoseHTTP(s.getErr)
+		}
+		c.Message = who + ": " + c.Message
+	}
+	p.add(c)
+}
+
+func accepted(status int) bool { return status == 200 || status == 401 }
+
+// noteBody keeps the first answer whose body was cut short.
+func (p *prober) noteBody(a *answer) {
+	if a == nil || a.bodyProblem == "" || p.bodyNote != nil {
+		return
+	}
+	c := Check{ID: "http-body", Status: Warning, Kind: a.bodyProblem}
+	switch a.bodyProblem {
+	case "body-too-large":
+		c.Message = fmt.Sprintf("the answer to GET /v2/ has a body larger than %d KiB (a registry answers {} or a short JSON error); certkit stopped reading it", MaxBodyBytes>>10)
+	default:
+		c.Message = fmt.Sprintf("the server did not finish the body of its answer to GET /v2/ within %s", p.step)
+	}
+	c.Fix = "check that this address is the registry itself and not another server"
+	p.bodyNote = &c
+}
+
+// noCertCheck reports how the registry treats a client without a
+// certificate: the first connection's GET /v2/. When the registry asks for
+// no certificate, that is exactly what Docker gets, so a failure is an
+// error; otherwise a refusal is what is wanted.
+func (p *prober) noCertCheck(s *session) {
+	c := Check{ID: "no-client-cert", Elapsed: Millis(s.elapsed)}
+	asked := s.hs.cri != nil
+	err := s.hsErr
+	if err == nil {
+		err = s.getErr
+	}
+	switch {
+	case err == nil && accepted(s.answer.Status):
+		c.Status = Warning
+		c.Kind = "not-enforced"
+		c.Message = fmt.Sprintf("without a client certificate the registry answers %s: it does not enforce client certificates", s.answer.StatusText)
+		c.Fix = "set http.tls.clientcas in the registry's config.yml to the certkit CA's ca.crt; with it the registry requires and verifies client certificates"
+	case err == nil && asked:
+		c.Status = OK
+		c.Message = fmt.Sprintf("without a client certificate the registry answers %s", s.answer.StatusText)
+	case err == nil:
+		c.Status = Error
+		c.Kind = "rejected-http"
+		c.Message = fmt.Sprintf("without a client certificate, which is what Docker sends to a server that asks for none, GET /v2/ answered %s%s", s.answer.StatusText, s.answer.excerptNote())
+		c.Fix = httpRejectionFix(s.answer.Status, nil)
+	default:
+		if code, ok := remoteAlert(err); ok {
+			c.Status = OK
+			c.Message = "without a client certificate the registry refuses the connection (TLS alert: " + alertName(code) + ")"
+			break
+		}
+		c.Status = Warning
+		if !asked {
+			c.Status = Error
+		}
+		c.Kind, c.Message, c.Fix = p.diagnoseHTTP(err)
+		c.Message = "without a client certificate: " + c.Message
+	}
+	p.noteBody(s.answer)
+	p.add(c)
+}
+
+// apiVersionCheck looks for Docker-Distribution-API-Version: registry/2.0
+// on an answer of the registry itself (200 or 401).
+func (p *prober) apiVersionCheck(first *session) {
+	var a *answer
+	for _, res := range p.rep.Pairs {
+		if res.Accepted {
+			a = p.answers[res.Name]
+			break
+		}
+	}
+	if a == nil && first.answer != nil && accepted(first.answer.Status) {
+		a = first.answer
+	}
+	if a == nil {
+		return
+	}
+	c := Check{ID: "api-version"}
+	switch v := a.header.Get("Docker-Distribution-API-Version"); v {
+	case "registry/2.0":
+		c.Status = OK
+		c.Message = "the registry speaks the v2 API (Docker-Distribution-API-Version: registry/2.0)"
+	case "":
+		c.Status = Warning
+		c.Kind = "no-api-version"
+		c.Message = "the answer to GET /v2/ lacks the header Docker-Distribution-API-Version: registry/2.0: this may not be a registry, or a proxy drops the header"
+		c.Fix = "if a proxy stands in front of the registry, let the header through (nginx: add_header Docker-Distribution-Api-Version registry/2.0 always)"
+	default:
+		c.Status = Warning
+		c.Kind = "no-api-version"
+		c.Message = fmt.Sprintf("the registry answers Docker-Distribution-API-Version: %q, not registry/2.0", v)
+	}
+	p.add(c)
+}
+
+// loopback warns about registries that Docker's classic path treats as
+// insecure (certsd.md §4): a loopback name or address, or a name that
+// resolves to one.
+func (p *prober) loopback() {
+	r := p.t.Registry
+	if msg := loopbackWarning(r); msg != "" {
+		p.add(Check{ID: "loopback", Status: Warning, Kind: "loopback", Message: msg})
+		return
+	}
+	for _, a := range p.resolved {
+		if a.Unmap().IsLoopback() {
+			lo := host.Registry{Name: a.Unmap().String(), IP: a.Unmap(), Port: r.Port}
+			p.add(Check{ID: "loopback", Status: Warning, Kind: "loopback",
+				Message: fmt.Sprintf("%s resolves to %s; %s", r.Hostname(), a.Unmap(), loopbackWarning(lo))})
+			return
+		}
+	}
+}
