@@ -215,8 +215,8 @@ func (p *prober) diagnoseServerCert(err error, peer []*x509.Certificate) (kind, 
 			what = "IP address (a registry reached by IP needs an IP SAN)"
 		}
 		return "hostname",
-			fmt.Sprintf("the server certificate is valid for %s, not for %s: the SAN %s is missing", strings.Join(sans(c), ", "), reg.Hostname(), sanName(reg.Hostname(), reg.IP.IsValid()))+
-				" ("+what+")",
+			fmt.Sprintf("the server certificate is valid for %s, not for %s: the SAN %s is missing", strings.Join(sans(c), ", "), reg.Hostname(), sanName(reg.Hostname(), reg.IP.IsValid())) +
+				" (" + what + ")",
 			fmt.Sprintf("issue a server certificate that names it: certkit issue server --host %s%s --force, then restart the registry with it", reg, keepSANs(c, reg.Hostname()))
 	case errors.As(err, &ce):
 		who := "the server certificate"

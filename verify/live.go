@@ -88,9 +88,9 @@ type prober struct {
 	port    int
 	rep     *Report
 
-	resolved []netip.Addr // what the name resolved to, when it was resolved
-	addr     string       // the address every connection goes to
-	bodyNote *Check       // the first oversized or stalled body
+	resolved []netip.Addr       // what the name resolved to, when it was resolved
+	addr     string             // the address every connection goes to
+	bodyNote *Check             // the first oversized or stalled body
 	answers  map[string]*answer // the accepted pairs' answers
 }
 

@@ -72,9 +72,9 @@ func (m *Millis) UnmarshalJSON(b []byte) error {
 
 // Report is everything verify found out about one registry.
 type Report struct {
-	Registry string `json:"registry"`      // the certs.d folder name, host[:port]
-	Dir      string `json:"dir,omitempty"` // the folder that was read
-	Addr     string `json:"addr,omitempty"` // the address connected to
+	Registry string  `json:"registry"`       // the certs.d folder name, host[:port]
+	Dir      string  `json:"dir,omitempty"`  // the folder that was read
+	Addr     string  `json:"addr,omitempty"` // the address connected to
 	Checks   []Check `json:"checks"`
 	// Server is what the handshake showed; nil when no handshake got as
 	// far as the server's certificate.
