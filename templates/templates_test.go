@@ -134,7 +134,7 @@ func TestRenderKeyLines(t *testing.T) {
 			`- "5000:5000"`,
 			`REGISTRY_HTTP_TLS_CERTIFICATE: /certs/server-chain.crt`,
 			`REGISTRY_HTTP_TLS_KEY: /certs/server.key`,
-			`REGISTRY_HTTP_TLS_CLIENTCAS_0: /certs/ca.crt`,
+			`REGISTRY_HTTP_TLS_CLIENTCAS: "[/certs/ca.crt]"`,
 			`REGISTRY_HTTP_TLS_MINIMUMTLS: tls1.2`,
 			`source: "` + chain + `"`,
 			`source: "` + key + `"`,
@@ -302,11 +302,15 @@ func TestRenderYAMLStructure(t *testing.T) {
 	for target, k := range map[string]string{
 		"/certs/server-chain.crt": "REGISTRY_HTTP_TLS_CERTIFICATE",
 		"/certs/server.key":       "REGISTRY_HTTP_TLS_KEY",
-		"/certs/ca.crt":           "REGISTRY_HTTP_TLS_CLIENTCAS_0",
 	} {
 		if env[k] != target {
 			t.Errorf("%s = %q, want %q", k, env[k], target)
 		}
+	}
+	// distribution reads a list variable as YAML.
+	var cas []string
+	if err := yaml.Unmarshal([]byte(env["REGISTRY_HTTP_TLS_CLIENTCAS"]), &cas); err != nil || len(cas) != 1 || cas[0] != "/certs/ca.crt" {
+		t.Errorf("REGISTRY_HTTP_TLS_CLIENTCAS = %q (%v), want the list [/certs/ca.crt]", env["REGISTRY_HTTP_TLS_CLIENTCAS"], err)
 	}
 	if env["REGISTRY_HTTP_TLS_MINIMUMTLS"] != "tls1.2" {
 		t.Errorf("minimum TLS %q", env["REGISTRY_HTTP_TLS_MINIMUMTLS"])

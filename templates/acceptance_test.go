@@ -1,0 +1,519 @@
+package templates
+
+// Acceptance tests: the rendered configurations, run by the programs they
+// are for (Debian's docker-registry, nginx, Apache, skopeo) on 127.0.0.1.
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/containerd/containerd/v2/core/remotes/docker/config"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/certkit/certkit/ca"
+	"github.com/certkit/certkit/internal/home"
+)
+
+// needTool returns the path of an external program. Without it the test
+// fails under CI=true (scripts/test installs it) and skips elsewhere.
+func needTool(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err == nil {
+		return p
+	}
+	for _, dir := range []string{"/usr/sbin", "/sbin"} {
+		if p := filepath.Join(dir, name); isExecutable(p) {
+			return p
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s is not installed, and CI=true forbids skipping; run ./scripts/test, which installs it", name)
+	}
+	t.Skipf("%s is not installed; install it (apt-get install nginx apache2 docker-registry skopeo) or run ./scripts/test", name)
+	return ""
+}
+
+func isExecutable(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
+}
+
+// freePort returns a port on 127.0.0.1 that was free a moment ago.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// startProcess runs a server program until the test ends. Its output goes
+// to a log file that is shown when the test fails.
+func startProcess(t *testing.T, env []string, name string, args ...string) {
+	t.Helper()
+	logPath := filepath.Join(t.TempDir(), filepath.Base(name)+".log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(name, args...)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.Env = append(os.Environ(), env...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-exited
+		}
+		logFile.Close()
+		if t.Failed() {
+			out, _ := os.ReadFile(logPath)
+			t.Logf("%s output:\n%s", name, out)
+		}
+	})
+}
+
+// waitListening waits until something accepts connections on addr.
+func waitListening(t *testing.T, addr string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nothing listens on %s: %v", addr, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// client is an HTTPS client trusting the certkit CA, with the named client
+// pair of m, or without a certificate when name is "".
+func (m *material) client(t *testing.T, name string) *http.Client {
+	t.Helper()
+	roots := x509.NewCertPool()
+	roots.AddCert(m.ca.Cert)
+	tc := &tls.Config{RootCAs: roots}
+	if name != "" {
+		pair, err := tls.LoadX509KeyPair(filepath.Join(m.dir(), name+home.CertExt), filepath.Join(m.dir(), name+home.KeyExt))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tc.Certificates = []tls.Certificate{pair}
+	}
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: tc, DisableKeepAlives: true}}
+}
+
+type answer struct {
+	status   int
+	body     string
+	versions []string // Docker-Distribution-Api-Version values
+}
+
+func get(c *http.Client, url string) (answer, error) {
+	resp, err := c.Get(url)
+	if err != nil {
+		return answer{}, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	return answer{resp.StatusCode, string(body), resp.Header.Values("Docker-Distribution-Api-Version")}, err
+}
+
+// checkServesOnlyWithCert: /v2/ answers 200 {} to the client with the
+// certificate, and nothing useful to one without.
+func checkServesOnlyWithCert(t *testing.T, m *material, url string, withoutStatus int) {
+	t.Helper()
+	a, err := get(m.client(t, "alice"), url)
+	if err != nil {
+		t.Fatalf("GET %s with the client certificate: %v", url, err)
+	}
+	if a.status != 200 || strings.TrimSpace(a.body) != "{}" || len(a.versions) != 1 || a.versions[0] != "registry/2.0" {
+		t.Errorf("GET %s with the client certificate: %d %q, API version %q", url, a.status, a.body, a.versions)
+	}
+	a, err = get(m.client(t, ""), url)
+	switch {
+	case withoutStatus == 0 && err == nil:
+		t.Errorf("GET %s without a client certificate: %d %q, want a TLS failure", url, a.status, a.body)
+	case withoutStatus != 0 && err != nil:
+		t.Errorf("GET %s without a client certificate: %v, want %d", url, err, withoutStatus)
+	case withoutStatus != 0 && a.status != withoutStatus:
+		t.Errorf("GET %s without a client certificate: %d, want %d", url, a.status, withoutStatus)
+	case withoutStatus != 0 && (len(a.versions) != 1 || a.versions[0] != "registry/2.0"):
+		t.Errorf("GET %s without a client certificate: API version %q, want it once", url, a.versions)
+	}
+}
+
+// plainRegistry starts docker-registry without TLS on 127.0.0.1, for the
+// proxies to front.
+func plainRegistry(t *testing.T, registryBin string) string {
+	t.Helper()
+	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	cfg := filepath.Join(t.TempDir(), "plain.yml")
+	write(t, cfg, []byte(fmt.Sprintf("version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: %q\nhttp:\n  addr: %q\n", t.TempDir(), addr)), 0o644)
+	startProcess(t, nil, registryBin, "serve", cfg)
+	waitListening(t, addr)
+	return addr
+}
+
+// TestRegistryServesOnlyClientsWithCert runs docker-registry with the
+// rendered config.yml; containerd's own hosts.toml reader, given the
+// rendered hosts.toml, reaches it too.
+func TestRegistryServesOnlyClientsWithCert(t *testing.T) {
+	bin := needTool(t, "docker-registry")
+	port := freePort(t)
+	m := newMaterial(t, "localhost:"+strconv.Itoa(port), "alice")
+	listen := "127.0.0.1:" + strconv.Itoa(port)
+	cfg := filepath.Join(t.TempDir(), "config.yml")
+	write(t, cfg, mustRender(t, Registry, Options{Home: m.home, Registry: m.reg, Listen: listen, Storage: t.TempDir()}), 0o644)
+	startProcess(t, nil, bin, "serve", cfg)
+	waitListening(t, listen)
+	checkServesOnlyWithCert(t, m, "https://"+m.reg.String()+"/v2/", 0)
+
+	t.Run("containerd hosts.toml", func(t *testing.T) {
+		certsDir := t.TempDir()
+		dir := filepath.Join(certsDir, m.reg.String())
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		// What certkit install puts there: the CA and the client pairs.
+		copyFile(t, filepath.Join(m.home, "ca", ca.CertFile), filepath.Join(dir, ca.CertFile))
+		copyFile(t, filepath.Join(m.dir(), "alice.cert"), filepath.Join(dir, "alice.cert"))
+		copyFile(t, filepath.Join(m.dir(), "alice.key"), filepath.Join(dir, "alice.key"))
+		write(t, filepath.Join(dir, "hosts.toml"), mustRender(t, Containerd, Options{Home: m.home, Registry: m.reg, CertsDir: certsDir}), 0o644)
+
+		hosts, err := config.ConfigureHosts(context.Background(), config.HostOptions{HostDir: config.HostDirFromRoot(certsDir)})(m.reg.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The [host] entry first, then the server entry.
+		if len(hosts) != 2 {
+			t.Fatalf("containerd configured %d hosts, want 2", len(hosts))
+		}
+		h := hosts[0]
+		if h.Scheme != "https" || h.Host != m.reg.String() {
+			t.Errorf("containerd host %s://%s", h.Scheme, h.Host)
+		}
+		resp, err := h.Client.Get("https://" + h.Host + "/v2/")
+		if err != nil {
+			t.Fatalf("containerd's client: %v", err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("containerd's client: %d", resp.StatusCode)
+		}
+	})
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, to, b, 0o600)
+}
+
+// TestComposeEnvironment runs docker-registry the way the compose file
+// runs registry:2: its environment, with the mounted files at their host
+// paths. It catches a misspelt REGISTRY_HTTP_TLS_* variable.
+func TestComposeEnvironment(t *testing.T) {
+	bin := needTool(t, "docker-registry")
+	port := freePort(t)
+	m := newMaterial(t, "localhost:"+strconv.Itoa(port), "alice")
+	c := parseCompose(t, mustRender(t, Compose, Options{Home: m.home, Registry: m.reg}))
+	svc := c.Services["registry"]
+	mounts := map[string]string{} // container path -> host path
+	for _, v := range svc.Volumes {
+		mounts[v.Target] = v.Source
+	}
+	mounts["/var/lib/registry"] = t.TempDir()
+	var env []string
+	for k, v := range svc.Environment {
+		if src, ok := mounts[v]; ok {
+			v = src
+		}
+		if k == "REGISTRY_HTTP_TLS_CLIENTCAS" {
+			var cas []string
+			if err := yaml.Unmarshal([]byte(v), &cas); err != nil {
+				t.Fatalf("%s=%s: %v", k, v, err)
+			}
+			for i, c := range cas {
+				cas[i] = mounts[c]
+			}
+			b, err := json.Marshal(cas)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v = string(b)
+		}
+		if k == "REGISTRY_HTTP_ADDR" {
+			v = "127.0.0.1:" + strconv.Itoa(port) // what publishing the port does
+		}
+		env = append(env, k+"="+v)
+	}
+	// The image's own config.yml, the part the compose file relies on.
+	cfg := filepath.Join(t.TempDir(), "config.yml")
+	write(t, cfg, []byte("version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: /nonexistent\nhttp:\n  addr: :5000\n"), 0o644)
+	startProcess(t, env, bin, "serve", cfg)
+	waitListening(t, "127.0.0.1:"+strconv.Itoa(port))
+	checkServesOnlyWithCert(t, m, "https://"+m.reg.String()+"/v2/", 0)
+}
+
+// nginxConf wraps the rendered server block in a minimal nginx.conf that
+// runs unprivileged and in the foreground, everything in a temp folder.
+func nginxConf(t *testing.T, block []byte) string {
+	t.Helper()
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "registry.conf"), block, 0o644)
+	conf := fmt.Sprintf(`daemon off;
+master_process off;
+worker_processes 1;
+pid %[1]s/nginx.pid;
+error_log %[1]s/error.log info;
+events { worker_connections 64; }
+http {
+    access_log %[1]s/access.log;
+    client_body_temp_path %[1]s/body;
+    proxy_temp_path %[1]s/proxy;
+    fastcgi_temp_path %[1]s/fastcgi;
+    uwsgi_temp_path %[1]s/uwsgi;
+    scgi_temp_path %[1]s/scgi;
+    include %[1]s/registry.conf;
+}
+`, dir)
+	path := filepath.Join(dir, "nginx.conf")
+	write(t, path, []byte(conf), 0o644)
+	return path
+}
+
+func TestNginx(t *testing.T) {
+	nginx := needTool(t, "nginx")
+	port := freePort(t)
+	m := newMaterial(t, "localhost:"+strconv.Itoa(port), "alice")
+	listen := "127.0.0.1:" + strconv.Itoa(port)
+
+	t.Run("nginx -t", func(t *testing.T) {
+		for _, opt := range []Options{{}, {Listen: listen, Upstream: "127.0.0.1:5001"}} {
+			opt.Home, opt.Registry = m.home, m.reg
+			conf := nginxConf(t, mustRender(t, Nginx, opt))
+			out, err := exec.Command(nginx, "-t", "-c", conf, "-e", filepath.Join(filepath.Dir(conf), "error.log")).CombinedOutput()
+			if err != nil || !strings.Contains(string(out), "test is successful") {
+				t.Errorf("nginx -t (listen %q): %v\n%s", opt.Listen, err, out)
+			}
+		}
+	})
+
+	t.Run("in front of docker-registry", func(t *testing.T) {
+		upstream := plainRegistry(t, needTool(t, "docker-registry"))
+		conf := nginxConf(t, mustRender(t, Nginx, Options{Home: m.home, Registry: m.reg, Listen: listen, Upstream: upstream}))
+		startProcess(t, nil, nginx, "-c", conf, "-e", filepath.Join(filepath.Dir(conf), "error.log"))
+		waitListening(t, listen)
+		// nginx answers a missing certificate itself, with 400.
+		checkServesOnlyWithCert(t, m, "https://"+m.reg.String()+"/v2/", http.StatusBadRequest)
+		skopeoRoundTrip(t, m)
+	})
+}
+
+// apacheConf wraps the rendered virtual host in a minimal Apache
+// configuration that loads only the modules the template names.
+func apacheConf(t *testing.T, vhost []byte) string {
+	t.Helper()
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "registry.conf"), vhost, 0o644)
+	mods := "/usr/lib/apache2/modules"
+	var b strings.Builder
+	fmt.Fprintf(&b, "ServerRoot %[1]s\nDefaultRuntimeDir %[1]s\nPidFile %[1]s/httpd.pid\nErrorLog %[1]s/error.log\nMutex file:%[1]s default\nServerName localhost\n", dir)
+	if os.Geteuid() == 0 {
+		b.WriteString("User nobody\nGroup nogroup\n")
+	}
+	for _, mod := range []string{"mpm_event", "authz_core", "ssl", "proxy", "proxy_http", "headers"} {
+		fmt.Fprintf(&b, "LoadModule %s_module %s/mod_%s.so\n", mod, mods, mod)
+	}
+	fmt.Fprintf(&b, "Include %s/registry.conf\n", dir)
+	path := filepath.Join(dir, "httpd.conf")
+	write(t, path, []byte(b.String()), 0o644)
+	return path
+}
+
+func TestApache(t *testing.T) {
+	ctl := needTool(t, "apache2ctl")
+	port := freePort(t)
+	m := newMaterial(t, "localhost:"+strconv.Itoa(port), "alice")
+	listen := "127.0.0.1:" + strconv.Itoa(port)
+
+	t.Run("apache2ctl -t", func(t *testing.T) {
+		for _, opt := range []Options{{}, {Listen: listen, Upstream: "127.0.0.1:5001"}} {
+			opt.Home, opt.Registry = m.home, m.reg
+			conf := apacheConf(t, mustRender(t, Apache, opt))
+			out, err := exec.Command(ctl, "-t", "-f", conf).CombinedOutput()
+			if err != nil || !strings.Contains(string(out), "Syntax OK") {
+				t.Errorf("apache2ctl -t (listen %q): %v\n%s", opt.Listen, err, out)
+			}
+		}
+	})
+
+	t.Run("in front of docker-registry", func(t *testing.T) {
+		upstream := plainRegistry(t, needTool(t, "docker-registry"))
+		conf := apacheConf(t, mustRender(t, Apache, Options{Home: m.home, Registry: m.reg, Listen: listen, Upstream: upstream}))
+		// -X: one process in the foreground.
+		startProcess(t, nil, needTool(t, "apache2"), "-X", "-f", conf)
+		waitListening(t, listen)
+		checkServesOnlyWithCert(t, m, "https://"+m.reg.String()+"/v2/", 0)
+		// A registry answer other than 200 keeps the header once.
+		a, err := get(m.client(t, "alice"), "https://"+m.reg.String()+"/v2/certkit/none/manifests/latest")
+		if err != nil || a.status != 404 || len(a.versions) != 1 {
+			t.Errorf("missing manifest: %v %d, API version %q", err, a.status, a.versions)
+		}
+	})
+}
+
+// TestComposeYAML: the compose file is valid YAML with the service and
+// mounts Docker needs, also when the storage is a folder.
+func TestComposeYAML(t *testing.T) {
+	m := newMaterial(t, "reg.example.com:5000")
+	out := mustRender(t, Compose, Options{Home: m.home, Registry: m.reg, Storage: "/srv/registry", Listen: "10.0.0.5:5000"})
+	var doc yaml.Node
+	if err := yaml.Unmarshal(out, &doc); err != nil {
+		t.Fatal(err)
+	}
+	c := parseCompose(t, out)
+	svc := c.Services["registry"]
+	if len(svc.Ports) != 1 || svc.Ports[0] != "10.0.0.5:5000:5000" {
+		t.Errorf("ports %v", svc.Ports)
+	}
+	var storage bool
+	for _, v := range svc.Volumes {
+		if v.Target == "/var/lib/registry" {
+			storage = v.Type == "bind" && v.Source == "/srv/registry" && !v.ReadOnly
+		}
+	}
+	if !storage {
+		t.Errorf("storage is not a writable bind of /srv/registry: %+v", svc.Volumes)
+	}
+	if len(c.Volumes) != 0 {
+		t.Errorf("named volumes %v, want none", c.Volumes)
+	}
+}
+
+// skopeoRoundTrip pushes a small OCI image through the registry with the
+// client pair as skopeo's certificate folder, and inspects it back.
+func skopeoRoundTrip(t *testing.T, m *material) {
+	t.Helper()
+	skopeo := needTool(t, "skopeo")
+	certDir := t.TempDir()
+	copyFile(t, filepath.Join(m.home, "ca", ca.CertFile), filepath.Join(certDir, ca.CertFile))
+	copyFile(t, filepath.Join(m.dir(), "alice.cert"), filepath.Join(certDir, "alice.cert"))
+	copyFile(t, filepath.Join(m.dir(), "alice.key"), filepath.Join(certDir, "alice.key"))
+	layout := t.TempDir()
+	want := writeOCIImage(t, layout, "1.0")
+	ref := "docker://" + m.reg.String() + "/certkit/hello:1.0"
+	run := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(skopeo, append([]string{"--insecure-policy"}, args...)...)
+		cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("skopeo %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	run("copy", "--dest-cert-dir", certDir, "oci:"+layout+":1.0", ref)
+	out := run("inspect", "--raw", "--cert-dir", certDir, ref)
+	if got := sha256.Sum256([]byte(out)); hex.EncodeToString(got[:]) != want {
+		t.Errorf("the manifest read back differs from the one pushed:\n%s", out)
+	}
+	// Without the client pair, the registry is closed.
+	cmd := exec.Command(skopeo, "--insecure-policy", "inspect", "--raw", "--cert-dir", filepath.Join(certDir, "none"), ref)
+	cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
+	if out, err := cmd.CombinedOutput(); err == nil {
+		t.Errorf("skopeo inspect without the client certificate succeeded:\n%s", out)
+	}
+}
+
+// writeOCIImage writes a one-layer OCI image layout tagged tag and returns
+// the hex SHA-256 of its manifest.
+func writeOCIImage(t *testing.T, dir, tag string) string {
+	t.Helper()
+	blobs := filepath.Join(dir, "blobs", "sha256")
+	if err := os.MkdirAll(blobs, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	blob := func(b []byte) map[string]any {
+		sum := sha256.Sum256(b)
+		h := hex.EncodeToString(sum[:])
+		write(t, filepath.Join(blobs, h), b, 0o644)
+		return map[string]any{"digest": "sha256:" + h, "size": len(b)}
+	}
+	var tarBuf bytes.Buffer
+	tw := tar.NewWriter(&tarBuf)
+	content := []byte("hello from certkit\n")
+	tw.WriteHeader(&tar.Header{Name: "hello.txt", Mode: 0o644, Size: int64(len(content)), ModTime: time.Unix(0, 0)})
+	tw.Write(content)
+	tw.Close()
+	diffID := sha256.Sum256(tarBuf.Bytes())
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(tarBuf.Bytes())
+	zw.Close()
+
+	js := func(v any) []byte {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	layer := blob(gz.Bytes())
+	layer["mediaType"] = "application/vnd.oci.image.layer.v1.tar+gzip"
+	cfg := blob(js(map[string]any{
+		"architecture": "amd64", "os": "linux",
+		"rootfs": map[string]any{"type": "layers", "diff_ids": []string{"sha256:" + hex.EncodeToString(diffID[:])}},
+	}))
+	cfg["mediaType"] = "application/vnd.oci.image.config.v1+json"
+	manifestJSON := js(map[string]any{
+		"schemaVersion": 2,
+		"mediaType":     "application/vnd.oci.image.manifest.v1+json",
+		"config":        cfg,
+		"layers":        []any{layer},
+	})
+	manifest := blob(manifestJSON)
+	manifest["mediaType"] = "application/vnd.oci.image.manifest.v1+json"
+	manifest["annotations"] = map[string]string{"org.opencontainers.image.ref.name": tag}
+	write(t, filepath.Join(dir, "index.json"), js(map[string]any{"schemaVersion": 2, "manifests": []any{manifest}}), 0o644)
+	write(t, filepath.Join(dir, "oci-layout"), []byte(`{"imageLayoutVersion":"1.0.0"}`), 0o644)
+	sum := sha256.Sum256(manifestJSON)
+	return hex.EncodeToString(sum[:])
+}
