@@ -84,6 +84,8 @@ Examples:
 		HideHelpCommand: true,
 		Commands: []*cli.Command{
 			initCACommand(env),
+			templateCommand(env),
+			testserverCommand(env),
 		},
 		// Errors are printed once, by run; App.Run never exits.
 		ExitErrHandler: func(*cli.Context, error) {},

@@ -1,0 +1,188 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/certkit/certkit/host"
+	"github.com/certkit/certkit/internal/atomicfile"
+	"github.com/certkit/certkit/internal/errs"
+	"github.com/certkit/certkit/internal/home"
+	"github.com/certkit/certkit/templates"
+)
+
+// templateKinds describes each template for the CLI: what it is, which of
+// the optional flags it takes, and what to do with the written file.
+var templateKinds = []struct {
+	kind    templates.Kind
+	usage   string
+	flags   []string // of listen, upstream, storage, certs-dir
+	out     string   // a typical --out
+	example string
+	next    func(file string, reg host.Registry, c *cli.Context) string
+}{
+	{templates.Registry, "distribution config.yml: TLS with the issued chain and key, client certificates required",
+		[]string{"listen", "storage"}, "config.yml",
+		"certkit template registry --host reg.example.com:5000 --storage /srv/registry --out config.yml",
+		func(file string, _ host.Registry, _ *cli.Context) string {
+			return "docker-registry serve " + file
+		}},
+	{templates.Nginx, "nginx TLS server block requiring client certificates, proxying to the registry",
+		[]string{"listen", "upstream"}, "/etc/nginx/conf.d/registry.conf",
+		"certkit template nginx --host reg.example.com --upstream 127.0.0.1:5000 --out registry.conf",
+		func(file string, _ host.Registry, c *cli.Context) string {
+			return fmt.Sprintf("include %s in nginx's http {} block, run the registry on %s without TLS, then nginx -t && nginx -s reload", file, c.String("upstream"))
+		}},
+	{templates.Apache, "Apache virtual host requiring client certificates, proxying to the registry",
+		[]string{"listen", "upstream"}, "/etc/apache2/sites-available/registry.conf",
+		"certkit template apache --host reg.example.com --upstream 127.0.0.1:5000",
+		func(file string, _ host.Registry, c *cli.Context) string {
+			return fmt.Sprintf("a2enmod ssl proxy proxy_http headers, enable %s as a site, run the registry on %s without TLS, then apache2ctl -t && apache2ctl graceful", file, c.String("upstream"))
+		}},
+	{templates.Containerd, "containerd hosts.toml naming the CA and client pairs installed in certs.d",
+		[]string{"certs-dir"}, "hosts.toml",
+		"certkit template containerd --host reg.example.com:5000 --certs-dir /etc/containerd/certs.d",
+		func(file string, reg host.Registry, c *cli.Context) string {
+			return fmt.Sprintf("certkit install --host %s, then copy %s to %s", reg, file,
+				filepath.Join(c.String("certs-dir"), reg.String(), "hosts.toml"))
+		}},
+	{templates.Compose, "docker-compose.yml running registry:2 with the certificates mounted read-only",
+		[]string{"listen", "storage"}, "docker-compose.yml",
+		"certkit template compose --host reg.example.com:5000 --storage /srv/registry --out docker-compose.yml",
+		func(file string, _ host.Registry, _ *cli.Context) string {
+			return "docker compose -f " + file + " up -d"
+		}},
+}
+
+func templateCommand(e *env) *cli.Command {
+	var names []string
+	var subs []*cli.Command
+	for _, k := range templateKinds {
+		names = append(names, string(k.kind))
+		subs = append(subs, templateKindCommand(e, k.kind))
+	}
+	return &cli.Command{
+		Name:      "template",
+		Usage:     "print the server-side configuration for a registry: " + strings.Join(names, ", "),
+		UsageText: "certkit template " + strings.Join(names, "|") + " --host HOST[:PORT] [--out FILE [--force]]",
+		Description: `Renders a configuration that names the absolute paths of the server
+certificate, key and chain that certkit issued for the registry, and of the
+certkit CA. It goes to stdout, or to --out FILE (written atomically; an
+existing file is replaced only with --force, which keeps a .bak- backup).
+A registry without a server certificate is refused: run
+certkit issue server --host HOST first.
+
+Examples:
+  certkit template registry --host reg.example.com:5000 --out config.yml
+  certkit template nginx --host reg.example.com > /etc/nginx/conf.d/registry.conf
+  certkit template apache --host reg.example.com
+  certkit template containerd --host reg.example.com:5000
+  certkit template compose --host reg.example.com:5000 --out docker-compose.yml`,
+		Subcommands: subs,
+		Action: func(c *cli.Context) error {
+			if c.Args().Present() {
+				_, err := templates.ParseKind(c.Args().First())
+				return usageError{err}
+			}
+			return usageError{errs.Input("name the template to render", "certkit template "+strings.Join(names, "|")+" --host HOST[:PORT]")}
+		},
+	}
+}
+
+func templateKindCommand(e *env, kind templates.Kind) *cli.Command {
+	var k = templateKinds[0]
+	for _, tk := range templateKinds {
+		if tk.kind == kind {
+			k = tk
+		}
+	}
+	flags := []cli.Flag{
+		homeFlag(),
+		&cli.StringFlag{Name: "host", Usage: "the registry, as in image references: HOST[:PORT] (required)"},
+		&cli.StringFlag{Name: "out", Usage: "write to this file instead of stdout (e.g. " + k.out + ")"},
+		forceFlag("an existing --out file"),
+	}
+	for _, f := range k.flags {
+		switch f {
+		case "listen":
+			flags = append(flags, &cli.StringFlag{Name: "listen", Usage: "where the server listens: PORT, :PORT or ADDRESS:PORT (default: every address, the registry's port or 443)"})
+		case "upstream":
+			flags = append(flags, &cli.StringFlag{Name: "upstream", Usage: "the registry behind the proxy, plain HTTP: HOST:PORT", Value: templates.DefaultUpstream})
+		case "storage":
+			usage := "the registry's storage folder"
+			if kind == templates.Compose {
+				usage = "bind-mount this folder as the registry's storage (default: a named volume)"
+			}
+			flags = append(flags, &cli.StringFlag{Name: "storage", Usage: usage})
+		case "certs-dir":
+			flags = append(flags, &cli.StringFlag{Name: "certs-dir", Usage: "containerd's certs root", Value: templates.DefaultCertsDir})
+		}
+	}
+	return &cli.Command{
+		Name:      string(kind),
+		Usage:     k.usage,
+		UsageText: "certkit template " + string(kind) + " --host HOST[:PORT] [options]",
+		Description: fmt.Sprintf(`Examples:
+  certkit template %s --host reg.example.com:5000
+  %s`, kind, k.example),
+		Flags: flags,
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return usageError{err}
+		},
+		Action: func(c *cli.Context) error {
+			if c.Args().Present() {
+				return usageError{errs.Input("certkit template "+string(kind)+" takes no arguments, got "+c.Args().First(), "")}
+			}
+			if c.String("host") == "" {
+				return errs.Input("--host is required", "certkit template "+string(kind)+" --host reg.example.com:5000")
+			}
+			if c.Bool("force") && c.String("out") == "" {
+				return errs.Input("--force needs --out", "certkit template "+string(kind)+" --host "+c.String("host")+" --out FILE --force")
+			}
+			reg, err := host.Parse(c.String("host"))
+			if err != nil {
+				return err
+			}
+			h, err := e.home(c)
+			if err != nil {
+				return err
+			}
+			out, err := templates.Render(kind, templates.Options{
+				Home:     h,
+				Registry: reg,
+				Listen:   c.String("listen"),
+				Upstream: c.String("upstream"),
+				Storage:  c.String("storage"),
+				CertsDir: c.String("certs-dir"),
+			})
+			if err != nil {
+				return err
+			}
+			if kind == templates.Containerd {
+				if names, err := home.ClientNames(h, reg.String()); err == nil && len(names) == 0 {
+					e.ui.warnf("no client certificate was issued for %s yet; the client line is left as a comment", reg)
+					e.ui.hintf("certkit issue client --host %s, then render the template again", reg)
+				}
+			}
+			path := c.String("out")
+			if path == "" {
+				_, err := e.stdout.Write(out)
+				return err
+			}
+			res, err := atomicfile.WriteAll([]atomicfile.File{{Path: path, Data: out, Mode: 0o644}},
+				atomicfile.Options{Force: c.Bool("force"), DirMode: 0o755})
+			if err != nil {
+				return err
+			}
+			e.ui.printf("Wrote the %s configuration for %s to %s.", kind, reg, res.Written[0])
+			for _, b := range res.Backups {
+				e.ui.printf("  backup  %s", b)
+			}
+			e.ui.printf("Next: %s", k.next(res.Written[0], reg, c))
+			return nil
+		},
+	}
+}
