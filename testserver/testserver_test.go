@@ -26,6 +26,7 @@ import (
 	"github.com/certkit/certkit/host"
 	"github.com/certkit/certkit/internal/errs"
 	"github.com/certkit/certkit/internal/home"
+	"github.com/certkit/certkit/issue"
 	"github.com/certkit/certkit/templates"
 )
 
@@ -89,30 +90,23 @@ func (p *pki) client(t *testing.T, cn string) tls.Certificate {
 	return p.leaf(t, cn, x509.ExtKeyUsageClientAuth, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
 }
 
-// writeServer writes a server certificate into the home as `certkit issue
-// server` does.
-func (p *pki) writeServer(t *testing.T, reg host.Registry) tls.Certificate {
+// issueServer issues the server certificate for reg into the home, as
+// `certkit issue server` does, and returns its leaf.
+func (p *pki) issueServer(t *testing.T, reg host.Registry) *x509.Certificate {
 	t.Helper()
-	c := p.leaf(t, "localhost", x509.ExtKeyUsageServerAuth, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
-	dir := home.HostDir(p.home, reg.String())
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	leafPEM := ca.EncodeCert(c.Leaf)
-	keyPEM, err := ca.MarshalKey(c.PrivateKey.(*ecdsa.PrivateKey))
+	res, err := issue.Issue(issue.Options{Home: p.home, Registry: reg, Kind: issue.Server, CA: p.ca})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, data := range map[string][]byte{
-		home.ServerCert:  leafPEM,
-		home.ServerChain: append(append([]byte{}, leafPEM...), p.ca.CertPEM...),
-		home.ServerKey:   keyPEM,
-	} {
-		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
-			t.Fatal(err)
-		}
+	data, err := os.ReadFile(res.Certs[0].CertPath)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return c
+	certs, err := ca.ParseCerts(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return certs[0]
 }
 
 // running is a test server on 127.0.0.1:0.
@@ -366,12 +360,12 @@ func TestLoad(t *testing.T) {
 		t.Fatalf("before issuing: err = %v (hint %q)", err, errs.HintOf(err))
 	}
 
-	server := p.writeServer(t, reg)
+	server := p.issueServer(t, reg)
 	opt, err := Load(p.home, reg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(opt.Certificate.Certificate) != 2 || string(opt.Certificate.Certificate[0]) != string(server.Certificate[0]) ||
+	if len(opt.Certificate.Certificate) != 2 || string(opt.Certificate.Certificate[0]) != string(server.Raw) ||
 		string(opt.Certificate.Certificate[1]) != string(p.ca.Cert.Raw) {
 		t.Error("the served chain is not server.crt + ca.crt")
 	}
