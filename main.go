@@ -84,6 +84,7 @@ Examples:
 		HideHelpCommand: true,
 		Commands: []*cli.Command{
 			initCACommand(env),
+			issueCommand(env),
 			templateCommand(env),
 			testserverCommand(env),
 		},
