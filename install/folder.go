@@ -54,6 +54,10 @@ type Problem struct {
 	// folder because of this file (every pull from the registry fails with
 	// it); empty when they load the folder anyway.
 	LoaderError string `json:"loader_error,omitempty"`
+	// ContainerdError is the error containerd (and Docker's containerd
+	// image store) fails with for this registry because of this file;
+	// empty when containerd loads the folder anyway.
+	ContainerdError string `json:"containerd_error,omitempty"`
 }
 
 func (p Problem) String() string {
@@ -170,7 +174,18 @@ func (f *Folder) LoaderError() error {
 	return nil
 }
 
-// LoaderError is what Docker and podman report for a folder they refuse.
+// ContainerdError returns the first error containerd fails with when it
+// reads the folder, or nil when it loads it.
+func (f *Folder) ContainerdError() error {
+	for _, p := range f.Problems {
+		if p.ContainerdError != "" {
+			return &LoaderError{Dir: f.Dir, File: p.File, Msg: p.ContainerdError}
+		}
+	}
+	return nil
+}
+
+// LoaderError is what a container runtime reports for a folder it refuses.
 type LoaderError struct {
 	Dir, File, Msg string
 }
@@ -250,6 +265,9 @@ func ReadFolderWith(dir string, opt ReadOptions) (*Folder, error) {
 	r.checkChains()
 	r.checkStrayKeys()
 	r.readHostsTOML()
+	if h := r.f.HostsTOML; h == nil || h.Err != nil {
+		r.containerdLoose()
+	}
 	return r.f, nil
 }
 
@@ -259,6 +277,16 @@ type reader struct {
 	f     *Folder
 	names map[string]bool
 	keys  []strayKey // private keys found outside a pair
+	// loose are the problems (by index) of loose files that containerd
+	// fails on when it reads the loose files (no usable hosts.toml).
+	loose []looseFailure
+}
+
+// looseFailure is a loose file containerd's fallback fails on.
+type looseFailure struct {
+	problem int    // index in Problems
+	err     string // containerd's error
+	raise   bool   // a warning for Docker and podman that is an error for containerd
 }
 
 type strayKey struct {
@@ -302,6 +330,9 @@ func (r *reader) caFile(name string) {
 	data, err := os.ReadFile(p)
 	if err != nil {
 		// Docker and podman return this error for the whole folder.
+		if fi, serr := os.Stat(p); serr != nil || !fi.IsDir() { // containerd skips folders
+			r.loose = append(r.loose, looseFailure{problem: len(r.f.Problems), err: fmt.Sprintf("unable to read CA cert %q: %v", p, err)})
+		}
 		r.add(SeverityError, name, "cannot be read: "+errText(err),
 			"make it a readable file, or move it out of "+r.f.Dir).LoaderError = err.Error()
 		return
@@ -317,7 +348,8 @@ func (r *reader) caFile(name string) {
 		if _, err := x509.ParseCertificate(data); err == nil {
 			fix = fmt.Sprintf("it is DER; convert it: openssl x509 -inform der -in %s -out %s", p, p)
 		}
-		r.add(SeverityWarning, name, "is not a PEM certificate; Docker, podman and containerd silently ignore it", fix)
+		r.loose = append(r.loose, looseFailure{problem: len(r.f.Problems), err: fmt.Sprintf("unable to load CA cert %q", p), raise: true})
+		r.add(SeverityWarning, name, "is not a PEM certificate; Docker and podman silently ignore it", fix)
 		return
 	}
 	for _, c := range certs {
@@ -349,6 +381,12 @@ func (r *reader) pair(certName string) {
 		if p.Cert != nil && p.Cert.IsCA {
 			fix = fmt.Sprintf("it is a CA certificate: rename it to %s", r.path(stem+CAExt))
 		}
+		if certErr == nil {
+			// containerd looks for the key in the .cert itself.
+			if _, err := tls.X509KeyPair(certPEM, certPEM); err != nil {
+				r.loose = append(r.loose, looseFailure{problem: len(r.f.Problems), err: "failed to load X509 key pair: " + err.Error()})
+			}
+		}
 		r.add(SeverityError, certName, fmt.Sprintf("has no %s beside it: Docker and podman fail every pull and login for this registry with %q", keyName, msg),
 			fix).LoaderError = msg
 		return
@@ -374,6 +412,7 @@ func (r *reader) pair(certName string) {
 	}
 	if p.Err != nil {
 		msg, fix := r.pairError(p, keyPEM)
+		r.loose = append(r.loose, looseFailure{problem: len(r.f.Problems), err: "failed to load X509 key pair: " + p.Err.Error()})
 		r.add(SeverityError, certName, msg, fix).LoaderError = p.Err.Error()
 		return
 	}
@@ -470,6 +509,21 @@ func (r *reader) otherFile(name string) {
 		"move "+r.path(name)+" out of certs.d")
 }
 
+// containerdLoose marks the problems containerd fails on when it reads the
+// loose files: without a usable hosts.toml it loads every .crt (failing on
+// one that holds no PEM certificate, which Docker and podman skip) and
+// every .cert (with NAME.key, else looking for the key in the .cert).
+func (r *reader) containerdLoose() {
+	for _, l := range r.loose {
+		p := &r.f.Problems[l.problem]
+		p.ContainerdError = l.err
+		if l.raise {
+			p.Severity = SeverityError
+			p.Message += fmt.Sprintf(", but containerd (and Docker's containerd image store) fails for this registry with %q", l.err)
+		}
+	}
+}
+
 // checkStrayKeys names the CA or server key among the stray keys.
 func (r *reader) checkStrayKeys() {
 	for _, k := range r.keys {
@@ -559,7 +613,7 @@ func (r *reader) readHostsTOML() {
 	p := r.path(HostsFile)
 	data, err := os.ReadFile(p)
 	if err != nil {
-		r.add(SeverityError, HostsFile, "cannot be read: "+errText(err)+"; containerd fails for this registry", "make it readable by containerd")
+		r.add(SeverityError, HostsFile, "cannot be read: "+errText(err)+"; containerd fails for this registry", "make it readable by containerd").ContainerdError = err.Error()
 		return
 	}
 	h := parseHostsTOML(r.f.Dir, data)
@@ -585,26 +639,31 @@ func (r *reader) readHostsTOML() {
 			data, err := os.ReadFile(c)
 			switch {
 			case err != nil:
-				r.add(SeverityError, HostsFile, fmt.Sprintf("names the CA file %s, which containerd cannot read: %s", c, errText(err)), "fix the ca entry in "+p)
+				r.add(SeverityError, HostsFile, fmt.Sprintf("names the CA file %s, which containerd cannot read: %s", c, errText(err)),
+					"fix the ca entry in "+p).ContainerdError = fmt.Sprintf("unable to read CA cert %q: %v", c, err)
 			case len(pemCerts(data)) == 0:
-				r.add(SeverityError, HostsFile, fmt.Sprintf("names the CA file %s, which holds no PEM certificate; containerd fails with \"unable to load CA cert\"", c), "fix the ca entry in "+p)
+				r.add(SeverityError, HostsFile, fmt.Sprintf("names the CA file %s, which holds no PEM certificate; containerd fails with \"unable to load CA cert\"", c),
+					"fix the ca entry in "+p).ContainerdError = fmt.Sprintf("unable to load CA cert %q", c)
 			}
 		}
 		for _, pair := range e.Client {
 			certPEM, err := os.ReadFile(pair[0])
 			if err != nil {
-				r.add(SeverityError, HostsFile, fmt.Sprintf("names the client certificate %s, which containerd cannot read: %s", pair[0], errText(err)), "fix the client entry in "+p)
+				r.add(SeverityError, HostsFile, fmt.Sprintf("names the client certificate %s, which containerd cannot read: %s", pair[0], errText(err)),
+					"fix the client entry in "+p).ContainerdError = fmt.Sprintf("unable to read CERT file %q: %v", pair[0], err)
 				continue
 			}
 			keyPEM := certPEM
 			if pair[1] != "" {
 				if keyPEM, err = os.ReadFile(pair[1]); err != nil {
-					r.add(SeverityError, HostsFile, fmt.Sprintf("names the client key %s, which containerd cannot read: %s", pair[1], errText(err)), "fix the client entry in "+p)
+					r.add(SeverityError, HostsFile, fmt.Sprintf("names the client key %s, which containerd cannot read: %s", pair[1], errText(err)),
+						"fix the client entry in "+p).ContainerdError = fmt.Sprintf("unable to read CERT file %q: %v", pair[1], err)
 					continue
 				}
 			}
 			if _, err := tls.X509KeyPair(certPEM, keyPEM); err != nil {
-				r.add(SeverityError, HostsFile, fmt.Sprintf("names the client pair %s, %s, which containerd cannot load: %v", pair[0], pair[1], err), "fix the client entry in "+p)
+				r.add(SeverityError, HostsFile, fmt.Sprintf("names the client pair %s, %s, which containerd cannot load: %v", pair[0], pair[1], err),
+					"fix the client entry in "+p).ContainerdError = "failed to load X509 key pair: " + err.Error()
 			}
 		}
 		if e.SkipVerify != nil && *e.SkipVerify {

@@ -1,6 +1,7 @@
 package install
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/containerd/containerd/v2/core/remotes/docker/config"
 	"go.podman.io/image/v5/pkg/tlsclientconfig"
 )
 
@@ -45,8 +47,11 @@ func TestReadFolder(t *testing.T) {
 		now    time.Time // zero: time.Now
 		want   []wantProblem
 		loader string // prefix of the error Docker/podman stop at; "" when they load the folder
-		cas    int
-		pairs  int
+		// containerd is a substring of the error containerd stops at; ""
+		// when it loads the folder.
+		containerd string
+		cas        int
+		pairs      int
 	}{
 		{name: "clean", setup: good, cas: 1, pairs: 1},
 		{
@@ -55,18 +60,20 @@ func TestReadFolder(t *testing.T) {
 				good(t, dir)
 				writeFile(t, filepath.Join(dir, "extra.cert"), certPEM, 0o644)
 			},
-			want:   []wantProblem{{SeverityError, "extra.cert", `"missing key extra.key for client certificate extra.cert. CA certificates must use the extension .crt"`}},
-			loader: "missing key extra.key for client certificate extra.cert.",
-			cas:    1, pairs: 2,
+			want:       []wantProblem{{SeverityError, "extra.cert", `"missing key extra.key for client certificate extra.cert. CA certificates must use the extension .crt"`}},
+			loader:     "missing key extra.key for client certificate extra.cert.",
+			containerd: "failed to load X509 key pair",
+			cas:        1, pairs: 2,
 		},
 		{
 			name: "CA saved as .cert",
 			setup: func(t *testing.T, dir string) {
 				writeFile(t, filepath.Join(dir, "ca.cert"), p.ca.CertPEM, 0o644)
 			},
-			want:   []wantProblem{{SeverityError, "ca.cert", "missing key ca.key"}},
-			loader: "missing key ca.key for client certificate ca.cert.",
-			pairs:  1,
+			want:       []wantProblem{{SeverityError, "ca.cert", "missing key ca.key"}},
+			loader:     "missing key ca.key for client certificate ca.cert.",
+			containerd: "failed to load X509 key pair",
+			pairs:      1,
 		},
 		{
 			name: "CA key in the folder",
@@ -98,8 +105,22 @@ func TestReadFolder(t *testing.T) {
 				good(t, dir)
 				writeFile(t, filepath.Join(dir, "old-ca.crt"), p.ca.Cert.Raw, 0o644)
 			},
-			want: []wantProblem{{SeverityWarning, "old-ca.crt", "not a PEM certificate; Docker, podman and containerd silently ignore it"}},
-			cas:  2, pairs: 1,
+			want:       []wantProblem{{SeverityError, "old-ca.crt", "not a PEM certificate; Docker and podman silently ignore it, but containerd"}},
+			containerd: "unable to load CA cert",
+			cas:        2, pairs: 1,
+		},
+		{
+			name: "DER .crt beside a hosts.toml",
+			setup: func(t *testing.T, dir string) {
+				good(t, dir)
+				writeFile(t, filepath.Join(dir, "old-ca.crt"), p.ca.Cert.Raw, 0o644)
+				writeFile(t, filepath.Join(dir, "hosts.toml"), []byte("[host.\"https://reg.example.com:5000\"]\n  ca = \"ca.crt\"\n  client = [[\"client.cert\", \"client.key\"]]\n"), 0o644)
+			},
+			want: []wantProblem{
+				{SeverityWarning, "old-ca.crt", "not a PEM certificate; Docker and podman silently ignore it"},
+				{SeverityWarning, "old-ca.crt", "ignored by containerd"},
+			},
+			cas: 2, pairs: 1,
 		},
 		{
 			name: "key of another certificate",
@@ -107,9 +128,10 @@ func TestReadFolder(t *testing.T) {
 				good(t, dir)
 				writeFile(t, filepath.Join(dir, "client.key"), otherKeyPEM, 0o600)
 			},
-			want:   []wantProblem{{SeverityError, "client.cert", "client.key does not belong to client.cert"}},
-			loader: "tls: private key does not match public key",
-			cas:    1, pairs: 1,
+			want:       []wantProblem{{SeverityError, "client.cert", "client.key does not belong to client.cert"}},
+			loader:     "tls: private key does not match public key",
+			containerd: "failed to load X509 key pair: tls: private key does not match public key",
+			cas:        1, pairs: 1,
 		},
 		{
 			name: "encrypted key",
@@ -123,9 +145,10 @@ func TestReadFolder(t *testing.T) {
 				}
 				writeFile(t, filepath.Join(dir, "client.key"), pem.EncodeToMemory(enc), 0o600)
 			},
-			want:   []wantProblem{{SeverityError, "client.cert", "client.key is encrypted"}},
-			loader: "tls: ",
-			cas:    1, pairs: 1,
+			want:       []wantProblem{{SeverityError, "client.cert", "client.key is encrypted"}},
+			loader:     "tls: ",
+			containerd: "failed to load X509 key pair: tls: ",
+			cas:        1, pairs: 1,
 		},
 		{
 			name: "server certificate as client",
@@ -245,8 +268,9 @@ func TestReadFolder(t *testing.T) {
 				good(t, dir)
 				writeFile(t, filepath.Join(dir, "hosts.toml"), []byte("[host.\"https://reg.example.com:5000\"]\n  ca = \"ca.crt\"\n  client = [[\"client.cert\", \"client.key\"], [\"gone.cert\", \"gone.key\"]]\n"), 0o644)
 			},
-			want: []wantProblem{{SeverityError, "hosts.toml", "gone.cert, which containerd cannot read: no such file or directory"}},
-			cas:  1, pairs: 1,
+			want:       []wantProblem{{SeverityError, "hosts.toml", "gone.cert, which containerd cannot read: no such file or directory"}},
+			containerd: "unable to read CERT file",
+			cas:        1, pairs: 1,
 		},
 		{
 			name: "hosts.toml for another registry",
@@ -291,6 +315,19 @@ func TestReadFolder(t *testing.T) {
 					t.Errorf("loader error: ReadFolder says %q, podman says %q, want both to start with %q", ours, podmanErr, tt.loader)
 				}
 			}
+			// And containerd's, reading the same folder from its root.
+			ctrErr := containerdLoad(filepath.Dir(dir), filepath.Base(dir))
+			ourCtr := f.ContainerdError()
+			switch {
+			case tt.containerd == "" && (ourCtr != nil || ctrErr != nil):
+				t.Errorf("containerd should accept the folder: ReadFolder says %v, containerd says %v", ourCtr, ctrErr)
+			case tt.containerd != "" && (ourCtr == nil || ctrErr == nil):
+				t.Errorf("containerd should refuse the folder: ReadFolder says %v, containerd says %v", ourCtr, ctrErr)
+			case tt.containerd != "":
+				if !strings.Contains(ourCtr.Error(), tt.containerd) || !strings.Contains(ctrErr.Error(), ourCtr.Error()) {
+					t.Errorf("containerd error: ReadFolder says %q, containerd says %q, want both to contain %q", ourCtr, ctrErr, tt.containerd)
+				}
+			}
 			for _, p := range f.Problems {
 				if p.Fix == "" {
 					t.Errorf("problem without a fix: %+v", p)
@@ -298,6 +335,14 @@ func TestReadFolder(t *testing.T) {
 			}
 		})
 	}
+}
+
+// containerdLoad has containerd configure the registry from the certs root,
+// loading every file it would, and returns its error.
+func containerdLoad(root, registry string) error {
+	hosts := config.ConfigureHosts(context.Background(), config.HostOptions{HostDir: config.HostDirFromRoot(root)})
+	_, err := hosts(registry)
+	return err
 }
 
 // checkProblems asserts that got holds exactly the wanted problems.

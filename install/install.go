@@ -1,0 +1,1029 @@
+package install
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/certkit/certkit/host"
+	"github.com/certkit/certkit/internal/errs"
+	"github.com/certkit/certkit/internal/home"
+)
+
+// File modes of what install writes.
+const (
+	DirMode  fs.FileMode = 0o755
+	CertMode fs.FileMode = 0o644 // ca.crt, NAME.cert, hosts.toml, the manifest
+	KeyMode  fs.FileMode = 0o600 // NAME.key
+)
+
+// backupDir is the folder in a certs root where --force keeps the files it
+// replaces, per registry and run: a key kept inside a registry folder would
+// read as a stray key. No runtime looks at it: they look up folders by
+// registry name.
+const backupDir = ".certkit-backup"
+
+// Options say what to install where.
+type Options struct {
+	Home string
+	// Registries to install; empty means every registry that has client
+	// certificates in the certkit home.
+	Registries []host.Registry
+	Roots      []Root // at least one
+	DryRun     bool   // plan only
+	// Force replaces certkit's own files that changed (a re-issued
+	// certificate, a new CA), and a hosts.toml certkit did not write,
+	// keeping the old files under <root>/.certkit-backup. It never
+	// replaces other files.
+	Force bool
+	Now   func() time.Time // time.Now when nil
+
+	// step and exchange are test-only seams: step is called with the name
+	// of each step of a folder swap, so that a test can kill the process
+	// there; exchange replaces the one-step swap, to test the fallback.
+	step     func(string)
+	exchange func(a, b string) error
+}
+
+// Action is what happens to one file.
+type Action string
+
+// The actions.
+const (
+	Create    Action = "create"    // new file
+	Update    Action = "update"    // certkit's own file replaced (with --force; old one backed up)
+	Rewrite   Action = "rewrite"   // certkit's own hosts.toml or manifest regenerated, or a mode restored
+	Unchanged Action = "unchanged" // certkit's file, already right
+	Keep      Action = "keep"      // not certkit's (or certkit's but no longer issued): left as it is
+	Remove    Action = "remove"    // certkit's file taken away
+)
+
+// FileChange is one file of a registry folder.
+type FileChange struct {
+	Name    string      `json:"name"`
+	Path    string      `json:"path"`
+	Mode    fs.FileMode `json:"-"`
+	ModeStr string      `json:"mode"`
+	Action  Action      `json:"action"`
+	Certkit bool        `json:"certkit"` // certkit's file (in its manifest) after the run
+	Backup  string      `json:"backup,omitempty"`
+	Note    string      `json:"note,omitempty"`
+}
+
+// FolderResult is the plan, then the outcome, for one registry folder.
+type FolderResult struct {
+	Target   Target       `json:"target"`
+	Registry string       `json:"registry"`
+	Root     string       `json:"root"`
+	Dir      string       `json:"dir"`
+	Existed  bool         `json:"existed"`
+	Changed  bool         `json:"changed"`
+	Removed  bool         `json:"removed,omitempty"` // uninstall took the whole folder away
+	Files    []FileChange `json:"files"`
+	// Problems of the folder as it is (after the run; before it, for a
+	// dry run) that do not stop the install: warnings.
+	Problems []Problem `json:"problems,omitempty"`
+	Note     string    `json:"note,omitempty"`
+	Loopback bool      `json:"loopback,omitempty"`
+
+	reg     host.Registry
+	root    Root
+	want    map[string][]byte // name -> content to write
+	owner   owner
+	backups string // backup folder of this run, when one is needed
+}
+
+// Result lists every folder install looked at, in order.
+type Result struct {
+	DryRun  bool           `json:"dry_run,omitempty"`
+	Folders []FolderResult `json:"folders"`
+}
+
+// Changed reports whether any folder changed (or would, for a dry run).
+func (r *Result) Changed() bool {
+	for _, f := range r.Folders {
+		if f.Changed {
+			return true
+		}
+	}
+	return false
+}
+
+// ConflictError reports files install will not replace.
+type ConflictError struct {
+	Dir     string
+	Files   []string // names in Dir
+	Foreign bool     // not certkit's: never replaced
+}
+
+func (e *ConflictError) Error() string {
+	if e.Foreign {
+		return fmt.Sprintf("%s already holds %s, which certkit did not install and will not replace", e.Dir, strings.Join(e.Files, ", "))
+	}
+	return fmt.Sprintf("%s holds %s, installed by certkit earlier and different from what the certkit home has now", e.Dir, strings.Join(e.Files, ", "))
+}
+
+// Hint says how to go on.
+func (e *ConflictError) Hint() string {
+	if e.Foreign {
+		return fmt.Sprintf("nothing was changed; move them out of the folder (e.g. mv %s %s.orig) and run install again",
+			filepath.Join(e.Dir, e.Files[0]), filepath.Join(e.Dir, e.Files[0]))
+	}
+	return "nothing was changed; pass --force to replace them (the old files are kept under .certkit-backup in the certs root)"
+}
+
+// BrokenFolderError reports a registry folder whose other files break it,
+// so installing certkit's files would not make the registry work.
+type BrokenFolderError struct {
+	Dir      string
+	Problems []Problem // the errors
+}
+
+func (e *BrokenFolderError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s has files that break it; certkit changed nothing there:", e.Dir)
+	for _, p := range e.Problems {
+		b.WriteString("\n  " + p.String())
+	}
+	return b.String()
+}
+
+// Hint is the fix of the first problem.
+func (e *BrokenFolderError) Hint() string {
+	for _, p := range e.Problems {
+		if p.Fix != "" {
+			return p.Fix + "; then run install again"
+		}
+	}
+	return ""
+}
+
+// PermissionError reports a certs root this process may not write.
+type PermissionError struct {
+	Dir    string
+	System bool // a root under /etc: root's to write
+	Err    error
+}
+
+func (e *PermissionError) Error() string {
+	return fmt.Sprintf("cannot write %s: %v; nothing was changed there", e.Dir, errText(e.Err))
+}
+
+func (e *PermissionError) Unwrap() error { return e.Err }
+
+// Hint is the generic advice; the CLI adds the exact sudo command line.
+func (e *PermissionError) Hint() string {
+	if e.System {
+		return "re-run with sudo (sudo certkit still finds your certkit home)"
+	}
+	return "check who owns " + e.Dir
+}
+
+// Install copies the CA certificate and the client pairs of each registry
+// into each root, one registry folder at a time, each atomically. Every
+// folder is planned and checked before the first one is written.
+func Install(opt Options) (*Result, error) {
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	now := opt.Now()
+	if len(opt.Roots) == 0 {
+		return nil, errs.Input("no target given", "pass --target or --certs-dir")
+	}
+	regs := opt.Registries
+	if len(regs) == 0 {
+		names, err := home.Registries(opt.Home)
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range names {
+			r, err := host.Parse(n)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", home.HostDir(opt.Home, n), err)
+			}
+			regs = append(regs, r)
+		}
+		if len(regs) == 0 {
+			return nil, errs.Input("no client certificates in the certkit home "+opt.Home,
+				"issue one first: certkit issue client --host reg.example.com:5000")
+		}
+	}
+	mats := make([]*material, len(regs))
+	for i, reg := range regs {
+		m, err := loadMaterial(opt.Home, reg, now)
+		if err != nil {
+			return nil, err
+		}
+		mats[i] = m
+	}
+	res := &Result{DryRun: opt.DryRun}
+	for _, root := range opt.Roots {
+		for i, reg := range regs {
+			if !opt.DryRun {
+				if err := recoverFolder(root, reg); err != nil {
+					return nil, err
+				}
+			}
+			fr, err := planInstall(root, reg, mats[i], opt)
+			if err != nil {
+				return nil, err
+			}
+			res.Folders = append(res.Folders, *fr)
+		}
+	}
+	if opt.DryRun {
+		return res, nil
+	}
+	for i := range res.Folders {
+		if err := apply(&res.Folders[i], opt); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// planInstall works out the new content of one registry folder and checks,
+// without writing, that it can be installed.
+func planInstall(root Root, reg host.Registry, m *material, opt Options) (*FolderResult, error) {
+	name := reg.String()
+	fr := &FolderResult{Target: root.Target, Registry: name, Root: root.Dir, Dir: filepath.Join(root.Dir, name),
+		Note: root.Note, Loopback: reg.IsLoopback(), reg: reg, root: root}
+	dir, err := resolveFolder(fr.Dir)
+	if err != nil {
+		return nil, err
+	}
+	fr.Dir = dir
+	if root.HostsTOML {
+		if err := checkContainerdShadow(root.Dir, reg); err != nil {
+			return nil, err
+		}
+	}
+
+	want := map[string][]byte{CAFileName: m.caPEM}
+	var pairNames []string
+	for _, p := range m.pairs {
+		want[p.name+CertExt] = p.certPEM
+		want[p.name+KeyExt] = p.keyPEM
+		pairNames = append(pairNames, p.name)
+	}
+	if root.HostsTOML {
+		want[HostsFile] = renderHostsTOML(name, CAFileName, pairNames)
+	}
+
+	cur, err := readCurrent(dir, name, opt.Now)
+	if err != nil {
+		return nil, err
+	}
+	fr.Existed = cur.exists
+	var foreign, changed []string
+	manifest := &Manifest{Version: manifestVersion, Registry: name}
+	for _, fname := range sortedKeys(want) {
+		data := want[fname]
+		fc := FileChange{Name: fname, Path: filepath.Join(dir, fname), Mode: modeFor(fname), Certkit: true}
+		e, exists := cur.entries[fname]
+		ownSum, own := cur.manifest.Has(fname)
+		switch {
+		case !exists:
+			fc.Action = Create
+		case !e.regular:
+			foreign = append(foreign, fname)
+			continue
+		case !own && bytes.Equal(e.data, data):
+			// The user's own copy of the same file: theirs, left alone.
+			fc.Action, fc.Certkit, fc.Mode = Keep, false, e.mode
+			fc.Note = "same content, not installed by certkit"
+		case !own && fname == HostsFile:
+			if !opt.Force {
+				return nil, &hostsTOMLError{Dir: dir}
+			}
+			fc.Action, fc.Note = Update, "hosts.toml not written by certkit, replaced (--force)"
+		case !own:
+			foreign = append(foreign, fname)
+			continue
+		case bytes.Equal(e.data, data) && e.mode == fc.Mode:
+			fc.Action = Unchanged
+		case bytes.Equal(e.data, data):
+			fc.Action, fc.Note = Rewrite, fmt.Sprintf("mode %04o restored to %04o", e.mode, fc.Mode)
+		case fname == HostsFile && sum(e.data) == ownSum:
+			fc.Action, fc.Note = Rewrite, "regenerated"
+		default:
+			if !opt.Force {
+				changed = append(changed, fname)
+				continue
+			}
+			fc.Action = Update
+			if sum(e.data) != ownSum {
+				fc.Note = "changed since certkit installed it; replaced (--force)"
+			}
+		}
+		if fc.Certkit {
+			manifest.Files = append(manifest.Files, ManifestEntry{Name: fname, SHA256: sum(data)})
+		}
+		fr.Files = append(fr.Files, fc)
+	}
+	if len(foreign) > 0 {
+		return nil, &ConflictError{Dir: dir, Files: foreign, Foreign: true}
+	}
+	if len(changed) > 0 {
+		return nil, &ConflictError{Dir: dir, Files: changed}
+	}
+	// certkit's files that the home no longer has (a client removed or
+	// renamed): kept, still certkit's, unless --force.
+	if cur.manifest != nil {
+		for _, e := range cur.manifest.Files {
+			if _, ok := want[e.Name]; ok {
+				continue
+			}
+			ce, exists := cur.entries[e.Name]
+			if !exists {
+				continue
+			}
+			fc := FileChange{Name: e.Name, Path: filepath.Join(dir, e.Name), Mode: ce.mode, Certkit: true}
+			if opt.Force {
+				fc.Action, fc.Certkit, fc.Note = Remove, false, "no longer in the certkit home (--force)"
+			} else {
+				fc.Action, fc.Note = Keep, "no longer in the certkit home; kept (install --force or uninstall removes it)"
+				manifest.Files = append(manifest.Files, e)
+			}
+			fr.Files = append(fr.Files, fc)
+		}
+	}
+	// Everything else in the folder is the user's, kept as it is.
+	for _, fname := range sortedKeys(cur.entries) {
+		if _, ok := want[fname]; ok || fname == ManifestFile {
+			continue
+		}
+		if _, own := cur.manifest.Has(fname); own {
+			continue
+		}
+		e := cur.entries[fname]
+		if e.dir {
+			return nil, &ConflictError{Dir: dir, Files: []string{fname + "/"}, Foreign: true}
+		}
+		fr.Files = append(fr.Files, FileChange{Name: fname, Path: filepath.Join(dir, fname), Mode: e.mode, Action: Keep})
+	}
+	manData := manifest.encode()
+	mc := FileChange{Name: ManifestFile, Path: filepath.Join(dir, ManifestFile), Mode: CertMode, Certkit: true, Action: Create}
+	if e, ok := cur.entries[ManifestFile]; ok {
+		mc.Action = Rewrite
+		if bytes.Equal(e.data, manData) && e.mode == CertMode {
+			mc.Action = Unchanged
+		}
+	}
+	want[ManifestFile] = manData
+	fr.Files = append(fr.Files, mc)
+	fr.want = want
+	sortFiles(fr.Files)
+
+	for _, f := range fr.Files {
+		if f.Action != Unchanged && f.Action != Keep {
+			fr.Changed = true
+		}
+	}
+	// The user's files must not break the folder: that would make certkit's
+	// pair useless, and the fix is theirs to make.
+	if cur.folder != nil {
+		var blocking []Problem
+		for _, p := range cur.folder.Problems {
+			if p.Severity != SeverityError || !isKept(fr.Files, p.File) {
+				continue
+			}
+			blocking = append(blocking, p)
+		}
+		if len(blocking) > 0 {
+			return nil, &BrokenFolderError{Dir: dir, Problems: blocking}
+		}
+	}
+	if cur.folder != nil {
+		fr.Problems = warnings(cur.folder.Problems, fr.Files)
+	}
+	if fr.Changed {
+		if fr.owner, err = ownerFor(root.Dir); err != nil {
+			return nil, err
+		}
+		if err := checkWritable(root, dir); err != nil {
+			return nil, err
+		}
+	}
+	return fr, nil
+}
+
+// isKept reports whether the problem file is one install keeps as it is
+// (the user's), or the folder itself.
+func isKept(files []FileChange, name string) bool {
+	if name == "" {
+		return false
+	}
+	for _, f := range files {
+		if f.Name == name {
+			return f.Action == Keep
+		}
+	}
+	return true // a file ReadFolder saw that is not in the plan (a folder)
+}
+
+// warnings are the warnings about files that stay as they are.
+func warnings(ps []Problem, files []FileChange) []Problem {
+	var out []Problem
+	for _, p := range ps {
+		if p.Severity == SeverityWarning && (p.File == "" || isKept(files, p.File) || p.File == HostsFile) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+type hostsTOMLError struct{ Dir string }
+
+func (e *hostsTOMLError) Error() string {
+	return filepath.Join(e.Dir, HostsFile) + " exists and was not written by certkit; containerd reads only what it names"
+}
+
+func (e *hostsTOMLError) Hint() string {
+	return "nothing was changed; add ca = \"" + CAFileName + "\" and client = [[\"NAME.cert\", \"NAME.key\"]] to it yourself, or pass --force to replace it (the old one is kept under .certkit-backup in the certs root)"
+}
+
+// checkContainerdShadow refuses a containerd root where a folder that
+// containerd looks at first ("reg_5000_") would hide certkit's.
+func checkContainerdShadow(rootDir string, reg host.Registry) error {
+	for _, d := range reg.ContainerdDirs() {
+		if d == reg.String() {
+			return nil
+		}
+		if _, err := os.Lstat(filepath.Join(rootDir, d)); err == nil {
+			return &ConflictError{Dir: rootDir, Files: []string{d + "/ (containerd reads it before " + reg.String() + "/)"}, Foreign: true}
+		}
+	}
+	return nil
+}
+
+// resolveFolder follows a registry folder that is a symbolic link, so that
+// the swap happens where the folder really is.
+func resolveFolder(dir string) (string, error) {
+	fi, err := os.Lstat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return dir, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	if fi.Mode()&fs.ModeSymlink == 0 {
+		if !fi.IsDir() {
+			return "", &ConflictError{Dir: filepath.Dir(dir), Files: []string{filepath.Base(dir) + " (a file where the registry folder belongs)"}, Foreign: true}
+		}
+		return dir, nil
+	}
+	real, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return "", fmt.Errorf("%s is a broken symbolic link: %w", dir, err)
+	}
+	return resolveFolder(real)
+}
+
+type entry struct {
+	regular bool
+	dir     bool
+	mode    fs.FileMode
+	data    []byte // for regular files up to 1 MiB
+}
+
+type current struct {
+	exists   bool
+	entries  map[string]entry
+	manifest *Manifest
+	folder   *Folder
+}
+
+// readCurrent reads what a registry folder holds now.
+func readCurrent(dir, name string, now func() time.Time) (*current, error) {
+	c := &current{entries: map[string]entry{}}
+	des, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return c, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	c.exists = true
+	for _, d := range des {
+		fi, err := os.Lstat(filepath.Join(dir, d.Name()))
+		if err != nil {
+			return nil, err
+		}
+		e := entry{regular: fi.Mode().IsRegular(), dir: fi.IsDir(), mode: fi.Mode().Perm()}
+		if e.regular && fi.Size() <= 1<<20 {
+			if e.data, err = os.ReadFile(filepath.Join(dir, d.Name())); err != nil {
+				return nil, err
+			}
+		}
+		c.entries[d.Name()] = e
+	}
+	if _, ok := c.entries[ManifestFile]; ok {
+		m, err := readManifest(dir)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", filepath.Join(dir, ManifestFile), err)
+		}
+		c.manifest = m
+	}
+	if c.folder, err = ReadFolderWith(dir, ReadOptions{Now: now, Name: name}); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func modeFor(name string) fs.FileMode {
+	if strings.HasSuffix(name, KeyExt) {
+		return KeyMode
+	}
+	return CertMode
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func sortFiles(fs []FileChange) {
+	sort.SliceStable(fs, func(i, j int) bool { return fs[i].Name < fs[j].Name })
+	for i := range fs {
+		fs[i].ModeStr = fmt.Sprintf("%04o", fs[i].Mode)
+	}
+}
+
+// owner is who the files install makes belong to: the owner of the certs
+// root (or of its nearest existing parent), when certkit runs as root.
+type owner struct {
+	set      bool
+	uid, gid int
+}
+
+func ownerFor(rootDir string) (owner, error) {
+	if os.Geteuid() != 0 {
+		return owner{}, nil
+	}
+	for d := rootDir; ; d = filepath.Dir(d) {
+		fi, err := os.Stat(d)
+		if err == nil {
+			uid, gid, ok := ownerOf(fi)
+			return owner{set: ok, uid: uid, gid: gid}, nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return owner{}, err
+		}
+		if filepath.Dir(d) == d {
+			return owner{}, nil
+		}
+	}
+}
+
+func (o owner) chown(path string) error {
+	if !o.set {
+		return nil
+	}
+	return os.Lchown(path, o.uid, o.gid)
+}
+
+// checkWritable fails early, before anything is written, when the certs
+// root (or the parent it would be made in) is not writable.
+func checkWritable(root Root, dir string) error {
+	for d := filepath.Dir(dir); ; d = filepath.Dir(d) {
+		_, err := os.Stat(d)
+		if err == nil {
+			if err := writable(d); err != nil {
+				return &PermissionError{Dir: root.Dir, System: root.System, Err: err}
+			}
+			return nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return permission(root, err)
+		}
+		if filepath.Dir(d) == d {
+			return nil
+		}
+	}
+}
+
+// permission turns a permission error into a PermissionError.
+func permission(root Root, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS) {
+		return &PermissionError{Dir: root.Dir, System: root.System, Err: err}
+	}
+	return err
+}
+
+// Temporary names in a certs root. The runtimes look folders up by
+// registry name, so they never read these.
+const (
+	tmpPrefix = ".certkit-tmp."
+	oldPrefix = ".certkit-old."
+)
+
+// apply makes one registry folder what the plan says, in one swap.
+func apply(fr *FolderResult, opt Options) (err error) {
+	if !fr.Changed {
+		return nil
+	}
+	root := fr.root
+	created, err := mkdirAll(root.Dir, fr.owner)
+	defer func() {
+		if err != nil { // a failed run leaves no empty certs root behind
+			for i := len(created) - 1; i >= 0; i-- {
+				os.Remove(created[i])
+			}
+		}
+	}()
+	if err != nil {
+		return permission(root, err)
+	}
+	parent := filepath.Dir(fr.Dir)
+	unlock, err := lockDir(parent)
+	if err != nil {
+		return permission(root, err)
+	}
+	defer unlock()
+	name := filepath.Base(fr.Dir)
+	if err := recoverLeftovers(parent, name); err != nil {
+		return permission(root, err)
+	}
+	step := opt.step
+	if step == nil {
+		step = func(string) {}
+	}
+
+	tmp, err := os.MkdirTemp(parent, tmpPrefix+name+".*")
+	if err != nil {
+		return permission(root, err)
+	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(tmp)
+		}
+	}()
+	if err := os.Chmod(tmp, DirMode); err != nil {
+		return err
+	}
+	if err := fr.owner.chown(tmp); err != nil {
+		return err
+	}
+	step("temp-created")
+
+	// Backups first: if the run dies later, the old folder is still in
+	// place and the backups are only extra copies.
+	if err := fr.backup(opt.Now()); err != nil {
+		return permission(root, err)
+	}
+	for _, f := range fr.Files {
+		dst := filepath.Join(tmp, f.Name)
+		switch f.Action {
+		case Remove:
+			continue
+		case Keep, Unchanged:
+			err = linkOrCopy(filepath.Join(fr.Dir, f.Name), dst)
+		default:
+			err = writeNew(dst, fr.want[f.Name], f.Mode, fr.owner)
+		}
+		if err != nil {
+			return permission(root, err)
+		}
+		step("file:" + f.Name)
+	}
+	if err := syncDir(tmp); err != nil {
+		return err
+	}
+	step("temp-written")
+
+	// The new folder is checked with the same rules the runtimes apply,
+	// before it replaces anything.
+	nf, err := ReadFolderWith(tmp, ReadOptions{Now: opt.Now, Name: fr.Registry})
+	if err != nil {
+		return err
+	}
+	var broken []Problem
+	for _, p := range nf.Problems {
+		if p.Severity == SeverityError {
+			p.Message = strings.ReplaceAll(p.Message, tmp, fr.Dir)
+			p.Fix = strings.ReplaceAll(p.Fix, tmp, fr.Dir)
+			broken = append(broken, p)
+		}
+	}
+	if len(broken) > 0 {
+		return &BrokenFolderError{Dir: fr.Dir, Problems: broken}
+	}
+
+	if err := swapIn(tmp, fr.Dir, fr.Existed, step, opt.exchange); err != nil {
+		return permission(root, err)
+	}
+	after, err := ReadFolderWith(fr.Dir, ReadOptions{Now: opt.Now, Name: fr.Registry})
+	if err == nil {
+		fr.Problems = warnings(after.Problems, fr.Files)
+	}
+	return nil
+}
+
+// swapIn puts the complete folder tmp at dir. When dir exists the two are
+// exchanged in one step and the old one, now at tmp, is removed; where the
+// system cannot exchange folders, dir is first renamed away (for an
+// instant the registry has no folder, which the runtimes read as "no
+// certificates", never as half a pair) and recoverLeftovers puts it back
+// if the run dies in between.
+func swapIn(tmp, dir string, existed bool, step func(string), xchg func(a, b string) error) error {
+	if xchg == nil {
+		xchg = exchange
+	}
+	parent := filepath.Dir(dir)
+	if !existed {
+		if err := renameNoReplace(tmp, dir); err != nil {
+			return err
+		}
+		step("renamed")
+		return syncDir(parent)
+	}
+	err := xchg(tmp, dir)
+	if errors.Is(err, errNoExchange) {
+		old := filepath.Join(parent, oldPrefix+filepath.Base(dir)+strings.TrimPrefix(filepath.Base(tmp), tmpPrefix+filepath.Base(dir)))
+		if err := os.Rename(dir, old); err != nil {
+			return err
+		}
+		step("moved-away")
+		if err := os.Rename(tmp, dir); err != nil {
+			os.Rename(old, dir)
+			return err
+		}
+		tmp = old
+	} else if err != nil {
+		return err
+	}
+	step("exchanged")
+	if err := syncDir(parent); err != nil {
+		return err
+	}
+	step("before-cleanup")
+	if err := os.RemoveAll(tmp); err != nil {
+		return err
+	}
+	step("cleaned-up")
+	return syncDir(parent)
+}
+
+// recoverFolder finishes, under the lock, what an earlier run that died
+// left behind for one registry folder (see recoverLeftovers). It writes
+// nothing when nothing was left behind.
+func recoverFolder(root Root, reg host.Registry) error {
+	dir, err := resolveFolder(filepath.Join(root.Dir, reg.String()))
+	if err != nil {
+		return err
+	}
+	parent, name := filepath.Dir(dir), filepath.Base(dir)
+	des, err := os.ReadDir(parent)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return permission(root, err)
+	}
+	found := false
+	for _, d := range des {
+		if isTemp(d.Name(), tmpPrefix, name) || isTemp(d.Name(), oldPrefix, name) {
+			found = true
+		}
+	}
+	if !found {
+		return nil
+	}
+	unlock, err := lockDir(parent)
+	if err != nil {
+		return permission(root, err)
+	}
+	defer unlock()
+	return permission(root, recoverLeftovers(parent, name))
+}
+
+// recoverLeftovers finishes what a run that died left behind, under the
+// lock: a temporary folder is removed (the folder in place is complete,
+// old or new); an old folder moved away by the two-rename fallback is put
+// back when the new one never arrived, else removed.
+func recoverLeftovers(parent, name string) error {
+	des, err := os.ReadDir(parent)
+	if err != nil {
+		return err
+	}
+	dir := filepath.Join(parent, name)
+	for _, d := range des {
+		n := d.Name()
+		p := filepath.Join(parent, n)
+		switch {
+		case isTemp(n, tmpPrefix, name):
+			if err := os.RemoveAll(p); err != nil {
+				return err
+			}
+		case isTemp(n, oldPrefix, name):
+			if _, err := os.Lstat(dir); errors.Is(err, fs.ErrNotExist) {
+				if err := os.Rename(p, dir); err != nil {
+					return err
+				}
+				continue
+			}
+			if err := os.RemoveAll(p); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// isTemp reports whether n is prefix+name+"."+digits (os.MkdirTemp's
+// random part).
+func isTemp(n, prefix, name string) bool {
+	rest, ok := strings.CutPrefix(n, prefix+name+".")
+	if !ok || rest == "" {
+		return false
+	}
+	for _, c := range rest {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// backup keeps every file this run replaces or removes, under
+// <root>/.certkit-backup/<registry>/<time>/.
+func (fr *FolderResult) backup(now time.Time) error {
+	var todo []int
+	for i, f := range fr.Files {
+		if f.Action == Update || f.Action == Remove {
+			todo = append(todo, i)
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	base := filepath.Join(filepath.Dir(fr.Dir), backupDir, filepath.Base(fr.Dir))
+	stamp := now.UTC().Format("20060102T150405Z")
+	dir := filepath.Join(base, stamp)
+	for n := 2; exists(dir); n++ {
+		dir = filepath.Join(base, fmt.Sprintf("%s.%d", stamp, n))
+	}
+	if err := mkdirPrivate(dir, fr.owner); err != nil {
+		return err
+	}
+	for _, i := range todo {
+		f := &fr.Files[i]
+		dst := filepath.Join(dir, f.Name)
+		if err := linkOrCopy(filepath.Join(fr.Dir, f.Name), dst); err != nil {
+			return err
+		}
+		f.Backup = dst
+	}
+	fr.backups = dir
+	return syncDir(dir)
+}
+
+// mkdirPrivate makes dir and its missing parents 0700 (backups hold keys).
+func mkdirPrivate(dir string, o owner) error {
+	var missing []string
+	for d := dir; !exists(d); d = filepath.Dir(d) {
+		missing = append(missing, d)
+	}
+	for i := len(missing) - 1; i >= 0; i-- {
+		if err := os.Mkdir(missing[i], 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+			return err
+		}
+		if err := os.Chmod(missing[i], 0o700); err != nil {
+			return err
+		}
+		if err := o.chown(missing[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// mkdirAll makes a certs root and its missing parents (0755, owned like
+// the nearest existing parent), and reports those it made.
+func mkdirAll(dir string, o owner) ([]string, error) {
+	var missing []string
+	for d := dir; !exists(d); d = filepath.Dir(d) {
+		missing = append(missing, d)
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	var made []string
+	for i := len(missing) - 1; i >= 0; i-- {
+		if err := os.Mkdir(missing[i], DirMode); err != nil && !errors.Is(err, fs.ErrExist) {
+			return made, err
+		}
+		if err := os.Chmod(missing[i], DirMode); err != nil {
+			return made, err
+		}
+		if err := o.chown(missing[i]); err != nil {
+			return made, err
+		}
+		made = append(made, missing[i])
+	}
+	return made, nil
+}
+
+// writeNew writes a new file, flushed to disk, with its final mode and
+// owner.
+func writeNew(path string, data []byte, mode fs.FileMode, o owner) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := f.Chmod(mode); err != nil { // the umask does not decide
+		return err
+	}
+	if o.set {
+		if err := f.Chown(o.uid, o.gid); err != nil {
+			return err
+		}
+	}
+	if _, err := f.Write(data); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+// linkOrCopy gives the file at src a second name dst: a hard link, so a
+// kept file stays the very same file (content, mode, owner, times); a copy
+// that keeps them where links are not possible.
+func linkOrCopy(src, dst string) error {
+	if err := os.Link(src, dst); err == nil {
+		return nil
+	}
+	fi, err := os.Lstat(src)
+	if err != nil {
+		return err
+	}
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		target, err := os.Readlink(src)
+		if err != nil {
+			return err
+		}
+		return os.Symlink(target, dst)
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fi.Mode().Perm())
+	if err != nil {
+		return err
+	}
+	defer out.Close()
+	if err := out.Chmod(fi.Mode().Perm()); err != nil {
+		return err
+	}
+	if uid, gid, ok := ownerOf(fi); ok && os.Geteuid() == 0 {
+		if err := out.Chown(uid, gid); err != nil {
+			return err
+		}
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		return err
+	}
+	if err := out.Sync(); err != nil {
+		return err
+	}
+	if err := out.Close(); err != nil {
+		return err
+	}
+	return os.Chtimes(dst, fi.ModTime(), fi.ModTime())
+}
+
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
+}
+
+// renameIfAbsent moves a to b unless b exists.
+func renameIfAbsent(a, b string) error {
+	if exists(b) {
+		return &fs.PathError{Op: "rename", Path: b, Err: fs.ErrExist}
+	}
+	return os.Rename(a, b)
+}
+
+var errNoExchange = errors.New("this file system cannot exchange two folders in one step")

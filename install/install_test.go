@@ -1,0 +1,349 @@
+package install
+
+import (
+	"crypto/ecdsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/certkit/certkit/ca"
+	"github.com/certkit/certkit/host"
+)
+
+func mustParse(t testing.TB, s string) host.Registry {
+	t.Helper()
+	r, err := host.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func customRoot(t testing.TB, target Target, dir string) Root {
+	t.Helper()
+	r, err := CustomRoot(target, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// snapshot is a folder's content: name -> mode and data, and inode+mtime
+// to tell whether a file was touched.
+type fileState struct {
+	mode  fs.FileMode
+	data  string
+	ino   uint64
+	mtime time.Time
+}
+
+func snapshot(t testing.TB, dir string) map[string]fileState {
+	t.Helper()
+	out := map[string]fileState{}
+	des, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range des {
+		p := filepath.Join(dir, d.Name())
+		fi, err := os.Lstat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := fileState{mode: fi.Mode(), mtime: fi.ModTime()}
+		if s, ok := fi.Sys().(*syscall.Stat_t); ok {
+			st.ino = s.Ino
+		}
+		if fi.Mode().IsRegular() {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st.data = string(b)
+		}
+		out[d.Name()] = st
+	}
+	return out
+}
+
+func names(s map[string]fileState) string {
+	var out []string
+	for n := range s {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return strings.Join(out, " ")
+}
+
+func TestInstallOracles(t *testing.T) {
+	p := newPKI(t)
+	reg := startRegistry(t, p)
+	p.issueClient(t, reg.Name.String(), "alice")
+	p.issueClient(t, reg.Name.String(), "bob")
+	if err := reg.refusesBareClient(p); err != nil {
+		t.Fatal(err)
+	}
+	for _, target := range []Target{Docker, Containerd} {
+		t.Run(string(target), func(t *testing.T) {
+			root := filepath.Join(t.TempDir(), "certs.d")
+			res, err := Install(Options{Home: p.home, Registries: []host.Registry{reg.Name}, Roots: []Root{customRoot(t, target, root)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Folders) != 1 || !res.Folders[0].Changed || res.Folders[0].Existed {
+				t.Fatalf("result %+v", res.Folders)
+			}
+			dir := filepath.Join(root, reg.Name.String())
+			want := "ca.crt alice.cert alice.key bob.cert bob.key .certkit-manifest.json"
+			if target == Containerd {
+				want += " hosts.toml"
+			}
+			s := snapshot(t, dir)
+			if got := names(s); got != names(setOf(want)) {
+				t.Errorf("folder holds %s, want %s", got, names(setOf(want)))
+			}
+			for n, st := range s {
+				if got, want := st.mode.Perm(), modeFor(n); got != want {
+					t.Errorf("%s has mode %04o, want %04o", n, got, want)
+				}
+			}
+			for _, d := range []string{root, dir} {
+				if fi, err := os.Stat(d); err != nil || fi.Mode().Perm() != DirMode {
+					t.Errorf("%s: %v mode %v, want %04o", d, err, fi.Mode().Perm(), DirMode)
+				}
+			}
+			if s["ca.crt"].data != string(p.ca.CertPEM) {
+				t.Error("ca.crt is not the certkit CA certificate")
+			}
+			f, err := ReadFolder(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(f.Problems) != 0 {
+				t.Errorf("ReadFolder finds problems in what install wrote: %v", f.Problems)
+			}
+			if f.Manifest == nil || len(f.Manifest.Files) != len(setOf(want))-1 {
+				t.Errorf("manifest %+v", f.Manifest)
+			}
+			bothOracles(t, reg, root)
+		})
+	}
+}
+
+func setOf(s string) map[string]fileState {
+	out := map[string]fileState{}
+	for _, n := range strings.Fields(s) {
+		out[n] = fileState{}
+	}
+	return out
+}
+
+func TestInstallIsIdempotent(t *testing.T) {
+	p := newPKI(t)
+	r := mustParse(t, "reg.example.com:5000")
+	p.issueClient(t, r.String(), "client")
+	for _, target := range []Target{Docker, Containerd} {
+		t.Run(string(target), func(t *testing.T) {
+			root := t.TempDir()
+			opt := Options{Home: p.home, Roots: []Root{customRoot(t, target, root)}}
+			if _, err := Install(opt); err != nil {
+				t.Fatal(err)
+			}
+			dir := filepath.Join(root, r.String())
+			before := snapshot(t, dir)
+			rootBefore := snapshot(t, root)
+			res, err := Install(opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Changed() {
+				t.Errorf("second install changed something: %+v", res.Folders)
+			}
+			for _, f := range res.Folders[0].Files {
+				if f.Action != Unchanged {
+					t.Errorf("%s: %s, want unchanged", f.Name, f.Action)
+				}
+			}
+			if after := snapshot(t, dir); !equalStates(before, after) {
+				t.Errorf("second install touched the folder:\nbefore %v\nafter  %v", before, after)
+			}
+			if after := snapshot(t, root); !equalStates(rootBefore, after) {
+				t.Errorf("second install touched the certs root:\nbefore %v\nafter  %v", rootBefore, after)
+			}
+		})
+	}
+}
+
+func equalStates(a, b map[string]fileState) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for n, x := range a {
+		y, ok := b[n]
+		if !ok || x.data != y.data || x.mode != y.mode || x.ino != y.ino || !x.mtime.Equal(y.mtime) {
+			return false
+		}
+	}
+	return true
+}
+
+func TestInstallKeepsForeignFilesAndUninstallLeavesThem(t *testing.T) {
+	p := newPKI(t)
+	other := newPKI(t)
+	reg := startRegistry(t, p)
+	p.issueClient(t, reg.Name.String(), "client")
+	root := t.TempDir()
+	dir := filepath.Join(root, reg.Name.String())
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "README"), []byte("ours, not certkit's\n"), 0o600)
+	writeFile(t, filepath.Join(dir, "other-ca.crt"), other.ca.CertPEM, 0o644)
+	foreign := snapshot(t, dir)
+
+	opt := Options{Home: p.home, Roots: []Root{customRoot(t, Docker, root)}}
+	res, err := Install(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fr := res.Folders[0]
+	if !fr.Existed || !fr.Changed {
+		t.Errorf("result %+v", fr)
+	}
+	checkProblems(t, fr.Problems, nil)
+	after := snapshot(t, dir)
+	for n, st := range foreign {
+		if a := after[n]; a.data != st.data || a.mode != st.mode || a.ino != st.ino || !a.mtime.Equal(st.mtime) {
+			t.Errorf("%s was touched: %+v, was %+v", n, a, st)
+		}
+	}
+	if fi, _ := os.Stat(dir); fi.Mode().Perm() != DirMode {
+		t.Errorf("folder mode %04o, want %04o", fi.Mode().Perm(), DirMode)
+	}
+	bothOracles(t, reg, root)
+
+	u, err := Uninstall(UninstallOptions{Registries: []host.Registry{reg.Name}, Roots: opt.Roots})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Folders[0].Removed || !u.Folders[0].Changed {
+		t.Errorf("uninstall result %+v", u.Folders[0])
+	}
+	left := snapshot(t, dir)
+	if names(left) != names(foreign) {
+		t.Errorf("after uninstall the folder holds %s, want %s", names(left), names(foreign))
+	}
+	for n, st := range foreign {
+		if a := left[n]; a.data != st.data || a.ino != st.ino {
+			t.Errorf("uninstall touched %s", n)
+		}
+	}
+	// A second uninstall has nothing to do.
+	if u, err := Uninstall(UninstallOptions{Registries: []host.Registry{reg.Name}, Roots: opt.Roots}); err != nil || u.Changed() {
+		t.Errorf("second uninstall: %v, changed %v", err, u.Changed())
+	}
+}
+
+func TestUninstallRemovesEmptyFolder(t *testing.T) {
+	p := newPKI(t)
+	r := mustParse(t, "reg.example.com")
+	p.issueClient(t, r.String(), "client")
+	for _, target := range []Target{Docker, Containerd} {
+		t.Run(string(target), func(t *testing.T) {
+			root := t.TempDir()
+			roots := []Root{customRoot(t, target, root)}
+			if _, err := Install(Options{Home: p.home, Roots: roots}); err != nil {
+				t.Fatal(err)
+			}
+			dry, err := Uninstall(UninstallOptions{Registries: []host.Registry{r}, Roots: roots, DryRun: true})
+			if err != nil || !dry.Folders[0].Removed {
+				t.Fatalf("dry run: %v %+v", err, dry)
+			}
+			if snapshot(t, filepath.Join(root, r.String())) == nil {
+				t.Fatal("the dry run removed the folder")
+			}
+			res, err := Uninstall(UninstallOptions{Registries: []host.Registry{r}, Roots: roots})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !res.Folders[0].Removed {
+				t.Errorf("result %+v", res.Folders[0])
+			}
+			if s := snapshot(t, root); len(s) != 0 {
+				t.Errorf("certs root still holds %s", names(s))
+			}
+		})
+	}
+}
+
+func TestUninstallKeepsChangedFiles(t *testing.T) {
+	p := newPKI(t)
+	r := mustParse(t, "reg.example.com")
+	p.issueClient(t, r.String(), "client")
+	root := t.TempDir()
+	roots := []Root{customRoot(t, Docker, root)}
+	if _, err := Install(Options{Home: p.home, Roots: roots}); err != nil {
+		t.Fatal(err)
+	}
+	// The user put their own pair in place of certkit's.
+	dir := filepath.Join(root, r.String())
+	c, k := p.client(t, "theirs", nil)
+	writeFile(t, filepath.Join(dir, "client.cert"), c, 0o644)
+	writeFile(t, filepath.Join(dir, "client.key"), k, 0o600)
+	res, err := Uninstall(UninstallOptions{Registries: []host.Registry{r}, Roots: roots})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := names(snapshot(t, dir)); got != ".certkit-manifest.json client.cert client.key" {
+		t.Errorf("folder holds %s", got)
+	}
+	f, err := ReadFolder(dir)
+	if err != nil || f.Manifest == nil || len(f.Manifest.Files) != 2 || f.LoaderError() != nil {
+		t.Errorf("after uninstall: %v, manifest %+v, loader %v", err, f.Manifest, f.LoaderError())
+	}
+	for _, fc := range res.Folders[0].Files {
+		if fc.Name == "client.cert" && (fc.Action != Keep || !fc.Certkit) {
+			t.Errorf("client.cert: %+v", fc)
+		}
+	}
+	// Only one half changed: the other half stays too, never half a pair.
+	p2 := newPKI(t)
+	p2.issueClient(t, r.String(), "client")
+	root2 := t.TempDir()
+	roots2 := []Root{customRoot(t, Docker, root2)}
+	if _, err := Install(Options{Home: p2.home, Roots: roots2}); err != nil {
+		t.Fatal(err)
+	}
+	dir2 := filepath.Join(root2, r.String())
+	// Re-encode the key (same key, other bytes): changed since install.
+	keyPEM, err := os.ReadFile(filepath.Join(dir2, "client.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := ca.ParseKey(keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalECPrivateKey(key.(*ecdsa.PrivateKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir2, "client.key"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}), 0o600)
+	if _, err := Uninstall(UninstallOptions{Registries: []host.Registry{r}, Roots: roots2}); err != nil {
+		t.Fatal(err)
+	}
+	if got := names(snapshot(t, dir2)); got != ".certkit-manifest.json client.cert client.key" {
+		t.Errorf("after uninstall with a changed key the folder holds %s, want the whole pair kept", got)
+	}
+}

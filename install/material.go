@@ -1,0 +1,168 @@
+package install
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/certkit/certkit/ca"
+	"github.com/certkit/certkit/host"
+	"github.com/certkit/certkit/internal/home"
+)
+
+// CAFileName is the name certkit gives the CA certificate in a registry
+// folder.
+const CAFileName = "ca.crt"
+
+// material is what install copies for one registry, read from the certkit
+// home and checked.
+type material struct {
+	caPEM  []byte
+	caCert *x509.Certificate
+	pairs  []pairMaterial // in name order
+}
+
+type pairMaterial struct {
+	name            string
+	certPEM, keyPEM []byte
+	cert            *x509.Certificate
+}
+
+// MaterialError reports certificates in the certkit home that must not be
+// installed.
+type MaterialError struct {
+	Path string // the file at fault
+	Msg  string
+	Fix  string
+}
+
+func (e *MaterialError) Error() string { return e.Path + ": " + e.Msg }
+
+// Hint says what to do.
+func (e *MaterialError) Hint() string { return e.Fix }
+
+// loadMaterial reads and checks the CA certificate and the client pairs
+// issued for reg: each key matches its certificate, each client
+// certificate has clientAuth and chains to the CA, the CA is a CA, and
+// nothing is expired. The CA's private key is not read.
+func loadMaterial(homeDir string, reg host.Registry, now time.Time) (*material, error) {
+	caPath := filepath.Join(home.CADir(homeDir), ca.CertFile)
+	caPEM, err := os.ReadFile(caPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, &ca.NotFoundError{Dir: home.CADir(homeDir)}
+	}
+	if err != nil {
+		return nil, err
+	}
+	certs := pemCerts(caPEM)
+	if len(certs) == 0 {
+		return nil, &MaterialError{caPath, "holds no PEM certificate", "make a CA with certkit init-ca --force"}
+	}
+	caCert := certs[0]
+	switch {
+	case !caCert.IsCA || !caCert.BasicConstraintsValid:
+		return nil, &MaterialError{caPath, "is not a CA certificate", "make a CA with certkit init-ca --force, or import one with --import-cert"}
+	case now.After(caCert.NotAfter):
+		return nil, &MaterialError{caPath, "the CA expired on " + caCert.NotAfter.UTC().Format(time.DateOnly),
+			"make a new CA with certkit init-ca --force, then issue and install every certificate again"}
+	case now.Before(caCert.NotBefore):
+		return nil, &MaterialError{caPath, "the CA is not valid before " + caCert.NotBefore.UTC().Format(time.RFC3339), "check this machine's clock"}
+	}
+	m := &material{caPEM: ca.EncodeCert(caCert), caCert: caCert}
+
+	folder := reg.String()
+	names, err := home.ClientNames(homeDir, folder)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	if len(names) == 0 {
+		return nil, &MaterialError{home.HostDir(homeDir, folder), "no client certificate was issued for " + folder,
+			"issue one first: certkit issue client --host " + folder}
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(caCert)
+	for _, name := range names {
+		p, err := loadPair(homeDir, folder, name, roots, now)
+		if err != nil {
+			return nil, err
+		}
+		m.pairs = append(m.pairs, *p)
+	}
+	return m, nil
+}
+
+func loadPair(homeDir, folder, name string, roots *x509.CertPool, now time.Time) (*pairMaterial, error) {
+	dir := home.HostDir(homeDir, folder)
+	certPath := filepath.Join(dir, name+home.CertExt)
+	keyPath := filepath.Join(dir, name+home.KeyExt)
+	reissue := "issue it again: certkit issue client --force --host " + folder + " --name " + name
+	if !validPairName(name) {
+		return nil, &MaterialError{certPath, fmt.Sprintf("the name %q cannot be a certs.d file name (use letters, digits, '.', '_' and '-')", name), reissue}
+	}
+	certPEM, err := os.ReadFile(certPath)
+	if err != nil {
+		return nil, err
+	}
+	keyPEM, err := os.ReadFile(keyPath)
+	if err != nil {
+		return nil, err
+	}
+	certs := pemCerts(certPEM)
+	if len(certs) == 0 {
+		return nil, &MaterialError{certPath, "holds no PEM certificate", reissue}
+	}
+	cert := certs[0]
+	key, err := ca.ParseKey(keyPEM)
+	if errors.Is(err, ca.ErrEncryptedKey) {
+		return nil, &MaterialError{keyPath, "is encrypted; Docker, podman and containerd cannot read encrypted keys",
+			fmt.Sprintf("decrypt it: openssl pkey -in %s -out %s", keyPath, keyPath)}
+	}
+	if err != nil {
+		return nil, &MaterialError{keyPath, err.Error(), reissue}
+	}
+	if !ca.KeyMatches(cert.PublicKey, key) {
+		return nil, &MaterialError{keyPath, "does not belong to " + filepath.Base(certPath), reissue}
+	}
+	if _, err := tls.X509KeyPair(certPEM, keyPEM); err != nil {
+		return nil, &MaterialError{certPath, "the container runtimes cannot load this pair: " + err.Error(), reissue}
+	}
+	if cert.IsCA {
+		return nil, &MaterialError{certPath, "is a CA certificate; a CA and its key never go into certs.d", reissue}
+	}
+	if !clientAuth(cert) {
+		return nil, &MaterialError{certPath, "has no clientAuth extended key usage; the registry would reject it", reissue}
+	}
+	switch {
+	case now.After(cert.NotAfter):
+		return nil, &MaterialError{certPath, "expired on " + cert.NotAfter.UTC().Format(time.DateOnly), reissue}
+	case now.Before(cert.NotBefore):
+		return nil, &MaterialError{certPath, "is not valid before " + cert.NotBefore.UTC().Format(time.RFC3339), "check this machine's clock"}
+	}
+	inter := x509.NewCertPool()
+	for _, c := range certs[1:] {
+		inter.AddCert(c)
+	}
+	if _, err := cert.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: now,
+		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
+		return nil, &MaterialError{certPath, "is not signed by the certkit CA (" + err.Error() + ")", reissue}
+	}
+	return &pairMaterial{name: name, certPEM: certPEM, keyPEM: keyPEM, cert: cert}, nil
+}
+
+// validPairName accepts the stems certkit writes as NAME.cert and NAME.key.
+func validPairName(s string) bool {
+	if s == "" || s[0] == '.' || len(s) > 200 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}

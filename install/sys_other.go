@@ -1,0 +1,24 @@
+//go:build !unix
+
+package install
+
+import (
+	"io/fs"
+	"os"
+)
+
+func lockDir(dir string) (func(), error) { return func() {}, nil }
+
+func ownerOf(fs.FileInfo) (uid, gid int, ok bool) { return 0, 0, false }
+
+func writable(string) error { return nil }
+
+func syncDir(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	f.Sync() // not every system can flush a folder
+	return nil
+}

@@ -1,0 +1,50 @@
+//go:build unix
+
+package install
+
+import (
+	"io/fs"
+	"os"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// lockDir takes an exclusive lock on a folder (flock on the folder
+// itself, so nothing is written to take it), so that two certkit runs do
+// not swap the same registry folder at once.
+func lockDir(dir string) (unlock func(), err error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { unix.Flock(int(f.Fd()), unix.LOCK_UN); f.Close() }, nil
+}
+
+// ownerOf returns the owner of a file.
+func ownerOf(fi fs.FileInfo) (uid, gid int, ok bool) {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return 0, 0, false
+	}
+	return int(st.Uid), int(st.Gid), true
+}
+
+// writable reports whether this process may create entries in dir.
+func writable(dir string) error { return unix.Access(dir, unix.W_OK|unix.X_OK) }
+
+func syncDir(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := f.Sync(); err != nil && err != syscall.EINVAL {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,293 @@
+package install
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/certkit/certkit/host"
+	"github.com/certkit/certkit/internal/errs"
+)
+
+// UninstallOptions say what to take away where.
+type UninstallOptions struct {
+	Registries []host.Registry // at least one
+	Roots      []Root
+	DryRun     bool
+	Now        func() time.Time
+
+	step     func(string) // test-only seams, as in Options
+	exchange func(a, b string) error
+}
+
+// Uninstall removes the files certkit installed for each registry in each
+// root, as its manifest lists them, and nothing else: the user's files stay,
+// and the folder goes only when nothing else is left in it. A file of
+// certkit's that was changed since is kept (with its pair partner, so no
+// half pair is left). Each folder changes in one swap.
+func Uninstall(opt UninstallOptions) (*Result, error) {
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if len(opt.Registries) == 0 {
+		return nil, errs.Input("no registry given", "pass --host, e.g. certkit uninstall --host reg.example.com:5000")
+	}
+	if len(opt.Roots) == 0 {
+		return nil, errs.Input("no target given", "pass --target or --certs-dir")
+	}
+	res := &Result{DryRun: opt.DryRun}
+	for _, root := range opt.Roots {
+		for _, reg := range opt.Registries {
+			if !opt.DryRun {
+				if err := recoverFolder(root, reg); err != nil {
+					return nil, err
+				}
+			}
+			fr, err := planUninstall(root, reg, opt.Now)
+			if err != nil {
+				return nil, err
+			}
+			res.Folders = append(res.Folders, *fr)
+		}
+	}
+	if opt.DryRun {
+		return res, nil
+	}
+	for i := range res.Folders {
+		if err := applyUninstall(&res.Folders[i], opt); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+func planUninstall(root Root, reg host.Registry, now func() time.Time) (*FolderResult, error) {
+	name := reg.String()
+	fr := &FolderResult{Target: root.Target, Registry: name, Root: root.Dir, Dir: filepath.Join(root.Dir, name), reg: reg, root: root}
+	dir, err := resolveFolder(fr.Dir)
+	if err != nil {
+		return nil, err
+	}
+	fr.Dir = dir
+	cur, err := readCurrent(dir, name, now)
+	if err != nil {
+		return nil, err
+	}
+	fr.Existed = cur.exists
+	if !cur.exists || cur.manifest == nil {
+		for _, n := range sortedKeys(cur.entries) {
+			fr.Files = append(fr.Files, FileChange{Name: n, Path: filepath.Join(dir, n), Mode: cur.entries[n].mode, Action: Keep})
+		}
+		sortFiles(fr.Files)
+		return fr, nil
+	}
+	remove := map[string]bool{ManifestFile: true}
+	changed := map[string]bool{}
+	for _, e := range cur.manifest.Files {
+		ce, ok := cur.entries[e.Name]
+		if !ok {
+			continue
+		}
+		if ce.regular && sum(ce.data) == e.SHA256 {
+			remove[e.Name] = true
+		} else {
+			changed[e.Name] = true
+		}
+	}
+	// Never leave half a pair: if either file of a pair stays, both do.
+	for n := range remove {
+		if partner, ok := pairPartner(n); ok && cur.entries[partner].regular {
+			if !remove[partner] {
+				delete(remove, n)
+				changed[n] = true
+			}
+		}
+	}
+	var kept []ManifestEntry
+	for _, e := range cur.manifest.Files {
+		if changed[e.Name] {
+			kept = append(kept, e)
+		}
+	}
+	for _, n := range sortedKeys(cur.entries) {
+		e := cur.entries[n]
+		fc := FileChange{Name: n, Path: filepath.Join(dir, n), Mode: e.mode}
+		switch {
+		case n == ManifestFile && len(kept) > 0:
+			fc.Action, fc.Certkit, fc.Mode = Rewrite, true, CertMode
+		case remove[n]:
+			fc.Action = Remove
+		case changed[n]:
+			fc.Action, fc.Certkit, fc.Note = Keep, true, "installed by certkit but changed since (or its pair partner was); kept"
+		default:
+			if e.dir {
+				return nil, &ConflictError{Dir: dir, Files: []string{n + "/"}, Foreign: true}
+			}
+			fc.Action = Keep
+		}
+		fr.Files = append(fr.Files, fc)
+	}
+	fr.want = map[string][]byte{}
+	if len(kept) > 0 {
+		m := &Manifest{Version: manifestVersion, Registry: name, Files: kept}
+		fr.want[ManifestFile] = m.encode()
+	}
+	sortFiles(fr.Files)
+	left := 0
+	for _, f := range fr.Files {
+		if f.Action != Keep && f.Action != Unchanged {
+			fr.Changed = true
+		}
+		if f.Action != Remove {
+			left++
+		}
+	}
+	fr.Removed = fr.Changed && left == 0
+	if fr.Changed {
+		if err := checkWritable(root, dir); err != nil {
+			return nil, err
+		}
+	}
+	return fr, nil
+}
+
+// newErrors returns the errors in after (a folder read at tmp) that are not
+// in before (read at dir).
+func newErrors(before, after []Problem, tmp, dir string) []Problem {
+	had := map[string]bool{}
+	for _, p := range before {
+		had[p.File+"\x00"+p.Message] = true
+	}
+	var out []Problem
+	for _, p := range after {
+		p.Message = strings.ReplaceAll(p.Message, tmp, dir)
+		p.Fix = strings.ReplaceAll(p.Fix, tmp, dir)
+		if p.Severity == SeverityError && !had[p.File+"\x00"+p.Message] {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// pairPartner returns NAME.key for NAME.cert and the other way round.
+func pairPartner(n string) (string, bool) {
+	if stem, ok := cutSuffix(n, CertExt); ok {
+		return stem + KeyExt, true
+	}
+	if stem, ok := cutSuffix(n, KeyExt); ok {
+		return stem + CertExt, true
+	}
+	return "", false
+}
+
+func cutSuffix(s, suffix string) (string, bool) {
+	if len(s) > len(suffix) && s[len(s)-len(suffix):] == suffix {
+		return s[:len(s)-len(suffix)], true
+	}
+	return "", false
+}
+
+func applyUninstall(fr *FolderResult, opt UninstallOptions) (err error) {
+	if !fr.Changed {
+		return nil
+	}
+	step := opt.step
+	if step == nil {
+		step = func(string) {}
+	}
+	parent := filepath.Dir(fr.Dir)
+	name := filepath.Base(fr.Dir)
+	unlock, err := lockDir(parent)
+	if err != nil {
+		return permission(fr.root, err)
+	}
+	defer unlock()
+	if err := recoverLeftovers(parent, name); err != nil {
+		return permission(fr.root, err)
+	}
+	tmp, err := os.MkdirTemp(parent, tmpPrefix+name+".*")
+	if err != nil {
+		return permission(fr.root, err)
+	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(tmp)
+		}
+	}()
+	if fr.Removed {
+		// Nothing is left: the folder leaves in one rename, and goes.
+		if err := os.Remove(tmp); err != nil {
+			return err
+		}
+		if err := os.Rename(fr.Dir, tmp); err != nil {
+			return permission(fr.root, err)
+		}
+		step("moved-away")
+		if err := syncDir(parent); err != nil {
+			return err
+		}
+		if err := os.RemoveAll(tmp); err != nil {
+			return err
+		}
+		step("cleaned-up")
+		return syncDir(parent)
+	}
+	fi, err := os.Stat(fr.Dir)
+	if err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp, fi.Mode().Perm()); err != nil {
+		return err
+	}
+	if uid, gid, ok := ownerOf(fi); ok && os.Geteuid() == 0 {
+		if err := os.Chown(tmp, uid, gid); err != nil {
+			return err
+		}
+	}
+	step("temp-created")
+	o, err := ownerFor(parent)
+	if err != nil {
+		return err
+	}
+	for _, f := range fr.Files {
+		dst := filepath.Join(tmp, f.Name)
+		switch {
+		case f.Action == Remove:
+			continue
+		case fr.want[f.Name] != nil:
+			err = writeNew(dst, fr.want[f.Name], f.Mode, o)
+		default:
+			err = linkOrCopy(f.Path, dst)
+		}
+		if err != nil {
+			return permission(fr.root, err)
+		}
+		step("file:" + f.Name)
+	}
+	if err := syncDir(tmp); err != nil {
+		return err
+	}
+	step("temp-written")
+	// Taking certkit's files away must not break what stays (a hosts.toml
+	// of the user's that names them, say).
+	before, err := ReadFolderWith(fr.Dir, ReadOptions{Now: opt.Now, Name: fr.Registry})
+	if err != nil {
+		return err
+	}
+	after, err := ReadFolderWith(tmp, ReadOptions{Now: opt.Now, Name: fr.Registry})
+	if err != nil {
+		return err
+	}
+	if broken := newErrors(before.Problems, after.Problems, tmp, fr.Dir); len(broken) > 0 {
+		return &BrokenFolderError{Dir: fr.Dir, Problems: broken}
+	}
+	if err := swapIn(tmp, fr.Dir, true, step, opt.exchange); err != nil {
+		if errors.Is(err, os.ErrPermission) {
+			return permission(fr.root, err)
+		}
+		return err
+	}
+	return nil
+}
