@@ -31,6 +31,7 @@ import (
 
 	"github.com/certkit/certkit/ca"
 	"github.com/certkit/certkit/internal/home"
+	"github.com/certkit/certkit/verify"
 )
 
 // needTool returns the path of an external program. Without it the test
@@ -233,6 +234,19 @@ func TestRegistryServesOnlyClientsWithCert(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != 200 {
 			t.Errorf("containerd's client: %d", resp.StatusCode)
+		}
+
+		// certkit verify reads the same folder, hosts.toml included, and
+		// finds nothing wrong.
+		rep := verify.Verify(context.Background(), verify.Options{Registry: m.reg, Dir: dir})
+		if rep.Failed() || len(rep.Accepted) != 1 {
+			out, _ := json.MarshalIndent(rep, "", "  ")
+			t.Errorf("certkit verify:\n%s", out)
+		}
+		for _, c := range rep.Checks {
+			if strings.Contains(c.ID, "hosts.toml") && c.Status != verify.OK {
+				t.Errorf("verify on the rendered hosts.toml: %+v", c)
+			}
 		}
 	})
 }
@@ -449,6 +463,12 @@ func skopeoRoundTrip(t *testing.T, m *material) {
 			t.Fatalf("skopeo %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
 		return string(out)
+	}
+	// certkit verify's own probe agrees, through the same folder.
+	rep := verify.Verify(context.Background(), verify.Options{Registry: m.reg, Dir: certDir})
+	if rep.Failed() || len(rep.Accepted) != 1 || rep.Accepted[0] != "alice" {
+		out, _ := json.MarshalIndent(rep, "", "  ")
+		t.Errorf("certkit verify through the proxy failed:\n%s", out)
 	}
 	run("copy", "--dest-cert-dir", certDir, "oci:"+layout+":1.0", ref)
 	out := run("inspect", "--raw", "--cert-dir", certDir, ref)
