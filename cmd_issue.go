@@ -29,7 +29,8 @@ reg.example.com are different registries.
 Examples:
   certkit issue server --host reg.example.com:5000
   certkit issue client --host reg.example.com:5000`,
-		Flags: []cli.Flag{homeFlag()},
+		Flags:           []cli.Flag{homeFlag()},
+		HideHelpCommand: true,
 		Subcommands: []*cli.Command{
 			issueServerCommand(e),
 			issueClientCommand(e),
