@@ -2,6 +2,7 @@ package issue
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -29,7 +30,9 @@ func BenchmarkIssueClientP256(b *testing.B) {
 }
 
 // BenchmarkIssue1000Clients is one `certkit issue client --names-file`
-// with 1000 names, files and the final flush included, in a fresh folder.
+// with 1000 names, files and the final flush included, in a fresh folder
+// under $CERTKIT_BENCH_DIR (e.g. /dev/shm for tmpfs), else the test's
+// temporary folder.
 func BenchmarkIssue1000Clients(b *testing.B) {
 	c := benchCA(b)
 	reg, err := host.Parse("reg.example.com:5000")
@@ -41,6 +44,13 @@ func BenchmarkIssue1000Clients(b *testing.B) {
 		names[i] = fmt.Sprintf("runner-%04d", i)
 	}
 	dir := b.TempDir()
+	if d := os.Getenv("CERTKIT_BENCH_DIR"); d != "" {
+		var err error
+		if dir, err = os.MkdirTemp(d, "certkit-bench"); err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { os.RemoveAll(dir) })
+	}
 	n := 0
 	for b.Loop() {
 		n++
