@@ -42,12 +42,12 @@ var templateKinds = []struct {
 		func(file string, _ host.Registry, c *cli.Context) string {
 			return fmt.Sprintf("a2enmod ssl proxy proxy_http headers, enable %s as a site, run the registry on %s without TLS, then apache2ctl -t && apache2ctl graceful", file, c.String("upstream"))
 		}},
-	{templates.Containerd, "containerd hosts.toml naming the CA and client pairs installed in certs.d",
+	{templates.Containerd, "containerd hosts.toml naming the CA and client pairs in certs.d (install --target containerd writes its own)",
 		[]string{"certs-dir"}, "hosts.toml",
 		"certkit template containerd --host reg.example.com:5000 --certs-dir /etc/containerd/certs.d",
 		func(file string, reg host.Registry, c *cli.Context) string {
-			return fmt.Sprintf("certkit install --host %s, then copy %s to %s", reg, file,
-				filepath.Join(c.String("certs-dir"), reg.String(), "hosts.toml"))
+			return fmt.Sprintf("copy %s to %s beside ca.crt and the client pairs (certkit install --host %s --target containerd writes that folder, hosts.toml included)",
+				file, filepath.Join(c.String("certs-dir"), reg.String(), "hosts.toml"), reg)
 		}},
 	{templates.Compose, "docker-compose.yml running registry:2 with the certificates mounted read-only",
 		[]string{"listen", "storage"}, "docker-compose.yml",

@@ -21,6 +21,7 @@ import (
 
 	"github.com/certkit/certkit/ca"
 	"github.com/certkit/certkit/host"
+	"github.com/certkit/certkit/install"
 	"github.com/certkit/certkit/internal/errs"
 	"github.com/certkit/certkit/internal/home"
 )
@@ -281,8 +282,10 @@ func newData(kind Kind, opt Options) (*data, error) {
 		d.ComposePublish = hp + ":" + composeTarget
 	}
 	d.ContainerdDir = filepath.Join(certsDir, reg.String())
-	d.HostsTOML = filepath.Join(d.ContainerdDir, "hosts.toml")
-	d.ContainerdCA = filepath.Join(d.ContainerdDir, caFileInCertsD)
+	// The certs.d file names are install's: the folder this file
+	// describes is the one `certkit install --target containerd` writes.
+	d.HostsTOML = filepath.Join(d.ContainerdDir, install.HostsFile)
+	d.ContainerdCA = filepath.Join(d.ContainerdDir, install.CAFileName)
 	if kind == Containerd {
 		names, err := home.ClientNames(opt.Home, reg.String())
 		if err != nil {
@@ -290,8 +293,8 @@ func newData(kind Kind, opt Options) (*data, error) {
 		}
 		for _, n := range names {
 			d.Clients = append(d.Clients, clientPair{
-				Cert: filepath.Join(d.ContainerdDir, n+home.CertExt),
-				Key:  filepath.Join(d.ContainerdDir, n+home.KeyExt),
+				Cert: filepath.Join(d.ContainerdDir, n+install.CertExt),
+				Key:  filepath.Join(d.ContainerdDir, n+install.KeyExt),
 			})
 		}
 	}
