@@ -87,6 +87,7 @@ Examples:
 			issueCommand(env),
 			templateCommand(env),
 			testserverCommand(env),
+			installCommand(env), uninstallCommand(env),
 		},
 		// Errors are printed once, by run; App.Run never exits.
 		ExitErrHandler: func(*cli.Context, error) {},

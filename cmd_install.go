@@ -1,0 +1,327 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/certkit/certkit/host"
+	"github.com/certkit/certkit/install"
+	"github.com/certkit/certkit/internal/errs"
+	"github.com/certkit/certkit/internal/home"
+	"github.com/certkit/certkit/issue"
+)
+
+func installCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:      "install",
+		Usage:     "put the CA and the client certificates where Docker, podman and containerd look (certs.d)",
+		UsageText: "certkit install [--host HOST[:PORT]]... [--target T]... [--certs-dir DIR] [--dry-run] [--force] [--json]",
+		Description: `Copies ca.crt and each client pair (NAME.cert + NAME.key) issued for a registry into
+<root>/<HOST[:PORT]>/, the folder Docker, podman and containerd read for that registry.
+Never a CA key, never a server key. Each registry folder is replaced in one atomic step;
+files certkit did not write are kept (and checked). Running it again changes nothing.
+Without --host, every registry with client certificates in the certkit home.
+
+Targets (--target, repeatable):
+  docker           /etc/docker/certs.d (the default)
+  docker-rootless  $XDG_CONFIG_HOME/docker/certs.d (~/.config/docker/certs.d)
+  docker-desktop   ~/.docker/certs.d (restart Docker Desktop afterwards)
+  podman           /etc/containers/certs.d as root, else ~/.config/containers/certs.d
+  containerd       /etc/containerd/certs.d, with a hosts.toml naming the files
+  all              all of the above
+
+Examples:
+  sudo certkit install --host reg.example.com:5000
+  sudo certkit install --host reg.example.com:5000 --target podman --target containerd
+  certkit install --host reg.example.com:5000 --target docker-rootless
+  certkit install --host reg.example.com:5000 --certs-dir ./certs.d --dry-run
+  sudo certkit install --force`,
+		Flags: []cli.Flag{
+			homeFlag(),
+			&cli.StringSliceFlag{Name: "host", Usage: "registry as in image references, HOST or HOST:PORT (repeatable; default: every registry with client certificates)"},
+			targetFlag(),
+			certsDirFlag(),
+			&cli.BoolFlag{Name: "dry-run", Usage: "print what would change (paths, modes) and write nothing"},
+			forceFlag("certkit's own files that changed (a re-issued certificate, a new CA) and a hosts.toml certkit did not write"),
+			jsonFlag(),
+		},
+		Action: func(c *cli.Context) error {
+			if c.Args().Present() {
+				return usageError{errs.Input("install takes no arguments, got "+c.Args().First(), "name registries with --host")}
+			}
+			regs, err := parseHosts(c.StringSlice("host"), "certkit install")
+			if err != nil {
+				return err
+			}
+			roots, err := resolveRoots(c)
+			if err != nil {
+				return err
+			}
+			h, err := e.home(c)
+			if err != nil {
+				return err
+			}
+			res, err := install.Install(install.Options{
+				Home: h, Registries: regs, Roots: roots, DryRun: c.Bool("dry-run"), Force: c.Bool("force"),
+			})
+			if err != nil {
+				return sudoHint(err, h)
+			}
+			return reportInstall(e, c, res, false)
+		},
+	}
+}
+
+func uninstallCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:      "uninstall",
+		Usage:     "remove the files certkit installed in certs.d for a registry",
+		UsageText: "certkit uninstall --host HOST[:PORT]... [--target T]... [--certs-dir DIR] [--dry-run] [--json]",
+		Description: `Removes exactly the files certkit installed (it keeps a manifest in each folder);
+files certkit did not write stay, and the folder goes only when nothing else is in it.
+Targets as for certkit install.
+
+Examples:
+  sudo certkit uninstall --host reg.example.com:5000
+  sudo certkit uninstall --host reg.example.com:5000 --target all
+  certkit uninstall --host reg.example.com:5000 --certs-dir ./certs.d`,
+		Flags: []cli.Flag{
+			homeFlag(),
+			&cli.StringSliceFlag{Name: "host", Usage: "registry as in image references, HOST or HOST:PORT (repeatable)"},
+			targetFlag(),
+			certsDirFlag(),
+			&cli.BoolFlag{Name: "dry-run", Usage: "print what would be removed and remove nothing"},
+			jsonFlag(),
+		},
+		Action: func(c *cli.Context) error {
+			if c.Args().Present() {
+				return usageError{errs.Input("uninstall takes no arguments, got "+c.Args().First(), "name registries with --host")}
+			}
+			if len(c.StringSlice("host")) == 0 {
+				return errs.Input("--host is required", "name the registry: certkit uninstall --host reg.example.com:5000")
+			}
+			regs, err := parseHosts(c.StringSlice("host"), "certkit uninstall")
+			if err != nil {
+				return err
+			}
+			roots, err := resolveRoots(c)
+			if err != nil {
+				return err
+			}
+			res, err := install.Uninstall(install.UninstallOptions{Registries: regs, Roots: roots, DryRun: c.Bool("dry-run")})
+			if err != nil {
+				h, _ := e.home(c)
+				return sudoHint(err, h)
+			}
+			return reportInstall(e, c, res, true)
+		},
+	}
+}
+
+func targetFlag() cli.Flag {
+	return &cli.StringSliceFlag{Name: "target", Usage: "docker, docker-rootless, docker-desktop, podman, containerd or all (repeatable; default docker)"}
+}
+
+func certsDirFlag() cli.Flag {
+	return &cli.StringFlag{Name: "certs-dir", Usage: "write the layout of --target (docker by default) into this certs root instead"}
+}
+
+func parseHosts(list []string, command string) ([]host.Registry, error) {
+	var regs []host.Registry
+	seen := map[string]bool{}
+	for _, s := range list {
+		r, err := host.Parse(s)
+		if err != nil {
+			return nil, hostHint(err, command)
+		}
+		if !seen[r.String()] {
+			seen[r.String()] = true
+			regs = append(regs, r)
+		}
+	}
+	return regs, nil
+}
+
+// resolveRoots turns --target and --certs-dir into certs roots.
+func resolveRoots(c *cli.Context) ([]install.Root, error) {
+	var targets []install.Target
+	seen := map[install.Target]bool{}
+	for _, s := range c.StringSlice("target") {
+		ts, err := install.ParseTarget(s)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range ts {
+			if !seen[t] {
+				seen[t] = true
+				targets = append(targets, t)
+			}
+		}
+	}
+	if len(targets) == 0 {
+		targets = []install.Target{install.Docker}
+	}
+	if dir := c.String("certs-dir"); dir != "" {
+		if len(targets) > 1 {
+			return nil, errs.Input("--certs-dir takes one --target (the layout to write), got "+fmt.Sprint(len(targets)),
+				"run once per target, e.g. --certs-dir DIR --target containerd")
+		}
+		r, err := install.CustomRoot(targets[0], dir)
+		if err != nil {
+			return nil, err
+		}
+		return []install.Root{r}, nil
+	}
+	env := home.Env{Getenv: os.Getenv, HomeDir: os.UserHomeDir, LookupUser: home.LookupUserHome, Geteuid: os.Geteuid}
+	var roots []install.Root
+	for _, t := range targets {
+		r, err := install.ResolveRoot(t, env)
+		if err != nil {
+			return nil, err
+		}
+		roots = append(roots, r)
+	}
+	return roots, nil
+}
+
+// sudoHint gives a permission error on a system certs root the exact
+// command to re-run with sudo.
+func sudoHint(err error, homeDir string) error {
+	return sudoHintFor(err, os.Args[1:], homeDir, os.Geteuid(), os.Getenv)
+}
+
+// sudoHintFor is sudoHint with the process's state passed in. sudo resets
+// the environment, so a certkit home named by CERTKIT_HOME or XDG_DATA_HOME
+// is passed on with --home; the default one sudo certkit finds through
+// SUDO_USER.
+func sudoHintFor(err error, args []string, homeDir string, euid int, getenv func(string) string) error {
+	var pe *install.PermissionError
+	if !errors.As(err, &pe) || !pe.System || euid == 0 {
+		return err
+	}
+	quoted := []string{"sudo", "certkit"}
+	homeSet := false
+	for _, a := range args {
+		if a == "--home" || strings.HasPrefix(a, "--home=") {
+			homeSet = true
+		}
+		quoted = append(quoted, shellQuote(a))
+	}
+	cmd := strings.Join(quoted, " ")
+	if homeDir != "" && !homeSet && (getenv("CERTKIT_HOME") != "" || getenv("XDG_DATA_HOME") != "") {
+		cmd += " --home " + shellQuote(homeDir)
+	}
+	hint := "re-run as root: " + cmd
+	if homeDir != "" {
+		hint += " (sudo certkit still reads your certkit home, " + homeDir + ")"
+	}
+	return errs.WithHint(err, hint)
+}
+
+type installReport struct {
+	DryRun   bool                   `json:"dry_run"`
+	Changed  bool                   `json:"changed"`
+	Folders  []install.FolderResult `json:"folders"`
+	Warnings []string               `json:"warnings,omitempty"`
+}
+
+func reportInstall(e *env, c *cli.Context, res *install.Result, uninstall bool) error {
+	r := installReport{DryRun: res.DryRun, Changed: res.Changed(), Folders: res.Folders}
+	warned := map[string]bool{}
+	for _, f := range res.Folders {
+		if f.Loopback && !uninstall && !warned[f.Registry] {
+			warned[f.Registry] = true
+			if reg, err := host.Parse(f.Registry); err == nil {
+				r.Warnings = append(r.Warnings, issue.LoopbackWarning(reg))
+			}
+		}
+	}
+	u := e.ui
+	for _, w := range r.Warnings {
+		u.warnf("%s", w)
+	}
+	for _, f := range res.Folders {
+		for _, p := range f.Problems {
+			u.warnf("%s", f.Dir+"/"+p.String())
+			if p.Fix != "" {
+				u.hintf("%s", p.Fix)
+			}
+		}
+	}
+	if c.Bool("json") {
+		return e.printJSON(r)
+	}
+	for _, f := range res.Folders {
+		reportFolder(u, f, res.DryRun, uninstall)
+	}
+	switch {
+	case res.DryRun:
+		u.printf("Dry run: nothing was written.")
+	case uninstall:
+	case !r.Changed:
+		u.printf("Nothing changed: every folder is up to date.")
+	default:
+		hosts := map[string]bool{}
+		var args []string
+		for _, f := range res.Folders {
+			if !hosts[f.Registry] {
+				hosts[f.Registry] = true
+				args = append(args, "--host "+shellQuote(f.Registry))
+			}
+		}
+		u.printf("Next: certkit verify %s", strings.Join(args, " "))
+	}
+	return nil
+}
+
+func reportFolder(u *ui, f install.FolderResult, dry, uninstall bool) {
+	switch {
+	case uninstall && !f.Changed:
+		u.printf("%s (%s): nothing to remove, certkit installed nothing in %s", f.Registry, f.Target, f.Dir)
+		return
+	case !f.Changed:
+		u.printf("%s (%s): nothing changed, %s is up to date", f.Registry, f.Target, f.Dir)
+		return
+	}
+	verb := map[[2]bool]string{
+		{false, false}: "Installed", {true, false}: "Would install",
+		{false, true}: "Removed certkit's files for", {true, true}: "Would remove certkit's files for",
+	}[[2]bool{dry, uninstall}]
+	u.printf("%s %s (%s) in %s:", verb, f.Registry, f.Target, f.Dir)
+	width := 0
+	for _, fc := range f.Files {
+		width = max(width, len(fc.Name))
+	}
+	for _, fc := range f.Files {
+		what := string(fc.Action)
+		switch {
+		case fc.Action == install.Keep && !fc.Certkit:
+			what = "kept (not certkit's)"
+		case fc.Action == install.Keep:
+			what = "kept"
+		case fc.Action == install.Remove && uninstall:
+			what = "removed"
+		}
+		if dry && fc.Action != install.Keep && fc.Action != install.Unchanged {
+			what = "will " + map[install.Action]string{install.Create: "create", install.Update: "update", install.Rewrite: "rewrite", install.Remove: "remove"}[fc.Action]
+		}
+		line := fmt.Sprintf("  %-*s  %s  %s", width, fc.Name, fc.ModeStr, what)
+		if fc.Note != "" {
+			line += ": " + fc.Note
+		}
+		if fc.Backup != "" {
+			line += "; backup " + fc.Backup
+		}
+		u.printf("%s", line)
+	}
+	if f.Removed {
+		u.printf("  (the folder itself goes too: nothing else was in it)")
+	}
+	if f.Note != "" && !uninstall {
+		u.printf("Then %s.", f.Note)
+	}
+}
