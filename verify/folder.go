@@ -13,6 +13,7 @@ import (
 
 	"github.com/certkit/certkit/host"
 	"github.com/certkit/certkit/install"
+	"github.com/certkit/certkit/issue"
 )
 
 // Options say which registry folder to verify, and how.
@@ -44,7 +45,7 @@ func Verify(ctx context.Context, opt Options) *Report {
 	var rep *Report
 	if opt.Offline {
 		rep = &Report{Registry: opt.Registry.String(), Dir: opt.Dir, Accepted: []string{}}
-		if msg := loopbackWarning(opt.Registry); msg != "" {
+		if msg := issue.LoopbackWarning(opt.Registry); msg != "" {
 			rep.Checks = append(rep.Checks, Check{ID: "loopback", Status: Warning, Kind: "loopback", Message: msg})
 		}
 	} else {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/certkit/certkit/host"
+	"github.com/certkit/certkit/issue"
 )
 
 // DefaultTimeout bounds the live probe of one registry.
@@ -677,7 +678,7 @@ func (p *prober) apiVersionCheck(first *session) {
 // resolves to one.
 func (p *prober) loopback() {
 	r := p.t.Registry
-	if msg := loopbackWarning(r); msg != "" {
+	if msg := issue.LoopbackWarning(r); msg != "" {
 		p.add(Check{ID: "loopback", Status: Warning, Kind: "loopback", Message: msg})
 		return
 	}
@@ -685,7 +686,7 @@ func (p *prober) loopback() {
 		if a.Unmap().IsLoopback() {
 			lo := host.Registry{Name: a.Unmap().String(), IP: a.Unmap(), Port: r.Port}
 			p.add(Check{ID: "loopback", Status: Warning, Kind: "loopback",
-				Message: fmt.Sprintf("%s resolves to %s; %s", r.Hostname(), a.Unmap(), loopbackWarning(lo))})
+				Message: fmt.Sprintf("%s resolves to %s; %s", r.Hostname(), a.Unmap(), issue.LoopbackWarning(lo))})
 			return
 		}
 	}
