@@ -19,7 +19,7 @@ type material struct {
 	ca   *ca.CA
 }
 
-func newMaterial(t *testing.T, registry string, clients ...string) *material {
+func newMaterial(t testing.TB, registry string, clients ...string) *material {
 	t.Helper()
 	reg, err := host.Parse(registry)
 	if err != nil {

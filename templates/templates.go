@@ -18,6 +18,7 @@ import (
 	"strings"
 	"text/template"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/certkit/certkit/ca"
 	"github.com/certkit/certkit/host"
@@ -361,11 +362,15 @@ func checkUpstream(s string) error {
 }
 
 // checkPath refuses paths that nginx, Apache, YAML and TOML cannot all hold
-// inside a plain double-quoted string: quotes, backslashes, '$' (an nginx
-// variable) and control characters.
+// inside a plain double-quoted string: invalid UTF-8, quotes, backslashes,
+// '$' (an nginx variable) and control characters.
 func checkPath(what, p string) error {
 	if p == "" {
 		return nil
+	}
+	if !utf8.ValidString(p) {
+		return errs.Input(fmt.Sprintf("path %q (from %s) is not valid UTF-8, which server configurations cannot hold", p, what),
+			"use a folder whose name is valid UTF-8")
 	}
 	for _, c := range p {
 		if c == '"' || c == '\\' || c == '$' || unicode.IsControl(c) {
