@@ -88,6 +88,7 @@ Examples:
 			templateCommand(env),
 			testserverCommand(env),
 			installCommand(env), uninstallCommand(env),
+			verifyCommand(env),
 		},
 		// Errors are printed once, by run; App.Run never exits.
 		ExitErrHandler: func(*cli.Context, error) {},

@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"reflect"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -30,16 +31,21 @@ func isClosed(err error) bool {
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
-// diagnoseDial explains a failed TCP connect.
+// diagnoseDial explains a failed TCP connect to addrs (one or more
+// host:port, comma-separated).
 func (p *prober) diagnoseDial(err error, addrs string) (kind, msg, fix string) {
+	port := strconv.Itoa(p.port)
+	if _, pt, err := net.SplitHostPort(strings.Split(addrs, ", ")[0]); err == nil {
+		port = pt
+	}
 	switch {
 	case isTimeout(err):
 		return "connect-timeout",
 			fmt.Sprintf("no answer from %s within %s: a firewall drops the packets, or the address is wrong", addrs, p.step),
-			fmt.Sprintf("check the address, and that TCP port %d is open to this machine", p.port)
+			fmt.Sprintf("check the address, and that TCP port %s is open to this machine", port)
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return "refused",
-			fmt.Sprintf("%s refused the connection: nothing listens on port %d there", addrs, p.port),
+			fmt.Sprintf("%s refused the connection: nothing listens on port %s there", addrs, port),
 			"start the registry, or check the port: the certs.d folder and --host carry the port the registry listens on (e.g. reg.example.com:5000)"
 	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
 		return "unreachable", fmt.Sprintf("%s is unreachable (no route to it)", addrs), "check the address and this machine's network"
@@ -210,13 +216,13 @@ func (p *prober) diagnoseServerCert(err error, peer []*x509.Certificate) (kind, 
 				fmt.Sprintf("the server certificate has no subject alternative names, only the Common Name %q; every Go client (Docker, podman, containerd) refuses it (x509: certificate relies on legacy Common Name field)", c.Subject.CommonName),
 				"issue a server certificate with SANs: " + reissue
 		}
-		what := "DNS name"
+		why := ""
 		if reg.IP.IsValid() {
-			what = "IP address (a registry reached by IP needs an IP SAN)"
+			why = " (a registry reached by IP needs an IP SAN)"
 		}
 		return "hostname",
-			fmt.Sprintf("the server certificate is valid for %s, not for %s: the SAN %s is missing", strings.Join(sans(c), ", "), reg.Hostname(), sanName(reg.Hostname(), reg.IP.IsValid())) +
-				" (" + what + ")",
+			fmt.Sprintf("the server certificate is valid for %s, not for %s: it lacks the SAN %s%s",
+				strings.Join(sans(c), ", "), reg.Hostname(), sanName(reg.Hostname(), reg.IP.IsValid()), why),
 			fmt.Sprintf("issue a server certificate that names it: certkit issue server --host %s%s --force, then restart the registry with it", reg, keepSANs(c, reg.Hostname()))
 	case errors.As(err, &ce):
 		who := "the server certificate"

@@ -152,12 +152,15 @@ func TestProbeConnectFailures(t *testing.T) {
 	}
 	closed := ln.Addr().String()
 	ln.Close()
-	rep := probe(t, target(t, closed, regName, nil), 10*time.Second)
+	_, port, _ := net.SplitHostPort(closed)
+	// --addr's port, not the registry's, is the one nobody listens on
+	tg := target(t, "127.0.0.1:5000", regName, nil)
+	tg.Addr = closed
+	rep := probe(t, tg, 10*time.Second)
 	c := expect(t, rep, "connect", Error, "refused")
-	contains(t, "message", c.Message, closed, "refused the connection")
+	contains(t, "message", c.Message, closed+" refused the connection: nothing listens on port "+port+" there")
 	expectNo(t, rep, "tls")
 
-	_, port, _ := net.SplitHostPort(closed)
 	for _, tt := range []struct {
 		name string
 		err  error

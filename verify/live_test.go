@@ -189,7 +189,7 @@ func TestProbeServerCertificate(t *testing.T) {
 			status: OK, message: []string{`trusted through the folder's CA "Chain Root"`}},
 		{name: "name not in SANs", cert: root.server(t, "other.test", "10.1.2.3"), cas: []*x509.Certificate{root.cert},
 			status: Error, kind: "hostname",
-			message: []string{"valid for DNS:other.test, IP:10.1.2.3, not for registry.test", "SAN DNS:registry.test is missing"},
+			message: []string{"valid for DNS:other.test, IP:10.1.2.3, not for registry.test", "lacks the SAN DNS:registry.test"},
 			fix:     []string{"certkit issue server --host registry.test:", "--san other.test --san 10.1.2.3"}},
 		{name: "CN only", cert: root.issue(t, leafOpts{cn: regName, server: true}), cas: []*x509.Certificate{root.cert},
 			status: Error, kind: "legacy-cn", message: []string{"legacy Common Name"}},

@@ -1,0 +1,206 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/certkit/certkit/host"
+	"github.com/certkit/certkit/internal/errs"
+	"github.com/certkit/certkit/verify"
+)
+
+func verifyCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:  "verify",
+		Usage: "check a registry's certs.d folder, then the live registry with each client certificate",
+		UsageText: "certkit verify --host HOST[:PORT] [--certs-dir DIR | --target T] [--addr IP:PORT] [--offline] [--timeout 10s] [--json]\n" +
+			"certkit verify --all [--certs-dir DIR | --target T] [--offline] [--timeout 10s] [--json]",
+		Description: `Reads <root>/<HOST[:PORT]>/ exactly as Docker and podman do (unpaired .cert/.key,
+non-PEM .crt, key/cert mismatch, clientAuth, expiry, key modes, stray keys,
+hosts.toml), then talks to the registry as a modern Docker/Go client does:
+connect, TLS handshake (TLS 1.2+) trusting the system roots and the folder's
+.crt files, the server's request for a client certificate and which pair
+Docker will send, GET /v2/ with each pair on its own connection and once with
+none, the Docker-Distribution-API-Version header, and loopback names.
+
+One line per check (ok, warning, error), with the fix under each problem.
+Exit status 0 when no check failed, 1 otherwise, 2 for bad usage.
+--timeout bounds each registry; every network step gets at most half of it.
+--addr connects to another address than the name resolves to (like curl
+--resolve), for registries not yet in DNS.
+
+Examples:
+  certkit verify --host reg.example.com:5000
+  certkit verify --host reg.example.com:5000 --addr 10.0.0.5:5000
+  certkit verify --host reg.example.com:5000 --target podman --offline
+  certkit verify --all --certs-dir ./certs.d --json`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "host", Usage: "the registry as in image references, HOST or HOST:PORT"},
+			&cli.BoolFlag{Name: "all", Usage: "verify every registry folder in the certs root, several at a time"},
+			targetFlag(),
+			&cli.StringFlag{Name: "certs-dir", Usage: "read this certs root (laid out as for --target, docker by default) instead"},
+			&cli.StringFlag{Name: "addr", Usage: "connect to this IP:PORT instead of what HOST resolves to"},
+			&cli.BoolFlag{Name: "offline", Usage: "only read the folder; open no connection"},
+			&cli.DurationFlag{Name: "timeout", Usage: "time allowed for each registry's live checks", Value: verify.DefaultTimeout},
+			jsonFlag(),
+		},
+		Action: func(c *cli.Context) error {
+			opts, err := verifyOptions(c)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			reports := verify.All(ctx, opts, verify.DefaultConcurrency)
+			if ctx.Err() != nil && c.Context.Err() == nil {
+				return errInterrupted
+			}
+			return reportVerify(e, c.Bool("json"), reports)
+		},
+	}
+}
+
+// verifyOptions checks the command line and lists the folders to verify.
+func verifyOptions(c *cli.Context) ([]verify.Options, error) {
+	if c.Args().Present() {
+		return nil, usageError{errs.Input("verify takes no arguments, got "+c.Args().First(), "name the registry with --host, or use --all")}
+	}
+	all, hostArg := c.Bool("all"), c.String("host")
+	switch {
+	case all && hostArg != "":
+		return nil, errs.Input("--host and --all cannot be used together", "certkit verify --host reg.example.com:5000, or certkit verify --all")
+	case !all && hostArg == "":
+		return nil, errs.Input("--host or --all is required", "certkit verify --host reg.example.com:5000")
+	case all && c.IsSet("addr"):
+		return nil, errs.Input("--addr names one registry's address; it cannot be used with --all", "certkit verify --host reg.example.com:5000 --addr 10.0.0.5:5000")
+	case c.Bool("offline") && c.IsSet("addr"):
+		return nil, errs.Input("--addr is for the live checks; --offline makes none", "drop --addr or --offline")
+	}
+	timeout := c.Duration("timeout")
+	if timeout <= 0 {
+		return nil, errs.Input(fmt.Sprintf("--timeout %s must be positive", timeout), "e.g. --timeout 10s")
+	}
+	addr := c.String("addr")
+	if c.IsSet("addr") {
+		if err := checkDialAddr(addr); err != nil {
+			return nil, err
+		}
+	}
+	roots, err := resolveRoots(c)
+	if err != nil {
+		return nil, err
+	}
+	base := verify.Options{Addr: addr, Offline: c.Bool("offline"), Live: verify.LiveOptions{Timeout: timeout}}
+	var opts []verify.Options
+	if !all {
+		reg, err := host.Parse(hostArg)
+		if err != nil {
+			return nil, hostHint(err, "certkit verify")
+		}
+		for _, r := range roots {
+			o := base
+			o.Registry, o.Dir = reg, filepath.Join(r.Dir, reg.String())
+			opts = append(opts, o)
+		}
+		return opts, nil
+	}
+	for _, r := range roots {
+		regs, err := verify.Registries(r.Dir)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("cannot list the certs root %s: %w", r.Dir, err)
+		}
+		for _, reg := range regs {
+			o := base
+			o.Registry, o.Dir = reg, filepath.Join(r.Dir, reg.String())
+			opts = append(opts, o)
+		}
+	}
+	if len(opts) == 0 {
+		var dirs []string
+		for _, r := range roots {
+			dirs = append(dirs, r.Dir)
+		}
+		return nil, errs.WithHint(fmt.Errorf("no registry folder in %s", strings.Join(dirs, ", ")),
+			"install one first: certkit install --host reg.example.com:5000")
+	}
+	return opts, nil
+}
+
+// checkDialAddr accepts HOST:PORT with a numeric port, as --addr.
+func checkDialAddr(addr string) error {
+	h, p, err := net.SplitHostPort(addr)
+	n, perr := strconv.Atoi(p)
+	if err != nil || h == "" || perr != nil || n < 1 || n > 65535 {
+		return errs.Input(fmt.Sprintf("--addr %q is not IP:PORT", addr), "e.g. --addr 10.0.0.5:5000 or --addr [fd00::1]:5000")
+	}
+	return nil
+}
+
+// reportVerify prints one block per registry (or JSON), and fails when a
+// check failed.
+func reportVerify(e *env, asJSON bool, reports []*verify.Report) error {
+	var failed []string
+	for _, r := range reports {
+		if asJSON {
+			if err := e.printJSON(r); err != nil {
+				return err
+			}
+		} else {
+			printVerify(e.ui, r)
+		}
+		if r.Failed() {
+			failed = append(failed, r.Registry)
+		}
+	}
+	switch {
+	case len(failed) == 0:
+		return nil
+	case len(reports) == 1:
+		return fmt.Errorf("%s failed verification", failed[0])
+	}
+	return fmt.Errorf("%d of %d registries failed verification: %s", len(failed), len(reports), strings.Join(failed, ", "))
+}
+
+func printVerify(u *ui, r *verify.Report) {
+	u.printf("%s (%s)", r.Registry, r.Dir)
+	var errors, warnings int
+	for _, c := range r.Checks {
+		u.printf("  %-7s %s: %s", c.Status, c.ID, c.Message)
+		if c.Status != verify.OK && c.Fix != "" {
+			u.printf("          fix: %s", c.Fix)
+		}
+		switch c.Status {
+		case verify.Error:
+			errors++
+		case verify.Warning:
+			warnings++
+		}
+	}
+	took := time.Duration(r.Elapsed).Round(time.Millisecond)
+	switch {
+	case errors > 0:
+		u.printf("%s: %s, %s (%s)", r.Registry, plural(errors, "error"), plural(warnings, "warning"), took)
+	default:
+		u.printf("%s: passed, %s (%s)", r.Registry, plural(warnings, "warning"), took)
+	}
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return strconv.Itoa(n) + " " + what + "s"
+}

@@ -1,0 +1,280 @@
+package verify
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/certkit/certkit/ca"
+	"github.com/certkit/certkit/host"
+	"github.com/certkit/certkit/install"
+	"github.com/certkit/certkit/issue"
+)
+
+// The acceptance tests against Debian's docker-registry (distribution
+// 2.8): certkit's own CA, server and client certificates (ca, issue) and
+// its installed folder (install), the registry configured with
+// tls.certificate, key and clientcas on 127.0.0.1 with a free port.
+
+// needTool returns the path of an external program. Under CI=true a
+// missing one fails the test; elsewhere it skips, saying how to get it.
+func needTool(t *testing.T, name, pkg string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err == nil {
+		return p
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s is not installed and CI=true forbids skipping: run ./scripts/test, which installs it", name)
+	}
+	t.Skipf("%s is not installed: apt-get install %s (./scripts/test does it)", name, pkg)
+	return ""
+}
+
+var listening = regexp.MustCompile(`listening on (\S+?),? tls`)
+
+// startRegistry runs docker-registry with TLS and client certificates and
+// returns the address it listens on, read from its own log line (no
+// polling, no sleeping).
+func startRegistry(t *testing.T, chain, key, clientCA string) string {
+	t.Helper()
+	bin := needTool(t, "docker-registry", "docker-registry")
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.yml")
+	config := fmt.Sprintf(`version: 0.1
+log:
+  level: info
+  formatter: text
+storage:
+  filesystem:
+    rootdirectory: %q
+http:
+  addr: 127.0.0.1:0
+  tls:
+    certificate: %q
+    key: %q
+    clientcas:
+      - %q
+`, filepath.Join(dir, "storage"), chain, key, clientCA)
+	if err := os.WriteFile(cfg, []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "serve", cfg)
+	out, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout = cmd.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// A failsafe, not a timing assertion: a registry that never says it
+	// listens is killed, which ends the log and fails the test below.
+	failsafe := time.AfterFunc(time.Minute, func() { cmd.Process.Kill() })
+	var wg sync.WaitGroup
+	t.Cleanup(func() {
+		failsafe.Stop()
+		cmd.Process.Kill()
+		wg.Wait()
+		cmd.Wait()
+	})
+	sc := bufio.NewScanner(out)
+	var log []string
+	for sc.Scan() {
+		line := sc.Text()
+		log = append(log, line)
+		if m := listening.FindStringSubmatch(line); m != nil {
+			failsafe.Stop()
+			wg.Add(1)
+			go func() { // keep draining the log so the registry never blocks on it
+				defer wg.Done()
+				for sc.Scan() {
+				}
+			}()
+			return m[1]
+		}
+	}
+	t.Fatalf("docker-registry did not start:\n%s", strings.Join(log, "\n"))
+	return ""
+}
+
+// pki is a certkit home with a CA, a server certificate for
+// registry.test, and the clock they were made with.
+type pki struct {
+	home   string
+	ca     *ca.CA
+	server *issue.Result
+}
+
+func newPKI(t *testing.T, now time.Time, serverValidity time.Duration) *pki {
+	t.Helper()
+	clock := func() time.Time { return now }
+	h := t.TempDir()
+	res, err := ca.Create(ca.Options{Home: h, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, _ := host.Parse(regName)
+	srv, err := issue.Issue(issue.Options{Home: h, Registry: reg, Kind: issue.Server, CA: res.CA, Now: clock, Validity: serverValidity})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &pki{home: h, ca: res.CA, server: srv}
+}
+
+// start runs a registry with this PKI's server certificate and returns
+// the registry name with its port, and the address.
+func (p *pki) start(t *testing.T) (host.Registry, string) {
+	t.Helper()
+	addr := startRegistry(t, p.server.Certs[0].ChainPath, p.server.Certs[0].KeyPath, p.ca.CertPath())
+	_, port, _ := strings.Cut(addr, ":")
+	reg, err := host.Parse(regName + ":" + port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reg, addr
+}
+
+// installClient issues a client pair for reg and installs it, with the
+// CA, into a new certs root; it returns the registry's folder.
+func (p *pki) installClient(t *testing.T, reg host.Registry) string {
+	t.Helper()
+	if _, err := issue.Issue(issue.Options{Home: p.home, Registry: reg, Kind: issue.Client, CA: p.ca}); err != nil {
+		t.Fatal(err)
+	}
+	root, err := install.CustomRoot(install.Docker, filepath.Join(t.TempDir(), "certs.d"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := install.Install(install.Options{Home: p.home, Registries: []host.Registry{reg}, Roots: []install.Root{root}}); err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(root.Dir, reg.String())
+}
+
+func verifyLive(reg host.Registry, dir, addr string) *Report {
+	return Verify(context.Background(), Options{Registry: reg, Dir: dir, Addr: addr, Live: LiveOptions{Timeout: 10 * time.Second}})
+}
+
+func TestDockerRegistry(t *testing.T) {
+	t.Parallel()
+	p := newPKI(t, time.Now(), 0)
+	reg, addr := p.start(t)
+	dir := p.installClient(t, reg)
+
+	t.Run("installed folder passes", func(t *testing.T) {
+		rep := verifyLive(reg, dir, addr)
+		if rep.Failed() {
+			t.Fatalf("failed:\n%s", dump(rep))
+		}
+		expect(t, rep, "folder", OK, "")
+		expect(t, rep, "tls", OK, "")
+		c := expect(t, rep, "client-cert-request", OK, "")
+		contains(t, "message", c.Message, nameOf(p.ca.Cert.Subject), "Docker sends client.cert")
+		expect(t, rep, "pair:client", OK, "")
+		expect(t, rep, "no-client-cert", OK, "")
+		expect(t, rep, "api-version", OK, "")
+		if rep.WillSend != "client" || len(rep.Accepted) != 1 {
+			t.Fatalf("will send %q, accepted %v", rep.WillSend, rep.Accepted)
+		}
+	})
+
+	t.Run("the folder's CA replaced by another CA", func(t *testing.T) {
+		other, err := ca.Create(ca.Options{Home: t.TempDir(), CN: "certkit CA impostor"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := copyFolder(t, dir)
+		if err := os.WriteFile(filepath.Join(d, install.CAFileName), other.CA.CertPEM, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		rep := verifyLive(reg, d, addr)
+		c := expect(t, rep, "tls", Error, "unknown-authority")
+		contains(t, "message", c.Message, "signed by the CA "+nameOf(p.ca.Cert.Subject), `the folder's CA "certkit CA impostor"`)
+		contains(t, "fix", c.Fix, "certkit install --host "+reg.String())
+		// the client pair no longer chains to the folder's CA either
+		expect(t, rep, "file:client.cert", Warning, "")
+	})
+
+	t.Run("the client pair removed", func(t *testing.T) {
+		d := copyFolder(t, dir)
+		for _, f := range []string{"client.cert", "client.key"} {
+			if err := os.Remove(filepath.Join(d, f)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rep := verifyLive(reg, d, addr)
+		c := expect(t, rep, "client-cert-request", Error, "no-pairs")
+		contains(t, "message", c.Message, "no client pair", "Docker sends no certificate")
+		contains(t, "fix", c.Fix, "certkit issue client --host "+reg.String())
+		c = expect(t, rep, "no-client-cert", OK, "")
+		contains(t, "message", c.Message, "refuses the connection")
+	})
+
+	t.Run("the host name not in the server's SANs", func(t *testing.T) {
+		other, err := host.Parse("other.test:" + strings.TrimPrefix(reg.String(), regName+":"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := copyFolder(t, dir)
+		rep := verifyLive(other, d, addr)
+		c := expect(t, rep, "tls", Error, "hostname")
+		contains(t, "message", c.Message, "valid for DNS:registry.test, not for other.test", "lacks the SAN DNS:other.test")
+		contains(t, "fix", c.Fix, "certkit issue server --host "+other.String()+" --san registry.test")
+		expectNo(t, rep, "pair:client")
+	})
+}
+
+// A server certificate that expired: issued with a clock ten days back,
+// valid for one day.
+func TestDockerRegistryExpiredServer(t *testing.T) {
+	t.Parallel()
+	then := time.Now().Add(-10 * 24 * time.Hour)
+	p := newPKI(t, then, 24*time.Hour)
+	reg, addr := p.start(t)
+	dir := p.installClient(t, reg)
+	rep := verifyLive(reg, dir, addr)
+	c := expect(t, rep, "tls", Error, "expired")
+	contains(t, "message", c.Message, "the server certificate expired on "+day(p.server.NotAfter), "days ago")
+	contains(t, "fix", c.Fix, "certkit issue server --host "+reg.String()+" --force")
+	if !rep.Failed() {
+		t.Fatal("an expired server certificate passed")
+	}
+}
+
+// copyFolder copies a registry folder (flat, as install writes it) under a
+// new certs root, keeping modes.
+func copyFolder(t *testing.T, dir string) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), filepath.Base(dir))
+	if err := os.Mkdir(dst, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		fi, err := e.Info()
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dst, e.Name()), data, fi.Mode().Perm()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dst
+}
+
