@@ -277,4 +277,3 @@ func copyFolder(t *testing.T, dir string) string {
 	}
 	return dst
 }
-
