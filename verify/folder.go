@@ -129,8 +129,10 @@ func count(n int, what string, items []string) string {
 	return fmt.Sprintf("%d %ss (%s)", n, what, joinAnd(items))
 }
 
-// DefaultConcurrency bounds how many registries All probes at once.
-const DefaultConcurrency = 16
+// DefaultConcurrency bounds how many registries All probes at once. A
+// probe mostly waits for the network, and each one holds one connection at
+// a time.
+const DefaultConcurrency = 32
 
 // All verifies every registry, at most limit at a time (DefaultConcurrency
 // when limit < 1), and returns the reports in the order of opts.
