@@ -340,12 +340,18 @@ func TestNginx(t *testing.T) {
 	listen := "127.0.0.1:" + strconv.Itoa(port)
 
 	t.Run("nginx -t", func(t *testing.T) {
-		for _, opt := range []Options{{}, {Listen: listen, Upstream: "127.0.0.1:5001"}} {
-			opt.Home, opt.Registry = m.home, m.reg
+		// A long name must not make nginx's variable names too long for
+		// its default variables_hash_bucket_size.
+		long := newMaterial(t, "registry.build-farm.eu-west-1.internal.example.com:5000")
+		for _, opt := range []Options{
+			{Home: m.home, Registry: m.reg},
+			{Home: m.home, Registry: m.reg, Listen: listen, Upstream: "127.0.0.1:5001"},
+			{Home: long.home, Registry: long.reg},
+		} {
 			conf := nginxConf(t, mustRender(t, Nginx, opt))
 			out, err := exec.Command(nginx, "-t", "-c", conf, "-e", filepath.Join(filepath.Dir(conf), "error.log")).CombinedOutput()
 			if err != nil || !strings.Contains(string(out), "test is successful") {
-				t.Errorf("nginx -t (listen %q): %v\n%s", opt.Listen, err, out)
+				t.Errorf("nginx -t (%s, listen %q): %v\n%s", opt.Registry, opt.Listen, err, out)
 			}
 		}
 	})

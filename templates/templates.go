@@ -7,7 +7,9 @@ package templates
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -166,7 +168,11 @@ type data struct {
 	ServerName string
 	URL        string // https://reg:5000
 	ID         string // the host as an nginx/Apache identifier
-	Files      ServerFiles
+	// VarID is a short tag of the host for nginx variable names, which
+	// must stay short: nginx refuses long ones with its default
+	// variables_hash_bucket_size.
+	VarID string
+	Files ServerFiles
 
 	ListenHost string // "" for every address
 	ListenPort int
@@ -255,6 +261,7 @@ func newData(kind Kind, opt Options) (*data, error) {
 		ServerName: reg.Hostname(),
 		URL:        "https://" + reg.String(),
 		ID:         identifier(reg.String()),
+		VarID:      shortTag(reg.String()),
 		Files:      files,
 		ListenHost: lhost,
 		ListenPort: lport,
@@ -384,6 +391,12 @@ func checkPath(what, p string) error {
 // quote writes s as a double-quoted string; checkPath made it safe for every
 // format the templates produce.
 func quote(s string) string { return `"` + s + `"` }
+
+// shortTag returns 8 hex digits of the SHA-256 of s.
+func shortTag(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:4])
+}
 
 // identifier turns a registry name into [a-z0-9_]+ for nginx upstream and
 // variable names and Apache site file names.

@@ -90,9 +90,9 @@ func TestRenderKeyLines(t *testing.T) {
 			`proxy_set_header  X-Forwarded-For   $proxy_add_x_forwarded_for;`,
 			`proxy_set_header  X-Forwarded-Proto $scheme;`,
 			`proxy_read_timeout                  900;`,
-			`map $upstream_http_docker_distribution_api_version $certkit_api_version_reg_example_com_5000 {`,
+			`map $upstream_http_docker_distribution_api_version $certkit_api_version_97c0828c {`,
 			`'' 'registry/2.0';`,
-			`add_header Docker-Distribution-Api-Version $certkit_api_version_reg_example_com_5000 always;`,
+			`add_header Docker-Distribution-Api-Version $certkit_api_version_97c0828c always;`,
 		}, []string{`ssl_verify_client optional;`, `ssl_protocols TLSv1 TLSv1.1;`}},
 		{Nginx, Options{Listen: "127.0.0.1:7443", Upstream: "127.0.0.1:7000"}, []string{
 			`listen 127.0.0.1:7443 ssl;`,
