@@ -1,0 +1,200 @@
+// Package examples runs the runnable examples, each against a freshly built
+// certkit, in temporary folders, on free 127.0.0.1 ports, and checks that
+// the committed compose example is what certkit renders today.
+package examples
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	cflog "github.com/cloudflare/cfssl/log"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/certkit/certkit/ca"
+	"github.com/certkit/certkit/host"
+	"github.com/certkit/certkit/issue"
+	"github.com/certkit/certkit/templates"
+)
+
+var update = flag.Bool("update", false, "rewrite compose/docker-compose.yml from the template")
+
+// certkitBin is the certkit binary built for this run.
+var certkitBin string
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	cflog.Level = cflog.LevelFatal + 1
+	dir, err := os.MkdirTemp("", "certkit-examples-")
+	if err != nil {
+		panic(err)
+	}
+	certkitBin = filepath.Join(dir, "certkit")
+	build := exec.Command("go", "build", "-o", certkitBin, "github.com/certkit/certkit")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		os.RemoveAll(dir)
+		panic("building certkit: " + err.Error())
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// needTools fails under CI=true when a program is missing (scripts/test
+// installs them all) and skips elsewhere.
+func needTools(t *testing.T, names ...string) {
+	t.Helper()
+	path := os.Getenv("PATH") + ":/usr/sbin:/sbin"
+	for _, name := range names {
+		found := false
+		for _, dir := range filepath.SplitList(path) {
+			if fi, err := os.Stat(filepath.Join(dir, name)); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+				found = true
+				break
+			}
+		}
+		if found {
+			continue
+		}
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is not installed, and CI=true forbids skipping; run ./scripts/test, which installs it", name)
+		}
+		t.Skipf("%s is not installed (apt-get install docker-registry skopeo nginx curl)", name)
+	}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// runExample runs DIR/run.sh with env, and checks that it succeeded, left
+// nothing in its temporary folder and nothing listening on its ports.
+func runExample(t *testing.T, dir string, ports map[string]int, want ...string) {
+	t.Helper()
+	tmp := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "bash", filepath.Join(dir, "run.sh"))
+	cmd.Env = append(os.Environ(), "CERTKIT="+certkitBin, "TMPDIR="+tmp)
+	for k, v := range ports {
+		cmd.Env = append(cmd.Env, k+"="+strconv.Itoa(v))
+	}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	if err != nil {
+		t.Fatalf("%s/run.sh: %v\n%s", dir, err, out.String())
+	}
+	for _, w := range want {
+		if !strings.Contains(out.String(), w) {
+			t.Errorf("%s/run.sh output lacks %q", dir, w)
+		}
+	}
+	if left, _ := os.ReadDir(tmp); len(left) > 0 {
+		t.Errorf("%s/run.sh left %d entries in its temporary folder, e.g. %s", dir, len(left), left[0].Name())
+	}
+	for name, port := range ports {
+		if c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), time.Second); err == nil {
+			c.Close()
+			t.Errorf("%s/run.sh left something listening on %s=%d", dir, name, port)
+		}
+	}
+	if t.Failed() {
+		t.Logf("output:\n%s", out.String())
+	}
+}
+
+func TestRegistryMTLS(t *testing.T) {
+	needTools(t, "bash", "docker-registry", "skopeo", "curl", "tar", "gzip", "sha256sum")
+	runExample(t, "registry-mtls", map[string]int{"PORT": freePort(t)},
+		"minimumtls: tls1.2", "{}", "certkit/hello", "Done: the registry served only the client with the certificate")
+}
+
+func TestNginxProxy(t *testing.T) {
+	needTools(t, "bash", "docker-registry", "nginx", "skopeo", "curl", "tar", "gzip", "sha256sum")
+	runExample(t, "nginx-proxy", map[string]int{"PORT": freePort(t), "UPSTREAM_PORT": freePort(t)},
+		"ssl_verify_client on;", "HTTP 400", "{}", "certkit/hello", "Done: nginx let through only the client with the certificate")
+}
+
+// exampleHome is the certkit home the compose example is rendered for.
+const exampleHome = "/home/me/.local/share/certkit"
+
+// TestComposeExample: compose/docker-compose.yml is exactly what certkit
+// template compose renders for reg.example.com:5000 (a home at
+// exampleHome), and parses as a compose file. -update rewrites it.
+func TestComposeExample(t *testing.T) {
+	h := t.TempDir()
+	reg, err := host.Parse("reg.example.com:5000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := ca.Create(ca.Options{Home: h, KeyType: ca.ECDSAP256, Machine: "example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := issue.Issue(issue.Options{Home: h, Registry: reg, Kind: issue.Server, CA: res.CA}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := templates.Render(templates.Compose, templates.Options{Home: h, Registry: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out = bytes.ReplaceAll(out, []byte(h), []byte(exampleHome))
+	path := filepath.Join("compose", "docker-compose.yml")
+	if *update {
+		if err := os.WriteFile(path, out, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	committed, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(committed, out) {
+		t.Errorf("%s differs from what certkit renders now; run go test ./examples -run TestComposeExample -args -update", path)
+	}
+
+	var c struct {
+		Services map[string]struct {
+			Image   string
+			Volumes []struct {
+				Type, Source, Target string
+				ReadOnly             bool `yaml:"read_only"`
+			}
+		}
+	}
+	if err := yaml.Unmarshal(committed, &c); err != nil {
+		t.Fatal(err)
+	}
+	svc, ok := c.Services["registry"]
+	if !ok || svc.Image != "registry:2" {
+		t.Fatalf("no registry:2 service: %+v", c.Services)
+	}
+	binds := 0
+	for _, v := range svc.Volumes {
+		if v.Type == "bind" {
+			binds++
+			if !v.ReadOnly || !strings.HasPrefix(v.Source, exampleHome+"/") {
+				t.Errorf("mount %+v is not a read-only bind from the certkit home", v)
+			}
+		}
+	}
+	if binds != 3 {
+		t.Errorf("%d certificate mounts, want 3 (chain, key, CA)", binds)
+	}
+}
