@@ -396,6 +396,10 @@ func planInstall(root Root, reg host.Registry, m *material, opt Options) (*Folde
 			if p.Severity != SeverityError || !isKept(fr.Files, p.File) {
 				continue
 			}
+			if _, own := cur.manifest.Has(p.File); own {
+				// certkit's own file, no longer in the home.
+				p.Fix = "pass --force to remove certkit's files that are no longer in the certkit home (or run certkit uninstall first)"
+			}
 			blocking = append(blocking, p)
 		}
 		if len(blocking) > 0 {

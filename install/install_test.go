@@ -1,3 +1,5 @@
+//go:build unix
+
 package install
 
 import (
@@ -16,6 +18,7 @@ import (
 
 	"github.com/certkit/certkit/ca"
 	"github.com/certkit/certkit/host"
+	"github.com/certkit/certkit/internal/errs"
 )
 
 func mustParse(t testing.TB, s string) host.Registry {
@@ -345,5 +348,70 @@ func TestUninstallKeepsChangedFiles(t *testing.T) {
 	}
 	if got := names(snapshot(t, dir2)); got != ".certkit-manifest.json client.cert client.key" {
 		t.Errorf("after uninstall with a changed key the folder holds %s, want the whole pair kept", got)
+	}
+}
+
+// TestInstallThroughSymlinkedFolder: a registry folder that is a symbolic
+// link (to a folder kept elsewhere) stays a link; the swap happens where
+// the folder really is.
+func TestInstallThroughSymlinkedFolder(t *testing.T) {
+	p := newPKI(t)
+	reg := startRegistry(t, p)
+	p.issueClient(t, reg.Name.String(), "client")
+	root := t.TempDir()
+	real := filepath.Join(t.TempDir(), "shared", "reg")
+	if err := os.MkdirAll(real, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(real, "NOTES"), []byte("x"), 0o644)
+	link := filepath.Join(root, reg.Name.String())
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Install(Options{Home: p.home, Roots: []Root{customRoot(t, Docker, root)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Folders[0].Dir != real {
+		t.Errorf("installed into %s, want %s", res.Folders[0].Dir, real)
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("the link was replaced: %v", err)
+	}
+	if got := names(snapshot(t, real)); got != ".certkit-manifest.json NOTES ca.crt client.cert client.key" {
+		t.Errorf("the real folder holds %s", got)
+	}
+	bothOracles(t, reg, root)
+}
+
+// TestInstallOldCertkitPairExpired: a pair certkit installed earlier and
+// the home no longer has is certkit's to remove: the error says --force.
+func TestInstallOldCertkitPairExpired(t *testing.T) {
+	p := newPKI(t)
+	r := mustParse(t, "reg.example.com")
+	p.issueClient(t, r.String(), "client")
+	root := t.TempDir()
+	roots := []Root{customRoot(t, Docker, root)}
+	// "old" expires in an hour; install it, then drop it from the home.
+	c, k := p.client(t, "old", func(c *x509.Certificate) { c.NotAfter = time.Now().Add(time.Hour) })
+	hd := filepath.Join(p.home, "hosts", r.String())
+	writeFile(t, filepath.Join(hd, "old.cert"), c, 0o644)
+	writeFile(t, filepath.Join(hd, "old.key"), k, 0o600)
+	if _, err := Install(Options{Home: p.home, Roots: roots}); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(hd, "old.cert"))
+	os.Remove(filepath.Join(hd, "old.key"))
+	later := func() time.Time { return time.Now().Add(2 * time.Hour) }
+	_, err := Install(Options{Home: p.home, Roots: roots, Now: later})
+	var be *BrokenFolderError
+	if !errors.As(err, &be) || !strings.Contains(be.Hint(), "--force") {
+		t.Fatalf("got %v (hint %q), want a broken folder error pointing at --force", err, errs.HintOf(err))
+	}
+	if _, err := Install(Options{Home: p.home, Roots: roots, Now: later, Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	if got := names(snapshot(t, filepath.Join(root, r.String()))); got != ".certkit-manifest.json ca.crt client.cert client.key" {
+		t.Errorf("folder holds %s", got)
 	}
 }
