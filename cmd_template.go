@@ -14,16 +14,19 @@ import (
 	"github.com/certkit/certkit/templates"
 )
 
-// templateKinds describes each template for the CLI: what it is, which of
-// the optional flags it takes, and what to do with the written file.
-var templateKinds = []struct {
+// templateKind describes a template for the CLI: what it is, which of the
+// optional flags it takes, and what to do with the written file.
+type templateKind struct {
 	kind    templates.Kind
 	usage   string
 	flags   []string // of listen, upstream, storage, certs-dir
 	out     string   // a typical --out
 	example string
 	next    func(file string, reg host.Registry, c *cli.Context) string
-}{
+}
+
+// templateKinds lists the templates in the order help shows them.
+var templateKinds = []templateKind{
 	{templates.Registry, "distribution config.yml: TLS with the issued chain and key, client certificates required",
 		[]string{"listen", "storage"}, "config.yml",
 		"certkit template registry --host reg.example.com:5000 --storage /srv/registry --out config.yml",
@@ -62,7 +65,7 @@ func templateCommand(e *env) *cli.Command {
 	var subs []*cli.Command
 	for _, k := range templateKinds {
 		names = append(names, string(k.kind))
-		subs = append(subs, templateKindCommand(e, k.kind))
+		subs = append(subs, templateKindCommand(e, k))
 	}
 	return &cli.Command{
 		Name:      "template",
@@ -92,13 +95,8 @@ Examples:
 	}
 }
 
-func templateKindCommand(e *env, kind templates.Kind) *cli.Command {
-	var k = templateKinds[0]
-	for _, tk := range templateKinds {
-		if tk.kind == kind {
-			k = tk
-		}
-	}
+func templateKindCommand(e *env, k templateKind) *cli.Command {
+	kind := k.kind
 	flags := []cli.Flag{
 		homeFlag(),
 		&cli.StringFlag{Name: "host", Usage: "the registry, as in image references: HOST[:PORT] (required)"},
@@ -112,7 +110,7 @@ func templateKindCommand(e *env, kind templates.Kind) *cli.Command {
 		case "upstream":
 			flags = append(flags, &cli.StringFlag{Name: "upstream", Usage: "the registry behind the proxy, plain HTTP: HOST:PORT", Value: templates.DefaultUpstream})
 		case "storage":
-			usage := "the registry's storage folder"
+			usage := "the registry's storage folder (default " + templates.DefaultStorage + ")"
 			if kind == templates.Compose {
 				usage = "bind-mount this folder as the registry's storage (default: a named volume)"
 			}
