@@ -163,6 +163,7 @@ func (p *prober) run(ctx context.Context) {
 	for i := range p.t.Pairs {
 		p.pairCheck(ctx, &p.t.Pairs[i], i == sent)
 	}
+	p.nameWorkingPair(sent)
 	p.noCertCheck(first)
 	if p.bodyNote != nil {
 		p.add(*p.bodyNote)
@@ -577,6 +578,27 @@ func (p *prober) pairCheck(ctx context.Context, pr *Pair, sent bool) {
 		c.Message = who + ": " + c.Message
 	}
 	p.add(c)
+}
+
+// nameWorkingPair tells, under the rejected pair Docker sends, which
+// pairs the registry accepts instead.
+func (p *prober) nameWorkingPair(sent int) {
+	if sent < 0 || len(p.rep.Accepted) == 0 {
+		return
+	}
+	pr := p.t.Pairs[sent]
+	for i := range p.rep.Checks {
+		c := &p.rep.Checks[i]
+		if c.ID != "pair:"+pr.Name || c.Status != Error {
+			continue
+		}
+		var ok []string
+		for _, n := range p.rep.Accepted {
+			ok = append(ok, n+".cert")
+		}
+		c.Fix = fmt.Sprintf("the registry accepts %s: remove %s.cert and %s.key from the folder so that Docker sends an accepted pair (Docker sends the first pair in filename order whose issuer the registry accepts); or: %s",
+			joinAnd(ok), pr.Name, pr.Name, c.Fix)
+	}
 }
 
 func accepted(status int) bool { return status == 200 || status == 401 }

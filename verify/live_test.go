@@ -100,7 +100,7 @@ func TestProbeOnePairForbidden(t *testing.T) {
 	}
 	c := expect(t, rep, "pair:alice", Error, "rejected-http")
 	contains(t, "message", c.Message, "the pair Docker sends", "403 Forbidden", "Forbidden")
-	contains(t, "fix", c.Fix, "alice.cert", "CN=alice")
+	contains(t, "fix", c.Fix, "the registry accepts ci-runner.cert: remove alice.cert and alice.key", "CN=alice")
 	c = expect(t, rep, "pair:ci-runner", OK, "")
 	contains(t, "message", c.Message, "accepted")
 	if rep.WillSend != "alice" || len(rep.Accepted) != 1 || rep.Accepted[0] != "ci-runner" {
