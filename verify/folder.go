@@ -103,7 +103,8 @@ func ReadFolder(dir string, reg host.Registry, now func() time.Time) ([]Check, T
 	}
 	checks := []Check{summary}
 	for _, p := range f.Problems {
-		c := Check{ID: "file:" + p.File, Status: Warning, Message: p.String(), Fix: p.Fix}
+		// The ID names the file; the message says what is wrong with it.
+		c := Check{ID: "file:" + p.File, Status: Warning, Message: p.Message, Fix: p.Fix}
 		if p.File == "" {
 			c.ID = "folder:problem"
 		}

@@ -708,7 +708,7 @@ func (p *prober) loopback() {
 		if a.Unmap().IsLoopback() {
 			lo := host.Registry{Name: a.Unmap().String(), IP: a.Unmap(), Port: r.Port}
 			p.add(Check{ID: "loopback", Status: Warning, Kind: "loopback",
-				Message: fmt.Sprintf("%s resolves to %s; %s", r.Hostname(), a.Unmap(), issue.LoopbackWarning(lo))})
+				Message: fmt.Sprintf("%s resolves to %s, and Docker judges a registry by its addresses: %s", r.Hostname(), a.Unmap(), issue.LoopbackWarning(lo))})
 			return
 		}
 	}
