@@ -13,6 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/certkit/certkit/internal/errs"
+	"github.com/certkit/certkit/wizard"
 )
 
 func main() { os.Exit(run(os.Args)) }
@@ -52,7 +53,8 @@ func runWith(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return 1
 }
 
-var errInterrupted = errors.New("interrupted")
+// errInterrupted ends a command that the user stopped (Ctrl-C): exit 130.
+var errInterrupted = wizard.ErrInterrupted
 
 func version() string {
 	bi, ok := debug.ReadBuildInfo()
@@ -89,6 +91,7 @@ Examples:
 			testserverCommand(env),
 			installCommand(env), uninstallCommand(env),
 			verifyCommand(env),
+			setupCommand(env),
 		},
 		// Errors are printed once, by run; App.Run never exits.
 		ExitErrHandler: func(*cli.Context, error) {},

@@ -1,0 +1,252 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/certkit/certkit/ca"
+	"github.com/certkit/certkit/host"
+	"github.com/certkit/certkit/install"
+	"github.com/certkit/certkit/internal/errs"
+	"github.com/certkit/certkit/internal/home"
+	"github.com/certkit/certkit/issue"
+	"github.com/certkit/certkit/verify"
+	"github.com/certkit/certkit/wizard"
+)
+
+func setupCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:      "setup",
+		Usage:     "set up a registry's certificates interactively (or with --yes and flags)",
+		UsageText: "certkit setup [--host H] [--role client|server|both] [options]\ncertkit setup --yes --host H [--role R] [--name N]... [--target T]... [options]",
+		Description: `Asks which registry, what this machine does with it, which CA, key type,
+validity, client names and runtimes; shows every file it will write; then makes
+the CA and certificates and installs them, exactly as the single commands do.
+Flags answer their question in advance. With --yes nothing is asked: what is
+not given takes its default (role client, name client, target docker).
+
+Examples:
+  certkit setup
+  certkit setup --host reg.example.com:5000
+  certkit setup --yes --host reg.example.com:5000 --role both --name ci-runner --target docker
+  certkit setup --yes --host reg.example.com:5000 --certs-dir ./certs.d`,
+		Flags: []cli.Flag{
+			homeFlag(),
+			&cli.StringFlag{Name: "host", Usage: "the registry as in image references: HOST or HOST:PORT"},
+			&cli.StringFlag{Name: "role", Usage: "client (this machine pulls), server (it runs the registry) or both"},
+			&cli.BoolFlag{Name: "new-ca", Usage: "create a new CA even if one exists (the old pair is kept as a backup)"},
+			&cli.StringFlag{Name: "key-type", Usage: "ecdsa-p256 (default), ecdsa-p384, rsa-2048, rsa-3072, rsa-4096 or ed25519"},
+			&cli.StringFlag{Name: "validity", Usage: "validity of the certificates: 825d (default), 2y, 8760h"},
+			&cli.StringSliceFlag{Name: "name", Usage: "client certificate name (repeatable; default client)"},
+			targetFlag(),
+			certsDirFlag(),
+			&cli.BoolFlag{Name: "force", Usage: "issue again certificates that exist (the old files are kept as backups)"},
+			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "ask nothing: take the flags, and defaults for the rest"},
+			&cli.BoolFlag{Name: "verify", Usage: "with --yes: run certkit verify at the end"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.Args().Present() {
+				return usageError{errs.Input("setup takes no arguments, got "+c.Args().First(), "name the registry with --host")}
+			}
+			return runSetup(e, c)
+		},
+	}
+}
+
+func runSetup(e *env, c *cli.Context) error {
+	h, err := e.home(c)
+	if err != nil {
+		return err
+	}
+	p, given, err := setupPlanFromFlags(c, h)
+	if err != nil {
+		return err
+	}
+	rootEnv := home.Env{Getenv: os.Getenv, HomeDir: os.UserHomeDir, LookupUser: home.LookupUserHome, Geteuid: os.Geteuid}
+	interactive := !c.Bool("yes")
+	var pr wizard.Prompter
+	if interactive {
+		in, inOK := e.stdin.(*os.File)
+		out, outOK := e.ui.w.(*os.File)
+		if !inOK || !outOK || !terminal(in) || !terminal(out) {
+			return usageError{errs.Input("certkit setup asks questions and needs a terminal",
+				"run it without questions: certkit setup --yes --host reg.example.com:5000 [--role client|server|both] [--name N] [--target T]")}
+		}
+		pr = wizard.NewSurveyPrompter(wizard.Terminal{In: in, Out: out, Err: out}, os.Getenv("NO_COLOR") != "")
+		known := wizard.Known{Env: rootEnv}
+		if cur, err := ca.Load(h); err == nil {
+			known.CA = cur.Cert
+		}
+		if p.CertsDir == "" {
+			hd, _ := os.UserHomeDir()
+			known.Detected = wizard.Detect(wizard.Probe{LookPath: lookPath, Stat: os.Stat, Getenv: os.Getenv, HomeDir: hd})
+		}
+		if p, err = wizard.Ask(pr, e.ui.w, p, given, known); err != nil {
+			return err
+		}
+	} else {
+		if !given.Registry {
+			return errs.Input("--yes needs --host", "certkit setup --yes --host reg.example.com:5000")
+		}
+		p.Defaults()
+	}
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	steps, err := p.Preview(rootEnv)
+	if err != nil {
+		return err
+	}
+	if interactive {
+		ok, err := wizard.Confirm(pr, e.ui.w, p, steps)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return wizard.ErrCancelled
+		}
+	}
+	done := func() {}
+	if p.KeyType.Slow() {
+		done = e.ui.progress("generating " + string(p.KeyType) + " keys")
+	}
+	out, err := wizard.Run(p, rootEnv, nil)
+	done()
+	if err != nil {
+		return sudoHint(err, h)
+	}
+	reportSetup(e, p, out)
+
+	runVerify := c.Bool("verify")
+	if interactive && p.Role != wizard.Server {
+		if runVerify, err = pr.Confirm("Run certkit verify now (the registry must be up)?", "", true); err != nil {
+			return err
+		}
+	}
+	var verifyErr error
+	if runVerify && out.Install != nil {
+		verifyErr = setupVerify(e, p, out.Install)
+	}
+	e.ui.printf("")
+	e.ui.printf("To do the same without questions:")
+	e.ui.printf("  %s", p.SetupCommand())
+	e.ui.printf("or step by step, on a fresh certkit home:")
+	for _, cmd := range p.Commands() {
+		e.ui.printf("  %s", cmd)
+	}
+	return verifyErr
+}
+
+// setupPlanFromFlags turns setup's flags into the plan's given answers.
+func setupPlanFromFlags(c *cli.Context, h string) (wizard.Plan, wizard.Given, error) {
+	p := wizard.Plan{Home: h, CertsDir: c.String("certs-dir"), NewCA: c.Bool("new-ca"), Force: c.Bool("force")}
+	g := wizard.Given{NewCA: c.IsSet("new-ca"), Force: c.IsSet("force")}
+	var err error
+	if c.IsSet("host") {
+		if p.Registry, err = host.Parse(c.String("host")); err != nil {
+			return p, g, hostHint(err, "certkit setup")
+		}
+		g.Registry = true
+	}
+	if c.IsSet("role") {
+		if p.Role, err = wizard.ParseRole(c.String("role")); err != nil {
+			return p, g, err
+		}
+		g.Role = true
+	}
+	if c.IsSet("key-type") {
+		if p.KeyType, err = ca.ParseKeyType(c.String("key-type")); err != nil {
+			return p, g, err
+		}
+		g.KeyType = true
+	}
+	if c.IsSet("validity") {
+		if p.Validity, err = ca.ParseValidity(c.String("validity")); err != nil {
+			return p, g, err
+		}
+		g.Validity = true
+	}
+	if names := c.StringSlice("name"); len(names) > 0 {
+		for _, n := range names {
+			if err := issue.ValidateName(n); err != nil {
+				return p, g, err
+			}
+		}
+		p.Names, g.Names = names, true
+	}
+	for _, s := range c.StringSlice("target") {
+		ts, err := install.ParseTarget(s)
+		if err != nil {
+			return p, g, err
+		}
+		p.Targets = append(p.Targets, ts...)
+		g.Targets = true
+	}
+	if p.CertsDir != "" {
+		if p.CertsDir, err = filepath.Abs(p.CertsDir); err != nil {
+			return p, g, err
+		}
+		if len(p.Targets) == 0 {
+			p.Targets = []install.Target{install.Docker}
+		}
+		g.Targets = true
+	}
+	if p.Role == wizard.Server && (g.Names || g.Targets) {
+		return p, g, errs.Input("--name, --target and --certs-dir are for client certificates; --role server issues none",
+			"use --role both to issue both")
+	}
+	return p, g, nil
+}
+
+func reportSetup(e *env, p wizard.Plan, out *wizard.Outcome) {
+	u := e.ui
+	if out.CACreated {
+		u.printf("Created the CA %s.", wizard.CASummary(out.CA.Cert))
+	} else {
+		u.printf("Reused the CA %s.", wizard.CASummary(out.CA.Cert))
+	}
+	for _, r := range []*issue.Result{out.Server, out.Clients} {
+		if r == nil {
+			continue
+		}
+		for _, cert := range r.Certs {
+			u.printf("Issued the %s certificate %q: %s (until %s)", r.Kind, cert.Name, cert.CertPath, r.NotAfter.UTC().Format(time.DateOnly))
+		}
+		if r.Clamped {
+			u.warnf("the validity was cut to the CA's expiry, %s", r.CANotAfter.UTC().Format(time.DateOnly))
+		}
+	}
+	if out.Install != nil {
+		for _, f := range out.Install.Folders {
+			reportFolder(u, f, false, false)
+		}
+	}
+	if out.Server != nil {
+		u.printf("Next, on the registry machine: certkit template registry --host %s", shellQuote(p.Registry.String()))
+	}
+}
+
+// setupVerify runs certkit verify on every folder setup installed.
+func setupVerify(e *env, p wizard.Plan, res *install.Result) error {
+	failed := false
+	for _, f := range res.Folders {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		r := verify.Verify(ctx, verify.Options{Registry: p.Registry, Dir: f.Dir, Live: verify.LiveOptions{Timeout: 10 * time.Second}})
+		cancel()
+		printVerify(e.ui, r)
+		failed = failed || r.Failed()
+	}
+	if failed {
+		return errors.New("verify found problems; see above")
+	}
+	return nil
+}
+
+// lookPath finds a program on PATH.
+func lookPath(name string) (string, error) { return exec.LookPath(name) }

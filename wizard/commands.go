@@ -1,0 +1,102 @@
+package wizard
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/certkit/certkit/ca"
+	"github.com/certkit/certkit/issue"
+)
+
+// Commands are the single certkit commands that do what the plan does, on
+// a fresh certkit home: what a script would run instead of the wizard.
+func (p *Plan) Commands() []string {
+	reg := "--host " + quote(p.Registry.String())
+	keyType := ""
+	if p.KeyType != ca.ECDSAP256 {
+		keyType = " --key-type " + string(p.KeyType)
+	}
+	validity := ""
+	if p.Validity != issue.DefaultValidity {
+		validity = " --validity " + formatValidity(p.Validity)
+	}
+	force := ""
+	if p.Force {
+		force = " --force"
+	}
+	var cmds []string
+	if p.NewCA {
+		// setup replaces an existing CA when asked for a new one.
+		cmds = append(cmds, "certkit init-ca"+keyType+" --force")
+	} else {
+		cmds = append(cmds, "certkit init-ca"+keyType+"   # unless the CA exists already")
+	}
+	if p.server() {
+		cmds = append(cmds, "certkit issue server "+reg+keyType+validity+force)
+	}
+	if p.client() {
+		names := ""
+		for _, n := range p.Names {
+			names += " --name " + quote(n)
+		}
+		cmds = append(cmds, "certkit issue client "+reg+names+keyType+validity+force)
+		cmds = append(cmds, "certkit install "+reg+p.targetFlags()+force)
+	}
+	if p.server() {
+		cmds = append(cmds, "certkit template registry "+reg+" --out config.yml")
+	}
+	return cmds
+}
+
+// SetupCommand is certkit setup --yes with every answer as a flag.
+func (p *Plan) SetupCommand() string {
+	args := []string{"certkit setup --yes", "--host " + quote(p.Registry.String()), "--role " + string(p.Role)}
+	if p.NewCA {
+		args = append(args, "--new-ca")
+	}
+	if p.KeyType != ca.ECDSAP256 {
+		args = append(args, "--key-type "+string(p.KeyType))
+	}
+	if p.Validity != issue.DefaultValidity {
+		args = append(args, "--validity "+formatValidity(p.Validity))
+	}
+	if p.client() {
+		for _, n := range p.Names {
+			args = append(args, "--name "+quote(n))
+		}
+		args = append(args, strings.TrimSpace(p.targetFlags()))
+	}
+	if p.Force {
+		args = append(args, "--force")
+	}
+	return strings.Join(args, " ")
+}
+
+func (p *Plan) targetFlags() string {
+	s := ""
+	for _, t := range p.Targets {
+		s += " --target " + string(t)
+	}
+	if p.CertsDir != "" {
+		s += " --certs-dir " + quote(p.CertsDir)
+	}
+	return s
+}
+
+// formatValidity writes a validity the way --validity reads it back.
+func formatValidity(d time.Duration) string {
+	const day = 24 * time.Hour
+	if d%day == 0 {
+		return strconv.FormatInt(int64(d/day), 10) + "d"
+	}
+	return d.String()
+}
+
+// quote shell-quotes s when it needs it.
+func quote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_:/@,+=") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

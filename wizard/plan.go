@@ -1,0 +1,328 @@
+// Package wizard is certkit setup: one plan (which CA, which certificates,
+// which runtimes) built either by questions or by flags, and run through
+// the same packages the single commands use (ca, issue, install). It is
+// the only package that imports survey.
+package wizard
+
+import (
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/certkit/certkit/ca"
+	"github.com/certkit/certkit/host"
+	"github.com/certkit/certkit/install"
+	"github.com/certkit/certkit/internal/errs"
+	"github.com/certkit/certkit/internal/home"
+	"github.com/certkit/certkit/issue"
+)
+
+// Role is what this machine does with the registry.
+type Role string
+
+// The roles.
+const (
+	Client Role = "client" // pulls and pushes: a client certificate, installed for the runtimes
+	Server Role = "server" // runs the registry: a server certificate
+	Both   Role = "both"
+)
+
+// ParseRole reads a --role value.
+func ParseRole(s string) (Role, error) {
+	switch r := Role(strings.ToLower(strings.TrimSpace(s))); r {
+	case Client, Server, Both:
+		return r, nil
+	}
+	return "", errs.Input(fmt.Sprintf("unknown role %q", s), "use client (this machine pulls), server (it runs the registry) or both")
+}
+
+// Plan is everything setup will do. The wizard fills it by asking; the
+// flags of certkit setup fill it directly. Run executes it.
+type Plan struct {
+	Home     string
+	Registry host.Registry
+	Role     Role
+	// NewCA makes a new CA. Over an existing one it replaces it (the old
+	// pair is kept as a backup, and what it issued stops being trusted).
+	NewCA    bool
+	KeyType  ca.KeyType
+	Validity time.Duration // of the server and client certificates
+	Names    []string      // client certificate names
+	Targets  []install.Target
+	CertsDir string // write the layout of Targets[0] into this folder instead
+	// Force replaces existing certificates of the registry and certkit's
+	// own installed files that changed, keeping backups.
+	Force bool
+}
+
+func (p *Plan) server() bool { return p.Role == Server || p.Role == Both }
+func (p *Plan) client() bool { return p.Role == Client || p.Role == Both }
+
+// Defaults fills what was left empty.
+func (p *Plan) Defaults() {
+	if p.Role == "" {
+		p.Role = Client
+	}
+	if p.KeyType == "" {
+		p.KeyType = ca.ECDSAP256
+	}
+	if p.Validity == 0 {
+		p.Validity = issue.DefaultValidity
+	}
+	if p.client() && len(p.Names) == 0 {
+		p.Names = []string{"client"}
+	}
+	if p.client() && len(p.Targets) == 0 {
+		p.Targets = []install.Target{install.Docker}
+	}
+}
+
+// Validate checks the plan before anything is written.
+func (p *Plan) Validate() error {
+	if p.Registry.Name == "" {
+		return errs.Input("no registry given", "pass --host reg.example.com:5000")
+	}
+	if _, err := ParseRole(string(p.Role)); err != nil {
+		return err
+	}
+	if _, err := ca.ParseKeyType(string(p.KeyType)); err != nil {
+		return err
+	}
+	if p.Validity <= 0 {
+		return errs.Input("validity must be positive", "e.g. --validity 825d")
+	}
+	if p.client() {
+		seen := map[string]bool{}
+		for _, n := range p.Names {
+			if err := issue.ValidateName(n); err != nil {
+				return err
+			}
+			if seen[n] {
+				return errs.Input(fmt.Sprintf("client name %q is given twice", n), "")
+			}
+			seen[n] = true
+		}
+		if p.CertsDir != "" && len(p.Targets) > 1 {
+			return errs.Input("--certs-dir takes one --target (the layout to write)", "")
+		}
+	}
+	return nil
+}
+
+// Step is one thing the plan does, for the summary.
+type Step struct {
+	What  string   // "create the CA", …
+	Paths []string // files or folders it writes
+}
+
+// Preview lists what Run will write, without writing anything. It also
+// refuses, before any side effect, a plan that would replace existing
+// certificates without Force.
+func (p *Plan) Preview(env install.RootEnv) ([]Step, error) {
+	var steps []Step
+	caDir := home.CADir(p.Home)
+	caCert := filepath.Join(caDir, ca.CertFile)
+	existingCA := exists(caCert)
+	switch {
+	case p.NewCA && existingCA:
+		steps = append(steps, Step{"replace the CA (the old pair is kept as a .bak- backup)", []string{caCert, filepath.Join(caDir, ca.KeyFile)}})
+	case p.NewCA || !existingCA:
+		steps = append(steps, Step{"create a new CA", []string{caCert, filepath.Join(caDir, ca.KeyFile)}})
+	default:
+		steps = append(steps, Step{"reuse the CA", []string{caCert}})
+	}
+	dir := home.HostDir(p.Home, p.Registry.String())
+	var conflicts []string
+	issueStep := func(what string, files []string) {
+		for _, f := range files {
+			if exists(f) {
+				conflicts = append(conflicts, f)
+			}
+		}
+		steps = append(steps, Step{what, files})
+	}
+	if p.server() {
+		issueStep("issue the server certificate for "+p.Registry.String(), []string{
+			filepath.Join(dir, home.ServerCert), filepath.Join(dir, home.ServerKey), filepath.Join(dir, home.ServerChain)})
+	}
+	if p.client() {
+		var files []string
+		for _, n := range p.Names {
+			files = append(files, filepath.Join(dir, n+home.CertExt), filepath.Join(dir, n+home.KeyExt))
+		}
+		issueStep("issue client certificates "+strings.Join(p.Names, ", "), files)
+		roots, err := install.Roots(p.Targets, p.CertsDir, env)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range roots {
+			steps = append(steps, Step{
+				fmt.Sprintf("install for %s: the CA certificate and the client pairs (never a CA or server key)", r.Target),
+				[]string{filepath.Join(r.Dir, p.Registry.String()) + string(filepath.Separator)},
+			})
+		}
+	}
+	if len(conflicts) > 0 && !p.Force {
+		return steps, errs.WithHint(fmt.Errorf("%w: %s", errExisting, strings.Join(conflicts, ", ")),
+			"pass --force to issue them again (the old files are kept as .bak- backups)")
+	}
+	return steps, nil
+}
+
+// errExisting reports certificates that the plan would replace.
+var errExisting = errors.New("certificates for the registry exist already")
+
+// Outcome is what Run did.
+type Outcome struct {
+	CA        *ca.CA
+	CACreated bool
+	Server    *issue.Result
+	Clients   *issue.Result
+	Install   *install.Result
+	Warnings  []string
+}
+
+// Run executes the plan: the CA, the certificates, the install. If a step
+// fails, the files the earlier steps wrote are taken away again (and files
+// they replaced put back), so that a failed setup leaves nothing behind.
+func Run(p Plan, env install.RootEnv, now func() time.Time) (out *Outcome, err error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	if _, err := p.Preview(env); err != nil {
+		return nil, err
+	}
+	var undo undoLog
+	for _, d := range []string{p.Home, home.CADir(p.Home), home.HostsDir(p.Home), home.HostDir(p.Home, p.Registry.String())} {
+		if !exists(d) {
+			undo.newDirs = append(undo.newDirs, d)
+		}
+	}
+	defer func() {
+		if err != nil {
+			undo.rollback()
+		}
+	}()
+	out = &Outcome{}
+	if p.NewCA || !exists(filepath.Join(home.CADir(p.Home), ca.CertFile)) {
+		res, err := ca.Create(ca.Options{Home: p.Home, KeyType: p.KeyType, Force: p.NewCA, Machine: machine(), Now: now})
+		if err != nil {
+			return nil, err
+		}
+		undo.add([]string{res.CA.CertPath(), res.CA.KeyPath()}, res.Backups)
+		out.CA, out.CACreated = res.CA, true
+	} else {
+		c, err := ca.Load(p.Home)
+		if err != nil {
+			return nil, err
+		}
+		out.CA = c
+	}
+	base := issue.Options{
+		Home: p.Home, Registry: p.Registry, KeyType: p.KeyType, Validity: p.Validity,
+		Force: p.Force, CA: out.CA, Now: now,
+	}
+	if p.server() {
+		o := base
+		o.Kind = issue.Server
+		res, err := issue.Issue(o)
+		if err != nil {
+			return nil, err
+		}
+		undo.add(issuedPaths(res), res.Backups)
+		out.Server = res
+	}
+	if p.client() {
+		o := base
+		o.Kind, o.Names = issue.Client, p.Names
+		res, err := issue.Issue(o)
+		if err != nil {
+			return nil, err
+		}
+		undo.add(issuedPaths(res), res.Backups)
+		out.Clients = res
+		roots, err := install.Roots(p.Targets, p.CertsDir, env)
+		if err != nil {
+			return nil, err
+		}
+		// A new CA or re-issued pairs change certkit's own installed
+		// files; the plan was confirmed (or forced) with that in view.
+		ires, err := install.Install(install.Options{
+			Home: p.Home, Registries: []host.Registry{p.Registry}, Roots: roots,
+			Force: p.Force || out.CACreated, Now: now,
+		})
+		if err != nil {
+			return nil, err
+		}
+		out.Install = ires
+	}
+	return out, nil
+}
+
+func issuedPaths(r *issue.Result) []string {
+	var paths []string
+	for _, c := range r.Certs {
+		paths = append(paths, c.CertPath, c.KeyPath)
+		if c.ChainPath != "" {
+			paths = append(paths, c.ChainPath)
+		}
+	}
+	return paths
+}
+
+// undoLog remembers what each step wrote, to take it back.
+type undoLog struct {
+	steps   []undoStep
+	newDirs []string // folders that did not exist before, outermost first
+}
+
+type undoStep struct {
+	written []string
+	backups map[string]string // path -> its backup
+}
+
+func (u *undoLog) add(written, backups []string) {
+	s := undoStep{written: written, backups: map[string]string{}}
+	for _, b := range backups {
+		if i := strings.LastIndex(b, ".bak-"); i > 0 {
+			s.backups[b[:i]] = b
+		}
+	}
+	u.steps = append(u.steps, s)
+}
+
+func (u *undoLog) rollback() {
+	for i := len(u.steps) - 1; i >= 0; i-- {
+		s := u.steps[i]
+		for _, p := range s.written {
+			if b, ok := s.backups[p]; ok {
+				os.Rename(b, p)
+			} else {
+				os.Remove(p)
+			}
+		}
+	}
+	for i := len(u.newDirs) - 1; i >= 0; i-- {
+		os.Remove(u.newDirs[i]) // only when empty
+	}
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+func machine() string {
+	h, _ := os.Hostname()
+	return h
+}
+
+// CASummary describes a CA in one line for a question or a summary.
+func CASummary(c *x509.Certificate) string {
+	return fmt.Sprintf("%q (%s, SHA-256 %s…, expires %s)", c.Subject.CommonName, ca.KeyTypeOf(c.PublicKey),
+		ca.Fingerprint(c)[:23], c.NotAfter.UTC().Format(time.DateOnly))
+}
