@@ -149,43 +149,15 @@ func parseHosts(list []string, command string) ([]host.Registry, error) {
 // resolveRoots turns --target and --certs-dir into certs roots.
 func resolveRoots(c *cli.Context) ([]install.Root, error) {
 	var targets []install.Target
-	seen := map[install.Target]bool{}
 	for _, s := range c.StringSlice("target") {
 		ts, err := install.ParseTarget(s)
 		if err != nil {
 			return nil, err
 		}
-		for _, t := range ts {
-			if !seen[t] {
-				seen[t] = true
-				targets = append(targets, t)
-			}
-		}
-	}
-	if len(targets) == 0 {
-		targets = []install.Target{install.Docker}
-	}
-	if dir := c.String("certs-dir"); dir != "" {
-		if len(targets) > 1 {
-			return nil, errs.Input("--certs-dir takes one --target (the layout to write), got "+fmt.Sprint(len(targets)),
-				"run once per target, e.g. --certs-dir DIR --target containerd")
-		}
-		r, err := install.CustomRoot(targets[0], dir)
-		if err != nil {
-			return nil, err
-		}
-		return []install.Root{r}, nil
+		targets = append(targets, ts...)
 	}
 	env := home.Env{Getenv: os.Getenv, HomeDir: os.UserHomeDir, LookupUser: home.LookupUserHome, Geteuid: os.Geteuid}
-	var roots []install.Root
-	for _, t := range targets {
-		r, err := install.ResolveRoot(t, env)
-		if err != nil {
-			return nil, err
-		}
-		roots = append(roots, r)
-	}
-	return roots, nil
+	return install.Roots(targets, c.String("certs-dir"), env)
 }
 
 // sudoHint gives a permission error on a system certs root the exact

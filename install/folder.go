@@ -1,7 +1,6 @@
 package install
 
 import (
-	"bytes"
 	"crypto"
 	"crypto/tls"
 	"crypto/x509"
@@ -619,8 +618,9 @@ func (r *reader) readHostsTOML() {
 	h := parseHostsTOML(r.f.Dir, data)
 	h.Path = p
 	r.f.HostsTOML = h
-	if len(bytes.TrimSpace(data)) == 0 {
-		r.add(SeverityWarning, HostsFile, "is empty; containerd reads the loose files instead", "")
+	if len(data) == 0 {
+		r.add(SeverityWarning, HostsFile, "is empty; containerd reads the loose files instead",
+			"remove it, or run: certkit install --target containerd --host "+r.opt.Name)
 		r.f.HostsTOML = nil
 		return
 	}

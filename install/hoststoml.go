@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/pelletier/go-toml/v2"
 	"github.com/pelletier/go-toml/v2/unstable"
@@ -16,10 +17,13 @@ import (
 // what containerd does.
 
 type tomlHostFields struct {
-	Capabilities []string `toml:"capabilities"`
-	CA           any      `toml:"ca"`     // string or list of strings
-	Client       any      `toml:"client"` // string, list of strings, or list of [cert, key]
-	SkipVerify   *bool    `toml:"skip_verify"`
+	Capabilities []string       `toml:"capabilities"`
+	CA           any            `toml:"ca"`     // string or list of strings
+	Client       any            `toml:"client"` // string, list of strings, or list of [cert, key]
+	SkipVerify   *bool          `toml:"skip_verify"`
+	Header       map[string]any `toml:"header"`
+	OverridePath bool           `toml:"override_path"`
+	DialTimeout  string         `toml:"dial_timeout"`
 }
 
 type tomlFile struct {
@@ -89,6 +93,15 @@ func hostOrder(data []byte) ([]string, error) {
 
 func tomlHost(dir, server string, f tomlHostFields) (TOMLHost, error) {
 	e := TOMLHost{URL: server, Capabilities: f.Capabilities, SkipVerify: f.SkipVerify}
+	if server != "" {
+		u := server
+		if !strings.HasPrefix(u, "http") {
+			u = "https://" + u
+		}
+		if _, err := url.Parse(u); err != nil {
+			return e, fmt.Errorf("unable to parse server %v: %w", u, err)
+		}
+	}
 	abs := func(p string) string {
 		if filepath.IsAbs(p) {
 			return p
@@ -145,6 +158,24 @@ func tomlHost(dir, server string, f tomlHostFields) (TOMLHost, error) {
 		}
 	default:
 		return e, fmt.Errorf("invalid type %v for \"client\"", cl)
+	}
+	for k, v := range f.Header {
+		switch hv := v.(type) {
+		case string:
+		case []any:
+			for _, x := range hv {
+				if _, ok := x.(string); !ok {
+					return e, fmt.Errorf("unable to cast %v to string", x)
+				}
+			}
+		default:
+			return e, fmt.Errorf("invalid type %v for header %q", v, k)
+		}
+	}
+	if f.DialTimeout != "" {
+		if _, err := time.ParseDuration(f.DialTimeout); err != nil {
+			return e, err
+		}
 	}
 	return e, nil
 }

@@ -81,3 +81,24 @@ func TestCustomRoot(t *testing.T) {
 		t.Errorf("CustomRoot docker = %+v", r)
 	}
 }
+
+func TestRoots(t *testing.T) {
+	env := RootEnv{
+		Getenv:  func(k string) string { return map[string]string{"XDG_CONFIG_HOME": "/x"}[k] },
+		HomeDir: func() (string, error) { return "/home/u", nil },
+		Geteuid: func() int { return 1000 },
+	}
+	rs, err := Roots([]Target{Podman, DockerRootless, Podman}, "", env)
+	if err != nil || len(rs) != 2 || rs[0].Dir != "/home/u/.config/containers/certs.d" || rs[1].Dir != "/x/docker/certs.d" {
+		t.Errorf("Roots = %+v, %v", rs, err)
+	}
+	if rs, err := Roots(nil, "", env); err != nil || len(rs) != 1 || rs[0].Target != Docker || rs[0].Dir != "/etc/docker/certs.d" {
+		t.Errorf("default = %+v, %v", rs, err)
+	}
+	if rs, err := Roots([]Target{Containerd}, "/tmp/c", env); err != nil || len(rs) != 1 || rs[0].Dir != "/tmp/c" || !rs[0].HostsTOML {
+		t.Errorf("--certs-dir = %+v, %v", rs, err)
+	}
+	if _, err := Roots(Targets(), "/tmp/c", env); !errs.IsInput(err) {
+		t.Errorf("--certs-dir with every target: %v, want an input error", err)
+	}
+}
