@@ -92,6 +92,7 @@ Examples:
 			installCommand(env), uninstallCommand(env),
 			verifyCommand(env),
 			setupCommand(env),
+			demoCommand(env),
 		},
 		// Errors are printed once, by run; App.Run never exits.
 		ExitErrHandler: func(*cli.Context, error) {},
