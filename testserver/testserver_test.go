@@ -119,6 +119,7 @@ type running struct {
 	mu      sync.Mutex
 	entries []Entry
 	errors  []string
+	errc    chan string // every ErrorLog message, for tests that wait for one
 }
 
 func start(t *testing.T, opt Options) *running {
@@ -137,10 +138,15 @@ func start(t *testing.T, opt Options) *running {
 		defer r.mu.Unlock()
 		r.entries = append(r.entries, e)
 	}
+	r.errc = make(chan string, 64)
 	opt.ErrorLog = func(msg string) {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		r.errors = append(r.errors, msg)
+		select {
+		case r.errc <- msg:
+		default:
+		}
 	}
 	go func() { r.done <- Serve(ctx, ln, opt) }()
 	t.Cleanup(func() {
@@ -276,10 +282,20 @@ func TestServe(t *testing.T) {
 			conn.Close()
 			t.Fatal("TLS 1.1 handshake succeeded")
 		}
-		srv.mu.Lock()
-		defer srv.mu.Unlock()
-		if len(srv.errors) == 0 || !strings.Contains(strings.Join(srv.errors, "\n"), "TLS handshake error") {
-			t.Errorf("handshake failure not reported to ErrorLog: %q", srv.errors)
+		// The server logs the failure after the client has seen it: wait
+		// for the message rather than look once.
+		timeout := time.After(10 * time.Second)
+		for {
+			select {
+			case msg := <-srv.errc:
+				if strings.Contains(msg, "TLS handshake error") {
+					return
+				}
+			case <-timeout:
+				srv.mu.Lock()
+				defer srv.mu.Unlock()
+				t.Fatalf("handshake failure not reported to ErrorLog: %q", srv.errors)
+			}
 		}
 	})
 
