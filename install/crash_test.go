@@ -211,11 +211,11 @@ func TestInstallKilledAtEveryStep(t *testing.T) {
 		}
 		scenarios = append(scenarios,
 			scenario{name: "update-" + string(target), target: target, run: crashRun{Force: true},
-				steps: append(append([]string{}, steps...), "exchanged", "before-cleanup", "cleaned-up")},
+				steps: append(append([]string{}, steps...), "backed-up", "exchanged", "before-cleanup", "cleaned-up")},
 			scenario{name: "fallback-" + string(target), target: target, run: crashRun{Force: true, NoExchange: true},
-				steps: append(append([]string{}, steps...), "moved-away", "exchanged", "before-cleanup", "cleaned-up"), absentAt: "moved-away"},
+				steps: append(append([]string{}, steps...), "backed-up", "moved-away", "exchanged", "before-cleanup", "cleaned-up"), absentAt: "moved-away"},
 			scenario{name: "fresh-" + string(target), target: target, fresh: true,
-				steps: []string{"temp-created", "file:.certkit-manifest.json", "file:ca.crt", "file:client.cert", "temp-written", "renamed"}},
+				steps: []string{"temp-created", "file:.certkit-manifest.json", "file:ca.crt", "file:client.cert", "temp-written", "backed-up", "renamed"}},
 			scenario{name: "uninstall-" + string(target), target: target, run: crashRun{Uninstall: true},
 				steps: []string{"temp-created", "file:NOTES.txt", "temp-written", "exchanged", "before-cleanup", "cleaned-up"}},
 		)

@@ -315,6 +315,9 @@ func TestReadFolder(t *testing.T) {
 					t.Errorf("loader error: ReadFolder says %q, podman says %q, want both to start with %q", ours, podmanErr, tt.loader)
 				}
 			}
+			if _, err := f.ClientConfig(x509.NewCertPool()); (err == nil) != (tt.loader == "") {
+				t.Errorf("ClientConfig: %v, want an error exactly when the loaders fail", err)
+			}
 			// And containerd's, reading the same folder from its root.
 			ctrErr := containerdLoad(filepath.Dir(dir), filepath.Base(dir))
 			ourCtr := f.ContainerdError()

@@ -98,7 +98,6 @@ type FolderResult struct {
 	root    Root
 	want    map[string][]byte // name -> content to write
 	owner   owner
-	backups string // backup folder of this run, when one is needed
 }
 
 // Result lists every folder install looked at, in order.
@@ -686,11 +685,6 @@ func apply(fr *FolderResult, opt Options) (err error) {
 	}
 	step("temp-created")
 
-	// Backups first: if the run dies later, the old folder is still in
-	// place and the backups are only extra copies.
-	if err := fr.backup(opt.Now()); err != nil {
-		return permission(root, err)
-	}
 	for _, f := range fr.Files {
 		dst := filepath.Join(tmp, f.Name)
 		switch f.Action {
@@ -729,6 +723,12 @@ func apply(fr *FolderResult, opt Options) (err error) {
 		return &BrokenFolderError{Dir: fr.Dir, Problems: broken}
 	}
 
+	// Backups just before the swap: if the run dies after them, the old
+	// folder is still in place and the backups are only extra copies.
+	if err := fr.backup(opt.Now()); err != nil {
+		return permission(root, err)
+	}
+	step("backed-up")
 	if err := swapIn(tmp, fr.Dir, fr.Existed, step, opt.exchange); err != nil {
 		return permission(root, err)
 	}
@@ -894,7 +894,6 @@ func (fr *FolderResult) backup(now time.Time) error {
 		}
 		f.Backup = dst
 	}
-	fr.backups = dir
 	return syncDir(dir)
 }
 

@@ -8,6 +8,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"io/fs"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -140,6 +141,17 @@ func TestInstallOracles(t *testing.T) {
 				t.Errorf("manifest %+v", f.Manifest)
 			}
 			bothOracles(t, reg, root)
+
+			// What verify builds from the folder reaches the registry too.
+			cfg, err := f.ClientConfig(x509.NewCertPool())
+			if err != nil {
+				t.Fatal(err)
+			}
+			tr := &http.Transport{TLSClientConfig: cfg, DialContext: reg.dial}
+			defer tr.CloseIdleConnections()
+			if err := reg.get(&http.Client{Transport: tr}, "https://"+reg.Name.String()+"/v2/"); err != nil {
+				t.Errorf("Folder.ClientConfig: %v", err)
+			}
 		})
 	}
 }
@@ -382,6 +394,15 @@ func TestInstallThroughSymlinkedFolder(t *testing.T) {
 		t.Errorf("the real folder holds %s", got)
 	}
 	bothOracles(t, reg, root)
+
+	// Uninstall keeps the real folder (and the link) with the user's file.
+	os.Remove(filepath.Join(real, "NOTES"))
+	if _, err := Uninstall(UninstallOptions{Registries: []host.Registry{reg.Name}, Roots: []Root{customRoot(t, Docker, root)}}); err != nil {
+		t.Fatal(err)
+	}
+	if s := snapshot(t, real); s == nil || len(s) != 0 {
+		t.Errorf("after uninstall the real folder holds %v, want it empty and present", names(s))
+	}
 }
 
 // TestInstallOldCertkitPairExpired: a pair certkit installed earlier and

@@ -70,6 +70,7 @@ func planUninstall(root Root, reg host.Registry, now func() time.Time) (*FolderR
 	if err != nil {
 		return nil, err
 	}
+	linked := dir != fr.Dir
 	fr.Dir = dir
 	cur, err := readCurrent(dir, name, now)
 	if err != nil {
@@ -144,7 +145,9 @@ func planUninstall(root Root, reg host.Registry, now func() time.Time) (*FolderR
 			left++
 		}
 	}
-	fr.Removed = fr.Changed && left == 0
+	// A folder reached through a symbolic link stays (empty), so that the
+	// link does not dangle.
+	fr.Removed = fr.Changed && left == 0 && !linked
 	if fr.Changed {
 		if err := checkWritable(root, dir); err != nil {
 			return nil, err
