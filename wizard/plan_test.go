@@ -1,0 +1,195 @@
+package wizard
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/certkit/certkit/ca"
+	"github.com/certkit/certkit/host"
+	"github.com/certkit/certkit/install"
+	"github.com/certkit/certkit/internal/errs"
+	"github.com/certkit/certkit/internal/home"
+)
+
+var testEnv = home.Env{Getenv: func(string) string { return "" }, HomeDir: func() (string, error) { return "/nonexistent", nil }}
+
+func mustParse(t *testing.T, s string) host.Registry {
+	t.Helper()
+	r, err := host.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func files(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			rel, _ := filepath.Rel(dir, p)
+			out = append(out, rel)
+		}
+		return nil
+	})
+	return out
+}
+
+func TestRunMakesEverythingOnce(t *testing.T) {
+	dir := t.TempDir()
+	p := Plan{Home: filepath.Join(dir, "home"), Registry: mustParse(t, "reg.example.com:5000"), Role: Both,
+		Names: []string{"a", "b"}, CertsDir: filepath.Join(dir, "certs.d")}
+	p.Defaults()
+	out, err := Run(p, testEnv, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !out.CACreated || out.Server == nil || out.Clients == nil || out.Install == nil {
+		t.Fatalf("outcome %+v", out)
+	}
+	got := strings.Join(files(t, p.CertsDir), " ")
+	if got != "reg.example.com:5000/.certkit-manifest.json reg.example.com:5000/a.cert reg.example.com:5000/a.key reg.example.com:5000/b.cert reg.example.com:5000/b.key reg.example.com:5000/ca.crt" {
+		t.Errorf("certs.d holds %s", got)
+	}
+	// The same plan again refuses to replace what exists, before writing.
+	if _, err := Run(p, testEnv, nil); !errors.Is(err, errExisting) || errs.HintOf(err) == "" {
+		t.Fatalf("second run: %v, want the existing-certificates refusal with a hint", err)
+	}
+	// With Force it issues again, keeping backups, and reuses the CA.
+	caBefore, _ := os.ReadFile(filepath.Join(p.Home, "ca", "ca.crt"))
+	p.Force = true
+	out, err = Run(p, testEnv, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caAfter, _ := os.ReadFile(filepath.Join(p.Home, "ca", "ca.crt"))
+	if out.CACreated || string(caBefore) != string(caAfter) {
+		t.Error("a forced re-issue replaced the CA")
+	}
+	if len(out.Clients.Backups) != 4 {
+		t.Errorf("client backups %v, want 4", out.Clients.Backups)
+	}
+}
+
+// TestRunFailureLeavesNothing: when the install fails, the CA and the
+// certificates the run made are taken away again.
+func TestRunFailureLeavesNothing(t *testing.T) {
+	dir := t.TempDir()
+	blocker := filepath.Join(dir, "file")
+	os.WriteFile(blocker, nil, 0o644)
+	p := Plan{Home: filepath.Join(dir, "home"), Registry: mustParse(t, "reg.example.com"), Role: Both,
+		CertsDir: filepath.Join(blocker, "certs.d")}
+	p.Defaults()
+	if _, err := Run(p, testEnv, nil); err == nil {
+		t.Fatal("install into a path under a file succeeded")
+	}
+	if _, err := os.Stat(p.Home); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the failed run left %v in the home", files(t, p.Home))
+	}
+}
+
+// TestRunFailureRestoresReplaced: a forced run that fails puts back the
+// certificates it replaced, and keeps the CA it did not make.
+func TestRunFailureRestoresReplaced(t *testing.T) {
+	dir := t.TempDir()
+	p := Plan{Home: filepath.Join(dir, "home"), Registry: mustParse(t, "reg.example.com"), Role: Client, CertsDir: filepath.Join(dir, "ok")}
+	p.Defaults()
+	if _, err := Run(p, testEnv, nil); err != nil {
+		t.Fatal(err)
+	}
+	cert := filepath.Join(home.HostDir(p.Home, "reg.example.com"), "client.cert")
+	before, _ := os.ReadFile(cert)
+	blocker := filepath.Join(dir, "file")
+	os.WriteFile(blocker, nil, 0o644)
+	p.Force, p.CertsDir = true, filepath.Join(blocker, "certs.d")
+	if _, err := Run(p, testEnv, nil); err == nil {
+		t.Fatal("want a failure")
+	}
+	after, err := os.ReadFile(cert)
+	if err != nil || string(after) != string(before) {
+		t.Errorf("client.cert not restored: %v", err)
+	}
+	if _, err := ca.Load(p.Home); err != nil {
+		t.Errorf("the CA is gone: %v", err)
+	}
+	for _, f := range files(t, p.Home) {
+		if strings.Contains(f, ".bak-") {
+			t.Errorf("backup %s left behind after the restore", f)
+		}
+	}
+}
+
+func TestValidate(t *testing.T) {
+	reg := host.Registry{Name: "reg"}
+	bad := map[string]Plan{
+		"no registry":     {Role: Client, KeyType: ca.ECDSAP256, Validity: time.Hour, Names: []string{"a"}},
+		"bad role":        {Registry: reg, Role: "pusher", KeyType: ca.ECDSAP256, Validity: time.Hour},
+		"bad key type":    {Registry: reg, Role: Server, KeyType: "rsa-1024", Validity: time.Hour},
+		"zero validity":   {Registry: reg, Role: Server, KeyType: ca.ECDSAP256},
+		"bad name":        {Registry: reg, Role: Client, KeyType: ca.ECDSAP256, Validity: time.Hour, Names: []string{"../x"}},
+		"name twice":      {Registry: reg, Role: Client, KeyType: ca.ECDSAP256, Validity: time.Hour, Names: []string{"a", "a"}},
+		"certs-dir and 2": {Registry: reg, Role: Client, KeyType: ca.ECDSAP256, Validity: time.Hour, Names: []string{"a"}, CertsDir: "/x", Targets: []install.Target{install.Docker, install.Podman}},
+	}
+	for name, p := range bad {
+		if err := p.Validate(); !errs.IsInput(err) {
+			t.Errorf("%s: %v, want an input error", name, err)
+		}
+	}
+}
+
+func TestCommands(t *testing.T) {
+	p := Plan{Registry: mustParse(t, "[fd00::1]:5000"), Role: Both, KeyType: ca.RSA2048,
+		Validity: 90 * 24 * time.Hour, Names: []string{"ci 1"}, Targets: []install.Target{install.Podman}, NewCA: true}
+	want := []string{
+		"certkit init-ca --key-type rsa-2048 --force",
+		"certkit issue server --host '[fd00::1]:5000' --key-type rsa-2048 --validity 90d",
+		"certkit issue client --host '[fd00::1]:5000' --name 'ci 1' --key-type rsa-2048 --validity 90d",
+		"certkit install --host '[fd00::1]:5000' --target podman",
+		"certkit template registry --host '[fd00::1]:5000' --out config.yml",
+	}
+	if got := p.Commands(); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("Commands:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if got, want := p.SetupCommand(), "certkit setup --yes --host '[fd00::1]:5000' --role both --new-ca --key-type rsa-2048 --validity 90d --name 'ci 1' --target podman"; got != want {
+		t.Errorf("SetupCommand:\n%s\nwant\n%s", got, want)
+	}
+}
+
+func TestDetect(t *testing.T) {
+	fi, _ := os.Stat(".")
+	probe := Probe{
+		LookPath: func(n string) (string, error) {
+			if n == "podman" || n == "containerd" {
+				return "/usr/bin/" + n, nil
+			}
+			return "", errors.New("not found")
+		},
+		Stat: func(p string) (os.FileInfo, error) {
+			if p == "/run/user/1000/docker.sock" {
+				return fi, nil
+			}
+			return nil, fs.ErrNotExist
+		},
+		Getenv: func(k string) string {
+			if k == "XDG_RUNTIME_DIR" {
+				return "/run/user/1000"
+			}
+			return ""
+		},
+	}
+	got := Detect(probe)
+	want := []install.Target{install.DockerRootless, install.Podman, install.Containerd}
+	if len(got) != len(want) {
+		t.Fatalf("Detect = %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("Detect = %v, want %v", got, want)
+		}
+	}
+}
