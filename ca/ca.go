@@ -18,8 +18,6 @@ import (
 
 	"github.com/cloudflare/cfssl/config"
 	"github.com/cloudflare/cfssl/csr"
-	"github.com/cloudflare/cfssl/signer"
-	"github.com/cloudflare/cfssl/signer/local"
 
 	"github.com/certkit/certkit/internal/atomicfile"
 	"github.com/certkit/certkit/internal/errs"
@@ -155,23 +153,23 @@ func Create(opt Options) (*Result, error) {
 		Expiry:       opt.Validity,
 		CAConstraint: config.CAConstraint{IsCA: true, MaxPathLen: 0, MaxPathLenZero: true},
 	}}
-	s, err := local.NewSigner(key, nil, signer.DefaultSigAlgo(key), policy)
+	s, err := NewSigner(key, nil, policy)
 	if err != nil {
-		return nil, fmt.Errorf("making the CA signer: %v", cfsslMessage(err))
+		return nil, fmt.Errorf("making the CA signer: %v", err)
 	}
-	certPEM, err := s.Sign(signer.SignRequest{
-		Request:   string(csrPEM),
+	der, certPEM, err := s.Sign(SignRequest{
+		CSR:       csrPEM,
 		NotBefore: t.Add(-Backdate).Truncate(time.Second),
 		NotAfter:  notAfter.Truncate(time.Second),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("signing the CA certificate: %v", cfsslMessage(err))
+		return nil, fmt.Errorf("signing the CA certificate: %v", err)
 	}
-	certs, err := ParseCerts(certPEM)
+	cert, err := x509.ParseCertificate(der)
 	if err != nil {
 		return nil, err
 	}
-	c := &CA{Cert: certs[0], CertPEM: certPEM, Key: key, Dir: dir}
+	c := &CA{Cert: cert, CertPEM: certPEM, Key: key, Dir: dir}
 	backups, err := write(c, opt.Force, t)
 	if err != nil {
 		return nil, err

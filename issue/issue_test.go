@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/cloudflare/cfssl/csr"
-	"github.com/cloudflare/cfssl/signer"
 
 	"github.com/certkit/certkit/ca"
 	"github.com/certkit/certkit/host"
@@ -644,16 +643,21 @@ func TestProfilesNeverFallBack(t *testing.T) {
 		t.Fatalf("err = %v, want *UnknownProfileError", err)
 	}
 
-	// Straight to cfssl: an unknown name falls back to the default
-	// profile, which must refuse.
+	// Straight to the signer: an unknown name is refused, not replaced
+	// by the default profile; and the default profile, which cfssl needs,
+	// cannot sign.
 	key, _ := ca.GenerateKey(ca.ECDSAP256)
 	csrPEM := mustCSR(t, key)
-	if _, err := ls.s.Sign(signer.SignRequest{Request: string(csrPEM), Profile: "sever", NotBefore: clock, NotAfter: clock.Add(time.Hour)}); err == nil {
-		t.Fatal("cfssl signed with its default profile")
+	var pe *ca.ProfileError
+	if _, _, err := ls.s.Sign(ca.SignRequest{CSR: csrPEM, Profile: "sever", NotBefore: clock, NotAfter: clock.Add(time.Hour)}); !errors.As(err, &pe) {
+		t.Fatalf("unknown profile: err = %v, want *ca.ProfileError", err)
+	}
+	if _, _, err := ls.s.Sign(ca.SignRequest{CSR: csrPEM, NotBefore: clock, NotAfter: clock.Add(time.Hour)}); err == nil {
+		t.Fatal("signed with the default profile")
 	}
 	// And every defined profile signs.
 	for name := range profiles {
-		if _, err := ls.s.Sign(signer.SignRequest{Request: string(csrPEM), Profile: name, NotBefore: clock, NotAfter: clock.Add(time.Hour)}); err != nil {
+		if _, _, err := ls.s.Sign(ca.SignRequest{CSR: csrPEM, Profile: name, NotBefore: clock, NotAfter: clock.Add(time.Hour)}); err != nil {
 			t.Errorf("profile %s: %v", name, err)
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"crypto"
 	"crypto/sha256"
 	"crypto/x509"
-	"encoding/pem"
 	"fmt"
 	"net"
 	"slices"
@@ -13,8 +12,6 @@ import (
 
 	"github.com/cloudflare/cfssl/config"
 	"github.com/cloudflare/cfssl/csr"
-	"github.com/cloudflare/cfssl/signer"
-	"github.com/cloudflare/cfssl/signer/local"
 
 	"github.com/certkit/certkit/ca"
 )
@@ -78,19 +75,20 @@ func policy() *config.Signing {
 	return p
 }
 
-// leafSigner signs leaf certificates with one CA through cfssl. It is safe
-// for concurrent use: cfssl's local signer only reads its CA and policy, and
-// crypto.Signer keys sign concurrently.
+// leafSigner signs leaf certificates with one CA through cfssl's request
+// and profile handling (ca.Signer). It is safe for concurrent use: the
+// signer only reads its CA and policy, and crypto.Signer keys sign
+// concurrently.
 type leafSigner struct {
-	s      *local.Signer
+	s      *ca.Signer
 	policy *config.Signing
 }
 
 func newLeafSigner(c *ca.CA) (*leafSigner, error) {
 	p := policy()
-	s, err := local.NewSigner(c.Key, c.Cert, signer.DefaultSigAlgo(c.Key), p)
+	s, err := ca.NewSigner(c.Key, c.Cert, p)
 	if err != nil {
-		return nil, fmt.Errorf("setting up the CA signer: %s", ca.CfsslMessage(err))
+		return nil, fmt.Errorf("setting up the CA signer: %v", err)
 	}
 	return &leafSigner{s: s, policy: p}, nil
 }
@@ -122,7 +120,8 @@ func (e *UnknownProfileError) Error() string {
 }
 
 // issue makes a key, a CSR for it (cfssl csr), and signs the CSR with the
-// profile asked for (cfssl signer/local).
+// profile asked for (ca.Signer: cfssl's signer.ParseCertificateRequest and
+// signer.FillTemplate).
 func (ls *leafSigner) issue(r leafRequest) (*leaf, error) {
 	want, ok := profiles[r.profile]
 	if !ok || ls.policy.Profiles[r.profile] == nil {
@@ -140,32 +139,37 @@ func (ls *leafSigner) issue(r leafRequest) (*leaf, error) {
 	if err != nil {
 		return nil, fmt.Errorf("making the certificate request: %s", ca.CfsslMessage(err))
 	}
-	var hosts []string
-	for _, s := range r.sans {
-		hosts = append(hosts, s.String())
+	var dns []string
+	var ips []net.IP
+	if len(r.sans) > 0 {
+		dns, ips = []string{}, []net.IP{}
+		for _, s := range r.sans {
+			if s.IP.IsValid() {
+				ips = append(ips, net.IP(s.IP.AsSlice()))
+			} else {
+				dns = append(dns, s.DNS)
+			}
+		}
 	}
-	certPEM, err := ls.s.Sign(signer.SignRequest{
-		Request:   string(csrPEM),
+	der, certPEM, err := ls.s.Sign(ca.SignRequest{
+		CSR:       csrPEM,
 		Profile:   r.profile,
-		Hosts:     hosts,
+		DNSNames:  dns,
+		IPs:       ips,
 		NotBefore: r.notBefore,
 		NotAfter:  r.notAfter,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("signing the certificate: %s", ca.CfsslMessage(err))
+		return nil, fmt.Errorf("signing the certificate: %v", err)
 	}
-	b, _ := pem.Decode(certPEM)
-	if b == nil || b.Type != "CERTIFICATE" {
-		return nil, fmt.Errorf("signing the certificate: cfssl returned no PEM certificate")
-	}
-	if err := check(b.Bytes, key.Public(), r, want.ku, want.eku); err != nil {
+	if err := check(der, key.Public(), r, want.ku, want.eku); err != nil {
 		return nil, err
 	}
 	keyPEM, err := ca.MarshalKey(key)
 	if err != nil {
 		return nil, err
 	}
-	return &leaf{certDER: b.Bytes, certPEM: certPEM, keyPEM: keyPEM, sha256: sha256.Sum256(b.Bytes)}, nil
+	return &leaf{certDER: der, certPEM: certPEM, keyPEM: keyPEM, sha256: sha256.Sum256(der)}, nil
 }
 
 // check re-reads the signed certificate and confirms that it is what was
