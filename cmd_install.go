@@ -46,7 +46,7 @@ Examples:
 			targetFlag(),
 			certsDirFlag(),
 			&cli.BoolFlag{Name: "dry-run", Usage: "print what would change (paths, modes) and write nothing"},
-			forceFlag("certkit's own files that changed (a re-issued certificate, a new CA) and a hosts.toml certkit did not write"),
+			&cli.BoolFlag{Name: "force", Usage: "replace certkit's own changed files and a foreign hosts.toml (backups go to <root>/.certkit-backup)"},
 			jsonFlag(),
 		},
 		Action: func(c *cli.Context) error {
@@ -123,11 +123,11 @@ Examples:
 }
 
 func targetFlag() cli.Flag {
-	return &cli.StringSliceFlag{Name: "target", Usage: "docker, docker-rootless, docker-desktop, podman, containerd or all (repeatable; default docker)"}
+	return &cli.StringSliceFlag{Name: "target", Usage: "docker, docker-rootless, docker-desktop, podman, containerd or all"}
 }
 
 func certsDirFlag() cli.Flag {
-	return &cli.StringFlag{Name: "certs-dir", Usage: "write the layout of --target (docker by default) into this certs root instead"}
+	return &cli.StringFlag{Name: "certs-dir", Usage: "write the layout of --target into this certs root instead"}
 }
 
 func parseHosts(list []string, command string) ([]host.Registry, error) {

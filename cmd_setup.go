@@ -23,30 +23,33 @@ import (
 func setupCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:      "setup",
-		Usage:     "set up a registry's certificates interactively (or with --yes and flags)",
-		UsageText: "certkit setup [--host H] [--role client|server|both] [options]\ncertkit setup --yes --host H [--role R] [--name N]... [--target T]... [options]",
+		Usage:     "set up a registry's certificates, with questions",
+		UsageText: "certkit setup [--host H] [--role client|server|both] [options]\ncertkit setup --yes --host H [--role R] [--name N]... [--target T]...",
 		Description: `Asks which registry, what this machine does with it, which CA, key type,
-validity, client names and runtimes; shows every file it will write; then makes
-the CA and certificates and installs them, exactly as the single commands do.
+validity, client names and runtimes; shows every file it will write; then
+makes the CA and certificates and installs them, as the single commands do.
 Flags answer their question in advance. With --yes nothing is asked: what is
 not given takes its default (role client, name client, target docker).
 
 Examples:
   certkit setup
   certkit setup --host reg.example.com:5000
-  certkit setup --yes --host reg.example.com:5000 --role both --name ci-runner --target docker
+  certkit setup --yes --host reg.example.com:5000 --role both \
+      --name ci-runner --target docker
   certkit setup --yes --host reg.example.com:5000 --certs-dir ./certs.d`,
+		// Flag help on two lines, so that it fits an 80-column terminal.
+		CustomHelpTemplate: narrowHelpTemplate,
 		Flags: []cli.Flag{
 			homeFlag(),
 			&cli.StringFlag{Name: "host", Usage: "the registry as in image references: HOST or HOST:PORT"},
 			&cli.StringFlag{Name: "role", Usage: "client (this machine pulls), server (it runs the registry) or both"},
 			&cli.BoolFlag{Name: "new-ca", Usage: "create a new CA even if one exists (the old pair is kept as a backup)"},
-			&cli.StringFlag{Name: "key-type", Usage: "ecdsa-p256 (default), ecdsa-p384, rsa-2048, rsa-3072, rsa-4096 or ed25519"},
+			&cli.StringFlag{Name: "key-type", Usage: "ecdsa-p256 (default), ecdsa-p384, rsa-2048, rsa-3072, rsa-4096, ed25519"},
 			&cli.StringFlag{Name: "validity", Usage: "validity of the certificates: 825d (default), 2y, 8760h"},
 			&cli.StringSliceFlag{Name: "name", Usage: "client certificate name (repeatable; default client)"},
 			targetFlag(),
 			certsDirFlag(),
-			&cli.BoolFlag{Name: "force", Usage: "issue again certificates that exist (the old files are kept as backups)"},
+			&cli.BoolFlag{Name: "force", Usage: "issue existing certificates again (the old files are kept as backups)"},
 			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "ask nothing: take the flags, and defaults for the rest"},
 			&cli.BoolFlag{Name: "verify", Usage: "with --yes: run certkit verify at the end"},
 		},
@@ -250,3 +253,19 @@ func setupVerify(e *env, p wizard.Plan, res *install.Result) error {
 
 // lookPath finds a program on PATH.
 func lookPath(name string) (string, error) { return exec.LookPath(name) }
+
+// narrowHelpTemplate is urfave/cli's command help with each flag's usage on
+// its own line under the flag, for commands whose help must fit 80 columns.
+const narrowHelpTemplate = `NAME:
+   {{.HelpName}} - {{.Usage}}
+
+USAGE:
+   {{wrap .UsageText 3}}
+
+DESCRIPTION:
+   {{wrap .Description 3}}
+
+OPTIONS:{{range .VisibleFlags}}
+   {{range $i, $n := .Names}}{{if $i}}, {{end}}{{if eq (len $n) 1}}-{{else}}--{{end}}{{$n}}{{end}}{{if .TakesValue}} VALUE{{end}}
+         {{.Usage}}{{end}}
+`

@@ -116,6 +116,6 @@ Examples:
 func homeFlag() cli.Flag {
 	return &cli.StringFlag{
 		Name:  "home",
-		Usage: "certkit home folder (default $CERTKIT_HOME, else $XDG_DATA_HOME/certkit, else ~/.local/share/certkit)",
+		Usage: "certkit home (default $CERTKIT_HOME, else ~/.local/share/certkit)",
 	}
 }

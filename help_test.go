@@ -1,0 +1,179 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/urfave/cli/v2"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden help files in testdata/help")
+
+// commandPaths lists every command and subcommand as argument lists.
+func commandPaths(cmds []*cli.Command, prefix []string) [][]string {
+	var out [][]string
+	for _, c := range cmds {
+		if c.Hidden {
+			continue
+		}
+		p := append(append([]string{}, prefix...), c.Name)
+		out = append(out, p)
+		out = append(out, commandPaths(c.Subcommands, p)...)
+	}
+	return out
+}
+
+// TestHelpGolden: the help of every command is what testdata/help holds.
+// Help is the first documentation people read; a change to it must be a
+// reviewed change to these files (go test -run TestHelpGolden -update).
+func TestHelpGolden(t *testing.T) {
+	app := newApp(nil, nil, nil)
+	paths := append([][]string{{}}, commandPaths(app.Commands, nil)...)
+	for _, p := range paths {
+		name := strings.Join(append([]string{"certkit"}, p...), "-")
+		t.Run(name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			args := append(append([]string{"certkit"}, p...), "--help")
+			if code := runWith(args, nil, &stdout, &stderr); code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr.String())
+			}
+			got := stdout.Bytes()
+			if !bytes.Contains(got, []byte("Examples:")) && len(p) > 0 && len(p[len(p)-1]) > 0 {
+				t.Errorf("%s --help has no examples", strings.Join(p, " "))
+			}
+			golden := filepath.Join("testdata", "help", name+".golden")
+			if *update {
+				if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(golden, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test -run TestHelpGolden -update to create it)", err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("help changed; review and run go test -run TestHelpGolden -update\ngot:\n%s\nwant:\n%s", got, want)
+			}
+		})
+	}
+}
+
+// TestHelpFitsTerminal: the wizard's help fits an 80-column terminal; the
+// other commands' (urfave/cli's layout, one line per flag) stay readable.
+func TestHelpFitsTerminal(t *testing.T) {
+	matches, _ := filepath.Glob(filepath.Join("testdata", "help", "*.golden"))
+	if len(matches) == 0 {
+		t.Fatal("no golden help files")
+	}
+	for _, m := range matches {
+		width := 160
+		if filepath.Base(m) == "certkit-setup.golden" {
+			width = 80
+		}
+		data, _ := os.ReadFile(m)
+		sc := bufio.NewScanner(bytes.NewReader(data))
+		for n := 1; sc.Scan(); n++ {
+			if line := sc.Text(); len([]rune(line)) > width {
+				t.Errorf("%s:%d is %d columns wide (at most %d)", filepath.Base(m), n, len([]rune(line)), width)
+			}
+		}
+	}
+}
+
+// TestReadmeCommands: every certkit command line in README.md names a real
+// command and only flags that command has, so the README cannot drift
+// from the CLI.
+func TestReadmeCommands(t *testing.T) {
+	data, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := newApp(nil, nil, nil)
+	inCode, checked := false, 0
+	for n, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, "```") {
+			inCode = !inCode
+			continue
+		}
+		if !inCode {
+			continue
+		}
+		line = strings.TrimSpace(line)
+		line = strings.TrimPrefix(line, "$ ")
+		line = strings.TrimPrefix(line, "sudo ")
+		if i := strings.Index(line, " #"); i >= 0 {
+			line = line[:i]
+		}
+		if !strings.HasPrefix(line, "certkit ") {
+			continue
+		}
+		words := strings.Fields(line)[1:]
+		if err := checkCommandLine(app, words); err != "" {
+			t.Errorf("README.md:%d: %s: %s", n+1, line, err)
+		}
+		checked++
+	}
+	if checked < 10 {
+		t.Errorf("only %d certkit command lines found in README.md", checked)
+	}
+}
+
+func checkCommandLine(app *cli.App, words []string) string {
+	cmds, flags := app.Commands, app.Flags
+	var path []string
+	for _, w := range words {
+		if strings.HasPrefix(w, "-") {
+			name := strings.TrimLeft(w, "-")
+			if i := strings.IndexByte(name, '='); i >= 0 {
+				name = name[:i]
+			}
+			if name == "help" || name == "h" || name == "version" || name == "v" {
+				continue
+			}
+			if !hasFlag(flags, name) {
+				return "no flag --" + name + " on certkit " + strings.Join(path, " ")
+			}
+			continue
+		}
+		if c := findCommand(cmds, w); c != nil && (len(path) == 0 || len(cmds) > 0) {
+			path = append(path, w)
+			cmds, flags = c.Subcommands, c.Flags
+			continue
+		}
+		if len(path) == 0 {
+			return "no command " + w
+		}
+	}
+	return ""
+}
+
+func findCommand(cmds []*cli.Command, name string) *cli.Command {
+	for _, c := range cmds {
+		for _, n := range c.Names() {
+			if n == name {
+				return c
+			}
+		}
+	}
+	return nil
+}
+
+func hasFlag(flags []cli.Flag, name string) bool {
+	for _, f := range flags {
+		for _, n := range f.Names() {
+			if n == name {
+				return true
+			}
+		}
+	}
+	return false
+}
