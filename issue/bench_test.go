@@ -12,20 +12,51 @@ import (
 )
 
 // BenchmarkIssueClientP256 is the cost of one P-256 client certificate in
-// process: key, CSR, cfssl signature, PEM, and the check of the result.
-func BenchmarkIssueClientP256(b *testing.B) {
+// process: key, CSR, cfssl's reading of it, the signature, PEM, and the
+// check of the result. No file is written.
+func BenchmarkIssueClientP256(b *testing.B) { benchLeaf(b, ca.ECDSAP256) }
+
+// BenchmarkIssueClientRSA2048 is the same with an RSA-2048 key, the old
+// openssl recipe's key type: the key generation dominates.
+func BenchmarkIssueClientRSA2048(b *testing.B) { benchLeaf(b, ca.RSA2048) }
+
+func benchLeaf(b *testing.B, kt ca.KeyType) {
 	c := benchCA(b)
 	ls, err := newLeafSigner(c)
 	if err != nil {
 		b.Fatal(err)
 	}
 	now := time.Now().Truncate(time.Second)
-	r := leafRequest{profile: profileClient, cn: "runner", keyType: ca.ECDSAP256, notBefore: now.Add(-ca.Backdate), notAfter: now.Add(DefaultValidity)}
+	r := leafRequest{profile: profileClient, cn: "runner", keyType: kt, notBefore: now.Add(-ca.Backdate), notAfter: now.Add(DefaultValidity)}
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := ls.issue(r); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkIssueOneClient is `certkit issue client` in process, after the
+// CA is loaded: one certificate, both files written and flushed, in a
+// fresh home folder each time under $CERTKIT_BENCH_DIR (see
+// BenchmarkIssue1000Clients).
+func BenchmarkIssueOneClient(b *testing.B) {
+	c := benchCA(b)
+	reg, err := host.Parse("reg.example.com:5000")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, kt := range []ca.KeyType{ca.ECDSAP256, ca.RSA2048} {
+		b.Run(string(kt), func(b *testing.B) {
+			dir := benchDir(b)
+			n := 0
+			for b.Loop() {
+				n++
+				if _, err := Issue(Options{Home: filepath.Join(dir, fmt.Sprint(n)), Registry: reg, Kind: Client, KeyType: kt, CA: c}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 
@@ -43,14 +74,7 @@ func BenchmarkIssue1000Clients(b *testing.B) {
 	for i := range names {
 		names[i] = fmt.Sprintf("runner-%04d", i)
 	}
-	dir := b.TempDir()
-	if d := os.Getenv("CERTKIT_BENCH_DIR"); d != "" {
-		var err error
-		if dir, err = os.MkdirTemp(d, "certkit-bench"); err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { os.RemoveAll(dir) })
-	}
+	dir := benchDir(b)
 	n := 0
 	for b.Loop() {
 		n++
@@ -69,4 +93,20 @@ func benchCA(b *testing.B) *ca.CA {
 		b.Fatal(err)
 	}
 	return res.CA
+}
+
+// benchDir is a fresh folder under $CERTKIT_BENCH_DIR (e.g. /dev/shm for
+// tmpfs, /var/tmp for a disk), else the test's temporary folder.
+func benchDir(b *testing.B) string {
+	b.Helper()
+	d := os.Getenv("CERTKIT_BENCH_DIR")
+	if d == "" {
+		return b.TempDir()
+	}
+	dir, err := os.MkdirTemp(d, "certkit-bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
 }
