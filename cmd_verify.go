@@ -61,11 +61,20 @@ Examples:
 			}
 			ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			reports := verify.All(ctx, opts, verify.DefaultConcurrency)
-			if ctx.Err() != nil && c.Context.Err() == nil {
+			// The live checks end at once when ctx is cancelled, but reading
+			// a folder cannot be interrupted (a named pipe in certs.d blocks
+			// Docker too): on Ctrl-C certkit stops waiting and exits.
+			done := make(chan []*verify.Report, 1)
+			go func() { done <- verify.All(ctx, opts, verify.DefaultConcurrency) }()
+			select {
+			case reports := <-done:
+				if ctx.Err() != nil && c.Context.Err() == nil {
+					return errInterrupted
+				}
+				return reportVerify(e, c.Bool("json"), reports)
+			case <-ctx.Done():
 				return errInterrupted
 			}
-			return reportVerify(e, c.Bool("json"), reports)
 		},
 	}
 }
