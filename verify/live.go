@@ -278,7 +278,8 @@ type session struct {
 	answer  *answer
 	getErr  error
 	sniff   *sniffConn
-	elapsed time.Duration
+	hsTime  time.Duration // the handshake
+	elapsed time.Duration // handshake and GET /v2/
 }
 
 // handshake records what the TLS callbacks saw.
@@ -302,6 +303,7 @@ func (p *prober) session(ctx context.Context, conn net.Conn, pair *Pair) *sessio
 	hctx, cancel := p.stepCtx(ctx)
 	stop := armDeadline(hctx, conn)
 	s.hsErr = tc.HandshakeContext(hctx)
+	s.hsTime = time.Since(start)
 	stop()
 	cancel()
 	if s.hsErr == nil {
@@ -384,7 +386,7 @@ func (p *prober) tlsCheck(s *session) bool {
 		}
 		p.rep.Server = info
 	}
-	c := Check{ID: "tls", Elapsed: Millis(s.elapsed)}
+	c := Check{ID: "tls", Elapsed: Millis(s.hsTime)}
 	switch {
 	case hs.verified:
 		leaf := hs.peer[0]
@@ -548,6 +550,9 @@ func (p *prober) pairCheck(ctx context.Context, pr *Pair, sent bool) {
 		p.answers[pr.Name] = s.answer
 		c.Status = OK
 		c.Message = fmt.Sprintf("%s: accepted (GET /v2/ answered %s)", who, s.answer.StatusText)
+		if s.hs.cri == nil {
+			c.Message = fmt.Sprintf("%s: not asked for; GET /v2/ answered %s without it", who, s.answer.StatusText)
+		}
 		p.noteBody(s.answer)
 	case err == nil:
 		res.HTTPStatus = s.answer.Status

@@ -69,7 +69,8 @@ func TestProbeNoClientAuth(t *testing.T) {
 	c := expect(t, rep, "no-client-cert", Warning, "not-enforced")
 	contains(t, "message", c.Message, "200 OK", "does not enforce")
 	contains(t, "fix", c.Fix, "clientcas")
-	expect(t, rep, "pair:client", OK, "")
+	c = expect(t, rep, "pair:client", OK, "")
+	contains(t, "message", c.Message, "client.cert: not asked for; GET /v2/ answered 200 OK without it")
 	if rep.WillSend != "" {
 		t.Fatalf("will send %q to a server that asks for nothing", rep.WillSend)
 	}
