@@ -326,7 +326,7 @@ func (r *reader) entry(e fs.DirEntry) {
 
 func (r *reader) caFile(name string) {
 	p := r.path(name)
-	data, err := os.ReadFile(p)
+	data, err := readFile(p)
 	if err != nil {
 		// Docker and podman return this error for the whole folder.
 		if fi, serr := os.Stat(p); serr != nil || !fi.IsDir() { // containerd skips folders
@@ -366,7 +366,7 @@ func (r *reader) pair(certName string) {
 	stem := strings.TrimSuffix(certName, CertExt)
 	keyName := stem + KeyExt
 	p := Pair{Name: stem, CertPath: r.path(certName)}
-	certPEM, certErr := os.ReadFile(p.CertPath)
+	certPEM, certErr := readFile(p.CertPath)
 	if certErr == nil {
 		if certs := pemCerts(certPEM); len(certs) > 0 {
 			p.Cert = certs[0]
@@ -392,7 +392,7 @@ func (r *reader) pair(certName string) {
 	}
 	p.KeyPath = r.path(keyName)
 	r.keyMode(keyName)
-	keyPEM, keyErr := os.ReadFile(p.KeyPath)
+	keyPEM, keyErr := readFile(p.KeyPath)
 	if certErr != nil || keyErr != nil {
 		err := certErr
 		if err == nil {
@@ -462,7 +462,7 @@ func (r *reader) strayKeyFile(name, stem string) {
 	msg := fmt.Sprintf("missing client certificate %s for key %s", stem+CertExt, name)
 	r.keyMode(name)
 	var pub crypto.PublicKey
-	if data, err := os.ReadFile(r.path(name)); err == nil {
+	if data, err := readFile(r.path(name)); err == nil {
 		if k, err := ca.ParseKey(data); err == nil {
 			pub = k.Public()
 		}
@@ -495,7 +495,7 @@ func (r *reader) otherFile(name string) {
 	if fi.IsDir() || !fi.Mode().IsRegular() || fi.Size() > 1<<20 {
 		return
 	}
-	data, err := os.ReadFile(r.path(name))
+	data, err := readFile(r.path(name))
 	if err != nil || !hasPrivateKey(data) {
 		return
 	}
@@ -610,7 +610,7 @@ func (r *reader) readHostsTOML() {
 		return
 	}
 	p := r.path(HostsFile)
-	data, err := os.ReadFile(p)
+	data, err := readFile(p)
 	if err != nil {
 		r.add(SeverityError, HostsFile, "cannot be read: "+errText(err)+"; containerd fails for this registry", "make it readable by containerd").ContainerdError = err.Error()
 		return
@@ -636,7 +636,7 @@ func (r *reader) readHostsTOML() {
 	}
 	for _, e := range h.Hosts {
 		for _, c := range e.CA {
-			data, err := os.ReadFile(c)
+			data, err := readFile(c)
 			switch {
 			case err != nil:
 				r.add(SeverityError, HostsFile, fmt.Sprintf("names the CA file %s, which containerd cannot read: %s", c, errText(err)),
@@ -647,7 +647,7 @@ func (r *reader) readHostsTOML() {
 			}
 		}
 		for _, pair := range e.Client {
-			certPEM, err := os.ReadFile(pair[0])
+			certPEM, err := readFile(pair[0])
 			if err != nil {
 				r.add(SeverityError, HostsFile, fmt.Sprintf("names the client certificate %s, which containerd cannot read: %s", pair[0], errText(err)),
 					"fix the client entry in "+p).ContainerdError = fmt.Sprintf("unable to read CERT file %q: %v", pair[0], err)
@@ -655,7 +655,7 @@ func (r *reader) readHostsTOML() {
 			}
 			keyPEM := certPEM
 			if pair[1] != "" {
-				if keyPEM, err = os.ReadFile(pair[1]); err != nil {
+				if keyPEM, err = readFile(pair[1]); err != nil {
 					r.add(SeverityError, HostsFile, fmt.Sprintf("names the client key %s, which containerd cannot read: %s", pair[1], errText(err)),
 						"fix the client entry in "+p).ContainerdError = fmt.Sprintf("unable to read CERT file %q: %v", pair[1], err)
 					continue

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -433,5 +434,51 @@ func TestRenderHostsTOMLParses(t *testing.T) {
 		len(e.CA) != 1 || e.CA[0] != filepath.Join(dir, "ca.crt") ||
 		len(e.Client) != 2 || e.Client[1] != [2]string{filepath.Join(dir, "bob.cert"), filepath.Join(dir, "bob.key")} {
 		t.Errorf("host entry = %+v", e)
+	}
+}
+
+// TestReadFolderSpecialFiles: a named pipe or a device under a certs.d name,
+// or named by hosts.toml, is reported; reading the folder never hangs.
+func TestReadFolderSpecialFiles(t *testing.T) {
+	dir := t.TempDir()
+	if err := syscall.Mkfifo(filepath.Join(dir, "pipe.crt"), 0o644); err != nil {
+		t.Skipf("no named pipes here: %v", err)
+	}
+	if err := syscall.Mkfifo(filepath.Join(dir, "pipe.cert"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(filepath.Join(dir, "pipe.key"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	hosts := "server = \"https://reg:5000\"\n[host.\"https://reg:5000\"]\n  ca = \"/dev/zero\"\n  client = [[\"pipe.cert\", \"pipe.key\"]]\n"
+	if err := os.WriteFile(filepath.Join(dir, "hosts.toml"), []byte(hosts), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan *Folder, 1)
+	go func() {
+		f, err := ReadFolder(dir)
+		if err != nil {
+			t.Error(err)
+		}
+		done <- f
+	}()
+	var f *Folder
+	select {
+	case f = <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("ReadFolder hangs on a named pipe or /dev/zero")
+	}
+	if f == nil {
+		return
+	}
+	var msgs []string
+	for _, p := range f.Problems {
+		msgs = append(msgs, p.String())
+	}
+	all := strings.Join(msgs, "\n")
+	for _, want := range []string{"pipe.crt", "pipe.cert"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("no problem reported for %s:\n%s", want, all)
+		}
 	}
 }

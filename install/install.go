@@ -94,10 +94,10 @@ type FolderResult struct {
 	Note     string    `json:"note,omitempty"`
 	Loopback bool      `json:"loopback,omitempty"`
 
-	reg     host.Registry
-	root    Root
-	want    map[string][]byte // name -> content to write
-	owner   owner
+	reg   host.Registry
+	root  Root
+	want  map[string][]byte // name -> content to write
+	owner owner
 }
 
 // Result lists every folder install looked at, in order.
@@ -523,7 +523,7 @@ func readCurrent(dir, name string, now func() time.Time) (*current, error) {
 		}
 		e := entry{regular: fi.Mode().IsRegular(), dir: fi.IsDir(), mode: fi.Mode().Perm()}
 		if e.regular && fi.Size() <= 1<<20 {
-			if e.data, err = os.ReadFile(filepath.Join(dir, d.Name())); err != nil {
+			if e.data, err = readFile(filepath.Join(dir, d.Name())); err != nil {
 				return nil, err
 			}
 		}

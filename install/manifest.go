@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 )
@@ -46,7 +45,7 @@ func (m *Manifest) Has(name string) (sum string, ok bool) {
 }
 
 func readManifest(dir string) (*Manifest, error) {
-	data, err := os.ReadFile(filepath.Join(dir, ManifestFile))
+	data, err := readFile(filepath.Join(dir, ManifestFile))
 	if err != nil {
 		return nil, err
 	}

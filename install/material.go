@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -52,7 +51,7 @@ func (e *MaterialError) Hint() string { return e.Fix }
 // nothing is expired. The CA's private key is not read.
 func loadMaterial(homeDir string, reg host.Registry, now time.Time) (*material, error) {
 	caPath := filepath.Join(home.CADir(homeDir), ca.CertFile)
-	caPEM, err := os.ReadFile(caPath)
+	caPEM, err := readFile(caPath)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, &ca.NotFoundError{Dir: home.CADir(homeDir)}
 	}
@@ -104,11 +103,11 @@ func loadPair(homeDir, folder, name string, roots *x509.CertPool, now time.Time)
 	if !validPairName(name) {
 		return nil, &MaterialError{certPath, fmt.Sprintf("the name %q cannot be a certs.d file name (use letters, digits, '.', '_' and '-')", name), reissue}
 	}
-	certPEM, err := os.ReadFile(certPath)
+	certPEM, err := readFile(certPath)
 	if err != nil {
 		return nil, err
 	}
-	keyPEM, err := os.ReadFile(keyPath)
+	keyPEM, err := readFile(keyPath)
 	if err != nil {
 		return nil, err
 	}
