@@ -128,7 +128,7 @@ func runDemo(e *env, ctx context.Context, keep string) (err error) {
 	u.printf("")
 	u.printf("== 3. certkit verify --host %s --certs-dir %s --addr %s", reg, certsDir, ln.Addr())
 	vctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	rep := verify.Verify(vctx, verify.Options{Registry: reg, Dir: filepath.Join(certsDir, reg.String()), Addr: ln.Addr().String(),
+	rep := verify.Verify(vctx, verify.Options{Registry: reg, Dir: out.Install.Folders[0].Dir, Addr: ln.Addr().String(),
 		Live: verify.LiveOptions{Timeout: 10 * time.Second}})
 	cancel()
 	printVerify(u, rep)

@@ -6,7 +6,6 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -15,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/certkit/certkit/host"
+	"github.com/certkit/certkit/install"
 	"github.com/certkit/certkit/internal/errs"
 	"github.com/certkit/certkit/verify"
 )
@@ -118,13 +118,13 @@ func verifyOptions(c *cli.Context) ([]verify.Options, error) {
 		}
 		for _, r := range roots {
 			o := base
-			o.Registry, o.Dir = reg, filepath.Join(r.Dir, reg.String())
+			o.Registry, o.Dir = reg, r.Folder(reg)
 			opts = append(opts, o)
 		}
 		return opts, nil
 	}
 	for _, r := range roots {
-		regs, err := verify.Registries(r.Dir)
+		regs, err := install.Registries(r.Dir)
 		if errors.Is(err, os.ErrNotExist) {
 			continue
 		}
@@ -133,7 +133,7 @@ func verifyOptions(c *cli.Context) ([]verify.Options, error) {
 		}
 		for _, reg := range regs {
 			o := base
-			o.Registry, o.Dir = reg, filepath.Join(r.Dir, reg.String())
+			o.Registry, o.Dir = reg, r.Folder(reg)
 			opts = append(opts, o)
 		}
 	}

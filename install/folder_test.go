@@ -482,3 +482,29 @@ func TestReadFolderSpecialFiles(t *testing.T) {
 		}
 	}
 }
+
+func TestRegistries(t *testing.T) {
+	root := t.TempDir()
+	for _, d := range []string{"reg.example.com:5000", "10.0.0.5", "[fd00::1]:5000", "reg.example.com_5000_", "_default", ".certkit-backup", "https:"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(root, "stray.example.com"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	regs, err := Registries(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range regs {
+		got = append(got, r.String())
+	}
+	if want := "10.0.0.5 [fd00::1]:5000 reg.example.com:5000"; strings.Join(got, " ") != want {
+		t.Fatalf("registries %q, want %q", got, want)
+	}
+	if f := (Root{Dir: root}).Folder(regs[1]); f != filepath.Join(root, "[fd00::1]:5000") {
+		t.Errorf("Folder = %s", f)
+	}
+}

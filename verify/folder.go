@@ -5,9 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"path/filepath"
-	"sort"
 	"sync"
 	"time"
 
@@ -155,29 +152,4 @@ func All(ctx context.Context, opts []Options, limit int) []*Report {
 	}
 	wg.Wait()
 	return reports
-}
-
-// Registries lists the registry folders in a certs root, sorted: the
-// folders whose name is a registry host[:port] exactly as host.Parse
-// writes it. Other entries (containerd's "reg_5000_" and "_default",
-// certkit's backup folder) are left out.
-func Registries(root string) ([]host.Registry, error) {
-	entries, err := os.ReadDir(root)
-	if err != nil {
-		return nil, err
-	}
-	var out []host.Registry
-	for _, e := range entries {
-		fi, err := os.Stat(filepath.Join(root, e.Name())) // follows links
-		if err != nil || !fi.IsDir() {
-			continue
-		}
-		r, err := host.Parse(e.Name())
-		if err != nil || r.String() != e.Name() {
-			continue
-		}
-		out = append(out, r)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
-	return out, nil
 }

@@ -145,25 +145,3 @@ func TestVerifyOfflineFolders(t *testing.T) {
 	rep := Verify(context.Background(), Options{Registry: reg, Dir: filepath.Join(t.TempDir(), "nope"), Offline: true})
 	expect(t, rep, "folder", Error, "no-folder")
 }
-
-func TestRegistries(t *testing.T) {
-	t.Parallel()
-	root := t.TempDir()
-	for _, d := range []string{"reg.example.com:5000", "10.0.0.5", "[fd00::1]:5000", "reg.example.com_5000_", "_default", ".certkit-backup", "https:"} {
-		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	writeFolder(t, root, map[string][]byte{"stray.example.com": nil})
-	regs, err := Registries(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, r := range regs {
-		got = append(got, r.String())
-	}
-	if want := "10.0.0.5 [fd00::1]:5000 reg.example.com:5000"; strings.Join(got, " ") != want {
-		t.Fatalf("registries %q, want %q", got, want)
-	}
-}
