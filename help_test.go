@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"flag"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -176,4 +177,57 @@ func hasFlag(flags []cli.Flag, name string) bool {
 		}
 	}
 	return false
+}
+
+// TestReadmeMainJob runs the README's first set-up command exactly as
+// written (go run . demo) and checks that it succeeds and leaves nothing
+// in its temporary folder.
+func TestReadmeMainJob(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds certkit with go run")
+	}
+	data, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(data), "## Set-up")
+	if !ok {
+		t.Fatal("README.md has no Set-up section")
+	}
+	_, block, ok := strings.Cut(rest, "```sh\n")
+	if !ok {
+		t.Fatal("the Set-up section has no sh block")
+	}
+	block, _, _ = strings.Cut(block, "```")
+	lines := strings.Split(strings.TrimSpace(block), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("the Set-up block has %d commands, want exactly 2:\n%s", len(lines), block)
+	}
+	mainJob, _, _ := strings.Cut(lines[0], "#")
+	mainJob = strings.TrimSpace(mainJob)
+	if mainJob != "go run . demo" {
+		t.Fatalf("main job is %q", mainJob)
+	}
+	if test, _, _ := strings.Cut(lines[1], "#"); strings.TrimSpace(test) != "./scripts/test" {
+		t.Errorf("test command is %q; .ci/run calls ./scripts/test", test)
+	}
+	ci, err := os.ReadFile(".ci/run")
+	if err != nil || !strings.Contains(string(ci), "./scripts/test") {
+		t.Errorf(".ci/run does not call ./scripts/test: %v", err)
+	}
+	tmp := t.TempDir()
+	cmd := exec.Command("sh", "-c", mainJob)
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp, "CERTKIT_HOME="+filepath.Join(tmp, "must-not-be-used"))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", mainJob, err, out)
+	}
+	if !bytes.Contains(out, []byte("passed")) {
+		t.Errorf("the demo did not report a passing verify:\n%s", out)
+	}
+	left, _ := os.ReadDir(tmp)
+	for _, e := range left {
+		// go run keeps its build folder under TMPDIR only while it runs.
+		t.Errorf("left behind in TMPDIR: %s", e.Name())
+	}
 }
