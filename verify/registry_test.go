@@ -1,21 +1,17 @@
 package verify
 
 import (
-	"bufio"
 	"context"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/certkit/certkit/ca"
 	"github.com/certkit/certkit/host"
 	"github.com/certkit/certkit/install"
+	"github.com/certkit/certkit/internal/testenv"
 	"github.com/certkit/certkit/issue"
 )
 
@@ -23,88 +19,6 @@ import (
 // 2.8): certkit's own CA, server and client certificates (ca, issue) and
 // its installed folder (install), the registry configured with
 // tls.certificate, key and clientcas on 127.0.0.1 with a free port.
-
-// needTool returns the path of an external program. Under CI=true a
-// missing one fails the test; elsewhere it skips, saying how to get it.
-func needTool(t *testing.T, name, pkg string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err == nil {
-		return p
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is not installed and CI=true forbids skipping: run ./scripts/test, which installs it", name)
-	}
-	t.Skipf("%s is not installed: apt-get install %s (./scripts/test does it)", name, pkg)
-	return ""
-}
-
-var listening = regexp.MustCompile(`listening on (\S+?),? tls`)
-
-// startRegistry runs docker-registry with TLS and client certificates and
-// returns the address it listens on, read from its own log line (no
-// polling, no sleeping).
-func startRegistry(t *testing.T, chain, key, clientCA string) string {
-	t.Helper()
-	bin := needTool(t, "docker-registry", "docker-registry")
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "config.yml")
-	config := fmt.Sprintf(`version: 0.1
-log:
-  level: info
-  formatter: text
-storage:
-  filesystem:
-    rootdirectory: %q
-http:
-  addr: 127.0.0.1:0
-  tls:
-    certificate: %q
-    key: %q
-    clientcas:
-      - %q
-`, filepath.Join(dir, "storage"), chain, key, clientCA)
-	if err := os.WriteFile(cfg, []byte(config), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "serve", cfg)
-	out, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stdout = cmd.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	// A failsafe, not a timing assertion: a registry that never says it
-	// listens is killed, which ends the log and fails the test below.
-	failsafe := time.AfterFunc(time.Minute, func() { cmd.Process.Kill() })
-	var wg sync.WaitGroup
-	t.Cleanup(func() {
-		failsafe.Stop()
-		cmd.Process.Kill()
-		wg.Wait()
-		cmd.Wait()
-	})
-	sc := bufio.NewScanner(out)
-	var log []string
-	for sc.Scan() {
-		line := sc.Text()
-		log = append(log, line)
-		if m := listening.FindStringSubmatch(line); m != nil {
-			failsafe.Stop()
-			wg.Add(1)
-			go func() { // keep draining the log so the registry never blocks on it
-				defer wg.Done()
-				for sc.Scan() {
-				}
-			}()
-			return m[1]
-		}
-	}
-	t.Fatalf("docker-registry did not start:\n%s", strings.Join(log, "\n"))
-	return ""
-}
 
 // pki is a certkit home with a CA, a server certificate for
 // registry.test, and the clock they were made with.
@@ -134,7 +48,7 @@ func newPKI(t *testing.T, now time.Time, serverValidity time.Duration) *pki {
 // the registry name with its port, and the address.
 func (p *pki) start(t *testing.T) (host.Registry, string) {
 	t.Helper()
-	addr := startRegistry(t, p.server.Certs[0].ChainPath, p.server.Certs[0].KeyPath, p.ca.CertPath())
+	addr := testenv.StartRegistry(t, testenv.RegistryConfig{Chain: p.server.Certs[0].ChainPath, Key: p.server.Certs[0].KeyPath, ClientCAs: []string{p.ca.CertPath()}})
 	_, port, _ := strings.Cut(addr, ":")
 	reg, err := host.Parse(regName + ":" + port)
 	if err != nil {
@@ -267,13 +181,7 @@ func copyFolder(t *testing.T, dir string) string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dst, e.Name()), data, fi.Mode().Perm()); err != nil {
-			t.Fatal(err)
-		}
+		testenv.CopyFile(t, filepath.Join(dir, e.Name()), filepath.Join(dst, e.Name()), fi.Mode().Perm())
 	}
 	return dst
 }
