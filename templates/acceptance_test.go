@@ -4,9 +4,6 @@ package templates
 // are for (Debian's docker-registry, nginx, Apache, skopeo) on 127.0.0.1.
 
 import (
-	"archive/tar"
-	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
@@ -15,14 +12,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -31,93 +26,17 @@ import (
 
 	"github.com/certkit/certkit/ca"
 	"github.com/certkit/certkit/internal/home"
+	"github.com/certkit/certkit/internal/testenv"
 	"github.com/certkit/certkit/verify"
 )
 
-// needTool returns the path of an external program. Without it the test
-// fails under CI=true (scripts/test installs it) and skips elsewhere.
-func needTool(t *testing.T, name string) string {
+// copyClientFolder puts into dir what certkit install puts into a
+// registry's certs.d folder: the CA and alice's client pair.
+func (m *material) copyClientFolder(t *testing.T, dir string) {
 	t.Helper()
-	p, err := exec.LookPath(name)
-	if err == nil {
-		return p
-	}
-	for _, dir := range []string{"/usr/sbin", "/sbin"} {
-		if p := filepath.Join(dir, name); isExecutable(p) {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is not installed, and CI=true forbids skipping; run ./scripts/test, which installs it", name)
-	}
-	t.Skipf("%s is not installed; install it (apt-get install nginx apache2 docker-registry skopeo) or run ./scripts/test", name)
-	return ""
-}
-
-func isExecutable(p string) bool {
-	fi, err := os.Stat(p)
-	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
-}
-
-// freePort returns a port on 127.0.0.1 that was free a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// startProcess runs a server program until the test ends. Its output goes
-// to a log file that is shown when the test fails.
-func startProcess(t *testing.T, env []string, name string, args ...string) {
-	t.Helper()
-	logPath := filepath.Join(t.TempDir(), filepath.Base(name)+".log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(name, args...)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.Env = append(os.Environ(), env...)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-exited
-		}
-		logFile.Close()
-		if t.Failed() {
-			out, _ := os.ReadFile(logPath)
-			t.Logf("%s output:\n%s", name, out)
-		}
-	})
-}
-
-// waitListening waits until something accepts connections on addr.
-func waitListening(t *testing.T, addr string) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("nothing listens on %s: %v", addr, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testenv.CopyFile(t, filepath.Join(m.home, "ca", ca.CertFile), filepath.Join(dir, ca.CertFile), 0o600)
+	testenv.CopyFile(t, filepath.Join(m.dir(), "alice.cert"), filepath.Join(dir, "alice.cert"), 0o600)
+	testenv.CopyFile(t, filepath.Join(m.dir(), "alice.key"), filepath.Join(dir, "alice.key"), 0o600)
 }
 
 // client is an HTTPS client trusting the certkit CA, with the named client
@@ -177,30 +96,17 @@ func checkServesOnlyWithCert(t *testing.T, m *material, url string, withoutStatu
 	}
 }
 
-// plainRegistry starts docker-registry without TLS on 127.0.0.1, for the
-// proxies to front.
-func plainRegistry(t *testing.T, registryBin string) string {
-	t.Helper()
-	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
-	cfg := filepath.Join(t.TempDir(), "plain.yml")
-	write(t, cfg, []byte(fmt.Sprintf("version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: %q\nhttp:\n  addr: %q\n", t.TempDir(), addr)), 0o644)
-	startProcess(t, nil, registryBin, "serve", cfg)
-	waitListening(t, addr)
-	return addr
-}
-
 // TestRegistryServesOnlyClientsWithCert runs docker-registry with the
 // rendered config.yml; containerd's own hosts.toml reader, given the
 // rendered hosts.toml, reaches it too.
 func TestRegistryServesOnlyClientsWithCert(t *testing.T) {
-	bin := needTool(t, "docker-registry")
-	port := freePort(t)
+	bin := testenv.NeedTool(t, "docker-registry")
+	port := testenv.FreePort(t)
 	m := newMaterial(t, "localhost:"+strconv.Itoa(port), "alice")
 	listen := "127.0.0.1:" + strconv.Itoa(port)
 	cfg := filepath.Join(t.TempDir(), "config.yml")
 	write(t, cfg, mustRender(t, Registry, Options{Home: m.home, Registry: m.reg, Listen: listen, Storage: t.TempDir()}), 0o644)
-	startProcess(t, nil, bin, "serve", cfg)
-	waitListening(t, listen)
+	testenv.StartProcess(t, testenv.Program{Path: bin, Args: []string{"serve", cfg}, Listen: listen})
 	checkServesOnlyWithCert(t, m, "https://"+m.reg.String()+"/v2/", 0)
 
 	t.Run("containerd hosts.toml", func(t *testing.T) {
@@ -210,9 +116,7 @@ func TestRegistryServesOnlyClientsWithCert(t *testing.T) {
 			t.Fatal(err)
 		}
 		// What certkit install puts there: the CA and the client pairs.
-		copyFile(t, filepath.Join(m.home, "ca", ca.CertFile), filepath.Join(dir, ca.CertFile))
-		copyFile(t, filepath.Join(m.dir(), "alice.cert"), filepath.Join(dir, "alice.cert"))
-		copyFile(t, filepath.Join(m.dir(), "alice.key"), filepath.Join(dir, "alice.key"))
+		m.copyClientFolder(t, dir)
 		write(t, filepath.Join(dir, "hosts.toml"), mustRender(t, Containerd, Options{Home: m.home, Registry: m.reg, CertsDir: certsDir}), 0o644)
 
 		hosts, err := config.ConfigureHosts(context.Background(), config.HostOptions{HostDir: config.HostDirFromRoot(certsDir)})(m.reg.String())
@@ -251,21 +155,12 @@ func TestRegistryServesOnlyClientsWithCert(t *testing.T) {
 	})
 }
 
-func copyFile(t *testing.T, from, to string) {
-	t.Helper()
-	b, err := os.ReadFile(from)
-	if err != nil {
-		t.Fatal(err)
-	}
-	write(t, to, b, 0o600)
-}
-
 // TestComposeEnvironment runs docker-registry the way the compose file
 // runs registry:2: its environment, with the mounted files at their host
 // paths. It catches a misspelt REGISTRY_HTTP_TLS_* variable.
 func TestComposeEnvironment(t *testing.T) {
-	bin := needTool(t, "docker-registry")
-	port := freePort(t)
+	bin := testenv.NeedTool(t, "docker-registry")
+	port := testenv.FreePort(t)
 	m := newMaterial(t, "localhost:"+strconv.Itoa(port), "alice")
 	c := parseCompose(t, mustRender(t, Compose, Options{Home: m.home, Registry: m.reg}))
 	svc := c.Services["registry"]
@@ -301,8 +196,7 @@ func TestComposeEnvironment(t *testing.T) {
 	// The image's own config.yml, the part the compose file relies on.
 	cfg := filepath.Join(t.TempDir(), "config.yml")
 	write(t, cfg, []byte("version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: /nonexistent\nhttp:\n  addr: :5000\n"), 0o644)
-	startProcess(t, env, bin, "serve", cfg)
-	waitListening(t, "127.0.0.1:"+strconv.Itoa(port))
+	testenv.StartProcess(t, testenv.Program{Path: bin, Args: []string{"serve", cfg}, Env: env, Listen: "127.0.0.1:" + strconv.Itoa(port)})
 	checkServesOnlyWithCert(t, m, "https://"+m.reg.String()+"/v2/", 0)
 }
 
@@ -334,8 +228,8 @@ http {
 }
 
 func TestNginx(t *testing.T) {
-	nginx := needTool(t, "nginx")
-	port := freePort(t)
+	nginx := testenv.NeedTool(t, "nginx")
+	port := testenv.FreePort(t)
 	m := newMaterial(t, "localhost:"+strconv.Itoa(port), "alice")
 	listen := "127.0.0.1:" + strconv.Itoa(port)
 
@@ -357,10 +251,9 @@ func TestNginx(t *testing.T) {
 	})
 
 	t.Run("in front of docker-registry", func(t *testing.T) {
-		upstream := plainRegistry(t, needTool(t, "docker-registry"))
+		upstream := testenv.StartRegistry(t, testenv.RegistryConfig{}) // plain HTTP, behind nginx
 		conf := nginxConf(t, mustRender(t, Nginx, Options{Home: m.home, Registry: m.reg, Listen: listen, Upstream: upstream}))
-		startProcess(t, nil, nginx, "-c", conf, "-e", filepath.Join(filepath.Dir(conf), "error.log"))
-		waitListening(t, listen)
+		testenv.StartProcess(t, testenv.Program{Path: nginx, Args: []string{"-c", conf, "-e", filepath.Join(filepath.Dir(conf), "error.log")}, Listen: listen})
 		// nginx answers a missing certificate itself, with 400.
 		checkServesOnlyWithCert(t, m, "https://"+m.reg.String()+"/v2/", http.StatusBadRequest)
 		skopeoRoundTrip(t, m)
@@ -389,8 +282,8 @@ func apacheConf(t *testing.T, vhost []byte) string {
 }
 
 func TestApache(t *testing.T) {
-	ctl := needTool(t, "apache2ctl")
-	port := freePort(t)
+	ctl := testenv.NeedTool(t, "apache2ctl")
+	port := testenv.FreePort(t)
 	m := newMaterial(t, "localhost:"+strconv.Itoa(port), "alice")
 	listen := "127.0.0.1:" + strconv.Itoa(port)
 
@@ -406,11 +299,10 @@ func TestApache(t *testing.T) {
 	})
 
 	t.Run("in front of docker-registry", func(t *testing.T) {
-		upstream := plainRegistry(t, needTool(t, "docker-registry"))
+		upstream := testenv.StartRegistry(t, testenv.RegistryConfig{}) // plain HTTP, behind Apache
 		conf := apacheConf(t, mustRender(t, Apache, Options{Home: m.home, Registry: m.reg, Listen: listen, Upstream: upstream}))
 		// -X: one process in the foreground.
-		startProcess(t, nil, needTool(t, "apache2"), "-X", "-f", conf)
-		waitListening(t, listen)
+		testenv.StartProcess(t, testenv.Program{Path: testenv.NeedTool(t, "apache2"), Args: []string{"-X", "-f", conf}, Listen: listen})
 		checkServesOnlyWithCert(t, m, "https://"+m.reg.String()+"/v2/", 0)
 		// A registry answer other than 200 keeps the header once.
 		a, err := get(m.client(t, "alice"), "https://"+m.reg.String()+"/v2/certkit/none/manifests/latest")
@@ -452,13 +344,11 @@ func TestComposeYAML(t *testing.T) {
 // client pair as skopeo's certificate folder, and inspects it back.
 func skopeoRoundTrip(t *testing.T, m *material) {
 	t.Helper()
-	skopeo := needTool(t, "skopeo")
+	skopeo := testenv.NeedTool(t, "skopeo")
 	certDir := t.TempDir()
-	copyFile(t, filepath.Join(m.home, "ca", ca.CertFile), filepath.Join(certDir, ca.CertFile))
-	copyFile(t, filepath.Join(m.dir(), "alice.cert"), filepath.Join(certDir, "alice.cert"))
-	copyFile(t, filepath.Join(m.dir(), "alice.key"), filepath.Join(certDir, "alice.key"))
+	m.copyClientFolder(t, certDir)
 	layout := t.TempDir()
-	want := writeOCIImage(t, layout, "1.0")
+	img := testenv.WriteOCIImage(t, layout, "1.0")
 	ref := "docker://" + m.reg.String() + "/certkit/hello:1.0"
 	run := func(args ...string) string {
 		t.Helper()
@@ -478,7 +368,7 @@ func skopeoRoundTrip(t *testing.T, m *material) {
 	}
 	run("copy", "--dest-cert-dir", certDir, "oci:"+layout+":1.0", ref)
 	out := run("inspect", "--raw", "--cert-dir", certDir, ref)
-	if got := sha256.Sum256([]byte(out)); hex.EncodeToString(got[:]) != want {
+	if got := sha256.Sum256([]byte(out)); "sha256:"+hex.EncodeToString(got[:]) != img.Manifest {
 		t.Errorf("the manifest read back differs from the one pushed:\n%s", out)
 	}
 	// Without the client pair, the registry is closed.
@@ -487,59 +377,4 @@ func skopeoRoundTrip(t *testing.T, m *material) {
 	if out, err := cmd.CombinedOutput(); err == nil {
 		t.Errorf("skopeo inspect without the client certificate succeeded:\n%s", out)
 	}
-}
-
-// writeOCIImage writes a one-layer OCI image layout tagged tag and returns
-// the hex SHA-256 of its manifest.
-func writeOCIImage(t *testing.T, dir, tag string) string {
-	t.Helper()
-	blobs := filepath.Join(dir, "blobs", "sha256")
-	if err := os.MkdirAll(blobs, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	blob := func(b []byte) map[string]any {
-		sum := sha256.Sum256(b)
-		h := hex.EncodeToString(sum[:])
-		write(t, filepath.Join(blobs, h), b, 0o644)
-		return map[string]any{"digest": "sha256:" + h, "size": len(b)}
-	}
-	var tarBuf bytes.Buffer
-	tw := tar.NewWriter(&tarBuf)
-	content := []byte("hello from certkit\n")
-	tw.WriteHeader(&tar.Header{Name: "hello.txt", Mode: 0o644, Size: int64(len(content)), ModTime: time.Unix(0, 0)})
-	tw.Write(content)
-	tw.Close()
-	diffID := sha256.Sum256(tarBuf.Bytes())
-	var gz bytes.Buffer
-	zw := gzip.NewWriter(&gz)
-	zw.Write(tarBuf.Bytes())
-	zw.Close()
-
-	js := func(v any) []byte {
-		b, err := json.Marshal(v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
-	layer := blob(gz.Bytes())
-	layer["mediaType"] = "application/vnd.oci.image.layer.v1.tar+gzip"
-	cfg := blob(js(map[string]any{
-		"architecture": "amd64", "os": "linux",
-		"rootfs": map[string]any{"type": "layers", "diff_ids": []string{"sha256:" + hex.EncodeToString(diffID[:])}},
-	}))
-	cfg["mediaType"] = "application/vnd.oci.image.config.v1+json"
-	manifestJSON := js(map[string]any{
-		"schemaVersion": 2,
-		"mediaType":     "application/vnd.oci.image.manifest.v1+json",
-		"config":        cfg,
-		"layers":        []any{layer},
-	})
-	manifest := blob(manifestJSON)
-	manifest["mediaType"] = "application/vnd.oci.image.manifest.v1+json"
-	manifest["annotations"] = map[string]string{"org.opencontainers.image.ref.name": tag}
-	write(t, filepath.Join(dir, "index.json"), js(map[string]any{"schemaVersion": 2, "manifests": []any{manifest}}), 0o644)
-	write(t, filepath.Join(dir, "oci-layout"), []byte(`{"imageLayoutVersion":"1.0.0"}`), 0o644)
-	sum := sha256.Sum256(manifestJSON)
-	return hex.EncodeToString(sum[:])
 }
