@@ -21,6 +21,7 @@ import (
 
 	"github.com/certkit/certkit/ca"
 	"github.com/certkit/certkit/host"
+	"github.com/certkit/certkit/internal/testenv"
 	"github.com/certkit/certkit/issue"
 	"github.com/certkit/certkit/templates"
 )
@@ -47,39 +48,6 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
-}
-
-// needTools fails under CI=true when a program is missing (scripts/test
-// installs them all) and skips elsewhere.
-func needTools(t *testing.T, names ...string) {
-	t.Helper()
-	path := os.Getenv("PATH") + ":/usr/sbin:/sbin"
-	for _, name := range names {
-		found := false
-		for _, dir := range filepath.SplitList(path) {
-			if fi, err := os.Stat(filepath.Join(dir, name)); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
-				found = true
-				break
-			}
-		}
-		if found {
-			continue
-		}
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not installed, and CI=true forbids skipping; run ./scripts/test, which installs it", name)
-		}
-		t.Skipf("%s is not installed (apt-get install docker-registry skopeo nginx curl)", name)
-	}
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // runExample runs DIR/run.sh with env, and checks that it succeeded, left
@@ -120,14 +88,14 @@ func runExample(t *testing.T, dir string, ports map[string]int, want ...string) 
 }
 
 func TestRegistryMTLS(t *testing.T) {
-	needTools(t, "bash", "docker-registry", "skopeo", "curl", "tar", "gzip", "sha256sum")
-	runExample(t, "registry-mtls", map[string]int{"PORT": freePort(t)},
+	testenv.NeedTools(t, "bash", "docker-registry", "skopeo", "curl", "tar", "gzip", "sha256sum")
+	runExample(t, "registry-mtls", map[string]int{"PORT": testenv.FreePort(t)},
 		"minimumtls: tls1.2", "{}", "certkit/hello", "Done: the registry served only the client with the certificate")
 }
 
 func TestNginxProxy(t *testing.T) {
-	needTools(t, "bash", "docker-registry", "nginx", "skopeo", "curl", "tar", "gzip", "sha256sum")
-	runExample(t, "nginx-proxy", map[string]int{"PORT": freePort(t), "UPSTREAM_PORT": freePort(t)},
+	testenv.NeedTools(t, "bash", "docker-registry", "nginx", "skopeo", "curl", "tar", "gzip", "sha256sum")
+	runExample(t, "nginx-proxy", map[string]int{"PORT": testenv.FreePort(t), "UPSTREAM_PORT": testenv.FreePort(t)},
 		"ssl_verify_client on;", "HTTP 400", "{}", "certkit/hello", "Done: nginx let through only the client with the certificate")
 }
 
