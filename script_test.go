@@ -5,7 +5,6 @@ import (
 	"crypto/x509"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/certkit/certkit/ca"
 	"github.com/certkit/certkit/internal/certtest"
+	"github.com/certkit/certkit/internal/testenv"
 )
 
 func TestMain(m *testing.M) {
@@ -42,7 +42,7 @@ func scriptParams(dir string) testscript.Params {
 		},
 		Condition: func(cond string) (bool, error) {
 			if name, ok := strings.CutPrefix(cond, "tool:"); ok {
-				return haveTool(name)
+				return testenv.HaveTool(name)
 			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
@@ -51,18 +51,6 @@ func scriptParams(dir string) testscript.Params {
 			"perm":      cmdPerm,
 		},
 	}
-}
-
-// haveTool reports whether an external program is installed. Under CI a
-// missing tool is an error, never a skip: the test command installs them.
-func haveTool(name string) (bool, error) {
-	if _, err := exec.LookPath(name); err == nil {
-		return true, nil
-	}
-	if os.Getenv("CI") == "true" {
-		return false, fmt.Errorf("%s is not installed, and CI=true forbids skipping; run ./scripts/test, which installs it", name)
-	}
-	return false, nil
 }
 
 // perm PATH MODE: the file or folder's permission bits are exactly MODE.
