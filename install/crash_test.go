@@ -19,6 +19,7 @@ import (
 	"crypto/tls"
 
 	"github.com/certkit/certkit/host"
+	"github.com/certkit/certkit/internal/testenv"
 )
 
 // crashEnv holds, in a re-executed test binary, the run to make and the
@@ -154,7 +155,7 @@ func copyTree(t *testing.T, src, dst string) {
 		if err != nil {
 			return err
 		}
-		writeFile(t, d, data, fi.Mode().Perm())
+		testenv.WriteFile(t, d, data, fi.Mode().Perm())
 		return nil
 	})
 	if err != nil {
@@ -181,7 +182,7 @@ func TestInstallKilledAtEveryStep(t *testing.T) {
 		if err := os.MkdirAll(filepath.Join(root, name), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		writeFile(t, filepath.Join(root, name, "NOTES.txt"), []byte("the user's\n"), 0o644)
+		testenv.WriteFile(t, filepath.Join(root, name, "NOTES.txt"), []byte("the user's\n"), 0o644)
 		if _, err := Install(Options{Home: p.home, Roots: []Root{customRoot(t, target, root)}}); err != nil {
 			t.Fatal(err)
 		}

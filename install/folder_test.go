@@ -16,6 +16,8 @@ import (
 
 	"github.com/containerd/containerd/v2/core/remotes/docker/config"
 	"go.podman.io/image/v5/pkg/tlsclientconfig"
+
+	"github.com/certkit/certkit/internal/testenv"
 )
 
 type wantProblem struct {
@@ -38,9 +40,9 @@ func TestReadFolder(t *testing.T) {
 	clientNotAfter := pemCerts(certPEM)[0].NotAfter
 
 	good := func(t *testing.T, dir string) {
-		writeFile(t, filepath.Join(dir, "ca.crt"), p.ca.CertPEM, 0o644)
-		writeFile(t, filepath.Join(dir, "client.cert"), certPEM, 0o644)
-		writeFile(t, filepath.Join(dir, "client.key"), keyPEM, 0o600)
+		testenv.WriteFile(t, filepath.Join(dir, "ca.crt"), p.ca.CertPEM, 0o644)
+		testenv.WriteFile(t, filepath.Join(dir, "client.cert"), certPEM, 0o644)
+		testenv.WriteFile(t, filepath.Join(dir, "client.key"), keyPEM, 0o600)
 	}
 	tests := []struct {
 		name   string
@@ -59,7 +61,7 @@ func TestReadFolder(t *testing.T) {
 			name: "cert without key",
 			setup: func(t *testing.T, dir string) {
 				good(t, dir)
-				writeFile(t, filepath.Join(dir, "extra.cert"), certPEM, 0o644)
+				testenv.WriteFile(t, filepath.Join(dir, "extra.cert"), certPEM, 0o644)
 			},
 			want:       []wantProblem{{SeverityError, "extra.cert", `"missing key extra.key for client certificate extra.cert. CA certificates must use the extension .crt"`}},
 			loader:     "missing key extra.key for client certificate extra.cert.",
@@ -69,7 +71,7 @@ func TestReadFolder(t *testing.T) {
 		{
 			name: "CA saved as .cert",
 			setup: func(t *testing.T, dir string) {
-				writeFile(t, filepath.Join(dir, "ca.cert"), p.ca.CertPEM, 0o644)
+				testenv.WriteFile(t, filepath.Join(dir, "ca.cert"), p.ca.CertPEM, 0o644)
 			},
 			want:       []wantProblem{{SeverityError, "ca.cert", "missing key ca.key"}},
 			loader:     "missing key ca.key for client certificate ca.cert.",
@@ -80,7 +82,7 @@ func TestReadFolder(t *testing.T) {
 			name: "CA key in the folder",
 			setup: func(t *testing.T, dir string) {
 				good(t, dir)
-				writeFile(t, filepath.Join(dir, "ca.key"), caKey, 0o600)
+				testenv.WriteFile(t, filepath.Join(dir, "ca.key"), caKey, 0o600)
 			},
 			want:   []wantProblem{{SeverityError, "ca.key", "private key of the CA in ca.crt"}},
 			loader: "missing client certificate ca.cert for key ca.key",
@@ -90,8 +92,8 @@ func TestReadFolder(t *testing.T) {
 			name: "server certificate and key in the folder",
 			setup: func(t *testing.T, dir string) {
 				good(t, dir)
-				writeFile(t, filepath.Join(dir, "server.crt"), serverCert, 0o644)
-				writeFile(t, filepath.Join(dir, "server.key"), serverKey, 0o600)
+				testenv.WriteFile(t, filepath.Join(dir, "server.crt"), serverCert, 0o644)
+				testenv.WriteFile(t, filepath.Join(dir, "server.key"), serverKey, 0o600)
 			},
 			want: []wantProblem{
 				{SeverityWarning, "server.crt", "which is not a CA"},
@@ -104,7 +106,7 @@ func TestReadFolder(t *testing.T) {
 			name: "DER .crt",
 			setup: func(t *testing.T, dir string) {
 				good(t, dir)
-				writeFile(t, filepath.Join(dir, "old-ca.crt"), p.ca.Cert.Raw, 0o644)
+				testenv.WriteFile(t, filepath.Join(dir, "old-ca.crt"), p.ca.Cert.Raw, 0o644)
 			},
 			want:       []wantProblem{{SeverityError, "old-ca.crt", "not a PEM certificate; Docker and podman silently ignore it, but containerd"}},
 			containerd: "unable to load CA cert",
@@ -114,8 +116,8 @@ func TestReadFolder(t *testing.T) {
 			name: "DER .crt beside a hosts.toml",
 			setup: func(t *testing.T, dir string) {
 				good(t, dir)
-				writeFile(t, filepath.Join(dir, "old-ca.crt"), p.ca.Cert.Raw, 0o644)
-				writeFile(t, filepath.Join(dir, "hosts.toml"), []byte("[host.\"https://reg.example.com:5000\"]\n  ca = \"ca.crt\"\n  client = [[\"client.cert\", \"client.key\"]]\n"), 0o644)
+				testenv.WriteFile(t, filepath.Join(dir, "old-ca.crt"), p.ca.Cert.Raw, 0o644)
+				testenv.WriteFile(t, filepath.Join(dir, "hosts.toml"), []byte("[host.\"https://reg.example.com:5000\"]\n  ca = \"ca.crt\"\n  client = [[\"client.cert\", \"client.key\"]]\n"), 0o644)
 			},
 			want: []wantProblem{
 				{SeverityWarning, "old-ca.crt", "not a PEM certificate; Docker and podman silently ignore it"},
@@ -127,7 +129,7 @@ func TestReadFolder(t *testing.T) {
 			name: "key of another certificate",
 			setup: func(t *testing.T, dir string) {
 				good(t, dir)
-				writeFile(t, filepath.Join(dir, "client.key"), otherKeyPEM, 0o600)
+				testenv.WriteFile(t, filepath.Join(dir, "client.key"), otherKeyPEM, 0o600)
 			},
 			want:       []wantProblem{{SeverityError, "client.cert", "client.key does not belong to client.cert"}},
 			loader:     "tls: private key does not match public key",
@@ -144,7 +146,7 @@ func TestReadFolder(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				writeFile(t, filepath.Join(dir, "client.key"), pem.EncodeToMemory(enc), 0o600)
+				testenv.WriteFile(t, filepath.Join(dir, "client.key"), pem.EncodeToMemory(enc), 0o600)
 			},
 			want:       []wantProblem{{SeverityError, "client.cert", "client.key is encrypted"}},
 			loader:     "tls: ",
@@ -155,8 +157,8 @@ func TestReadFolder(t *testing.T) {
 			name: "server certificate as client",
 			setup: func(t *testing.T, dir string) {
 				good(t, dir)
-				writeFile(t, filepath.Join(dir, "client.cert"), serverCert, 0o644)
-				writeFile(t, filepath.Join(dir, "client.key"), serverKey, 0o600)
+				testenv.WriteFile(t, filepath.Join(dir, "client.cert"), serverCert, 0o644)
+				testenv.WriteFile(t, filepath.Join(dir, "client.key"), serverKey, 0o600)
 			},
 			want: []wantProblem{{SeverityError, "client.cert", "is a server certificate (serverAuth, no clientAuth)"}},
 			cas:  1, pairs: 1,
@@ -179,7 +181,7 @@ func TestReadFolder(t *testing.T) {
 			name: "world-readable key",
 			setup: func(t *testing.T, dir string) {
 				good(t, dir)
-				writeFile(t, filepath.Join(dir, "client.key"), keyPEM, 0o644)
+				testenv.WriteFile(t, filepath.Join(dir, "client.key"), keyPEM, 0o644)
 			},
 			want: []wantProblem{{SeverityError, "client.key", "readable by every user on this machine (mode 0644)"}},
 			cas:  1, pairs: 1,
@@ -188,7 +190,7 @@ func TestReadFolder(t *testing.T) {
 			name: "group-readable key",
 			setup: func(t *testing.T, dir string) {
 				good(t, dir)
-				writeFile(t, filepath.Join(dir, "client.key"), keyPEM, 0o640)
+				testenv.WriteFile(t, filepath.Join(dir, "client.key"), keyPEM, 0o640)
 			},
 			want: []wantProblem{{SeverityWarning, "client.key", "readable by its group (mode 0640)"}},
 			cas:  1, pairs: 1,
@@ -197,8 +199,8 @@ func TestReadFolder(t *testing.T) {
 			name: "client of another CA",
 			setup: func(t *testing.T, dir string) {
 				good(t, dir)
-				writeFile(t, filepath.Join(dir, "foreign.cert"), foreignCert, 0o644)
-				writeFile(t, filepath.Join(dir, "foreign.key"), foreignKey, 0o600)
+				testenv.WriteFile(t, filepath.Join(dir, "foreign.cert"), foreignCert, 0o644)
+				testenv.WriteFile(t, filepath.Join(dir, "foreign.key"), foreignKey, 0o600)
 			},
 			want: []wantProblem{{SeverityWarning, "foreign.cert", "is not signed by a CA in this folder"}},
 			cas:  1, pairs: 2,
@@ -206,8 +208,8 @@ func TestReadFolder(t *testing.T) {
 		{
 			name: "CA pair as client pair",
 			setup: func(t *testing.T, dir string) {
-				writeFile(t, filepath.Join(dir, "ca.cert"), p.ca.CertPEM, 0o644)
-				writeFile(t, filepath.Join(dir, "ca.key"), caKey, 0o600)
+				testenv.WriteFile(t, filepath.Join(dir, "ca.cert"), p.ca.CertPEM, 0o644)
+				testenv.WriteFile(t, filepath.Join(dir, "ca.key"), caKey, 0o600)
 			},
 			want:  []wantProblem{{SeverityError, "ca.cert", "is a CA certificate"}},
 			pairs: 1,
@@ -216,7 +218,7 @@ func TestReadFolder(t *testing.T) {
 			name: "private key in a file no loader reads",
 			setup: func(t *testing.T, dir string) {
 				good(t, dir)
-				writeFile(t, filepath.Join(dir, "ca.pem"), caKey, 0o600)
+				testenv.WriteFile(t, filepath.Join(dir, "ca.pem"), caKey, 0o600)
 			},
 			want: []wantProblem{{SeverityError, "ca.pem", "the private key of the CA in ca.crt"}},
 			cas:  1, pairs: 1,
@@ -225,7 +227,7 @@ func TestReadFolder(t *testing.T) {
 			name: "private key inside a .crt",
 			setup: func(t *testing.T, dir string) {
 				good(t, dir)
-				writeFile(t, filepath.Join(dir, "ca.crt"), append(append([]byte{}, p.ca.CertPEM...), caKey...), 0o644)
+				testenv.WriteFile(t, filepath.Join(dir, "ca.crt"), append(append([]byte{}, p.ca.CertPEM...), caKey...), 0o644)
 			},
 			want: []wantProblem{{SeverityError, "ca.crt", "holds a private key next to the certificate"}},
 			cas:  1, pairs: 1,
@@ -246,7 +248,7 @@ func TestReadFolder(t *testing.T) {
 			name: "hosts.toml hides the loose pair",
 			setup: func(t *testing.T, dir string) {
 				good(t, dir)
-				writeFile(t, filepath.Join(dir, "hosts.toml"), []byte("server = \"https://reg.example.com:5000\"\n[host.\"https://reg.example.com:5000\"]\n  ca = \"ca.crt\"\n"), 0o644)
+				testenv.WriteFile(t, filepath.Join(dir, "hosts.toml"), []byte("server = \"https://reg.example.com:5000\"\n[host.\"https://reg.example.com:5000\"]\n  ca = \"ca.crt\"\n"), 0o644)
 			},
 			want: []wantProblem{
 				{SeverityWarning, "client.cert", "ignored by containerd"},
@@ -258,7 +260,7 @@ func TestReadFolder(t *testing.T) {
 			name: "hosts.toml that does not parse",
 			setup: func(t *testing.T, dir string) {
 				good(t, dir)
-				writeFile(t, filepath.Join(dir, "hosts.toml"), []byte("server = \"https://reg.example.com:5000\n"), 0o644)
+				testenv.WriteFile(t, filepath.Join(dir, "hosts.toml"), []byte("server = \"https://reg.example.com:5000\n"), 0o644)
 			},
 			want: []wantProblem{{SeverityError, "hosts.toml", "cannot be parsed"}},
 			cas:  1, pairs: 1,
@@ -267,7 +269,7 @@ func TestReadFolder(t *testing.T) {
 			name: "hosts.toml names a missing file",
 			setup: func(t *testing.T, dir string) {
 				good(t, dir)
-				writeFile(t, filepath.Join(dir, "hosts.toml"), []byte("[host.\"https://reg.example.com:5000\"]\n  ca = \"ca.crt\"\n  client = [[\"client.cert\", \"client.key\"], [\"gone.cert\", \"gone.key\"]]\n"), 0o644)
+				testenv.WriteFile(t, filepath.Join(dir, "hosts.toml"), []byte("[host.\"https://reg.example.com:5000\"]\n  ca = \"ca.crt\"\n  client = [[\"client.cert\", \"client.key\"], [\"gone.cert\", \"gone.key\"]]\n"), 0o644)
 			},
 			want:       []wantProblem{{SeverityError, "hosts.toml", "gone.cert, which containerd cannot read: no such file or directory"}},
 			containerd: "unable to read CERT file",
@@ -277,7 +279,7 @@ func TestReadFolder(t *testing.T) {
 			name: "hosts.toml for another registry",
 			setup: func(t *testing.T, dir string) {
 				good(t, dir)
-				writeFile(t, filepath.Join(dir, "hosts.toml"), []byte("server = \"https://reg.example.com\"\n[host.\"https://reg.example.com\"]\n  ca = \"ca.crt\"\n  client = [[\"client.cert\", \"client.key\"]]\n"), 0o644)
+				testenv.WriteFile(t, filepath.Join(dir, "hosts.toml"), []byte("server = \"https://reg.example.com\"\n[host.\"https://reg.example.com\"]\n  ca = \"ca.crt\"\n  client = [[\"client.cert\", \"client.key\"]]\n"), 0o644)
 			},
 			want: []wantProblem{{SeverityWarning, "hosts.toml", "but the folder is for reg.example.com:5000"}},
 			cas:  1, pairs: 1,

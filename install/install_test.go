@@ -20,6 +20,7 @@ import (
 	"github.com/certkit/certkit/ca"
 	"github.com/certkit/certkit/host"
 	"github.com/certkit/certkit/internal/errs"
+	"github.com/certkit/certkit/internal/testenv"
 )
 
 func mustParse(t testing.TB, s string) host.Registry {
@@ -223,8 +224,8 @@ func TestInstallKeepsForeignFilesAndUninstallLeavesThem(t *testing.T) {
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	writeFile(t, filepath.Join(dir, "README"), []byte("ours, not certkit's\n"), 0o600)
-	writeFile(t, filepath.Join(dir, "other-ca.crt"), other.ca.CertPEM, 0o644)
+	testenv.WriteFile(t, filepath.Join(dir, "README"), []byte("ours, not certkit's\n"), 0o600)
+	testenv.WriteFile(t, filepath.Join(dir, "other-ca.crt"), other.ca.CertPEM, 0o644)
 	foreign := snapshot(t, dir)
 
 	opt := Options{Home: p.home, Roots: []Root{customRoot(t, Docker, root)}}
@@ -314,8 +315,8 @@ func TestUninstallKeepsChangedFiles(t *testing.T) {
 	// The user put their own pair in place of certkit's.
 	dir := filepath.Join(root, r.String())
 	c, k := p.client(t, "theirs", nil)
-	writeFile(t, filepath.Join(dir, "client.cert"), c, 0o644)
-	writeFile(t, filepath.Join(dir, "client.key"), k, 0o600)
+	testenv.WriteFile(t, filepath.Join(dir, "client.cert"), c, 0o644)
+	testenv.WriteFile(t, filepath.Join(dir, "client.key"), k, 0o600)
 	res, err := Uninstall(UninstallOptions{Registries: []host.Registry{r}, Roots: roots})
 	if err != nil {
 		t.Fatal(err)
@@ -354,7 +355,7 @@ func TestUninstallKeepsChangedFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	writeFile(t, filepath.Join(dir2, "client.key"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}), 0o600)
+	testenv.WriteFile(t, filepath.Join(dir2, "client.key"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}), 0o600)
 	if _, err := Uninstall(UninstallOptions{Registries: []host.Registry{r}, Roots: roots2}); err != nil {
 		t.Fatal(err)
 	}
@@ -375,7 +376,7 @@ func TestInstallThroughSymlinkedFolder(t *testing.T) {
 	if err := os.MkdirAll(real, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	writeFile(t, filepath.Join(real, "NOTES"), []byte("x"), 0o644)
+	testenv.WriteFile(t, filepath.Join(real, "NOTES"), []byte("x"), 0o644)
 	link := filepath.Join(root, reg.Name.String())
 	if err := os.Symlink(real, link); err != nil {
 		t.Fatal(err)
@@ -416,8 +417,8 @@ func TestInstallOldCertkitPairExpired(t *testing.T) {
 	// "old" expires in an hour; install it, then drop it from the home.
 	c, k := p.client(t, "old", func(c *x509.Certificate) { c.NotAfter = time.Now().Add(time.Hour) })
 	hd := filepath.Join(p.home, "hosts", r.String())
-	writeFile(t, filepath.Join(hd, "old.cert"), c, 0o644)
-	writeFile(t, filepath.Join(hd, "old.key"), k, 0o600)
+	testenv.WriteFile(t, filepath.Join(hd, "old.cert"), c, 0o644)
+	testenv.WriteFile(t, filepath.Join(hd, "old.key"), k, 0o600)
 	if _, err := Install(Options{Home: p.home, Roots: roots}); err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/certkit/certkit/ca"
 	"github.com/certkit/certkit/internal/home"
+	"github.com/certkit/certkit/internal/testenv"
 )
 
 // testPKI is a certkit home with a CA, and a way to issue server and client
@@ -105,8 +106,8 @@ func (p *testPKI) issueClient(t testing.TB, registry, name string) (certPEM, key
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	writeFile(t, filepath.Join(dir, name+home.CertExt), certPEM, 0o644)
-	writeFile(t, filepath.Join(dir, name+home.KeyExt), keyPEM, 0o600)
+	testenv.WriteFile(t, filepath.Join(dir, name+home.CertExt), certPEM, 0o644)
+	testenv.WriteFile(t, filepath.Join(dir, name+home.KeyExt), keyPEM, 0o600)
 	return certPEM, keyPEM
 }
 
@@ -119,17 +120,7 @@ func (p *testPKI) issueServer(t testing.TB, registry string, names ...string) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	writeFile(t, filepath.Join(dir, home.ServerCert), certPEM, 0o644)
-	writeFile(t, filepath.Join(dir, home.ServerKey), keyPEM, 0o600)
-	writeFile(t, filepath.Join(dir, home.ServerChain), append(append([]byte{}, certPEM...), p.ca.CertPEM...), 0o644)
-}
-
-func writeFile(t testing.TB, path string, data []byte, mode os.FileMode) {
-	t.Helper()
-	if err := os.WriteFile(path, data, mode); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(path, mode); err != nil {
-		t.Fatal(err)
-	}
+	testenv.WriteFile(t, filepath.Join(dir, home.ServerCert), certPEM, 0o644)
+	testenv.WriteFile(t, filepath.Join(dir, home.ServerKey), keyPEM, 0o600)
+	testenv.WriteFile(t, filepath.Join(dir, home.ServerChain), append(append([]byte{}, certPEM...), p.ca.CertPEM...), 0o644)
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/certkit/certkit/host"
 	"github.com/certkit/certkit/internal/errs"
 	"github.com/certkit/certkit/internal/home"
+	"github.com/certkit/certkit/internal/testenv"
 )
 
 // TestInstallRefuses covers every reason install stops before writing: the
@@ -33,7 +34,7 @@ func TestInstallRefuses(t *testing.T) {
 			if err := os.MkdirAll(dir, 0o755); err != nil {
 				t.Fatal(err)
 			}
-			writeFile(t, filepath.Join(dir, name), data(p), mode)
+			testenv.WriteFile(t, filepath.Join(dir, name), data(p), mode)
 		}
 	}
 	inHome := func(edit func(*x509.Certificate)) setup {
@@ -41,8 +42,8 @@ func TestInstallRefuses(t *testing.T) {
 			c, k := p.client(t, "client", edit)
 			hd := home.HostDir(p.home, folder)
 			os.MkdirAll(hd, 0o700)
-			writeFile(t, filepath.Join(hd, "client.cert"), c, 0o644)
-			writeFile(t, filepath.Join(hd, "client.key"), k, 0o600)
+			testenv.WriteFile(t, filepath.Join(hd, "client.cert"), c, 0o644)
+			testenv.WriteFile(t, filepath.Join(hd, "client.key"), k, 0o600)
 		}
 	}
 	tests := []struct {
@@ -92,14 +93,14 @@ func TestInstallRefuses(t *testing.T) {
 		{"key of another client", func(t *testing.T, p *testPKI, dir string) {
 			good(t, p, dir)
 			_, k := p.client(t, "x", nil)
-			writeFile(t, filepath.Join(home.HostDir(p.home, folder), "client.key"), k, 0o600)
+			testenv.WriteFile(t, filepath.Join(home.HostDir(p.home, folder), "client.key"), k, 0o600)
 		}, Docker, isMaterial("does not belong to client.cert", "")},
 		{"client of another CA", func(t *testing.T, p *testPKI, dir string) {
 			c, k := other.client(t, "client", nil)
 			hd := home.HostDir(p.home, folder)
 			os.MkdirAll(hd, 0o700)
-			writeFile(t, filepath.Join(hd, "client.cert"), c, 0o644)
-			writeFile(t, filepath.Join(hd, "client.key"), k, 0o600)
+			testenv.WriteFile(t, filepath.Join(hd, "client.cert"), c, 0o644)
+			testenv.WriteFile(t, filepath.Join(hd, "client.key"), k, 0o600)
 		}, Docker, isMaterial("is not signed by the certkit CA", "")},
 	}
 	for _, tt := range tests {
@@ -178,8 +179,8 @@ func TestInstallForce(t *testing.T) {
 	dir := filepath.Join(root, name)
 	os.MkdirAll(dir, 0o755)
 	foreignTOML := []byte("server = \"https://" + name + "\"\n")
-	writeFile(t, filepath.Join(dir, "hosts.toml"), foreignTOML, 0o644)
-	writeFile(t, filepath.Join(dir, "NOTES"), []byte("x"), 0o644)
+	testenv.WriteFile(t, filepath.Join(dir, "hosts.toml"), foreignTOML, 0o644)
+	testenv.WriteFile(t, filepath.Join(dir, "NOTES"), []byte("x"), 0o644)
 
 	if _, err := Install(Options{Home: p.home, Roots: roots}); err == nil {
 		t.Fatal("install replaced a foreign hosts.toml without --force")
@@ -346,7 +347,7 @@ func TestInstallPermissionDenied(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	writeFile(t, exe, data, 0o755)
+	testenv.WriteFile(t, exe, data, 0o755)
 	cmd := exec.Command(exe, "-test.run=^TestInstallPermissionDeniedChild$")
 	cmd.Env = append(os.Environ(), "CERTKIT_PERM_HOME="+p.home, "CERTKIT_PERM_ROOT="+root)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
