@@ -11,9 +11,12 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/certkit/certkit/internal/testenv"
 )
 
 // hostileTimeout is the probe timeout for servers that stall: each step
@@ -145,14 +148,9 @@ func serverHello(version uint16) []byte {
 // Connect and resolve failures say which.
 func TestProbeConnectFailures(t *testing.T) {
 	t.Parallel()
-	// a port nobody listens on: listen, note it, close
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := ln.Addr().String()
-	ln.Close()
-	_, port, _ := net.SplitHostPort(closed)
+	// a port nobody listens on: one that was free a moment ago
+	port := strconv.Itoa(testenv.FreePort(t))
+	closed := "127.0.0.1:" + port
 	// --addr's port, not the registry's, is the one nobody listens on
 	tg := target(t, "127.0.0.1:5000", regName, nil)
 	tg.Addr = closed
