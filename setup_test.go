@@ -21,6 +21,7 @@ import (
 
 	"github.com/certkit/certkit/ca"
 	"github.com/certkit/certkit/internal/certtest"
+	"github.com/certkit/certkit/internal/testenv"
 )
 
 // wizardRun runs certkit in-process on a pseudo-terminal (as survey's own
@@ -239,9 +240,7 @@ func TestSetupNotATerminal(t *testing.T) {
 // TestSetupCommandsReproduce: the commands setup prints, run on a fresh
 // home, make the same folders as setup itself (modulo keys and serials).
 func TestSetupCommandsReproduce(t *testing.T) {
-	if _, err := exec.LookPath("sh"); err != nil {
-		t.Skip("no sh")
-	}
+	sh := testenv.NeedTool(t, "sh")
 	a, b := t.TempDir(), t.TempDir()
 	var stdout, stderr bytes.Buffer
 	t.Setenv("CERTKIT_HOME", filepath.Join(a, "home"))
@@ -265,7 +264,7 @@ func TestSetupCommandsReproduce(t *testing.T) {
 	if len(script) != 5 {
 		t.Fatalf("want 5 commands, got %d:\n%s", len(script), stderr.String())
 	}
-	cmd := exec.Command("sh", "-e", "-c", strings.Join(script, "\n"))
+	cmd := exec.Command(sh, "-e", "-c", strings.Join(script, "\n"))
 	cmd.Dir = b
 	// testscript.Main put certkit (this test binary) on PATH.
 	cmd.Env = append(os.Environ(), "CERTKIT_HOME="+filepath.Join(b, "home"))
