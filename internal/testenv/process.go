@@ -84,13 +84,21 @@ func StartProcess(t testing.TB, p Program) []string {
 		}
 		io.Copy(io.Discard, r) // after a line too long to scan: keep draining
 	}()
+	// endOutput waits until all the output is read, once the program has
+	// exited; a child that inherited the output could keep it open, so
+	// after 10s it is closed instead.
+	endOutput := func() {
+		select {
+		case <-readDone:
+		case <-time.After(10 * time.Second):
+			r.Close()
+			<-readDone
+		}
+	}
 	t.Cleanup(func() {
 		cmd.Process.Kill()
 		<-exited
-		// A child that inherited the output could keep it open.
-		stop := time.AfterFunc(10*time.Second, func() { r.Close() })
-		<-readDone
-		stop.Stop()
+		endOutput()
 		r.Close()
 		if t.Failed() {
 			t.Logf("%s %s output:\n%s", name, strings.Join(p.Args, " "), out)
@@ -105,7 +113,8 @@ func StartProcess(t testing.TB, p Program) []string {
 		if killed.Load() {
 			what += " (killed after " + failsafe.String() + ")"
 		}
-		<-readDone
+		<-exited
+		endOutput()
 		t.Fatalf("%s %s:\n%s", name, what, out)
 	}
 
