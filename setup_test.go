@@ -104,7 +104,7 @@ func TestSetupWizardFirstRunThenReuse(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("first run exit %d\n%s", code, screen)
 	}
-	for _, want := range []string{"create a new CA", "issue client certificates laptop", "install for docker",
+	for _, want := range []string{"create a new CA", "issue client certificates laptop", "install ca.crt and the client pairs for docker",
 		"certkit setup --yes --host reg.example.com:5000 --role client --name laptop --target docker --certs-dir " + certs,
 		"certkit issue client --host reg.example.com:5000 --name laptop"} {
 		if !strings.Contains(screen, want) {

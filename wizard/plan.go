@@ -161,7 +161,7 @@ func (p *Plan) Preview(env install.RootEnv) ([]Step, error) {
 		}
 		for _, r := range roots {
 			steps = append(steps, Step{
-				fmt.Sprintf("install for %s: the CA certificate and the client pairs (never a CA or server key)", r.Target),
+				fmt.Sprintf("install ca.crt and the client pairs for %s (never a CA or server key)", r.Target),
 				[]string{filepath.Join(r.Dir, p.Registry.String()) + string(filepath.Separator)},
 			})
 		}
