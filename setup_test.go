@@ -51,7 +51,19 @@ func wizardRun(t *testing.T, args []string, env map[string]string, drive func(c 
 		drive(c)
 	}()
 	var stdout bytes.Buffer
-	code := runWith(append([]string{"certkit"}, args...), c.Tty(), &stdout, c.Tty())
+	codec := make(chan int, 1)
+	go func() { codec <- runWith(append([]string{"certkit"}, args...), c.Tty(), &stdout, c.Tty()) }()
+	var code int
+	select {
+	case code = <-codec:
+	case <-time.After(2 * time.Minute):
+		// An answer went astray and certkit still waits for one: end its
+		// terminal so that the read fails, rather than hang the suite.
+		t.Errorf("certkit setup did not finish after the last answer")
+		c.Tty().Close()
+		ptm.Close()
+		code = <-codec
+	}
 	// Let the driver see the last output, then stop it.
 	c.Tty().Close()
 	<-donec
@@ -167,6 +179,10 @@ func TestSetupWizardCtrlCLeavesNothing(t *testing.T) {
 			mustExpect(t, c, "Validity")
 			c.Send(keyEnter)
 			mustExpect(t, c, "Client certificate names")
+			// survey draws the question before it turns the terminal's
+			// signal keys off; until then the line discipline would eat a
+			// Ctrl-C. Its cursor query comes after, so wait for that.
+			mustExpect(t, c, "\x1b[6n")
 			c.Send(keyCtrlC)
 			c.ExpectEOF()
 		})
