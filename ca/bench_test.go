@@ -2,9 +2,10 @@ package ca
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/certkit/certkit/internal/testenv"
 )
 
 // BenchmarkCreate is `certkit init-ca` in process: the key, cfssl's
@@ -17,7 +18,7 @@ import (
 func BenchmarkCreate(b *testing.B) {
 	for _, kt := range []KeyType{ECDSAP256, RSA2048} {
 		b.Run(string(kt), func(b *testing.B) {
-			dir := benchDir(b)
+			dir := testenv.BenchDir(b)
 			n := 0
 			for b.Loop() {
 				n++
@@ -32,7 +33,7 @@ func BenchmarkCreate(b *testing.B) {
 // BenchmarkLoad is what every `certkit issue` pays before its first key:
 // reading and checking the CA pair.
 func BenchmarkLoad(b *testing.B) {
-	h := benchDir(b)
+	h := testenv.BenchDir(b)
 	if _, err := Create(Options{Home: h, Machine: "bench"}); err != nil {
 		b.Fatal(err)
 	}
@@ -42,18 +43,4 @@ func BenchmarkLoad(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-}
-
-func benchDir(b *testing.B) string {
-	b.Helper()
-	d := os.Getenv("CERTKIT_BENCH_DIR")
-	if d == "" {
-		return b.TempDir()
-	}
-	dir, err := os.MkdirTemp(d, "certkit-bench")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { os.RemoveAll(dir) })
-	return dir
 }

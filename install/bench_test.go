@@ -2,11 +2,11 @@ package install
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/certkit/certkit/host"
+	"github.com/certkit/certkit/internal/testenv"
 )
 
 // BenchmarkInstall is `certkit install --host reg.example.com:5000
@@ -28,13 +28,7 @@ func BenchmarkInstall(b *testing.B) {
 		b.Fatal(err)
 	}
 	p.issueClient(b, reg.String(), "client")
-	dir := b.TempDir()
-	if d := os.Getenv("CERTKIT_BENCH_DIR"); d != "" {
-		if dir, err = os.MkdirTemp(d, "certkit-bench"); err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { os.RemoveAll(dir) })
-	}
+	dir := testenv.BenchDir(b)
 	install := func(b *testing.B, root string) *Result {
 		res, err := Install(Options{Home: p.home, Registries: []host.Registry{reg}, Roots: []Root{customRoot(b, Docker, root)}})
 		if err != nil {

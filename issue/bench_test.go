@@ -2,13 +2,13 @@ package issue
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/certkit/certkit/ca"
 	"github.com/certkit/certkit/host"
+	"github.com/certkit/certkit/internal/testenv"
 )
 
 // BenchmarkIssueClientP256 is the cost of one P-256 client certificate in
@@ -48,7 +48,7 @@ func BenchmarkIssueOneClient(b *testing.B) {
 	}
 	for _, kt := range []ca.KeyType{ca.ECDSAP256, ca.RSA2048} {
 		b.Run(string(kt), func(b *testing.B) {
-			dir := benchDir(b)
+			dir := testenv.BenchDir(b)
 			n := 0
 			for b.Loop() {
 				n++
@@ -74,7 +74,7 @@ func BenchmarkIssue1000Clients(b *testing.B) {
 	for i := range names {
 		names[i] = fmt.Sprintf("runner-%04d", i)
 	}
-	dir := benchDir(b)
+	dir := testenv.BenchDir(b)
 	n := 0
 	for b.Loop() {
 		n++
@@ -93,20 +93,4 @@ func benchCA(b *testing.B) *ca.CA {
 		b.Fatal(err)
 	}
 	return res.CA
-}
-
-// benchDir is a fresh folder under $CERTKIT_BENCH_DIR (e.g. /dev/shm for
-// tmpfs, /var/tmp for a disk), else the test's temporary folder.
-func benchDir(b *testing.B) string {
-	b.Helper()
-	d := os.Getenv("CERTKIT_BENCH_DIR")
-	if d == "" {
-		return b.TempDir()
-	}
-	dir, err := os.MkdirTemp(d, "certkit-bench")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { os.RemoveAll(dir) })
-	return dir
 }

@@ -169,3 +169,20 @@ func WriteFile(t testing.TB, path string, data []byte, mode os.FileMode) {
 		t.Fatal(err)
 	}
 }
+
+// BenchDir is a fresh folder for a benchmark's files: under
+// $CERTKIT_BENCH_DIR when set (e.g. /dev/shm for tmpfs, /var/tmp for a
+// disk), else the benchmark's temporary folder.
+func BenchDir(b testing.TB) string {
+	b.Helper()
+	d := os.Getenv("CERTKIT_BENCH_DIR")
+	if d == "" {
+		return b.TempDir()
+	}
+	dir, err := os.MkdirTemp(d, "certkit-bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
