@@ -75,10 +75,13 @@ installs them where Docker, podman and containerd look (certs.d), and checks
 them against the live registry.
 
 Examples:
+  certkit demo                      # the whole flow in a temporary folder
+  certkit setup                     # the same for a real registry, with questions
   certkit init-ca
   certkit issue server --host reg.example.com:5000
   certkit issue client --host reg.example.com:5000
-  sudo certkit install --host reg.example.com:5000`,
+  sudo certkit install --host reg.example.com:5000
+  certkit verify --host reg.example.com:5000`,
 		Reader:          stdin,
 		Writer:          stdout,
 		ErrWriter:       stderr,
