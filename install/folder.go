@@ -43,9 +43,87 @@ const (
 	SeverityWarning Severity = "warning"
 )
 
+// Kind names what a Problem is, for scripts and tests: one word per
+// diagnosis, stable across releases, whatever the message says. The
+// severity and the file say how bad it is and where.
+type Kind string
+
+// The diagnoses ReadFolder reports.
+const (
+	// KindUnreadable: a file the loaders read (a .crt, a pair, hosts.toml)
+	// cannot be read.
+	KindUnreadable Kind = "unreadable"
+	// KindNotPEM: a .crt or .cert holds no PEM certificate (DER, or
+	// something else).
+	KindNotPEM Kind = "not-pem"
+	// KindKeyInCert: a certificate file (.crt or .cert), which is public,
+	// also holds a private key.
+	KindKeyInCert Kind = "key-in-cert"
+	// KindNotCA: a .crt holds a certificate that is not a CA.
+	KindNotCA Kind = "not-ca"
+	// KindUnpairedCert: NAME.cert without NAME.key; Docker and podman
+	// refuse the whole folder.
+	KindUnpairedCert Kind = "unpaired-cert"
+	// KindStrayKey: a private key without its certificate (NAME.key
+	// without NAME.cert, or a key in a file no loader reads).
+	KindStrayKey Kind = "stray-key"
+	// KindCAKey: a CA's private key is in the folder (as a stray key, or
+	// as the key of a CA certificate saved as a client pair).
+	KindCAKey Kind = "ca-key"
+	// KindServerKey: the private key of the registry's server certificate
+	// is in the folder.
+	KindServerKey Kind = "server-key"
+	// KindKeyMismatch: NAME.key is not the key of NAME.cert.
+	KindKeyMismatch Kind = "key-mismatch"
+	// KindEncryptedKey: NAME.key is encrypted; no runtime can read it.
+	KindEncryptedKey Kind = "encrypted-key"
+	// KindBadKey: NAME.key is not a usable private key.
+	KindBadKey Kind = "bad-key"
+	// KindBadPair: the pair does not load for another reason.
+	KindBadPair Kind = "bad-pair"
+	// KindKeyReadable: a private key is readable by other users (an error)
+	// or by its group (a warning).
+	KindKeyReadable Kind = "key-readable"
+	// KindNoClientAuth: a client certificate lacks the clientAuth usage.
+	KindNoClientAuth Kind = "no-client-auth"
+	// KindUntrustedClient: a client certificate does not chain to a CA in
+	// the folder.
+	KindUntrustedClient Kind = "untrusted-client"
+	// KindExpired: a certificate is past its end.
+	KindExpired Kind = "expired"
+	// KindNotYetValid: a certificate is not valid yet.
+	KindNotYetValid Kind = "not-yet-valid"
+	// KindExpiring: a certificate ends within the expiry warning.
+	KindExpiring Kind = "expiring"
+	// KindBadManifest: certkit's manifest cannot be read.
+	KindBadManifest Kind = "bad-manifest"
+	// KindHostsTOMLEmpty: hosts.toml is empty.
+	KindHostsTOMLEmpty Kind = "hosts-toml-empty"
+	// KindHostsTOMLSyntax: hosts.toml does not parse.
+	KindHostsTOMLSyntax Kind = "hosts-toml-syntax"
+	// KindHostsTOMLWrongServer: hosts.toml's server is another registry.
+	KindHostsTOMLWrongServer Kind = "hosts-toml-wrong-server"
+	// KindHostsTOMLUnreadableFile: hosts.toml names a file containerd
+	// cannot read (often one that does not exist).
+	KindHostsTOMLUnreadableFile Kind = "hosts-toml-unreadable-file"
+	// KindHostsTOMLNotPEM: hosts.toml names a CA file with no PEM
+	// certificate.
+	KindHostsTOMLNotPEM Kind = "hosts-toml-not-pem"
+	// KindHostsTOMLBadPair: hosts.toml names a client pair that does not
+	// load.
+	KindHostsTOMLBadPair Kind = "hosts-toml-bad-pair"
+	// KindSkipVerify: hosts.toml turns off the check of the registry's
+	// certificate.
+	KindSkipVerify Kind = "skip-verify"
+	// KindHiddenByHostsTOML: a loose file hosts.toml does not name, which
+	// containerd therefore ignores.
+	KindHiddenByHostsTOML Kind = "hidden-by-hosts-toml"
+)
+
 // Problem is one finding about a registry folder.
 type Problem struct {
 	Severity Severity `json:"severity"`
+	Kind     Kind     `json:"kind"`
 	File     string   `json:"file,omitempty"` // name in the folder; empty for the folder itself
 	Message  string   `json:"message"`
 	Fix      string   `json:"fix,omitempty"`
@@ -294,8 +372,8 @@ type strayKey struct {
 	problem int              // index of the problem reported for the file
 }
 
-func (r *reader) add(sev Severity, file, msg, fix string) *Problem {
-	r.f.Problems = append(r.f.Problems, Problem{Severity: sev, File: file, Message: msg, Fix: fix})
+func (r *reader) add(sev Severity, kind Kind, file, msg, fix string) *Problem {
+	r.f.Problems = append(r.f.Problems, Problem{Severity: sev, Kind: kind, File: file, Message: msg, Fix: fix})
 	return &r.f.Problems[len(r.f.Problems)-1]
 }
 
@@ -332,14 +410,14 @@ func (r *reader) caFile(name string) {
 		if fi, serr := os.Stat(p); serr != nil || !fi.IsDir() { // containerd skips folders
 			r.loose = append(r.loose, looseFailure{problem: len(r.f.Problems), err: fmt.Sprintf("unable to read CA cert %q: %v", p, err)})
 		}
-		r.add(SeverityError, name, "cannot be read: "+errText(err),
+		r.add(SeverityError, KindUnreadable, name, "cannot be read: "+errText(err),
 			"make it a readable file, or move it out of "+r.f.Dir).LoaderError = err.Error()
 		return
 	}
 	certs := pemCerts(data)
 	r.f.CAs = append(r.f.CAs, CAFile{Name: name, Path: p, Certs: certs})
 	if hasPrivateKey(data) {
-		r.add(SeverityError, name, "holds a private key next to the certificate; a .crt file is public, and no loader reads a key from it",
+		r.add(SeverityError, KindKeyInCert, name, "holds a private key next to the certificate; a .crt file is public, and no loader reads a key from it",
 			"keep only the CERTIFICATE block in "+p+" and move the key out of certs.d")
 	}
 	if len(certs) == 0 {
@@ -348,13 +426,13 @@ func (r *reader) caFile(name string) {
 			fix = fmt.Sprintf("it is DER; convert it: openssl x509 -inform der -in %s -out %s", p, p)
 		}
 		r.loose = append(r.loose, looseFailure{problem: len(r.f.Problems), err: fmt.Sprintf("unable to load CA cert %q", p), raise: true})
-		r.add(SeverityWarning, name, "is not a PEM certificate; Docker and podman silently ignore it", fix)
+		r.add(SeverityWarning, KindNotPEM, name, "is not a PEM certificate; Docker and podman silently ignore it", fix)
 		return
 	}
 	for _, c := range certs {
 		what := "CA certificate " + describe(c)
 		if !(c.IsCA && c.BasicConstraintsValid) {
-			r.add(SeverityWarning, name, fmt.Sprintf("holds %s, which is not a CA: it only helps if the registry serves exactly this certificate", describe(c)),
+			r.add(SeverityWarning, KindNotCA, name, fmt.Sprintf("holds %s, which is not a CA: it only helps if the registry serves exactly this certificate", describe(c)),
 				"put the CA that signed the registry's certificate here instead (certkit's is ca.crt in the certkit home's ca folder)")
 			what = "certificate " + describe(c)
 		}
@@ -386,7 +464,7 @@ func (r *reader) pair(certName string) {
 				r.loose = append(r.loose, looseFailure{problem: len(r.f.Problems), err: "failed to load X509 key pair: " + err.Error()})
 			}
 		}
-		r.add(SeverityError, certName, fmt.Sprintf("has no %s beside it: Docker and podman fail every pull and login for this registry with %q", keyName, msg),
+		r.add(SeverityError, KindUnpairedCert, certName, fmt.Sprintf("has no %s beside it: Docker and podman fail every pull and login for this registry with %q", keyName, msg),
 			fix).LoaderError = msg
 		return
 	}
@@ -400,19 +478,19 @@ func (r *reader) pair(certName string) {
 		}
 		p.Err = err
 		r.f.Pairs = append(r.f.Pairs, p)
-		r.add(SeverityError, certName, "cannot be read: "+errText(err), "make both files readable by the container runtime").LoaderError = err.Error()
+		r.add(SeverityError, KindUnreadable, certName, "cannot be read: "+errText(err), "make both files readable by the container runtime").LoaderError = err.Error()
 		return
 	}
 	p.TLS, p.Err = tls.X509KeyPair(certPEM, keyPEM) // what tls.LoadX509KeyPair does after reading
 	r.f.Pairs = append(r.f.Pairs, p)
 	if hasPrivateKey(certPEM) {
-		r.add(SeverityWarning, certName, "holds a private key as well as the certificate; only containerd reads a combined file, and "+certName+" is meant to be public",
+		r.add(SeverityWarning, KindKeyInCert, certName, "holds a private key as well as the certificate; only containerd reads a combined file, and "+certName+" is meant to be public",
 			"keep only the certificate in "+p.CertPath+" (the key belongs in "+keyName+")")
 	}
 	if p.Err != nil {
-		msg, fix := r.pairError(p, keyPEM)
+		kind, msg, fix := r.pairError(p, keyPEM)
 		r.loose = append(r.loose, looseFailure{problem: len(r.f.Problems), err: "failed to load X509 key pair: " + p.Err.Error()})
-		r.add(SeverityError, certName, msg, fix).LoaderError = p.Err.Error()
+		r.add(SeverityError, kind, certName, msg, fix).LoaderError = p.Err.Error()
 		return
 	}
 	c := p.Cert
@@ -422,7 +500,7 @@ func (r *reader) pair(certName string) {
 		r.f.Pairs[len(r.f.Pairs)-1].Cert = c
 	}
 	if c.IsCA && c.BasicConstraintsValid {
-		r.add(SeverityError, certName, fmt.Sprintf("is a CA certificate (%s) with its private key in %s: a CA key must never be in certs.d", describe(c), keyName),
+		r.add(SeverityError, KindCAKey, certName, fmt.Sprintf("is a CA certificate (%s) with its private key in %s: a CA key must never be in certs.d", describe(c), keyName),
 			fmt.Sprintf("move %s out of the folder to where the CA is kept; a CA certificate belongs here as %s", p.KeyPath, stem+CAExt))
 		return
 	}
@@ -431,31 +509,31 @@ func (r *reader) pair(certName string) {
 		if hasEKU(c, x509.ExtKeyUsageServerAuth) {
 			what = "is a server certificate (serverAuth, no clientAuth)"
 		}
-		r.add(SeverityError, certName, what+": the registry rejects it with \"bad certificate\"",
+		r.add(SeverityError, KindNoClientAuth, certName, what+": the registry rejects it with \"bad certificate\"",
 			"issue a client certificate: certkit issue client --host "+r.opt.Name)
 	}
 	r.validity(certName, "client certificate "+describe(c), c, SeverityError, "issue a new one: certkit issue client --host "+r.opt.Name)
 }
 
 // pairError explains why a pair does not load.
-func (r *reader) pairError(p Pair, keyPEM []byte) (msg, fix string) {
+func (r *reader) pairError(p Pair, keyPEM []byte) (kind Kind, msg, fix string) {
 	loaderSays := fmt.Sprintf("Docker and podman fail every pull for this registry with %q", p.Err.Error())
 	if p.Cert == nil {
-		return "holds no PEM certificate: " + loaderSays, "replace it with the client certificate in PEM form"
+		return KindNotPEM, "holds no PEM certificate: " + loaderSays, "replace it with the client certificate in PEM form"
 	}
 	key, err := ca.ParseKey(keyPEM)
 	switch {
 	case errors.Is(err, ca.ErrEncryptedKey):
-		return fmt.Sprintf("%s is encrypted; no container runtime can read an encrypted key: %s", filepath.Base(p.KeyPath), loaderSays),
+		return KindEncryptedKey, fmt.Sprintf("%s is encrypted; no container runtime can read an encrypted key: %s", filepath.Base(p.KeyPath), loaderSays),
 			fmt.Sprintf("decrypt it in place: openssl pkey -in %s -out %s (it stays 0600)", p.KeyPath, p.KeyPath)
 	case err != nil:
-		return fmt.Sprintf("%s is not a usable private key (%v): %s", filepath.Base(p.KeyPath), err, loaderSays),
+		return KindBadKey, fmt.Sprintf("%s is not a usable private key (%v): %s", filepath.Base(p.KeyPath), err, loaderSays),
 			"put the key that belongs to " + p.CertPath + " in " + p.KeyPath
 	case !ca.KeyMatches(p.Cert.PublicKey, key):
-		return fmt.Sprintf("%s does not belong to %s: %s", filepath.Base(p.KeyPath), filepath.Base(p.CertPath), loaderSays),
+		return KindKeyMismatch, fmt.Sprintf("%s does not belong to %s: %s", filepath.Base(p.KeyPath), filepath.Base(p.CertPath), loaderSays),
 			"install the matching pair again: certkit install --force --host " + r.opt.Name
 	}
-	return "cannot be loaded: " + loaderSays, "replace both files with a working pair: certkit install --force --host " + r.opt.Name
+	return KindBadPair, "cannot be loaded: " + loaderSays, "replace both files with a working pair: certkit install --force --host " + r.opt.Name
 }
 
 func (r *reader) strayKeyFile(name, stem string) {
@@ -468,7 +546,7 @@ func (r *reader) strayKeyFile(name, stem string) {
 		}
 	}
 	r.keys = append(r.keys, strayKey{file: name, key: pub, problem: len(r.f.Problems)})
-	r.add(SeverityError, name, fmt.Sprintf("has no %s beside it: Docker and podman fail every pull and login for this registry with %q", stem+CertExt, msg),
+	r.add(SeverityError, KindStrayKey, name, fmt.Sprintf("has no %s beside it: Docker and podman fail every pull and login for this registry with %q", stem+CertExt, msg),
 		fmt.Sprintf("move %s out of certs.d (a CA or server key never belongs here; a client key needs its certificate as %s)", r.path(name), stem+CertExt)).LoaderError = msg
 }
 
@@ -480,9 +558,9 @@ func (r *reader) keyMode(name string) {
 	}
 	switch m := fi.Mode().Perm(); {
 	case m&0o004 != 0:
-		r.add(SeverityError, name, fmt.Sprintf("is readable by every user on this machine (mode %04o)", m), "chmod 600 "+r.path(name))
+		r.add(SeverityError, KindKeyReadable, name, fmt.Sprintf("is readable by every user on this machine (mode %04o)", m), "chmod 600 "+r.path(name))
 	case m&0o040 != 0:
-		r.add(SeverityWarning, name, fmt.Sprintf("is readable by its group (mode %04o)", m), "chmod 600 "+r.path(name))
+		r.add(SeverityWarning, KindKeyReadable, name, fmt.Sprintf("is readable by its group (mode %04o)", m), "chmod 600 "+r.path(name))
 	}
 }
 
@@ -504,7 +582,7 @@ func (r *reader) otherFile(name string) {
 		pub = k.Public()
 	}
 	r.keys = append(r.keys, strayKey{file: name, key: pub, problem: len(r.f.Problems)})
-	r.add(SeverityError, name, "holds a private key that no container runtime uses here; a CA or server key never belongs in certs.d",
+	r.add(SeverityError, KindStrayKey, name, "holds a private key that no container runtime uses here; a CA or server key never belongs in certs.d",
 		"move "+r.path(name)+" out of certs.d")
 }
 
@@ -523,7 +601,8 @@ func (r *reader) containerdLoose() {
 	}
 }
 
-// checkStrayKeys names the CA or server key among the stray keys.
+// checkStrayKeys names the CA or server key among the stray keys, and
+// turns their kind from KindStrayKey into KindCAKey or KindServerKey.
 func (r *reader) checkStrayKeys() {
 	for _, k := range r.keys {
 		pk, ok := k.key.(interface{ Equal(crypto.PublicKey) bool })
@@ -535,11 +614,12 @@ func (r *reader) checkStrayKeys() {
 				if !pk.Equal(cert.PublicKey) {
 					continue
 				}
-				what := "the private key of the server certificate in " + c.Name
+				what, kind := "the private key of the server certificate in "+c.Name, KindServerKey
 				if cert.IsCA {
-					what = "the private key of the CA in " + c.Name + ": whoever reads it can issue certificates your registry trusts"
+					what, kind = "the private key of the CA in "+c.Name+": whoever reads it can issue certificates your registry trusts", KindCAKey
 				}
 				p := &r.f.Problems[k.problem]
+				p.Kind = kind
 				p.Message = "is " + what + "; " + p.Message
 				p.Fix = "move " + r.path(k.file) + " out of certs.d, to where that key is kept"
 			}
@@ -577,7 +657,7 @@ func (r *reader) checkChains() {
 		}
 		_, err := p.Cert.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: at, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
 		if err != nil {
-			r.add(SeverityWarning, filepath.Base(p.CertPath), fmt.Sprintf("is not signed by a CA in this folder (%v); the registry must trust its issuer for client certificates", err),
+			r.add(SeverityWarning, KindUntrustedClient, filepath.Base(p.CertPath), fmt.Sprintf("is not signed by a CA in this folder (%v); the registry must trust its issuer for client certificates", err),
 				"install the CA that signed it, or the client certificate of this registry's CA: certkit install --host "+r.opt.Name)
 		}
 	}
@@ -586,19 +666,19 @@ func (r *reader) checkChains() {
 func (r *reader) validity(file, what string, c *x509.Certificate, expiredSev Severity, fix string) {
 	switch {
 	case r.now.After(c.NotAfter):
-		r.add(expiredSev, file, fmt.Sprintf("%s expired on %s", what, c.NotAfter.UTC().Format(time.DateOnly)), fix)
+		r.add(expiredSev, KindExpired, file, fmt.Sprintf("%s expired on %s", what, c.NotAfter.UTC().Format(time.DateOnly)), fix)
 	case r.now.Before(c.NotBefore):
-		r.add(expiredSev, file, fmt.Sprintf("%s is not valid before %s (check this machine's clock)", what, c.NotBefore.UTC().Format(time.RFC3339)), fix)
+		r.add(expiredSev, KindNotYetValid, file, fmt.Sprintf("%s is not valid before %s (check this machine's clock)", what, c.NotBefore.UTC().Format(time.RFC3339)), fix)
 	case c.NotAfter.Sub(r.now) < r.opt.ExpiryWarning:
 		days := int(c.NotAfter.Sub(r.now).Hours() / 24)
-		r.add(SeverityWarning, file, fmt.Sprintf("%s expires in %d days, on %s", what, days, c.NotAfter.UTC().Format(time.DateOnly)), fix)
+		r.add(SeverityWarning, KindExpiring, file, fmt.Sprintf("%s expires in %d days, on %s", what, days, c.NotAfter.UTC().Format(time.DateOnly)), fix)
 	}
 }
 
 func (r *reader) manifest() {
 	m, err := readManifest(r.f.Dir)
 	if err != nil {
-		r.add(SeverityWarning, ManifestFile, "cannot be read ("+err.Error()+"); certkit uninstall will not know which files certkit installed",
+		r.add(SeverityWarning, KindBadManifest, ManifestFile, "cannot be read ("+err.Error()+"); certkit uninstall will not know which files certkit installed",
 			"run certkit install --force --host "+r.opt.Name+" to write it again")
 		return
 	}
@@ -612,20 +692,20 @@ func (r *reader) readHostsTOML() {
 	p := r.path(HostsFile)
 	data, err := readFile(p)
 	if err != nil {
-		r.add(SeverityError, HostsFile, "cannot be read: "+errText(err)+"; containerd fails for this registry", "make it readable by containerd").ContainerdError = err.Error()
+		r.add(SeverityError, KindUnreadable, HostsFile, "cannot be read: "+errText(err)+"; containerd fails for this registry", "make it readable by containerd").ContainerdError = err.Error()
 		return
 	}
 	h := parseHostsTOML(r.f.Dir, data)
 	h.Path = p
 	r.f.HostsTOML = h
 	if len(data) == 0 {
-		r.add(SeverityWarning, HostsFile, "is empty; containerd reads the loose files instead",
+		r.add(SeverityWarning, KindHostsTOMLEmpty, HostsFile, "is empty; containerd reads the loose files instead",
 			"remove it, or run: certkit install --target containerd --host "+r.opt.Name)
 		r.f.HostsTOML = nil
 		return
 	}
 	if h.Err != nil {
-		r.add(SeverityError, HostsFile, "cannot be parsed ("+h.Err.Error()+"); containerd logs the error and falls back to the loose files",
+		r.add(SeverityError, KindHostsTOMLSyntax, HostsFile, "cannot be parsed ("+h.Err.Error()+"); containerd logs the error and falls back to the loose files",
 			"fix the TOML syntax, or remove it and run: certkit install --target containerd --host "+r.opt.Name)
 		return
 	}
@@ -639,40 +719,40 @@ func (r *reader) readHostsTOML() {
 			data, err := readFile(c)
 			switch {
 			case err != nil:
-				r.add(SeverityError, HostsFile, fmt.Sprintf("names the CA file %s, which containerd cannot read: %s", c, errText(err)),
+				r.add(SeverityError, KindHostsTOMLUnreadableFile, HostsFile, fmt.Sprintf("names the CA file %s, which containerd cannot read: %s", c, errText(err)),
 					"fix the ca entry in "+p).ContainerdError = fmt.Sprintf("unable to read CA cert %q: %v", c, err)
 			case len(pemCerts(data)) == 0:
-				r.add(SeverityError, HostsFile, fmt.Sprintf("names the CA file %s, which holds no PEM certificate; containerd fails with \"unable to load CA cert\"", c),
+				r.add(SeverityError, KindHostsTOMLNotPEM, HostsFile, fmt.Sprintf("names the CA file %s, which holds no PEM certificate; containerd fails with \"unable to load CA cert\"", c),
 					"fix the ca entry in "+p).ContainerdError = fmt.Sprintf("unable to load CA cert %q", c)
 			}
 		}
 		for _, pair := range e.Client {
 			certPEM, err := readFile(pair[0])
 			if err != nil {
-				r.add(SeverityError, HostsFile, fmt.Sprintf("names the client certificate %s, which containerd cannot read: %s", pair[0], errText(err)),
+				r.add(SeverityError, KindHostsTOMLUnreadableFile, HostsFile, fmt.Sprintf("names the client certificate %s, which containerd cannot read: %s", pair[0], errText(err)),
 					"fix the client entry in "+p).ContainerdError = fmt.Sprintf("unable to read CERT file %q: %v", pair[0], err)
 				continue
 			}
 			keyPEM := certPEM
 			if pair[1] != "" {
 				if keyPEM, err = readFile(pair[1]); err != nil {
-					r.add(SeverityError, HostsFile, fmt.Sprintf("names the client key %s, which containerd cannot read: %s", pair[1], errText(err)),
+					r.add(SeverityError, KindHostsTOMLUnreadableFile, HostsFile, fmt.Sprintf("names the client key %s, which containerd cannot read: %s", pair[1], errText(err)),
 						"fix the client entry in "+p).ContainerdError = fmt.Sprintf("unable to read CERT file %q: %v", pair[1], err)
 					continue
 				}
 			}
 			if _, err := tls.X509KeyPair(certPEM, keyPEM); err != nil {
-				r.add(SeverityError, HostsFile, fmt.Sprintf("names the client pair %s, %s, which containerd cannot load: %v", pair[0], pair[1], err),
+				r.add(SeverityError, KindHostsTOMLBadPair, HostsFile, fmt.Sprintf("names the client pair %s, %s, which containerd cannot load: %v", pair[0], pair[1], err),
 					"fix the client entry in "+p).ContainerdError = "failed to load X509 key pair: " + err.Error()
 			}
 		}
 		if e.SkipVerify != nil && *e.SkipVerify {
-			r.add(SeverityWarning, HostsFile, "sets skip_verify = true for "+e.URL+": containerd does not check the registry's certificate", "remove skip_verify and name the CA with ca = \"ca.crt\"")
+			r.add(SeverityWarning, KindSkipVerify, HostsFile, "sets skip_verify = true for "+e.URL+": containerd does not check the registry's certificate", "remove skip_verify and name the CA with ca = \"ca.crt\"")
 		}
 	}
 	for _, name := range r.looseNames() {
 		if !used[r.path(name)] {
-			r.add(SeverityWarning, name, "is ignored by containerd: hosts.toml exists and does not name it (Docker and podman still read it)",
+			r.add(SeverityWarning, KindHiddenByHostsTOML, name, "is ignored by containerd: hosts.toml exists and does not name it (Docker and podman still read it)",
 				"name it in "+p+" (ca = [...] for a .crt, client = [[\"NAME.cert\", \"NAME.key\"]] for a pair), or run: certkit install --target containerd --host "+r.opt.Name)
 		}
 	}
@@ -690,7 +770,7 @@ func (r *reader) checkServer(h *HostsTOML) {
 	}
 	got := serverHost(h.Server)
 	if !strings.EqualFold(got, want.String()) {
-		r.add(SeverityWarning, HostsFile, fmt.Sprintf("says server = %q, but the folder is for %s", h.Server, want),
+		r.add(SeverityWarning, KindHostsTOMLWrongServer, HostsFile, fmt.Sprintf("says server = %q, but the folder is for %s", h.Server, want),
 			fmt.Sprintf("set server = %q", "https://"+want.String()))
 	}
 }

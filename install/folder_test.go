@@ -22,6 +22,7 @@ import (
 
 type wantProblem struct {
 	sev  Severity
+	kind Kind
 	file string
 	text string // a substring of Message
 }
@@ -63,7 +64,7 @@ func TestReadFolder(t *testing.T) {
 				good(t, dir)
 				testenv.WriteFile(t, filepath.Join(dir, "extra.cert"), certPEM, 0o644)
 			},
-			want:       []wantProblem{{SeverityError, "extra.cert", `"missing key extra.key for client certificate extra.cert. CA certificates must use the extension .crt"`}},
+			want:       []wantProblem{{SeverityError, KindUnpairedCert, "extra.cert", `"missing key extra.key for client certificate extra.cert. CA certificates must use the extension .crt"`}},
 			loader:     "missing key extra.key for client certificate extra.cert.",
 			containerd: "failed to load X509 key pair",
 			cas:        1, pairs: 2,
@@ -73,7 +74,7 @@ func TestReadFolder(t *testing.T) {
 			setup: func(t *testing.T, dir string) {
 				testenv.WriteFile(t, filepath.Join(dir, "ca.cert"), p.ca.CertPEM, 0o644)
 			},
-			want:       []wantProblem{{SeverityError, "ca.cert", "missing key ca.key"}},
+			want:       []wantProblem{{SeverityError, KindUnpairedCert, "ca.cert", "missing key ca.key"}},
 			loader:     "missing key ca.key for client certificate ca.cert.",
 			containerd: "failed to load X509 key pair",
 			pairs:      1,
@@ -84,7 +85,7 @@ func TestReadFolder(t *testing.T) {
 				good(t, dir)
 				testenv.WriteFile(t, filepath.Join(dir, "ca.key"), caKey, 0o600)
 			},
-			want:   []wantProblem{{SeverityError, "ca.key", "private key of the CA in ca.crt"}},
+			want:   []wantProblem{{SeverityError, KindCAKey, "ca.key", "private key of the CA in ca.crt"}},
 			loader: "missing client certificate ca.cert for key ca.key",
 			cas:    1, pairs: 1,
 		},
@@ -96,8 +97,8 @@ func TestReadFolder(t *testing.T) {
 				testenv.WriteFile(t, filepath.Join(dir, "server.key"), serverKey, 0o600)
 			},
 			want: []wantProblem{
-				{SeverityWarning, "server.crt", "which is not a CA"},
-				{SeverityError, "server.key", "private key of the server certificate in server.crt"},
+				{SeverityWarning, KindNotCA, "server.crt", "which is not a CA"},
+				{SeverityError, KindServerKey, "server.key", "private key of the server certificate in server.crt"},
 			},
 			loader: "missing client certificate server.cert for key server.key",
 			cas:    2, pairs: 1,
@@ -108,7 +109,7 @@ func TestReadFolder(t *testing.T) {
 				good(t, dir)
 				testenv.WriteFile(t, filepath.Join(dir, "old-ca.crt"), p.ca.Cert.Raw, 0o644)
 			},
-			want:       []wantProblem{{SeverityError, "old-ca.crt", "not a PEM certificate; Docker and podman silently ignore it, but containerd"}},
+			want:       []wantProblem{{SeverityError, KindNotPEM, "old-ca.crt", "not a PEM certificate; Docker and podman silently ignore it, but containerd"}},
 			containerd: "unable to load CA cert",
 			cas:        2, pairs: 1,
 		},
@@ -120,8 +121,8 @@ func TestReadFolder(t *testing.T) {
 				testenv.WriteFile(t, filepath.Join(dir, "hosts.toml"), []byte("[host.\"https://reg.example.com:5000\"]\n  ca = \"ca.crt\"\n  client = [[\"client.cert\", \"client.key\"]]\n"), 0o644)
 			},
 			want: []wantProblem{
-				{SeverityWarning, "old-ca.crt", "not a PEM certificate; Docker and podman silently ignore it"},
-				{SeverityWarning, "old-ca.crt", "ignored by containerd"},
+				{SeverityWarning, KindNotPEM, "old-ca.crt", "not a PEM certificate; Docker and podman silently ignore it"},
+				{SeverityWarning, KindHiddenByHostsTOML, "old-ca.crt", "ignored by containerd"},
 			},
 			cas: 2, pairs: 1,
 		},
@@ -131,7 +132,7 @@ func TestReadFolder(t *testing.T) {
 				good(t, dir)
 				testenv.WriteFile(t, filepath.Join(dir, "client.key"), otherKeyPEM, 0o600)
 			},
-			want:       []wantProblem{{SeverityError, "client.cert", "client.key does not belong to client.cert"}},
+			want:       []wantProblem{{SeverityError, KindKeyMismatch, "client.cert", "client.key does not belong to client.cert"}},
 			loader:     "tls: private key does not match public key",
 			containerd: "failed to load X509 key pair: tls: private key does not match public key",
 			cas:        1, pairs: 1,
@@ -148,7 +149,7 @@ func TestReadFolder(t *testing.T) {
 				}
 				testenv.WriteFile(t, filepath.Join(dir, "client.key"), pem.EncodeToMemory(enc), 0o600)
 			},
-			want:       []wantProblem{{SeverityError, "client.cert", "client.key is encrypted"}},
+			want:       []wantProblem{{SeverityError, KindEncryptedKey, "client.cert", "client.key is encrypted"}},
 			loader:     "tls: ",
 			containerd: "failed to load X509 key pair: tls: ",
 			cas:        1, pairs: 1,
@@ -160,21 +161,21 @@ func TestReadFolder(t *testing.T) {
 				testenv.WriteFile(t, filepath.Join(dir, "client.cert"), serverCert, 0o644)
 				testenv.WriteFile(t, filepath.Join(dir, "client.key"), serverKey, 0o600)
 			},
-			want: []wantProblem{{SeverityError, "client.cert", "is a server certificate (serverAuth, no clientAuth)"}},
+			want: []wantProblem{{SeverityError, KindNoClientAuth, "client.cert", "is a server certificate (serverAuth, no clientAuth)"}},
 			cas:  1, pairs: 1,
 		},
 		{
 			name:  "expired client",
 			setup: good,
 			now:   clientNotAfter.Add(time.Hour),
-			want:  []wantProblem{{SeverityError, "client.cert", "client certificate \"client\" expired on"}},
+			want:  []wantProblem{{SeverityError, KindExpired, "client.cert", "client certificate \"client\" expired on"}},
 			cas:   1, pairs: 1,
 		},
 		{
 			name:  "client expiring soon",
 			setup: good,
 			now:   clientNotAfter.Add(-10 * 24 * time.Hour),
-			want:  []wantProblem{{SeverityWarning, "client.cert", "expires in 10 days"}},
+			want:  []wantProblem{{SeverityWarning, KindExpiring, "client.cert", "expires in 10 days"}},
 			cas:   1, pairs: 1,
 		},
 		{
@@ -183,7 +184,7 @@ func TestReadFolder(t *testing.T) {
 				good(t, dir)
 				testenv.WriteFile(t, filepath.Join(dir, "client.key"), keyPEM, 0o644)
 			},
-			want: []wantProblem{{SeverityError, "client.key", "readable by every user on this machine (mode 0644)"}},
+			want: []wantProblem{{SeverityError, KindKeyReadable, "client.key", "readable by every user on this machine (mode 0644)"}},
 			cas:  1, pairs: 1,
 		},
 		{
@@ -192,7 +193,7 @@ func TestReadFolder(t *testing.T) {
 				good(t, dir)
 				testenv.WriteFile(t, filepath.Join(dir, "client.key"), keyPEM, 0o640)
 			},
-			want: []wantProblem{{SeverityWarning, "client.key", "readable by its group (mode 0640)"}},
+			want: []wantProblem{{SeverityWarning, KindKeyReadable, "client.key", "readable by its group (mode 0640)"}},
 			cas:  1, pairs: 1,
 		},
 		{
@@ -202,7 +203,7 @@ func TestReadFolder(t *testing.T) {
 				testenv.WriteFile(t, filepath.Join(dir, "foreign.cert"), foreignCert, 0o644)
 				testenv.WriteFile(t, filepath.Join(dir, "foreign.key"), foreignKey, 0o600)
 			},
-			want: []wantProblem{{SeverityWarning, "foreign.cert", "is not signed by a CA in this folder"}},
+			want: []wantProblem{{SeverityWarning, KindUntrustedClient, "foreign.cert", "is not signed by a CA in this folder"}},
 			cas:  1, pairs: 2,
 		},
 		{
@@ -211,7 +212,7 @@ func TestReadFolder(t *testing.T) {
 				testenv.WriteFile(t, filepath.Join(dir, "ca.cert"), p.ca.CertPEM, 0o644)
 				testenv.WriteFile(t, filepath.Join(dir, "ca.key"), caKey, 0o600)
 			},
-			want:  []wantProblem{{SeverityError, "ca.cert", "is a CA certificate"}},
+			want:  []wantProblem{{SeverityError, KindCAKey, "ca.cert", "is a CA certificate"}},
 			pairs: 1,
 		},
 		{
@@ -220,7 +221,7 @@ func TestReadFolder(t *testing.T) {
 				good(t, dir)
 				testenv.WriteFile(t, filepath.Join(dir, "ca.pem"), caKey, 0o600)
 			},
-			want: []wantProblem{{SeverityError, "ca.pem", "the private key of the CA in ca.crt"}},
+			want: []wantProblem{{SeverityError, KindCAKey, "ca.pem", "the private key of the CA in ca.crt"}},
 			cas:  1, pairs: 1,
 		},
 		{
@@ -229,7 +230,7 @@ func TestReadFolder(t *testing.T) {
 				good(t, dir)
 				testenv.WriteFile(t, filepath.Join(dir, "ca.crt"), append(append([]byte{}, p.ca.CertPEM...), caKey...), 0o644)
 			},
-			want: []wantProblem{{SeverityError, "ca.crt", "holds a private key next to the certificate"}},
+			want: []wantProblem{{SeverityError, KindKeyInCert, "ca.crt", "holds a private key next to the certificate"}},
 			cas:  1, pairs: 1,
 		},
 		{
@@ -240,7 +241,7 @@ func TestReadFolder(t *testing.T) {
 					t.Fatal(err)
 				}
 			},
-			want:   []wantProblem{{SeverityError, "backup.crt", "cannot be read: is a directory"}},
+			want:   []wantProblem{{SeverityError, KindUnreadable, "backup.crt", "cannot be read: is a directory"}},
 			loader: "read ",
 			cas:    1, pairs: 1,
 		},
@@ -251,8 +252,8 @@ func TestReadFolder(t *testing.T) {
 				testenv.WriteFile(t, filepath.Join(dir, "hosts.toml"), []byte("server = \"https://reg.example.com:5000\"\n[host.\"https://reg.example.com:5000\"]\n  ca = \"ca.crt\"\n"), 0o644)
 			},
 			want: []wantProblem{
-				{SeverityWarning, "client.cert", "ignored by containerd"},
-				{SeverityWarning, "client.key", "ignored by containerd"},
+				{SeverityWarning, KindHiddenByHostsTOML, "client.cert", "ignored by containerd"},
+				{SeverityWarning, KindHiddenByHostsTOML, "client.key", "ignored by containerd"},
 			},
 			cas: 1, pairs: 1,
 		},
@@ -262,7 +263,7 @@ func TestReadFolder(t *testing.T) {
 				good(t, dir)
 				testenv.WriteFile(t, filepath.Join(dir, "hosts.toml"), []byte("server = \"https://reg.example.com:5000\n"), 0o644)
 			},
-			want: []wantProblem{{SeverityError, "hosts.toml", "cannot be parsed"}},
+			want: []wantProblem{{SeverityError, KindHostsTOMLSyntax, "hosts.toml", "cannot be parsed"}},
 			cas:  1, pairs: 1,
 		},
 		{
@@ -271,7 +272,7 @@ func TestReadFolder(t *testing.T) {
 				good(t, dir)
 				testenv.WriteFile(t, filepath.Join(dir, "hosts.toml"), []byte("[host.\"https://reg.example.com:5000\"]\n  ca = \"ca.crt\"\n  client = [[\"client.cert\", \"client.key\"], [\"gone.cert\", \"gone.key\"]]\n"), 0o644)
 			},
-			want:       []wantProblem{{SeverityError, "hosts.toml", "gone.cert, which containerd cannot read: no such file or directory"}},
+			want:       []wantProblem{{SeverityError, KindHostsTOMLUnreadableFile, "hosts.toml", "gone.cert, which containerd cannot read: no such file or directory"}},
 			containerd: "unable to read CERT file",
 			cas:        1, pairs: 1,
 		},
@@ -281,7 +282,44 @@ func TestReadFolder(t *testing.T) {
 				good(t, dir)
 				testenv.WriteFile(t, filepath.Join(dir, "hosts.toml"), []byte("server = \"https://reg.example.com\"\n[host.\"https://reg.example.com\"]\n  ca = \"ca.crt\"\n  client = [[\"client.cert\", \"client.key\"]]\n"), 0o644)
 			},
-			want: []wantProblem{{SeverityWarning, "hosts.toml", "but the folder is for reg.example.com:5000"}},
+			want: []wantProblem{{SeverityWarning, KindHostsTOMLWrongServer, "hosts.toml", "but the folder is for reg.example.com:5000"}},
+			cas:  1, pairs: 1,
+		},
+		{
+			name: "client key without its certificate",
+			setup: func(t *testing.T, dir string) {
+				good(t, dir)
+				testenv.WriteFile(t, filepath.Join(dir, "old.key"), otherKeyPEM, 0o600)
+			},
+			want:   []wantProblem{{SeverityError, KindStrayKey, "old.key", "has no old.cert beside it"}},
+			loader: "missing client certificate old.cert for key old.key",
+			cas:    1, pairs: 1,
+		},
+		{
+			name: "client certificate file holding its key",
+			setup: func(t *testing.T, dir string) {
+				good(t, dir)
+				testenv.WriteFile(t, filepath.Join(dir, "client.cert"), append(append([]byte{}, certPEM...), keyPEM...), 0o644)
+			},
+			want: []wantProblem{{SeverityWarning, KindKeyInCert, "client.cert", "holds a private key as well as the certificate"}},
+			cas:  1, pairs: 1,
+		},
+		{
+			name: "empty hosts.toml",
+			setup: func(t *testing.T, dir string) {
+				good(t, dir)
+				testenv.WriteFile(t, filepath.Join(dir, "hosts.toml"), nil, 0o644)
+			},
+			want: []wantProblem{{SeverityWarning, KindHostsTOMLEmpty, "hosts.toml", "is empty"}},
+			cas:  1, pairs: 1,
+		},
+		{
+			name: "hosts.toml with skip_verify",
+			setup: func(t *testing.T, dir string) {
+				good(t, dir)
+				testenv.WriteFile(t, filepath.Join(dir, "hosts.toml"), []byte("[host.\"https://reg.example.com:5000\"]\n  ca = \"ca.crt\"\n  client = [[\"client.cert\", \"client.key\"]]\n  skip_verify = true\n"), 0o644)
+			},
+			want: []wantProblem{{SeverityWarning, KindSkipVerify, "hosts.toml", "sets skip_verify = true"}},
 			cas:  1, pairs: 1,
 		},
 	}
@@ -338,6 +376,9 @@ func TestReadFolder(t *testing.T) {
 				if p.Fix == "" {
 					t.Errorf("problem without a fix: %+v", p)
 				}
+				if p.Kind == "" {
+					t.Errorf("problem without a kind: %+v", p)
+				}
 			}
 		})
 	}
@@ -358,23 +399,23 @@ func checkProblems(t *testing.T, got []Problem, want []wantProblem) {
 	for _, w := range want {
 		found := false
 		for i, g := range got {
-			if !used[i] && g.Severity == w.sev && g.File == w.file && strings.Contains(g.Message, w.text) {
+			if !used[i] && g.Severity == w.sev && g.Kind == w.kind && g.File == w.file && strings.Contains(g.Message, w.text) {
 				used[i], found = true, true
 				break
 			}
 		}
 		if !found {
-			t.Errorf("missing %s on %s containing %q", w.sev, w.file, w.text)
+			t.Errorf("missing %s %s on %s containing %q", w.sev, w.kind, w.file, w.text)
 		}
 	}
 	for i, g := range got {
 		if !used[i] {
-			t.Errorf("unexpected %s on %s: %s (fix: %s)", g.Severity, g.File, g.Message, g.Fix)
+			t.Errorf("unexpected %s %s on %s: %s (fix: %s)", g.Severity, g.Kind, g.File, g.Message, g.Fix)
 		}
 	}
 	if t.Failed() {
 		for _, g := range got {
-			t.Logf("got: %s %s", g.Severity, g)
+			t.Logf("got: %s %s %s", g.Severity, g.Kind, g)
 		}
 	}
 }

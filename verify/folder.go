@@ -100,16 +100,14 @@ func ReadFolder(dir string, reg host.Registry, now func() time.Time) ([]Check, T
 	}
 	checks := []Check{summary}
 	for _, p := range f.Problems {
-		// The ID names the file; the message says what is wrong with it.
-		c := Check{ID: "file:" + p.File, Status: Warning, Message: p.Message, Fix: p.Fix}
+		// The ID names the file, the kind what is wrong with it (install's
+		// diagnosis), the message both in words.
+		c := Check{ID: "file:" + p.File, Status: Warning, Kind: string(p.Kind), Message: p.Message, Fix: p.Fix}
 		if p.File == "" {
 			c.ID = "folder:problem"
 		}
 		if p.Severity == install.SeverityError {
 			c.Status = Error
-		}
-		if p.LoaderError != "" {
-			c.Kind = "loader-error"
 		}
 		checks = append(checks, c)
 	}

@@ -115,7 +115,7 @@ func TestDockerRegistry(t *testing.T) {
 		contains(t, "message", c.Message, "signed by the CA "+nameOf(p.ca.Cert.Subject), `the folder's CA "certkit CA impostor"`)
 		contains(t, "fix", c.Fix, "certkit install --host "+reg.String())
 		// the client pair no longer chains to the folder's CA either
-		expect(t, rep, "file:client.cert", Warning, "")
+		expect(t, rep, "file:client.cert", Warning, "untrusted-client")
 	})
 
 	t.Run("the client pair removed", func(t *testing.T) {

@@ -43,8 +43,9 @@ type Check struct {
 	ID     string `json:"id"`
 	Status Status `json:"status"`
 	// Kind is the diagnosis in one word, stable for scripts and tests:
-	// "refused", "unknown-authority", "hostname", "expired", …; empty when
-	// there is nothing to diagnose.
+	// "refused", "unknown-authority", "hostname", "expired", …; for a
+	// finding in the folder, install's Problem.Kind ("unpaired-cert",
+	// "stray-key", "ca-key", …). Empty when there is nothing to diagnose.
 	Kind    string `json:"kind,omitempty"`
 	Message string `json:"message"`
 	Fix     string `json:"fix,omitempty"`
