@@ -56,13 +56,18 @@ func wizardRun(t *testing.T, args []string, env map[string]string, drive func(c 
 	var code int
 	select {
 	case code = <-codec:
-	case <-time.After(2 * time.Minute):
-		// An answer went astray and certkit still waits for one: end its
-		// terminal so that the read fails, rather than hang the suite.
-		t.Errorf("certkit setup did not finish after the last answer")
-		c.Tty().Close()
-		ptm.Close()
-		code = <-codec
+	case <-time.After(time.Minute):
+		// An answer went astray and certkit still waits for one. Closing
+		// the terminal does not interrupt a blocked read, so press Ctrl-C
+		// (the prompt has the terminal in raw mode by now) rather than
+		// hang the suite.
+		t.Errorf("certkit setup did not finish after the last answer; screen:\n%s", screen.String())
+		c.Send(keyCtrlC)
+		select {
+		case code = <-codec:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("certkit setup does not stop")
+		}
 	}
 	// Let the driver see the last output, then stop it.
 	c.Tty().Close()
@@ -180,10 +185,22 @@ func TestSetupWizardCtrlCLeavesNothing(t *testing.T) {
 			c.Send(keyEnter)
 			mustExpect(t, c, "Client certificate names")
 			// survey draws the question before it turns the terminal's
-			// signal keys off; until then the line discipline would eat a
-			// Ctrl-C. Its cursor query comes after, so wait for that.
+			// signal keys off (until then the line discipline eats a
+			// Ctrl-C); its cursor query comes after, so wait for that. It
+			// also drops a key that arrives in the same read as the
+			// terminal's answer to that query, so press Ctrl-C again, as a
+			// person would, until certkit says it was interrupted.
 			mustExpect(t, c, "\x1b[6n")
-			c.Send(keyCtrlC)
+			for i := 0; ; i++ {
+				c.Send(keyCtrlC)
+				if _, err := c.Expect(expect.String("interrupted"), expect.WithTimeout(3*time.Second)); err == nil {
+					break
+				}
+				if i == 5 {
+					t.Errorf("six Ctrl-C did not interrupt certkit setup")
+					break
+				}
+			}
 			c.ExpectEOF()
 		})
 	if code != 130 {

@@ -44,7 +44,7 @@ func (p *Plan) Commands() []string {
 		cmds = append(cmds, "certkit install "+reg+p.targetFlags()+force)
 	}
 	if p.server() {
-		cmds = append(cmds, "certkit template registry "+reg+" --out config.yml")
+		cmds = append(cmds, "certkit template registry "+reg+" --out "+quote(p.ConfigPath())+force)
 	}
 	return cmds
 }

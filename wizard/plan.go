@@ -16,9 +16,11 @@ import (
 	"github.com/certkit/certkit/ca"
 	"github.com/certkit/certkit/host"
 	"github.com/certkit/certkit/install"
+	"github.com/certkit/certkit/internal/atomicfile"
 	"github.com/certkit/certkit/internal/errs"
 	"github.com/certkit/certkit/internal/home"
 	"github.com/certkit/certkit/issue"
+	"github.com/certkit/certkit/templates"
 )
 
 // Role is what this machine does with the registry.
@@ -57,6 +59,15 @@ type Plan struct {
 	// Force replaces existing certificates of the registry and certkit's
 	// own installed files that changed, keeping backups.
 	Force bool
+}
+
+// ConfigFile is the name of the registry configuration setup renders for
+// the server role, beside the server certificate in the home.
+const ConfigFile = "registry-config.yml"
+
+// ConfigPath is where setup writes the registry's configuration.
+func (p *Plan) ConfigPath() string {
+	return filepath.Join(home.HostDir(p.Home, p.Registry.String()), ConfigFile)
 }
 
 func (p *Plan) server() bool { return p.Role == Server || p.Role == Both }
@@ -148,6 +159,7 @@ func (p *Plan) Preview(env install.RootEnv) ([]Step, error) {
 	if p.server() {
 		issueStep("issue the server certificate for "+p.Registry.String(), []string{
 			filepath.Join(dir, home.ServerCert), filepath.Join(dir, home.ServerKey), filepath.Join(dir, home.ServerChain)})
+		issueStep("write the registry's configuration (distribution config.yml, client certificates required)", []string{p.ConfigPath()})
 	}
 	if p.client() {
 		var files []string
@@ -183,7 +195,7 @@ type Outcome struct {
 	Server    *issue.Result
 	Clients   *issue.Result
 	Install   *install.Result
-	Warnings  []string
+	Config    string // the registry configuration written, for the server role
 }
 
 // Run executes the plan: the CA, the certificates, the install. If a step
@@ -235,6 +247,17 @@ func Run(p Plan, env install.RootEnv, now func() time.Time) (out *Outcome, err e
 		}
 		undo.add(issuedPaths(res), res.Backups)
 		out.Server = res
+		cfg, err := templates.Render(templates.Registry, templates.Options{Home: p.Home, Registry: p.Registry})
+		if err != nil {
+			return nil, err
+		}
+		wres, err := atomicfile.WriteAll([]atomicfile.File{{Path: p.ConfigPath(), Data: cfg, Mode: 0o644}},
+			atomicfile.Options{Force: p.Force, Now: timeNow(now)})
+		if err != nil {
+			return nil, err
+		}
+		undo.add(wres.Written, wres.Backups)
+		out.Config = p.ConfigPath()
 	}
 	if p.client() {
 		o := base
@@ -309,6 +332,13 @@ func (u *undoLog) rollback() {
 	for i := len(u.newDirs) - 1; i >= 0; i-- {
 		os.Remove(u.newDirs[i]) // only when empty
 	}
+}
+
+func timeNow(now func() time.Time) time.Time {
+	if now == nil {
+		return time.Now()
+	}
+	return now()
 }
 
 func exists(path string) bool {

@@ -9,12 +9,19 @@ import (
 	"testing"
 	"time"
 
+	cflog "github.com/cloudflare/cfssl/log"
+
 	"github.com/certkit/certkit/ca"
 	"github.com/certkit/certkit/host"
 	"github.com/certkit/certkit/install"
 	"github.com/certkit/certkit/internal/errs"
 	"github.com/certkit/certkit/internal/home"
 )
+
+func TestMain(m *testing.M) {
+	cflog.Level = cflog.LevelFatal + 1 // as certkit's CLI does: cfssl never prints
+	os.Exit(m.Run())
+}
 
 var testEnv = home.Env{Getenv: func(string) string { return "" }, HomeDir: func() (string, error) { return "/nonexistent", nil }}
 
@@ -51,6 +58,15 @@ func TestRunMakesEverythingOnce(t *testing.T) {
 	}
 	if !out.CACreated || out.Server == nil || out.Clients == nil || out.Install == nil {
 		t.Fatalf("outcome %+v", out)
+	}
+	cfg, err := os.ReadFile(out.Config)
+	if err != nil || out.Config != p.ConfigPath() {
+		t.Fatalf("registry configuration %s: %v", out.Config, err)
+	}
+	for _, want := range []string{"clientcas:", "server-chain.crt", "minimumtls: tls1.2"} {
+		if !strings.Contains(string(cfg), want) {
+			t.Errorf("registry configuration lacks %q:\n%s", want, cfg)
+		}
 	}
 	got := strings.Join(files(t, p.CertsDir), " ")
 	if got != "reg.example.com:5000/.certkit-manifest.json reg.example.com:5000/a.cert reg.example.com:5000/a.key reg.example.com:5000/b.cert reg.example.com:5000/b.key reg.example.com:5000/ca.crt" {
@@ -143,14 +159,14 @@ func TestValidate(t *testing.T) {
 }
 
 func TestCommands(t *testing.T) {
-	p := Plan{Registry: mustParse(t, "[fd00::1]:5000"), Role: Both, KeyType: ca.RSA2048,
+	p := Plan{Home: "/h", Registry: mustParse(t, "[fd00::1]:5000"), Role: Both, KeyType: ca.RSA2048,
 		Validity: 90 * 24 * time.Hour, Names: []string{"ci 1"}, Targets: []install.Target{install.Podman}, NewCA: true}
 	want := []string{
 		"certkit init-ca --key-type rsa-2048 --force",
 		"certkit issue server --host '[fd00::1]:5000' --key-type rsa-2048 --validity 90d",
 		"certkit issue client --host '[fd00::1]:5000' --name 'ci 1' --key-type rsa-2048 --validity 90d",
 		"certkit install --host '[fd00::1]:5000' --target podman",
-		"certkit template registry --host '[fd00::1]:5000' --out config.yml",
+		"certkit template registry --host '[fd00::1]:5000' --out '/h/hosts/[fd00::1]:5000/registry-config.yml'",
 	}
 	if got := p.Commands(); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("Commands:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
