@@ -96,7 +96,7 @@ func runDemo(e *env, ctx context.Context, keep string) (err error) {
 	if err != nil {
 		return err
 	}
-	reportSetup(e, plan, out)
+	reportSetup(e, plan, out, false)
 
 	u.printf("")
 	u.printf("== 2. The test registry endpoint (certkit testserver) on %s", ln.Addr())

@@ -124,7 +124,7 @@ func runSetup(e *env, c *cli.Context) error {
 	if err != nil {
 		return sudoHint(err, h)
 	}
-	reportSetup(e, p, out)
+	reportSetup(e, p, out, true)
 
 	runVerify := c.Bool("verify")
 	if interactive && p.Role != wizard.Server {
@@ -207,7 +207,8 @@ func setupPlanFromFlags(c *cli.Context, h string) (wizard.Plan, wizard.Given, er
 	return p, g, nil
 }
 
-func reportSetup(e *env, p wizard.Plan, out *wizard.Outcome) {
+// reportSetup says what setup made; next adds the command to run after.
+func reportSetup(e *env, p wizard.Plan, out *wizard.Outcome, next bool) {
 	u := e.ui
 	if out.CACreated {
 		u.printf("Created the CA %s.", wizard.CASummary(out.CA.Cert))
@@ -230,8 +231,11 @@ func reportSetup(e *env, p wizard.Plan, out *wizard.Outcome) {
 			reportFolder(u, f, false, false)
 		}
 	}
-	if out.Server != nil {
-		u.printf("Next, on the registry machine: certkit template registry --host %s", shellQuote(p.Registry.String()))
+	if out.Config != "" {
+		u.printf("Wrote the registry's configuration: %s", out.Config)
+		if next {
+			u.printf("Next, on the registry machine: docker-registry serve %s", shellQuote(out.Config))
+		}
 	}
 }
 
