@@ -3,6 +3,7 @@
 package install
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/x509"
 	"encoding/pem"
@@ -20,6 +21,7 @@ import (
 	"github.com/certkit/certkit/ca"
 	"github.com/certkit/certkit/host"
 	"github.com/certkit/certkit/internal/errs"
+	"github.com/certkit/certkit/internal/home"
 	"github.com/certkit/certkit/internal/testenv"
 )
 
@@ -435,5 +437,60 @@ func TestInstallOldCertkitPairExpired(t *testing.T) {
 	}
 	if got := names(snapshot(t, filepath.Join(root, r.String()))); got != ".certkit-manifest.json ca.crt client.cert client.key" {
 		t.Errorf("folder holds %s", got)
+	}
+}
+
+// TestInstallNeverCopiesPrivateKeysOfCAOrServer: with the server's material
+// and the CA key in the home beside the client pair, only ca.crt and the
+// client pair land in certs.d, for every layout.
+func TestInstallNeverCopiesPrivateKeysOfCAOrServer(t *testing.T) {
+	p := newPKI(t)
+	r := mustParse(t, "reg.example.com:5000")
+	p.issueServer(t, r.String(), "reg.example.com")
+	_, clientKey := p.issueClient(t, r.String(), "client")
+	caKey, err := os.ReadFile(filepath.Join(home.CADir(p.home), "ca.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	serverKey, err := os.ReadFile(filepath.Join(home.HostDir(p.home, r.String()), home.ServerKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, target := range []Target{Docker, Containerd} {
+		t.Run(string(target), func(t *testing.T) {
+			root := t.TempDir()
+			if _, err := Install(Options{Home: p.home, Roots: []Root{customRoot(t, target, root)}}); err != nil {
+				t.Fatal(err)
+			}
+			dir := filepath.Join(root, r.String())
+			entries, err := os.ReadDir(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, e := range entries {
+				names = append(names, e.Name())
+				data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if bytes.Contains(data, bytes.TrimSpace(caKey)) || bytes.Contains(data, bytes.TrimSpace(serverKey)) {
+					t.Errorf("%s holds the CA or the server key", e.Name())
+				}
+				if strings.HasPrefix(e.Name(), "server") {
+					t.Errorf("%s: server material in certs.d", e.Name())
+				}
+			}
+			want := ".certkit-manifest.json ca.crt client.cert client.key"
+			if target == Containerd {
+				want = ".certkit-manifest.json ca.crt client.cert client.key hosts.toml"
+			}
+			if got := strings.Join(names, " "); got != want {
+				t.Errorf("certs.d holds %s, want %s", got, want)
+			}
+			if got, _ := os.ReadFile(filepath.Join(dir, "client.key")); !bytes.Equal(got, clientKey) {
+				t.Error("client.key is not the client's key")
+			}
+		})
 	}
 }
