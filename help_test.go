@@ -90,41 +90,56 @@ func TestHelpFitsTerminal(t *testing.T) {
 	}
 }
 
-// TestReadmeCommands: every certkit command line in README.md names a real
-// command and only flags that command has, so the README cannot drift
-// from the CLI.
+// TestReadmeCommands: every certkit command line in README.md, the
+// examples' and the bench README names a real command and only flags that
+// command has, so the documentation cannot drift from the CLI.
 func TestReadmeCommands(t *testing.T) {
-	data, err := os.ReadFile("README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
+	docs, _ := filepath.Glob(filepath.Join("examples", "*", "README.md"))
+	docs = append([]string{"README.md", filepath.Join("examples", "README.md"), filepath.Join("bench", "README.md")}, docs...)
 	app := newApp(nil, nil, nil)
-	inCode, checked := false, 0
-	for n, line := range strings.Split(string(data), "\n") {
-		if strings.HasPrefix(line, "```") {
-			inCode = !inCode
-			continue
+	for _, doc := range docs {
+		data, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if !inCode {
-			continue
+		// Commands are every line of sh blocks and the "$ " lines of
+		// console blocks; other blocks are output.
+		lang, inCode, checked := "", false, 0
+		for n, line := range strings.Split(string(data), "\n") {
+			if fence, ok := strings.CutPrefix(line, "```"); ok {
+				inCode, lang = !inCode, strings.TrimSpace(fence)
+				continue
+			}
+			if !inCode {
+				continue
+			}
+			line = strings.TrimSpace(line)
+			switch lang {
+			case "sh", "bash":
+			case "console":
+				var ok bool
+				if line, ok = strings.CutPrefix(line, "$ "); !ok {
+					continue
+				}
+			default:
+				continue
+			}
+			line = strings.TrimPrefix(line, "sudo ")
+			if i := strings.Index(line, " #"); i >= 0 {
+				line = line[:i]
+			}
+			if !strings.HasPrefix(line, "certkit ") {
+				continue
+			}
+			words := strings.Fields(line)[1:]
+			if err := checkCommandLine(app, words); err != "" {
+				t.Errorf("%s:%d: %s: %s", doc, n+1, line, err)
+			}
+			checked++
 		}
-		line = strings.TrimSpace(line)
-		line = strings.TrimPrefix(line, "$ ")
-		line = strings.TrimPrefix(line, "sudo ")
-		if i := strings.Index(line, " #"); i >= 0 {
-			line = line[:i]
+		if doc == "README.md" && checked < 10 {
+			t.Errorf("only %d certkit command lines found in README.md", checked)
 		}
-		if !strings.HasPrefix(line, "certkit ") {
-			continue
-		}
-		words := strings.Fields(line)[1:]
-		if err := checkCommandLine(app, words); err != "" {
-			t.Errorf("README.md:%d: %s: %s", n+1, line, err)
-		}
-		checked++
-	}
-	if checked < 10 {
-		t.Errorf("only %d certkit command lines found in README.md", checked)
 	}
 }
 
