@@ -6,6 +6,7 @@ package ca
 import (
 	"crypto"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/x509"
 	"encoding/hex"
 	"errors"
@@ -215,8 +216,14 @@ func Import(certPEM, keyPEM []byte, opt ImportOptions) (*Result, error) {
 	case t.Before(cert.NotBefore):
 		return nil, errs.Input(fmt.Sprintf("%q is not valid before %s", cert.Subject.CommonName, cert.NotBefore.UTC().Format(time.RFC3339)), "check this machine's clock")
 	}
+	// A weak CA would sign everything with its weakness: the import takes
+	// only the key types certkit makes itself (RSA below 2048 is refused).
 	if kt := KeyTypeOf(cert.PublicKey); kt == "" {
 		return nil, errs.Input("the CA key type is not supported", "use one of: "+joinKeyTypes())
+	}
+	if k, ok := cert.PublicKey.(*rsa.PublicKey); ok && k.N.BitLen() < 2048 {
+		return nil, errs.Input(fmt.Sprintf("%q has a %d-bit RSA key; RSA keys below 2048 bits are broken", cert.Subject.CommonName, k.N.BitLen()),
+			"make a new CA with certkit init-ca")
 	}
 	if err := checkWritable(opt.Home); err != nil {
 		return nil, err

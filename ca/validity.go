@@ -13,6 +13,9 @@ import (
 // (GeneralizedTime 99991231235959Z).
 var lastTime = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
 
+// MinValidity is the shortest validity certkit issues.
+const MinValidity = time.Hour
+
 // ParseValidity reads a --validity value: a number of days ("90d"), years
 // ("2y", 365 days each) or a Go duration ("8760h").
 func ParseValidity(s string) (time.Duration, error) {
@@ -30,16 +33,17 @@ func ParseValidity(s string) (time.Duration, error) {
 		if err != nil {
 			return 0, bad("is not a number of days or years")
 		}
-		days := n
-		if unit == 'y' {
-			days = n * 365
-		}
 		if n <= 0 {
 			return 0, bad("must be positive")
 		}
-		// time.Duration ends at about 292 years; nobody needs more.
-		if days > 290*365 {
+		// time.Duration ends at about 292 years; nobody needs more. The
+		// bound comes before the multiplication, which could wrap.
+		if unit == 'y' && n > 290 || unit == 'd' && n > 290*365 {
 			return 0, bad("is longer than 290 years")
+		}
+		days := n
+		if unit == 'y' {
+			days = n * 365
 		}
 		d = time.Duration(days) * 24 * time.Hour
 	default:
@@ -51,6 +55,9 @@ func ParseValidity(s string) (time.Duration, error) {
 	}
 	if d <= 0 {
 		return 0, bad("must be positive")
+	}
+	if d < MinValidity {
+		return 0, bad("is shorter than an hour: the certificate would expire before it is installed")
 	}
 	return d, nil
 }
