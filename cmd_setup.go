@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -72,6 +73,19 @@ func runSetup(e *env, c *cli.Context) error {
 		return err
 	}
 	rootEnv := home.Env{Getenv: os.Getenv, HomeDir: os.UserHomeDir, LookupUser: home.LookupUserHome, Geteuid: os.Geteuid}
+	// A CA that is there but cannot be used (a client machine's home holds
+	// ca.crt without ca.key) is said before any question, not after the
+	// confirmation.
+	cur, err := ca.Load(h)
+	var notFound *ca.NotFoundError
+	switch {
+	case err == nil, p.NewCA:
+	case errors.As(err, &notFound):
+		cur = nil
+	default:
+		return errs.WithHint(fmt.Errorf("the CA in %s cannot be used: %w", home.CADir(h), err),
+			"setup signs certificates and needs the CA's key: run it where the CA was made, or pass --new-ca to replace this CA")
+	}
 	interactive := !c.Bool("yes")
 	var pr wizard.Prompter
 	if interactive {
@@ -83,7 +97,7 @@ func runSetup(e *env, c *cli.Context) error {
 		}
 		pr = wizard.NewSurveyPrompter(wizard.Terminal{In: in, Out: out, Err: out}, os.Getenv("NO_COLOR") != "")
 		known := wizard.Known{Env: rootEnv}
-		if cur, err := ca.Load(h); err == nil {
+		if cur != nil {
 			known.CA = cur.Cert
 		}
 		if p.CertsDir == "" {
@@ -96,6 +110,9 @@ func runSetup(e *env, c *cli.Context) error {
 	} else {
 		if !given.Registry {
 			return errs.Input("--yes needs --host", "certkit setup --yes --host reg.example.com:5000")
+		}
+		if msg := issue.LoopbackWarning(p.Registry); msg != "" {
+			e.ui.warnf("%s", msg)
 		}
 		p.Defaults()
 	}
@@ -149,6 +166,11 @@ func runSetup(e *env, c *cli.Context) error {
 // setupPlanFromFlags turns setup's flags into the plan's given answers.
 func setupPlanFromFlags(c *cli.Context, h string) (wizard.Plan, wizard.Given, error) {
 	p := wizard.Plan{Home: h, CertsDir: c.String("certs-dir"), NewCA: c.Bool("new-ca"), Force: c.Bool("force")}
+	for _, cc := range c.Lineage() {
+		if cc.String("home") != "" {
+			p.HomeFlag = true // the printed commands must name it too
+		}
+	}
 	g := wizard.Given{NewCA: c.IsSet("new-ca"), Force: c.IsSet("force")}
 	var err error
 	if c.IsSet("host") {

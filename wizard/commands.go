@@ -12,6 +12,10 @@ import (
 // Commands are the single certkit commands that do what the plan does, on
 // a fresh certkit home: what a script would run instead of the wizard.
 func (p *Plan) Commands() []string {
+	homeFlag := ""
+	if p.HomeFlag {
+		homeFlag = " --home " + quote(p.Home)
+	}
 	reg := "--host " + quote(p.Registry.String())
 	keyType := ""
 	if p.KeyType != ca.ECDSAP256 {
@@ -28,30 +32,34 @@ func (p *Plan) Commands() []string {
 	var cmds []string
 	if p.NewCA {
 		// setup replaces an existing CA when asked for a new one.
-		cmds = append(cmds, "certkit init-ca"+keyType+" --force")
+		cmds = append(cmds, "certkit init-ca"+homeFlag+keyType+" --force")
 	} else {
-		cmds = append(cmds, "certkit init-ca"+keyType+"   # unless the CA exists already")
+		cmds = append(cmds, "certkit init-ca"+homeFlag+keyType+"   # unless the CA exists already")
 	}
 	if p.server() {
-		cmds = append(cmds, "certkit issue server "+reg+keyType+validity+force)
+		cmds = append(cmds, "certkit issue server"+homeFlag+" "+reg+keyType+validity+force)
 	}
 	if p.client() {
 		names := ""
 		for _, n := range p.Names {
 			names += " --name " + quote(n)
 		}
-		cmds = append(cmds, "certkit issue client "+reg+names+keyType+validity+force)
-		cmds = append(cmds, "certkit install "+reg+p.targetFlags()+force)
+		cmds = append(cmds, "certkit issue client"+homeFlag+" "+reg+names+keyType+validity+force)
+		cmds = append(cmds, "certkit install"+homeFlag+" "+reg+p.targetFlags()+force)
 	}
 	if p.server() {
-		cmds = append(cmds, "certkit template registry "+reg+" --out "+quote(p.ConfigPath())+force)
+		cmds = append(cmds, "certkit template registry"+homeFlag+" "+reg+" --out "+quote(p.ConfigPath())+force)
 	}
 	return cmds
 }
 
 // SetupCommand is certkit setup --yes with every answer as a flag.
 func (p *Plan) SetupCommand() string {
-	args := []string{"certkit setup --yes", "--host " + quote(p.Registry.String()), "--role " + string(p.Role)}
+	args := []string{"certkit setup --yes"}
+	if p.HomeFlag {
+		args = append(args, "--home "+quote(p.Home))
+	}
+	args = append(args, "--host "+quote(p.Registry.String()), "--role "+string(p.Role))
 	if p.NewCA {
 		args = append(args, "--new-ca")
 	}

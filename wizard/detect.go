@@ -41,7 +41,9 @@ func Detect(p Probe) []install.Target {
 	if bin("dockerd") || has("/var/run/docker.sock", "/run/docker.sock") {
 		found = append(found, install.Docker)
 	}
-	if run := p.Getenv("XDG_RUNTIME_DIR"); run != "" && has(filepath.Join(run, "docker.sock")) || bin("dockerd-rootless.sh") {
+	// Only a running rootless daemon counts: docker-ce installs
+	// dockerd-rootless.sh everywhere, rootless or not.
+	if run := p.Getenv("XDG_RUNTIME_DIR"); run != "" && has(filepath.Join(run, "docker.sock")) {
 		found = append(found, install.DockerRootless)
 	}
 	if p.HomeDir != "" && has(filepath.Join(p.HomeDir, ".docker", "desktop")) {

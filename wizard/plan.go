@@ -59,6 +59,9 @@ type Plan struct {
 	// Force replaces existing certificates of the registry and certkit's
 	// own installed files that changed, keeping backups.
 	Force bool
+	// HomeFlag: the home was given with --home, so the printed commands
+	// name it too (CERTKIT_HOME reaches them through the environment).
+	HomeFlag bool
 }
 
 // ConfigFile is the name of the registry configuration setup renders for
@@ -209,7 +212,16 @@ func Run(p Plan, env install.RootEnv, now func() time.Time) (out *Outcome, err e
 		return nil, err
 	}
 	var undo undoLog
-	for _, d := range []string{p.Home, home.CADir(p.Home), home.HostsDir(p.Home), home.HostDir(p.Home, p.Registry.String())} {
+	// Every folder this run may create, the home's missing parents too,
+	// outermost first, so that a failure removes them again.
+	var missing []string
+	for d := p.Home; !exists(d); d = filepath.Dir(d) {
+		missing = append([]string{d}, missing...)
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	for _, d := range append(missing, home.CADir(p.Home), home.HostsDir(p.Home), home.HostDir(p.Home, p.Registry.String())) {
 		if !exists(d) {
 			undo.newDirs = append(undo.newDirs, d)
 		}

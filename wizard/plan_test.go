@@ -171,6 +171,14 @@ func TestCommands(t *testing.T) {
 	if got := p.Commands(); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("Commands:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
+	p.HomeFlag = true
+	if got := p.Commands()[1]; got != "certkit issue server --home /h --host '[fd00::1]:5000' --key-type rsa-2048 --validity 90d" {
+		t.Errorf("with --home: %s", got)
+	}
+	if got := p.SetupCommand(); !strings.HasPrefix(got, "certkit setup --yes --home /h --host") {
+		t.Errorf("with --home: %s", got)
+	}
+	p.HomeFlag = false
 	if got, want := p.SetupCommand(), "certkit setup --yes --host '[fd00::1]:5000' --role both --new-ca --key-type rsa-2048 --validity 90d --name 'ci 1' --target podman"; got != want {
 		t.Errorf("SetupCommand:\n%s\nwant\n%s", got, want)
 	}
