@@ -7,9 +7,11 @@ import (
 	"io/fs"
 	"net"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -49,7 +51,15 @@ Examples:
 			if c.Args().Present() {
 				return usageError{errs.Input("demo takes no arguments, got "+c.Args().First(), "")}
 			}
-			return runDemo(e, c.Context, c.String("keep"))
+			// Ctrl-C or SIGTERM ends the demo through its context, so
+			// that the temporary folder (which holds a CA key) is removed.
+			ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			err := runDemo(e, ctx, c.String("keep"))
+			if ctx.Err() != nil && c.Context.Err() == nil {
+				return errInterrupted
+			}
+			return err
 		},
 	}
 }
@@ -95,6 +105,9 @@ func runDemo(e *env, ctx context.Context, keep string) (err error) {
 	out, err := wizard.Run(plan, home.Env{Getenv: func(string) string { return "" }, HomeDir: func() (string, error) { return dir, nil }}, nil)
 	if err != nil {
 		return err
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
 	}
 	reportSetup(e, plan, out, false)
 
