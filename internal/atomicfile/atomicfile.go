@@ -121,15 +121,29 @@ func WriteAll(files []File, opt Options) (res Result, err error) {
 		res = Result{}
 	}()
 
-	for _, f := range files {
+	// Run as root (sudo certkit …) into a folder a user owns, such as that
+	// user's certkit home, what is created belongs to that user, as it
+	// would had the user run the command: otherwise the user could no
+	// longer use or replace their own files.
+	owners := make([]owner, len(files))
+	for i, f := range files {
+		owners[i] = inheritedOwner(filepath.Dir(f.Path))
 		dirs, err := mkdirAll(filepath.Dir(f.Path), opt.DirMode)
 		createdDirs = append(createdDirs, dirs...)
 		if err != nil {
 			return res, err
 		}
+		for _, d := range dirs {
+			if err := owners[i].apply(d); err != nil {
+				return res, err
+			}
+		}
 	}
 	for i, f := range files {
 		if temps[i], err = writeTemp(f, !opt.NoSync); err != nil {
+			return res, err
+		}
+		if err = owners[i].apply(temps[i]); err != nil {
 			return res, err
 		}
 	}
