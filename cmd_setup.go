@@ -144,12 +144,15 @@ func runSetup(e *env, c *cli.Context) error {
 	reportSetup(e, p, out, true)
 
 	runVerify := c.Bool("verify")
+	var verifyErr error
 	if interactive && p.Role != wizard.Server {
-		if runVerify, err = pr.Confirm("Run certkit verify now (the registry must be up)?", "", true); err != nil {
-			return err
+		// Everything is written by now: a Ctrl-C here skips the check but
+		// still shows the commands below.
+		runVerify, verifyErr = pr.Confirm("Run certkit verify now (the registry must be up)?", "", true)
+		if verifyErr != nil && !errors.Is(verifyErr, wizard.ErrInterrupted) {
+			return verifyErr
 		}
 	}
-	var verifyErr error
 	if runVerify && out.Install != nil {
 		verifyErr = setupVerify(e, p, out.Install)
 	}

@@ -371,3 +371,36 @@ func podmanLoads(t *testing.T, folder string, names ...string) {
 		t.Errorf("podman found no CA in %s", folder)
 	}
 }
+
+// TestSetupWizardCtrlCAtVerify: a Ctrl-C at the last question, after every
+// file is written, still shows the commands to repeat the setup.
+func TestSetupWizardCtrlCAtVerify(t *testing.T) {
+	dir := t.TempDir()
+	certs := filepath.Join(dir, "certs.d")
+	code, screen, _ := wizardRun(t, []string{"setup", "--host", "reg.example.com", "--role", "client", "--key-type", "ecdsa-p256",
+		"--validity", "30d", "--name", "a", "--certs-dir", certs},
+		map[string]string{"CERTKIT_HOME": filepath.Join(dir, "home"), "NO_COLOR": "1"}, func(c *expect.Console) {
+			mustExpect(t, c, "Write these files?")
+			c.Send(keyEnter)
+			mustExpect(t, c, "Run certkit verify now")
+			mustExpect(t, c, "\x1b[6n") // the terminal is in raw mode (see the Ctrl-C test above)
+			for i := 0; ; i++ {
+				c.Send(keyCtrlC)
+				if _, err := c.Expect(expect.String("To do the same without questions"), expect.WithTimeout(3*time.Second)); err == nil {
+					break
+				}
+				if i == 5 {
+					t.Errorf("six Ctrl-C did not end the question")
+					break
+				}
+			}
+			c.ExpectEOF()
+		})
+	if code != 130 {
+		t.Errorf("exit %d, want 130\n%s", code, screen)
+	}
+	if !strings.Contains(screen, "certkit issue client --host reg.example.com --name a --validity 30d") {
+		t.Errorf("the commands were not shown:\n%s", screen)
+	}
+	podmanLoads(t, filepath.Join(certs, "reg.example.com"), "a")
+}

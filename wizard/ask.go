@@ -72,6 +72,9 @@ func Ask(pr Prompter, w io.Writer, p Plan, given Given, known Known) (Plan, erro
 				p.Role = o.role
 			}
 		}
+		if p.Role == Server && (given.Names || given.Targets) {
+			fmt.Fprintln(w, "certkit: warning: --name, --target and --certs-dir are for client certificates; a server-only setup issues none")
+		}
 	}
 	if !given.NewCA {
 		if known.CA == nil {
