@@ -157,7 +157,7 @@ func Ask(pr Prompter, w io.Writer, p Plan, given Given, known Known) (Plan, erro
 		return p, err
 	}
 	if _, err := p.Preview(known.Env); err != nil && !given.Force && !p.Force && errors.Is(err, errExisting) {
-		again, err := pr.Confirm(fmt.Sprintf("Certificates for %s exist already. Issue them again (the old files are kept as backups)?", p.Registry), "", false)
+		again, err := pr.Confirm(fmt.Sprintf("Files for %s exist already. Write them again (the old files are kept as backups)?", p.Registry), "", false)
 		if err != nil {
 			return p, err
 		}

@@ -189,7 +189,7 @@ func (p *Plan) Preview(env install.RootEnv) ([]Step, error) {
 }
 
 // errExisting reports certificates that the plan would replace.
-var errExisting = errors.New("certificates for the registry exist already")
+var errExisting = errors.New("files setup would write exist already")
 
 // Outcome is what Run did.
 type Outcome struct {
