@@ -11,7 +11,6 @@ import (
 	"github.com/certkit/certkit/host"
 	"github.com/certkit/certkit/install"
 	"github.com/certkit/certkit/internal/errs"
-	"github.com/certkit/certkit/internal/home"
 	"github.com/certkit/certkit/issue"
 )
 
@@ -156,7 +155,7 @@ func resolveRoots(c *cli.Context) ([]install.Root, error) {
 		}
 		targets = append(targets, ts...)
 	}
-	env := home.Env{Getenv: os.Getenv, HomeDir: os.UserHomeDir, LookupUser: home.LookupUserHome, Geteuid: os.Geteuid}
+	env := processEnv()
 	return install.Roots(targets, c.String("certs-dir"), env)
 }
 

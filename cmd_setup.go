@@ -72,7 +72,7 @@ func runSetup(e *env, c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	rootEnv := home.Env{Getenv: os.Getenv, HomeDir: os.UserHomeDir, LookupUser: home.LookupUserHome, Geteuid: os.Geteuid}
+	rootEnv := processEnv()
 	// A CA that is there but cannot be used (a client machine's home holds
 	// ca.crt without ca.key) is said before any question, not after the
 	// confirmation.

@@ -31,12 +31,13 @@ func (e *env) home(c *cli.Context) (string, error) {
 			break
 		}
 	}
-	return home.Resolve(flag, home.Env{
-		Getenv:     os.Getenv,
-		HomeDir:    os.UserHomeDir,
-		LookupUser: home.LookupUserHome,
-		Geteuid:    os.Geteuid,
-	})
+	return home.Resolve(flag, processEnv())
+}
+
+// processEnv is this process's environment, as the certkit home and the
+// certs roots read it.
+func processEnv() home.Env {
+	return home.Env{Getenv: os.Getenv, HomeDir: os.UserHomeDir, LookupUser: home.LookupUserHome, Geteuid: os.Geteuid}
 }
 
 // printJSON writes v to stdout as indented JSON.

@@ -89,6 +89,24 @@ const (
 	keySpace = " "
 )
 
+// pressCtrlC presses Ctrl-C at the current question until until appears.
+// survey draws a question before it turns the terminal's signal keys off
+// (until then the line discipline eats a Ctrl-C); its cursor query comes
+// after, so wait for that. It also drops a key that arrives in the same
+// read as the terminal's answer to that query, so press again, as a person
+// would, up to six times.
+func pressCtrlC(t *testing.T, c *expect.Console, until string) {
+	t.Helper()
+	mustExpect(t, c, "\x1b[6n")
+	for i := 0; i < 6; i++ {
+		c.Send(keyCtrlC)
+		if _, err := c.Expect(expect.String(until), expect.WithTimeout(3*time.Second)); err == nil {
+			return
+		}
+	}
+	t.Errorf("six Ctrl-C did not bring %q", until)
+}
+
 func TestSetupWizardFirstRunThenReuse(t *testing.T) {
 	dir := t.TempDir()
 	h := filepath.Join(dir, "home")
@@ -184,23 +202,7 @@ func TestSetupWizardCtrlCLeavesNothing(t *testing.T) {
 			mustExpect(t, c, "Validity")
 			c.Send(keyEnter)
 			mustExpect(t, c, "Client certificate names")
-			// survey draws the question before it turns the terminal's
-			// signal keys off (until then the line discipline eats a
-			// Ctrl-C); its cursor query comes after, so wait for that. It
-			// also drops a key that arrives in the same read as the
-			// terminal's answer to that query, so press Ctrl-C again, as a
-			// person would, until certkit says it was interrupted.
-			mustExpect(t, c, "\x1b[6n")
-			for i := 0; ; i++ {
-				c.Send(keyCtrlC)
-				if _, err := c.Expect(expect.String("interrupted"), expect.WithTimeout(3*time.Second)); err == nil {
-					break
-				}
-				if i == 5 {
-					t.Errorf("six Ctrl-C did not interrupt certkit setup")
-					break
-				}
-			}
+			pressCtrlC(t, c, "interrupted")
 			c.ExpectEOF()
 		})
 	if code != 130 {
@@ -383,17 +385,7 @@ func TestSetupWizardCtrlCAtVerify(t *testing.T) {
 			mustExpect(t, c, "Write these files?")
 			c.Send(keyEnter)
 			mustExpect(t, c, "Run certkit verify now")
-			mustExpect(t, c, "\x1b[6n") // the terminal is in raw mode (see the Ctrl-C test above)
-			for i := 0; ; i++ {
-				c.Send(keyCtrlC)
-				if _, err := c.Expect(expect.String("To do the same without questions"), expect.WithTimeout(3*time.Second)); err == nil {
-					break
-				}
-				if i == 5 {
-					t.Errorf("six Ctrl-C did not end the question")
-					break
-				}
-			}
+			pressCtrlC(t, c, "To do the same without questions")
 			c.ExpectEOF()
 		})
 	if code != 130 {
