@@ -17,7 +17,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/cloudflare/cfssl/config"
 	"github.com/cloudflare/cfssl/csr"
 
 	"github.com/certkit/certkit/internal/atomicfile"
@@ -149,17 +148,16 @@ func Create(opt Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("making the CA request: %v", cfsslMessage(err))
 	}
-	policy := &config.Signing{Default: &config.SigningProfile{
-		Usage:        []string{"cert sign", "crl sign", "digital signature"},
-		Expiry:       opt.Validity,
-		CAConstraint: config.CAConstraint{IsCA: true, MaxPathLen: 0, MaxPathLenZero: true},
-	}}
-	s, err := NewSigner(key, nil, policy)
+	s, err := NewSigner(key, nil, map[string]Profile{"ca": {
+		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
+		CA:       true,
+	}})
 	if err != nil {
 		return nil, fmt.Errorf("making the CA signer: %v", err)
 	}
 	der, certPEM, err := s.Sign(SignRequest{
 		CSR:       csrPEM,
+		Profile:   "ca",
 		NotBefore: t.Add(-Backdate).Truncate(time.Second),
 		NotAfter:  notAfter.Truncate(time.Second),
 	})

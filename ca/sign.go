@@ -2,169 +2,228 @@ package ca
 
 import (
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha1"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
 	"math/big"
 	"net"
+	"sort"
 	"time"
-
-	"github.com/cloudflare/cfssl/config"
-	"github.com/cloudflare/cfssl/signer"
 )
 
-// Signer signs certificate requests made with cfssl's csr package under a
-// cfssl signing policy. cfssl reads the request (signer.ParseCertificateRequest,
-// which checks its signature) and fills the certificate from the profile
-// (signer.FillTemplate: key usages, validity, basic constraints, subject key
-// ID); the signature itself is one call to crypto/x509.
-//
-// This is what cfssl's signer/local does for certkit's policies, minus what
-// certkit never uses (certificate transparency submission, pre-issuance
-// linting, a certificate database). Leaving signer/local out of the binary
-// drops its CT client and protobuf dependencies and their start-up cost,
-// which every certkit command pays.
+// Profile is what certificates signed under it are for. certkit defines
+// its few profiles in code (a CA; a registry server; a client) instead of
+// in a cfssl signing policy: cfssl's config package links zlint and its
+// public suffix list, whose package initialisation cost every certkit
+// command several milliseconds of start-up, more than all of certkit's own
+// work for `certkit --help`. Keys and certificate requests still come from
+// cfssl's csr package.
+type Profile struct {
+	KeyUsage    x509.KeyUsage
+	ExtKeyUsage []x509.ExtKeyUsage // at least one for a leaf, none for a CA
+	// CA makes a CA certificate with path length 0: it may sign leaves
+	// only. A Signer with a CA profile signs that one certificate with its
+	// own key (a new CA); a Signer for an existing CA has leaf profiles only.
+	CA bool
+}
+
+// Signer signs certificate requests made with cfssl's csr package under
+// certkit's profiles. The request gives the subject and the public key,
+// after its signature is checked; the profile gives the usages and basic
+// constraints; the caller gives the names and the validity. Nothing else
+// in the request reaches the certificate: a request asking for more names,
+// or to be a CA, gets what its profile says.
 //
 // A Signer only reads its fields, so it is safe for concurrent use.
 type Signer struct {
-	cert    *x509.Certificate // nil: the certificate signs itself (a new CA)
-	key     crypto.Signer
-	sigAlgo x509.SignatureAlgorithm
-	policy  *config.Signing
+	cert     *x509.Certificate // nil: the certificate signs itself (a new CA)
+	key      crypto.Signer
+	sigAlgo  x509.SignatureAlgorithm
+	profiles map[string]Profile
 }
 
-// NewSigner returns a Signer for the CA cert and its key under policy,
-// which must pass cfssl's own validation. A nil cert makes a Signer for one
-// self-signed CA certificate, whose request must ask for a CA.
-func NewSigner(key crypto.Signer, cert *x509.Certificate, policy *config.Signing) (*Signer, error) {
-	if policy == nil || !policy.Valid() {
-		return nil, errors.New("the signing policy is not valid")
+// NewSigner returns a Signer for the CA cert and its key, signing under
+// profiles. A nil cert makes a Signer for one self-signed CA certificate,
+// whose profiles must all be CA profiles; a Signer for an existing CA signs
+// leaves only (certkit's CAs have path length 0).
+func NewSigner(key crypto.Signer, cert *x509.Certificate, profiles map[string]Profile) (*Signer, error) {
+	if key == nil {
+		return nil, errors.New("no signing key")
 	}
-	profiles := map[string]*config.SigningProfile{"default": policy.Default}
-	for name, p := range policy.Profiles {
-		profiles[name] = p
+	if len(profiles) == 0 {
+		return nil, errors.New("no signing profiles")
 	}
 	for name, p := range profiles {
-		// What signer/local would do with these, this Signer does not.
-		if p.NameWhitelist != nil || len(p.CTLogServers) > 0 || p.LintErrLevel > 0 ||
-			p.ClientProvidesSerialNumbers || len(p.ExtensionWhitelist) > 0 {
-			return nil, fmt.Errorf("signing profile %q uses a cfssl feature certkit does not sign with (name whitelist, CT, linting, client serials or extensions)", name)
+		if err := p.check(cert == nil); err != nil {
+			return nil, fmt.Errorf("signing profile %q: %v", name, err)
 		}
 	}
-	return &Signer{cert: cert, key: key, sigAlgo: signer.DefaultSigAlgo(key), policy: policy}, nil
+	alg := signatureAlgorithm(key.Public())
+	if alg == x509.UnknownSignatureAlgorithm {
+		return nil, fmt.Errorf("a %T key cannot sign certificates", key.Public())
+	}
+	return &Signer{cert: cert, key: key, sigAlgo: alg, profiles: profiles}, nil
+}
+
+func (p Profile) check(selfSigned bool) error {
+	switch {
+	case p.KeyUsage == 0:
+		return errors.New("no key usage")
+	case p.CA && !selfSigned:
+		return errors.New("a CA profile under an existing CA (certkit's CAs have path length 0)")
+	case !p.CA && selfSigned:
+		return errors.New("only a CA certificate may sign itself")
+	case p.CA && (p.KeyUsage&x509.KeyUsageCertSign == 0 || len(p.ExtKeyUsage) > 0):
+		return errors.New("a CA profile needs cert sign and no extended key usage")
+	case !p.CA && (p.KeyUsage&(x509.KeyUsageCertSign|x509.KeyUsageCRLSign) != 0 || len(p.ExtKeyUsage) == 0):
+		return errors.New("a leaf profile needs an extended key usage and may not sign certificates or CRLs")
+	}
+	return nil
+}
+
+// signatureAlgorithm is the algorithm a CA key signs with: SHA-2 sized to
+// the key, as cfssl's signers choose it.
+func signatureAlgorithm(pub crypto.PublicKey) x509.SignatureAlgorithm {
+	switch pub := pub.(type) {
+	case *rsa.PublicKey:
+		switch n := pub.N.BitLen(); {
+		case n >= 4096:
+			return x509.SHA512WithRSA
+		case n >= 3072:
+			return x509.SHA384WithRSA
+		case n >= 2048:
+			return x509.SHA256WithRSA
+		}
+	case *ecdsa.PublicKey:
+		switch pub.Curve {
+		case elliptic.P256():
+			return x509.ECDSAWithSHA256
+		case elliptic.P384():
+			return x509.ECDSAWithSHA384
+		case elliptic.P521():
+			return x509.ECDSAWithSHA512
+		}
+	case ed25519.PublicKey:
+		return x509.PureEd25519
+	}
+	return x509.UnknownSignatureAlgorithm
 }
 
 // SignRequest is one certificate to sign.
 type SignRequest struct {
 	// CSR is the PEM certificate request, from cfssl's csr.Generate.
 	CSR []byte
-	// Profile names the policy profile; an empty name means the policy's
-	// default profile. A name the policy does not define is refused, never
-	// replaced by the default.
+	// Profile names the profile. A name the Signer does not define,
+	// including the empty name, is refused: there is no default profile to
+	// fall back to.
 	Profile string
 	// DNSNames and IPs are the subject alternative names. Only these reach
-	// the certificate: names inside the request are ignored when the
-	// profile has a CSR whitelist, as certkit's leaf profiles do.
+	// the certificate, never names inside the request. A CA has none.
 	DNSNames []string
 	IPs      []net.IP
-	// NotBefore and NotAfter are the validity.
+	// NotBefore and NotAfter are the validity; both are required.
 	NotBefore, NotAfter time.Time
 }
 
-// ProfileError reports a profile name the policy does not define.
-type ProfileError struct{ Profile string }
+// ProfileError reports a profile name the Signer does not define.
+type ProfileError struct {
+	Profile string
+	Defined []string
+}
 
 func (e *ProfileError) Error() string {
-	return fmt.Sprintf("signing profile %q is not defined by the policy", e.Profile)
+	return fmt.Sprintf("signing profile %q is not defined (defined: %v)", e.Profile, e.Defined)
 }
 
 // Sign signs the request and returns the certificate as DER and as PEM.
 func (s *Signer) Sign(req SignRequest) (der, pemBytes []byte, err error) {
-	profile := s.policy.Default
-	if req.Profile != "" {
-		if profile = s.policy.Profiles[req.Profile]; profile == nil {
-			return nil, nil, &ProfileError{Profile: req.Profile}
+	profile, ok := s.profiles[req.Profile]
+	if !ok {
+		names := make([]string, 0, len(s.profiles))
+		for n := range s.profiles {
+			names = append(names, n)
 		}
+		sort.Strings(names)
+		return nil, nil, &ProfileError{Profile: req.Profile, Defined: names}
 	}
 	block, _ := pem.Decode(req.CSR)
 	if block == nil || (block.Type != "CERTIFICATE REQUEST" && block.Type != "NEW CERTIFICATE REQUEST") {
 		return nil, nil, errors.New("the certificate request is not a PEM CERTIFICATE REQUEST")
 	}
-	csrTemplate, err := signer.ParseCertificateRequest(sigAlgo{alg: s.sigAlgo}, profile, block.Bytes)
+	csr, err := x509.ParseCertificateRequest(block.Bytes)
 	if err != nil {
-		return nil, nil, fmt.Errorf("reading the certificate request: %s", cfsslMessage(err))
+		return nil, nil, fmt.Errorf("reading the certificate request: %v", err)
 	}
-
-	// Only the parts of the request the profile lets through.
-	var t x509.Certificate
-	if w := profile.CSRWhitelist; w == nil {
-		t = *csrTemplate
-	} else {
-		if w.Subject {
-			t.Subject = csrTemplate.Subject
-		}
-		if w.PublicKeyAlgorithm {
-			t.PublicKeyAlgorithm = csrTemplate.PublicKeyAlgorithm
-		}
-		if w.PublicKey {
-			t.PublicKey = csrTemplate.PublicKey
-		}
-		if w.SignatureAlgorithm {
-			t.SignatureAlgorithm = csrTemplate.SignatureAlgorithm
-		}
-		if w.DNSNames {
-			t.DNSNames = csrTemplate.DNSNames
-		}
-		if w.IPAddresses {
-			t.IPAddresses = csrTemplate.IPAddresses
-		}
-		if w.EmailAddresses {
-			t.EmailAddresses = csrTemplate.EmailAddresses
-		}
-		if w.URIs {
-			t.URIs = csrTemplate.URIs
-		}
+	if err := csr.CheckSignature(); err != nil {
+		return nil, nil, fmt.Errorf("the certificate request's signature does not verify: %v", err)
 	}
-	if t.IsCA {
-		switch {
-		case !profile.CAConstraint.IsCA:
-			return nil, nil, errors.New("the signing profile may not issue a CA certificate")
-		case s.cert != nil && s.cert.MaxPathLen > 0 && t.MaxPathLen >= s.cert.MaxPathLen:
-			return nil, nil, errors.New("the CA's path length does not allow this CA certificate")
-		case s.cert != nil && s.cert.MaxPathLen == 0 && s.cert.MaxPathLenZero:
-			return nil, nil, errors.New("the CA may not issue CA certificates (path length 0)")
-		}
+	if req.NotBefore.IsZero() || !req.NotAfter.After(req.NotBefore) {
+		return nil, nil, fmt.Errorf("no valid validity period (%s to %s)", req.NotBefore, req.NotAfter)
 	}
-	if req.DNSNames != nil || req.IPs != nil {
-		t.DNSNames, t.IPAddresses, t.EmailAddresses, t.URIs = req.DNSNames, req.IPs, nil, nil
-	}
-	if t.SerialNumber, err = serialNumber(rand.Reader); err != nil {
+	ski, err := subjectKeyID(csr.PublicKey)
+	if err != nil {
 		return nil, nil, err
 	}
-	if err := signer.FillTemplate(&t, s.policy.Default, profile, req.NotBefore, req.NotAfter); err != nil {
-		return nil, nil, fmt.Errorf("filling the certificate from the profile: %s", cfsslMessage(err))
+	serial, err := serialNumber(rand.Reader)
+	if err != nil {
+		return nil, nil, err
 	}
-
+	t := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               csr.Subject,
+		SignatureAlgorithm:    s.sigAlgo,
+		NotBefore:             req.NotBefore.UTC(),
+		NotAfter:              req.NotAfter.UTC(),
+		KeyUsage:              profile.KeyUsage,
+		ExtKeyUsage:           profile.ExtKeyUsage,
+		BasicConstraintsValid: true,
+		IsCA:                  profile.CA,
+		MaxPathLenZero:        profile.CA,
+		SubjectKeyId:          ski,
+	}
 	parent := s.cert
-	if parent == nil {
-		if !t.IsCA {
-			return nil, nil, errors.New("only a CA certificate may sign itself")
-		}
-		t.DNSNames, t.EmailAddresses, t.URIs = nil, nil, nil
-		parent = &t
+	if profile.CA {
+		parent = t // NewSigner allows CA profiles only without a parent
+	} else {
+		t.DNSNames, t.IPAddresses = req.DNSNames, req.IPs
 	}
-	der, err = x509.CreateCertificate(rand.Reader, &t, parent, t.PublicKey, s.key)
+	der, err = x509.CreateCertificate(rand.Reader, t, parent, csr.PublicKey, s.key)
 	if err != nil {
 		return nil, nil, fmt.Errorf("signing the certificate: %v", err)
 	}
 	return der, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), nil
 }
 
+// subjectKeyID is the SHA-1 hash of the subject public key bits, the key
+// identifier of RFC 5280 section 4.2.1.2 (1) that cfssl writes too.
+func subjectKeyID(pub crypto.PublicKey) ([]byte, error) {
+	spki, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return nil, fmt.Errorf("reading the request's public key: %v", err)
+	}
+	var info struct {
+		Algorithm pkix.AlgorithmIdentifier
+		PublicKey asn1.BitString
+	}
+	if _, err := asn1.Unmarshal(spki, &info); err != nil {
+		return nil, fmt.Errorf("reading the request's public key: %v", err)
+	}
+	sum := sha1.Sum(info.PublicKey.Bytes)
+	return sum[:], nil
+}
+
 // serialNumber is a random positive serial of 20 bytes, the most RFC 5280
-// allows, as cfssl makes them: 159 random bits.
+// allows: 159 random bits.
 func serialNumber(r io.Reader) (*big.Int, error) {
 	b := make([]byte, 20)
 	if _, err := io.ReadFull(r, b); err != nil {
@@ -173,14 +232,3 @@ func serialNumber(r io.Reader) (*big.Int, error) {
 	b[0] &= 0x7f
 	return new(big.Int).SetBytes(b), nil
 }
-
-// sigAlgo is the one part of cfssl's signer.Signer interface that
-// signer.ParseCertificateRequest uses: the signature algorithm it writes
-// into the template. The embedded interface is nil, so any other method
-// would panic; cfssl calls none of them (the tests sign through it).
-type sigAlgo struct {
-	signer.Signer
-	alg x509.SignatureAlgorithm
-}
-
-func (a sigAlgo) SigAlgo() x509.SignatureAlgorithm { return a.alg }

@@ -2,30 +2,20 @@ package ca
 
 import (
 	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"net"
 	"testing"
 	"time"
 
-	"github.com/cloudflare/cfssl/config"
 	"github.com/cloudflare/cfssl/csr"
 
 	"github.com/certkit/certkit/internal/certtest"
 )
 
-func leafPolicy() *config.Signing {
-	return &config.Signing{
-		Default: &config.SigningProfile{Expiry: time.Hour},
-		Profiles: map[string]*config.SigningProfile{
-			"server": {
-				Usage: []string{"digital signature", "server auth"}, Expiry: time.Hour,
-				CSRWhitelist: &config.CSRWhitelist{Subject: true, PublicKeyAlgorithm: true, PublicKey: true, SignatureAlgorithm: true},
-			},
-			"sub-ca": {
-				Usage: []string{"cert sign"}, Expiry: time.Hour,
-				CAConstraint: config.CAConstraint{IsCA: true},
-			},
-		},
+func leafProfiles() map[string]Profile {
+	return map[string]Profile{
+		"server": {KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}},
 	}
 }
 
@@ -50,7 +40,7 @@ func TestSignerLeaf(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := NewSigner(root.CA.Key, root.CA.Cert, leafPolicy())
+	s, err := NewSigner(root.CA.Key, root.CA.Cert, leafProfiles())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,13 +99,13 @@ func TestSignerLeaf(t *testing.T) {
 	}
 }
 
-// TestSignerRefuses: every request the policy does not allow is refused.
+// TestSignerRefuses: every request its profiles do not allow is refused.
 func TestSignerRefuses(t *testing.T) {
 	root, err := Create(Options{Home: t.TempDir(), Now: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := NewSigner(root.CA.Key, root.CA.Cert, leafPolicy())
+	s, err := NewSigner(root.CA.Key, root.CA.Cert, leafProfiles())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,11 +116,18 @@ func TestSignerRefuses(t *testing.T) {
 	if _, _, err := s.Sign(SignRequest{CSR: leafCSR, Profile: "sevrer", NotBefore: nb, NotAfter: na}); !errors.As(err, &pe) {
 		t.Errorf("unknown profile: err = %v, want *ProfileError", err)
 	}
+	// The request with one bit of its signature flipped.
+	block, _ := pem.Decode(leafCSR)
+	b := append([]byte(nil), block.Bytes...)
+	b[len(b)-3] ^= 1
+	tampered := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: b})
 	for name, req := range map[string]SignRequest{
-		"default profile has no usages":    {CSR: leafCSR, NotBefore: nb, NotAfter: na},
-		"not PEM":                          {CSR: []byte("hello"), Profile: "server", NotBefore: nb, NotAfter: na},
-		"a certificate, not a request":     {CSR: root.CA.CertPEM, Profile: "server", NotBefore: nb, NotAfter: na},
-		"CA request under a path length 0": {CSR: caCSR, Profile: "sub-ca", NotBefore: nb, NotAfter: na},
+		"no profile":                   {CSR: leafCSR, NotBefore: nb, NotAfter: na},
+		"not PEM":                      {CSR: []byte("hello"), Profile: "server", NotBefore: nb, NotAfter: na},
+		"a certificate, not a request": {CSR: root.CA.CertPEM, Profile: "server", NotBefore: nb, NotAfter: na},
+		"a request signed by another":  {CSR: tampered, Profile: "server", NotBefore: nb, NotAfter: na},
+		"no validity":                  {CSR: leafCSR, Profile: "server"},
+		"ends before it starts":        {CSR: leafCSR, Profile: "server", NotBefore: na, NotAfter: nb},
 	} {
 		_, _, err := s.Sign(req)
 		if err == nil {
@@ -138,8 +135,8 @@ func TestSignerRefuses(t *testing.T) {
 		}
 		t.Logf("%s: %v", name, err)
 	}
-	// A request for a CA on a leaf profile: the whitelist drops the
-	// request's CA flag, and the result is a leaf.
+	// A request for a CA on a leaf profile: the profile decides, and the
+	// result is a leaf.
 	der, _, err := s.Sign(SignRequest{CSR: caCSR, Profile: "server", NotBefore: nb, NotAfter: na})
 	if err != nil {
 		t.Fatal(err)
@@ -148,34 +145,51 @@ func TestSignerRefuses(t *testing.T) {
 		t.Error("a CA certificate came out of a leaf profile")
 	}
 
-	// A self-signing Signer makes CAs only.
-	self, err := NewSigner(root.CA.Key, nil, leafPolicy())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := self.Sign(SignRequest{CSR: leafCSR, Profile: "server", NotBefore: nb, NotAfter: na}); err == nil {
-		t.Error("a self-signing Signer signed a leaf")
-	}
-
-	// Policies using what this Signer does not implement are refused
-	// up front.
-	for name, edit := range map[string]func(*config.SigningProfile){
-		"CT":           func(p *config.SigningProfile) { p.CTLogServers = []string{"https://ct.example"} },
-		"lint":         func(p *config.SigningProfile) { p.LintErrLevel = 4 },
-		"serials":      func(p *config.SigningProfile) { p.ClientProvidesSerialNumbers = true },
-		"default lint": nil,
+	// Profiles that do not make sense for the Signer are refused up front.
+	caProfile := Profile{KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign, CA: true}
+	for name, tt := range map[string]struct {
+		parent   *x509.Certificate
+		profiles map[string]Profile
+	}{
+		"no profiles":               {root.CA.Cert, nil},
+		"a self-signed leaf":        {nil, leafProfiles()},
+		"a CA under a CA":           {root.CA.Cert, map[string]Profile{"sub": caProfile}},
+		"no key usage":              {root.CA.Cert, map[string]Profile{"x": {ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}}},
+		"a leaf without an EKU":     {root.CA.Cert, map[string]Profile{"x": {KeyUsage: x509.KeyUsageDigitalSignature}}},
+		"a leaf that signs":         {root.CA.Cert, map[string]Profile{"x": {KeyUsage: x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}}},
+		"a CA that cannot sign":     {nil, map[string]Profile{"ca": {KeyUsage: x509.KeyUsageDigitalSignature, CA: true}}},
+		"a CA with an extended use": {nil, map[string]Profile{"ca": {KeyUsage: x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, CA: true}}},
+		"a mix of leaf and CA":      {nil, map[string]Profile{"ca": caProfile, "server": leafProfiles()["server"]}},
 	} {
-		p := leafPolicy()
-		if edit != nil {
-			edit(p.Profiles["server"])
+		if _, err := NewSigner(root.CA.Key, tt.parent, tt.profiles); err == nil {
+			t.Errorf("%s: NewSigner accepted the profiles", name)
 		} else {
-			p.Default.LintErrLevel = 4
-		}
-		if _, err := NewSigner(root.CA.Key, root.CA.Cert, p); err == nil {
-			t.Errorf("%s: NewSigner accepted the policy", name)
+			t.Logf("%s: %v", name, err)
 		}
 	}
-	if _, err := NewSigner(root.CA.Key, root.CA.Cert, &config.Signing{}); err == nil {
-		t.Error("NewSigner accepted a policy without a default profile")
+	if _, err := NewSigner(root.CA.Key, nil, map[string]Profile{"ca": caProfile}); err != nil {
+		t.Errorf("a self-signing CA profile: %v", err)
+	}
+}
+
+// TestSignerSignatureAlgorithm: the CA signs with SHA-2 sized to its key.
+func TestSignerSignatureAlgorithm(t *testing.T) {
+	for kt, want := range map[KeyType]x509.SignatureAlgorithm{
+		ECDSAP256: x509.ECDSAWithSHA256,
+		ECDSAP384: x509.ECDSAWithSHA384,
+		RSA2048:   x509.SHA256WithRSA,
+		RSA3072:   x509.SHA384WithRSA,
+		Ed25519:   x509.PureEd25519,
+	} {
+		root, err := Create(Options{Home: t.TempDir(), Now: clock, KeyType: kt})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := root.CA.Cert.SignatureAlgorithm; got != want {
+			t.Errorf("%s CA: signature algorithm %s, want %s", kt, got, want)
+		}
+		if err := root.CA.Cert.CheckSignatureFrom(root.CA.Cert); err != nil {
+			t.Errorf("%s CA: %v", kt, err)
+		}
 	}
 }

@@ -627,9 +627,8 @@ func TestValidityClampedToCA(t *testing.T) {
 	}
 }
 
-// TestProfilesNeverFallBack: certkit refuses a profile name its policy does
-// not define, and cfssl's default profile, which cfssl would fall back to,
-// cannot sign.
+// TestProfilesNeverFallBack: certkit refuses a profile name it does not
+// define, and there is no default profile to fall back to.
 func TestProfilesNeverFallBack(t *testing.T) {
 	c := sharedCA(t)
 	ls, err := newLeafSigner(c)
@@ -643,9 +642,8 @@ func TestProfilesNeverFallBack(t *testing.T) {
 		t.Fatalf("err = %v, want *UnknownProfileError", err)
 	}
 
-	// Straight to the signer: an unknown name is refused, not replaced
-	// by the default profile; and the default profile, which cfssl needs,
-	// cannot sign.
+	// Straight to the signer: an unknown name is refused, and so is no
+	// name at all.
 	key, _ := ca.GenerateKey(ca.ECDSAP256)
 	csrPEM := mustCSR(t, key)
 	var pe *ca.ProfileError
@@ -653,7 +651,7 @@ func TestProfilesNeverFallBack(t *testing.T) {
 		t.Fatalf("unknown profile: err = %v, want *ca.ProfileError", err)
 	}
 	if _, _, err := ls.s.Sign(ca.SignRequest{CSR: csrPEM, NotBefore: clock, NotAfter: clock.Add(time.Hour)}); err == nil {
-		t.Fatal("signed with the default profile")
+		t.Fatal("signed without a profile")
 	}
 	// And every defined profile signs.
 	for name := range profiles {

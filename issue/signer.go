@@ -10,35 +10,31 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cloudflare/cfssl/config"
 	"github.com/cloudflare/cfssl/csr"
 
 	"github.com/certkit/certkit/ca"
 )
 
-// The signing profiles certkit's policy defines. cfssl's signer quietly
-// uses the policy's default profile for a name it does not know, so a typo
-// would issue a certificate with the wrong usages: leafSigner refuses names
-// outside this policy, and the default profile has no usages, so cfssl
-// cannot sign with it even if asked.
+// The signing profiles of leaf certificates. They are certkit's own (see
+// ca.Profile), and a name outside them is refused, never replaced by a
+// default: a typo must not issue a certificate with other usages.
 const (
 	profileServer    = "server"     // ECDSA and Ed25519 server keys
 	profileServerRSA = "server-rsa" // RSA server keys, which may also encrypt (TLS 1.2 RSA key exchange)
 	profileClient    = "client"
 )
 
-// profiles maps each profile to its cfssl usages and to the key usage and
-// extended key usage the signed certificate must carry.
+// profiles maps each profile to the key usage and the extended key usage
+// of the certificates signed under it.
 var profiles = map[string]struct {
-	usages []string
-	ku     x509.KeyUsage
-	eku    x509.ExtKeyUsage
+	ku  x509.KeyUsage
+	eku x509.ExtKeyUsage
 }{
 	// RFC 8813 forbids keyEncipherment on ECDSA keys (zlint checks it);
 	// only RSA keys can be used for key transport.
-	profileServer:    {[]string{"digital signature", "server auth"}, x509.KeyUsageDigitalSignature, x509.ExtKeyUsageServerAuth},
-	profileServerRSA: {[]string{"digital signature", "key encipherment", "server auth"}, x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment, x509.ExtKeyUsageServerAuth},
-	profileClient:    {[]string{"digital signature", "client auth"}, x509.KeyUsageDigitalSignature, x509.ExtKeyUsageClientAuth},
+	profileServer:    {x509.KeyUsageDigitalSignature, x509.ExtKeyUsageServerAuth},
+	profileServerRSA: {x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment, x509.ExtKeyUsageServerAuth},
+	profileClient:    {x509.KeyUsageDigitalSignature, x509.ExtKeyUsageClientAuth},
 }
 
 // profileFor names the profile for a kind of certificate and key.
@@ -55,42 +51,23 @@ func profileFor(k Kind, kt ca.KeyType) (string, error) {
 	return "", fmt.Errorf("unknown certificate kind %q", k)
 }
 
-// policy is the cfssl signing policy: the three profiles, and a default
-// profile that cannot sign (cfssl requires a default; with no usages its
-// FillTemplate refuses with "no key usages").
-func policy() *config.Signing {
-	p := &config.Signing{
-		Profiles: map[string]*config.SigningProfile{},
-		Default:  &config.SigningProfile{Expiry: time.Hour},
-	}
-	for name, pr := range profiles {
-		p.Profiles[name] = &config.SigningProfile{
-			Usage:  pr.usages,
-			Expiry: DefaultValidity, // unused: every request sets NotBefore and NotAfter
-			// Only these parts of the request reach the certificate;
-			// subject alternative names come from SignRequest.Hosts.
-			CSRWhitelist: &config.CSRWhitelist{Subject: true, PublicKeyAlgorithm: true, PublicKey: true, SignatureAlgorithm: true},
-		}
-	}
-	return p
-}
-
-// leafSigner signs leaf certificates with one CA through cfssl's request
-// and profile handling (ca.Signer). It is safe for concurrent use: the
-// signer only reads its CA and policy, and crypto.Signer keys sign
-// concurrently.
+// leafSigner signs leaf certificates with one CA under certkit's leaf
+// profiles (ca.Signer). It is safe for concurrent use: the signer only
+// reads its CA and profiles, and crypto.Signer keys sign concurrently.
 type leafSigner struct {
-	s      *ca.Signer
-	policy *config.Signing
+	s *ca.Signer
 }
 
 func newLeafSigner(c *ca.CA) (*leafSigner, error) {
-	p := policy()
-	s, err := ca.NewSigner(c.Key, c.Cert, p)
+	ps := make(map[string]ca.Profile, len(profiles))
+	for name, p := range profiles {
+		ps[name] = ca.Profile{KeyUsage: p.ku, ExtKeyUsage: []x509.ExtKeyUsage{p.eku}}
+	}
+	s, err := ca.NewSigner(c.Key, c.Cert, ps)
 	if err != nil {
 		return nil, fmt.Errorf("setting up the CA signer: %v", err)
 	}
-	return &leafSigner{s: s, policy: p}, nil
+	return &leafSigner{s: s}, nil
 }
 
 // leafRequest is one certificate to make.
@@ -116,15 +93,14 @@ type leaf struct {
 type UnknownProfileError struct{ Profile string }
 
 func (e *UnknownProfileError) Error() string {
-	return fmt.Sprintf("signing profile %q is not defined; refusing to let cfssl fall back to its default profile", e.Profile)
+	return fmt.Sprintf("signing profile %q is not defined", e.Profile)
 }
 
 // issue makes a key, a CSR for it (cfssl csr), and signs the CSR with the
-// profile asked for (ca.Signer: cfssl's signer.ParseCertificateRequest and
-// signer.FillTemplate).
+// profile asked for (ca.Signer).
 func (ls *leafSigner) issue(r leafRequest) (*leaf, error) {
 	want, ok := profiles[r.profile]
-	if !ok || ls.policy.Profiles[r.profile] == nil {
+	if !ok {
 		return nil, &UnknownProfileError{Profile: r.profile}
 	}
 	key, err := ca.GenerateKey(r.keyType)
@@ -173,8 +149,7 @@ func (ls *leafSigner) issue(r leafRequest) (*leaf, error) {
 }
 
 // check re-reads the signed certificate and confirms that it is what was
-// asked for: cfssl fills usages and names from its policy, and a profile or
-// policy mistake must stop here, not reach a registry.
+// asked for: a profile mistake must stop here, not reach a registry.
 func check(der []byte, pub crypto.PublicKey, r leafRequest, ku x509.KeyUsage, eku x509.ExtKeyUsage) error {
 	c, err := x509.ParseCertificate(der)
 	if err != nil {
