@@ -1,9 +1,8 @@
 // Package issue makes the leaf certificates of a registry: the server
 // certificate the registry presents, and the client certificates Docker,
 // podman and containerd send it. With package ca it is the only code that
-// calls cfssl (csr to make the request, signer and config to read it and
-// fill the certificate from one of certkit's explicit profiles, through
-// ca.Signer).
+// calls cfssl (its csr package makes each request); ca.Signer signs the
+// request under one of certkit's explicit profiles.
 //
 // Files land in the certkit home, per registry:
 //
