@@ -194,24 +194,34 @@ func serverHost(server string) string {
 }
 
 // renderHostsTOML writes the hosts.toml certkit installs: the registry as
-// server, and one host entry naming the CA and every client pair, relative
-// to the folder (so the folder can be moved into place whole).
+// server, and the CA and every client pair, relative to the folder (so the
+// folder can be moved into place whole). They are named twice: in the
+// [host] entry, which containerd tries first, and at the root, which
+// applies to the server entry containerd appends last. That second entry
+// has every capability (referrers included, which containerd 1.x does not
+// know, so the [host] entry cannot list it) and is also where containerd
+// falls through to after an error; without the root fields it would reach
+// the registry with no CA and no client certificate.
 func renderHostsTOML(registry, caFile string, pairs []string) []byte {
 	u := "https://" + registry
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Written by certkit for %s; certkit uninstall removes it.\n", registry)
 	b.WriteString("# containerd reads only the files named here, not the loose ones beside it.\n")
-	fmt.Fprintf(&b, "server = %s\n\n", strconv.Quote(u))
+	var client strings.Builder
+	client.WriteString("[")
+	for i, name := range pairs {
+		if i > 0 {
+			client.WriteString(", ")
+		}
+		fmt.Fprintf(&client, "[%s, %s]", strconv.Quote(name+CertExt), strconv.Quote(name+KeyExt))
+	}
+	client.WriteString("]")
+	fmt.Fprintf(&b, "server = %s\n", strconv.Quote(u))
+	fmt.Fprintf(&b, "ca = %s\n", strconv.Quote(caFile))
+	fmt.Fprintf(&b, "client = %s\n\n", client.String())
 	fmt.Fprintf(&b, "[host.%s]\n", strconv.Quote(u))
 	b.WriteString("  capabilities = [\"pull\", \"resolve\", \"push\"]\n")
 	fmt.Fprintf(&b, "  ca = %s\n", strconv.Quote(caFile))
-	b.WriteString("  client = [")
-	for i, name := range pairs {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		fmt.Fprintf(&b, "[%s, %s]", strconv.Quote(name+CertExt), strconv.Quote(name+KeyExt))
-	}
-	b.WriteString("]\n")
+	fmt.Fprintf(&b, "  client = %s\n", client.String())
 	return []byte(b.String())
 }

@@ -142,12 +142,16 @@ func (r *testRegistry) viaContainerd(root string) error {
 	if len(hs) == 0 {
 		return fmt.Errorf("containerd configured no endpoint")
 	}
-	h := hs[0]
-	if h.Host != r.Name.String() || h.Scheme != "https" {
-		return fmt.Errorf("containerd's first endpoint is %s://%s", h.Scheme, h.Host)
-	}
-	if err := r.get(h.Client, h.Scheme+"://"+h.Host+h.Path+"/"); err != nil {
-		return fmt.Errorf("containerd's loader: %w", err)
+	for i, h := range hs {
+		// Every endpoint, not only the first: containerd falls through to
+		// the next one after an error and sends referrers requests only to
+		// endpoints with that capability (the server entry, last).
+		if h.Host != r.Name.String() || h.Scheme != "https" {
+			return fmt.Errorf("containerd's endpoint %d is %s://%s", i, h.Scheme, h.Host)
+		}
+		if err := r.get(h.Client, h.Scheme+"://"+h.Host+h.Path+"/"); err != nil {
+			return fmt.Errorf("containerd's loader, endpoint %d of %d (capabilities %b): %w", i+1, len(hs), h.Capabilities, err)
+		}
 	}
 	return nil
 }

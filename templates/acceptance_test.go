@@ -123,21 +123,24 @@ func TestRegistryServesOnlyClientsWithCert(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// The [host] entry first, then the server entry.
+		// The [host] entry first, then the server entry; both reach the
+		// registry with the CA and the client certificate (containerd
+		// falls through to the second, and sends referrers requests there).
 		if len(hosts) != 2 {
 			t.Fatalf("containerd configured %d hosts, want 2", len(hosts))
 		}
-		h := hosts[0]
-		if h.Scheme != "https" || h.Host != m.reg.String() {
-			t.Errorf("containerd host %s://%s", h.Scheme, h.Host)
-		}
-		resp, err := h.Client.Get("https://" + h.Host + "/v2/")
-		if err != nil {
-			t.Fatalf("containerd's client: %v", err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			t.Errorf("containerd's client: %d", resp.StatusCode)
+		for i, h := range hosts {
+			if h.Scheme != "https" || h.Host != m.reg.String() {
+				t.Errorf("containerd host %d: %s://%s", i, h.Scheme, h.Host)
+			}
+			resp, err := h.Client.Get("https://" + h.Host + "/v2/")
+			if err != nil {
+				t.Fatalf("containerd's client, host %d of %d: %v", i+1, len(hosts), err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				t.Errorf("containerd's client, host %d: %d", i+1, resp.StatusCode)
+			}
 		}
 
 		// certkit verify reads the same folder, hosts.toml included, and

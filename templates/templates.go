@@ -114,19 +114,14 @@ func Locate(homeDir string, reg host.Registry) (ServerFiles, error) {
 	if err != nil {
 		return ServerFiles{}, err
 	}
-	caDir := home.CADir(abs)
-	dir := home.HostDir(abs, reg.String())
-	f := ServerFiles{
-		Cert:  filepath.Join(dir, home.ServerCert),
-		Key:   filepath.Join(dir, home.ServerKey),
-		Chain: filepath.Join(dir, home.ServerChain),
-		CA:    filepath.Join(caDir, ca.CertFile),
-	}
-	if _, err := os.Stat(f.CA); errors.Is(err, fs.ErrNotExist) {
-		return ServerFiles{}, &ca.NotFoundError{Dir: caDir}
-	} else if err != nil {
+	f, err := locateCA(abs)
+	if err != nil {
 		return ServerFiles{}, err
 	}
+	dir := home.HostDir(abs, reg.String())
+	f.Cert = filepath.Join(dir, home.ServerCert)
+	f.Key = filepath.Join(dir, home.ServerKey)
+	f.Chain = filepath.Join(dir, home.ServerChain)
 	for _, p := range []string{f.Cert, f.Key, f.Chain} {
 		fi, err := os.Stat(p)
 		if errors.Is(err, fs.ErrNotExist) {
@@ -138,6 +133,23 @@ func Locate(homeDir string, reg host.Registry) (ServerFiles, error) {
 		if !fi.Mode().IsRegular() {
 			return ServerFiles{}, fmt.Errorf("%s is not a regular file", p)
 		}
+	}
+	return f, nil
+}
+
+// locateCA finds the CA certificate of the certkit home (ServerFiles.CA
+// only).
+func locateCA(homeDir string) (ServerFiles, error) {
+	abs, err := filepath.Abs(homeDir)
+	if err != nil {
+		return ServerFiles{}, err
+	}
+	caDir := home.CADir(abs)
+	f := ServerFiles{CA: filepath.Join(caDir, ca.CertFile)}
+	if _, err := os.Stat(f.CA); errors.Is(err, fs.ErrNotExist) {
+		return ServerFiles{}, &ca.NotFoundError{Dir: caDir}
+	} else if err != nil {
+		return ServerFiles{}, err
 	}
 	return f, nil
 }
@@ -194,7 +206,9 @@ type data struct {
 }
 
 // Render renders kind for opt.Registry. It refuses (*NotIssuedError) when
-// no server certificate was issued for the registry.
+// no server certificate was issued for the registry, except for containerd's
+// hosts.toml, which is for the machines that pull: it needs only the CA
+// certificate, and names the client pairs issued so far.
 func Render(kind Kind, opt Options) ([]byte, error) {
 	name, ok := fileOf[kind]
 	if !ok {
@@ -251,7 +265,14 @@ func newData(kind Kind, opt Options) (*data, error) {
 	if certsDir, err = filepath.Abs(certsDir); err != nil {
 		return nil, err
 	}
-	files, err := Locate(opt.Home, reg)
+	var files ServerFiles
+	if kind == Containerd {
+		// hosts.toml is for the machines that pull: they have the CA
+		// certificate and their client pairs, not the server's files.
+		files, err = locateCA(opt.Home)
+	} else {
+		files, err = Locate(opt.Home, reg)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -296,7 +317,7 @@ func newData(kind Kind, opt Options) (*data, error) {
 	d.ContainerdCA = filepath.Join(d.ContainerdDir, install.CAFileName)
 	if kind == Containerd {
 		names, err := home.ClientNames(opt.Home, reg.String())
-		if err != nil {
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, err
 		}
 		for _, n := range names {
@@ -310,6 +331,9 @@ func newData(kind Kind, opt Options) (*data, error) {
 		{"the certkit home", files.Chain}, {"the certkit home", files.CA},
 		{"--storage", storage}, {"--certs-dir", d.ContainerdDir},
 	} {
+		if p.path == "" {
+			continue
+		}
 		if err := checkPath(p.what, p.path); err != nil {
 			return nil, err
 		}

@@ -352,6 +352,9 @@ func TestNotIssued(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, k := range Kinds {
+		if k == Containerd {
+			continue // TestContainerdOnClientMachine
+		}
 		_, err := Render(k, Options{Home: m.home, Registry: other})
 		var ni *NotIssuedError
 		if !errors.As(err, &ni) {
@@ -442,5 +445,41 @@ func TestParseKind(t *testing.T) {
 	}
 	if _, err := ParseKind("Registry"); !errs.IsInput(err) {
 		t.Errorf("ParseKind(Registry): %v", err)
+	}
+}
+
+// TestContainerdOnClientMachine: hosts.toml is rendered on a machine that
+// pulls, whose certkit home has the CA certificate and its client pairs
+// but no server files and no CA key; without any pair it still renders,
+// saying how to add one.
+func TestContainerdOnClientMachine(t *testing.T) {
+	m := newMaterial(t, "reg.example.com:5000", "laptop")
+	for _, f := range []string{home.ServerCert, home.ServerKey, home.ServerChain} {
+		if err := os.Remove(filepath.Join(m.dir(), f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Remove(filepath.Join(home.CADir(m.home), ca.KeyFile)); err != nil {
+		t.Fatal(err)
+	}
+	out, err := Render(Containerd, Options{Home: m.home, Registry: m.reg, CertsDir: "/etc/containerd/certs.d"})
+	if err != nil {
+		t.Fatalf("containerd on a client machine: %v", err)
+	}
+	pair := `[["/etc/containerd/certs.d/reg.example.com:5000/laptop.cert", "/etc/containerd/certs.d/reg.example.com:5000/laptop.key"]]`
+	if n := strings.Count(string(out), "client = "+pair); n != 2 {
+		t.Errorf("the pair is named %d times, want 2 (root and host entry):\n%s", n, out)
+	}
+
+	other, err := host.Parse("other.example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err = Render(Containerd, Options{Home: m.home, Registry: other})
+	if err != nil {
+		t.Fatalf("containerd for a registry without client certificates: %v", err)
+	}
+	if !strings.Contains(string(out), "certkit issue client --host other.example.com") || strings.Contains(string(out), "\nclient =") {
+		t.Errorf("without a pair, hosts.toml should say how to issue one and name none:\n%s", out)
 	}
 }
