@@ -236,17 +236,39 @@ func reportInstall(e *env, c *cli.Context, res *install.Result, uninstall bool) 
 	case !r.Changed:
 		u.printf("Nothing changed: every folder is up to date.")
 	default:
-		hosts := map[string]bool{}
-		var args []string
-		for _, f := range res.Folders {
-			if !hosts[f.Registry] {
-				hosts[f.Registry] = true
-				args = append(args, "--host "+shellQuote(f.Registry))
-			}
+		next := verifyCommands(res, c.StringSlice("target"), c.String("certs-dir"))
+		if len(next) == 1 {
+			u.printf("Next: %s", next[0])
+			break
 		}
-		u.printf("Next: certkit verify %s", strings.Join(args, " "))
+		u.printf("Next:")
+		for _, cmd := range next {
+			u.printf("  %s", cmd)
+		}
 	}
 	return nil
+}
+
+// verifyCommands are the verify commands that check what install just
+// wrote: one per registry (verify takes one --host), reading the same
+// roots as the install (its --target and --certs-dir).
+func verifyCommands(res *install.Result, targets []string, certsDir string) []string {
+	var where string
+	for _, t := range targets {
+		where += " --target " + shellQuote(t)
+	}
+	if certsDir != "" {
+		where += " --certs-dir " + shellQuote(certsDir)
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, f := range res.Folders {
+		if !seen[f.Registry] {
+			seen[f.Registry] = true
+			out = append(out, "certkit verify --host "+shellQuote(f.Registry)+where)
+		}
+	}
+	return out
 }
 
 func reportFolder(u *ui, f install.FolderResult, dry, uninstall bool) {
