@@ -1,6 +1,7 @@
 package install
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/tls"
 	"crypto/x509"
@@ -9,8 +10,10 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/user"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -71,8 +74,21 @@ const (
 	// as the key of a CA certificate saved as a client pair).
 	KindCAKey Kind = "ca-key"
 	// KindServerKey: the private key of the registry's server certificate
-	// is in the folder.
+	// is in the folder (it matches a server certificate in a .crt, or its
+	// name says so: server.key, NAME-server.key).
 	KindServerKey Kind = "server-key"
+	// KindMisnamedClientCert: a client certificate saved as NAME.crt beside
+	// its key NAME.key: the loaders take the .crt for a CA and fail on the
+	// key without NAME.cert.
+	KindMisnamedClientCert Kind = "misnamed-client-cert"
+	// KindSelfSignedClient: NAME.cert is a self-signed certificate (the old
+	// openssl req -x509 recipe), which a registry that checks client
+	// certificates against its CA does not trust.
+	KindSelfSignedClient Kind = "self-signed-client"
+	// KindCaseCollision: two names the loaders read differ only in case;
+	// on a case-insensitive file system (macOS, Windows, Docker Desktop)
+	// they are one file.
+	KindCaseCollision Kind = "case-collision"
 	// KindKeyMismatch: NAME.key is not the key of NAME.cert.
 	KindKeyMismatch Kind = "key-mismatch"
 	// KindEncryptedKey: NAME.key is encrypted; no runtime can read it.
@@ -87,7 +103,8 @@ const (
 	// KindNoClientAuth: a client certificate lacks the clientAuth usage.
 	KindNoClientAuth Kind = "no-client-auth"
 	// KindUntrustedClient: a client certificate does not chain to a CA in
-	// the folder.
+	// the folder (a registry set up with certkit trusts that CA for client
+	// certificates too).
 	KindUntrustedClient Kind = "untrusted-client"
 	// KindExpired: a certificate is past its end.
 	KindExpired Kind = "expired"
@@ -332,19 +349,27 @@ func ReadFolderWith(dir string, opt ReadOptions) (*Folder, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &reader{opt: opt, now: opt.Now(), f: &Folder{Dir: dir}, names: map[string]bool{}}
+	r := &reader{opt: opt, now: opt.Now(), f: &Folder{Dir: dir}, names: map[string]bool{},
+		crtProblems: map[string][]int{}, judged: map[string]bool{}, dropped: map[int]bool{}}
 	for _, e := range entries {
 		r.names[e.Name()] = true
 	}
 	for _, e := range entries {
 		r.entry(e)
 	}
+	// A pair's certificate is judged once every .crt is read: whether it
+	// signs one of them decides if its key is a CA key.
+	for i := range r.f.Pairs {
+		r.checkPair(i)
+	}
 	r.checkChains()
 	r.checkStrayKeys()
+	r.checkCase(entries)
 	r.readHostsTOML()
 	if h := r.f.HostsTOML; h == nil || h.Err != nil {
 		r.containerdLoose()
 	}
+	r.dropProblems()
 	return r.f, nil
 }
 
@@ -357,6 +382,31 @@ type reader struct {
 	// loose are the problems (by index) of loose files that containerd
 	// fails on when it reads the loose files (no usable hosts.toml).
 	loose []looseFailure
+	// crtProblems are the problems (by index) about a .crt holding a
+	// certificate that is not a CA, by file name: a later diagnosis of the
+	// file (a client certificate saved as .crt) replaces them.
+	crtProblems map[string][]int
+	// judged are the pairs (by name) whose certificate is diagnosed as no
+	// client certificate of the registry's CA (a CA's, a self-signed one);
+	// the chain check does not repeat it.
+	judged map[string]bool
+	// dropped are problems (by index) replaced by a better diagnosis,
+	// removed at the end (indexes stay valid until then).
+	dropped map[int]bool
+}
+
+// dropProblems removes the problems replaced by a better diagnosis.
+func (r *reader) dropProblems() {
+	if len(r.dropped) == 0 {
+		return
+	}
+	kept := r.f.Problems[:0]
+	for i, p := range r.f.Problems {
+		if !r.dropped[i] {
+			kept = append(kept, p)
+		}
+	}
+	r.f.Problems = kept
 }
 
 // looseFailure is a loose file containerd's fallback fails on.
@@ -410,8 +460,8 @@ func (r *reader) caFile(name string) {
 		if fi, serr := os.Stat(p); serr != nil || !fi.IsDir() { // containerd skips folders
 			r.loose = append(r.loose, looseFailure{problem: len(r.f.Problems), err: fmt.Sprintf("unable to read CA cert %q: %v", p, err)})
 		}
-		r.add(SeverityError, KindUnreadable, name, "cannot be read: "+errText(err),
-			"make it a readable file, or move it out of "+r.f.Dir).LoaderError = err.Error()
+		msg, fix := r.unreadable(name, false, err)
+		r.add(SeverityError, KindUnreadable, name, msg, fix).LoaderError = err.Error()
 		return
 	}
 	certs := pemCerts(data)
@@ -423,7 +473,9 @@ func (r *reader) caFile(name string) {
 	if len(certs) == 0 {
 		fix := "replace it with the CA certificate in PEM form"
 		if _, err := x509.ParseCertificate(data); err == nil {
-			fix = fmt.Sprintf("it is DER; convert it: openssl x509 -inform der -in %s -out %s", p, p)
+			// Never the same file for -in and -out: openssl truncates the
+			// output before it reads the input.
+			fix = fmt.Sprintf("it is DER; convert it: openssl x509 -inform der -in %s -out %s && mv %s %s", shq(p), shq(p+".pem"), shq(p+".pem"), shq(p))
 		}
 		r.loose = append(r.loose, looseFailure{problem: len(r.f.Problems), err: fmt.Sprintf("unable to load CA cert %q", p), raise: true})
 		r.add(SeverityWarning, KindNotPEM, name, "is not a PEM certificate; Docker and podman silently ignore it", fix)
@@ -431,12 +483,19 @@ func (r *reader) caFile(name string) {
 	}
 	for _, c := range certs {
 		what := "CA certificate " + describe(c)
-		if !(c.IsCA && c.BasicConstraintsValid) {
+		notCA := !(c.IsCA && c.BasicConstraintsValid)
+		first := len(r.f.Problems)
+		if notCA {
 			r.add(SeverityWarning, KindNotCA, name, fmt.Sprintf("holds %s, which is not a CA: it only helps if the registry serves exactly this certificate", describe(c)),
 				"put the CA that signed the registry's certificate here instead (certkit's is ca.crt in the certkit home's ca folder)")
 			what = "certificate " + describe(c)
 		}
 		r.validity(name, what, c, SeverityWarning, "replace it with the current CA certificate")
+		if notCA {
+			for i := first; i < len(r.f.Problems); i++ {
+				r.crtProblems[name] = append(r.crtProblems[name], i)
+			}
+		}
 	}
 }
 
@@ -456,7 +515,7 @@ func (r *reader) pair(certName string) {
 		r.f.Pairs = append(r.f.Pairs, p)
 		fix := fmt.Sprintf("put the client key beside it as %s, or move %s out of the folder", r.path(keyName), p.CertPath)
 		if p.Cert != nil && p.Cert.IsCA {
-			fix = fmt.Sprintf("it is a CA certificate: rename it to %s", r.path(stem+CAExt))
+			fix = "it is a CA certificate: " + r.caFileFix(certName, pemCerts(certPEM))
 		}
 		if certErr == nil {
 			// containerd looks for the key in the .cert itself.
@@ -472,13 +531,26 @@ func (r *reader) pair(certName string) {
 	r.keyMode(keyName)
 	keyPEM, keyErr := readFile(p.KeyPath)
 	if certErr != nil || keyErr != nil {
-		err := certErr
-		if err == nil {
-			err = keyErr
+		// The loaders read NAME.cert, then NAME.key, and stop at the first
+		// that fails; each file that cannot be read is named.
+		p.Err = certErr
+		if p.Err == nil {
+			p.Err = keyErr
 		}
-		p.Err = err
 		r.f.Pairs = append(r.f.Pairs, p)
-		r.add(SeverityError, KindUnreadable, certName, "cannot be read: "+errText(err), "make both files readable by the container runtime").LoaderError = err.Error()
+		loaderErr := p.Err.Error()
+		for _, f := range []struct {
+			name string
+			key  bool
+			err  error
+		}{{certName, false, certErr}, {keyName, true, keyErr}} {
+			if f.err == nil {
+				continue
+			}
+			msg, fix := r.unreadable(f.name, f.key, f.err)
+			r.add(SeverityError, KindUnreadable, f.name, msg, fix).LoaderError = loaderErr
+			loaderErr = "" // the loaders stop at the first
+		}
 		return
 	}
 	p.TLS, p.Err = tls.X509KeyPair(certPEM, keyPEM) // what tls.LoadX509KeyPair does after reading
@@ -493,15 +565,33 @@ func (r *reader) pair(certName string) {
 		r.add(SeverityError, kind, certName, msg, fix).LoaderError = p.Err.Error()
 		return
 	}
-	c := p.Cert
-	if c == nil { // X509KeyPair succeeded, so there is one
-		c, _ = x509.ParseCertificate(p.TLS.Certificate[0])
-		p.Cert = c
-		r.f.Pairs[len(r.f.Pairs)-1].Cert = c
+	if p.Cert == nil { // X509KeyPair succeeded, so there is one
+		r.f.Pairs[len(r.f.Pairs)-1].Cert, _ = x509.ParseCertificate(p.TLS.Certificate[0])
 	}
-	if c.IsCA && c.BasicConstraintsValid {
+}
+
+// checkPair judges the certificate of a pair that loads, once every file
+// of the folder is read.
+func (r *reader) checkPair(i int) {
+	p := r.f.Pairs[i]
+	if p.Err != nil || p.Cert == nil {
+		return
+	}
+	c := p.Cert
+	certName, keyName := filepath.Base(p.CertPath), filepath.Base(p.KeyPath)
+	if c.IsCA && c.BasicConstraintsValid && r.isCAKey(c) {
+		r.judged[p.Name] = true
 		r.add(SeverityError, KindCAKey, certName, fmt.Sprintf("is a CA certificate (%s) with its private key in %s: a CA key must never be in certs.d", describe(c), keyName),
-			fmt.Sprintf("move %s out of the folder to where the CA is kept; a CA certificate belongs here as %s", p.KeyPath, stem+CAExt))
+			fmt.Sprintf("move %s out of the folder to where the CA is kept; a CA certificate belongs here: %s", p.KeyPath, r.caFileFix(certName, []*x509.Certificate{c})))
+		return
+	}
+	if selfSigned(c) {
+		// The old recipe: openssl req -new -x509 makes a self-signed
+		// certificate (CA:TRUE with OpenSSL 3) that signs nothing else.
+		r.judged[p.Name] = true
+		r.add(SeverityWarning, KindSelfSignedClient, certName, fmt.Sprintf("is a self-signed client certificate (%s), as the old openssl req -x509 recipe made: a registry that checks client certificates against its CA (http.tls.clientcas) does not trust it, and Go clients do not even send it to a registry that names the CAs it accepts", describe(c)),
+			fmt.Sprintf("move the old pair out of certs.d (mkdir -p -m 700 ~/old-certs && mv -n %s %s ~/old-certs/), then issue a client certificate from the registry's CA and install it: certkit issue client --host %s, then certkit install --host %s",
+				shq(p.CertPath), shq(p.KeyPath), r.host(), r.host()))
 		return
 	}
 	if !clientAuth(c) {
@@ -510,9 +600,9 @@ func (r *reader) pair(certName string) {
 			what = "is a server certificate (serverAuth, no clientAuth)"
 		}
 		r.add(SeverityError, KindNoClientAuth, certName, what+": the registry rejects it with \"bad certificate\"",
-			"issue a client certificate: certkit issue client --host "+r.opt.Name)
+			"issue a client certificate: certkit issue client --host "+r.host())
 	}
-	r.validity(certName, "client certificate "+describe(c), c, SeverityError, "issue a new one: certkit issue client --host "+r.opt.Name)
+	r.validity(certName, "client certificate "+describe(c), c, SeverityError, "issue a new one: certkit issue client --host "+r.host())
 }
 
 // pairError explains why a pair does not load.
@@ -525,15 +615,15 @@ func (r *reader) pairError(p Pair, keyPEM []byte) (kind Kind, msg, fix string) {
 	switch {
 	case errors.Is(err, ca.ErrEncryptedKey):
 		return KindEncryptedKey, fmt.Sprintf("%s is encrypted; no container runtime can read an encrypted key: %s", filepath.Base(p.KeyPath), loaderSays),
-			fmt.Sprintf("decrypt it in place: openssl pkey -in %s -out %s (it stays 0600)", p.KeyPath, p.KeyPath)
+			decryptFix(p.KeyPath)
 	case err != nil:
 		return KindBadKey, fmt.Sprintf("%s is not a usable private key (%v): %s", filepath.Base(p.KeyPath), err, loaderSays),
 			"put the key that belongs to " + p.CertPath + " in " + p.KeyPath
 	case !ca.KeyMatches(p.Cert.PublicKey, key):
 		return KindKeyMismatch, fmt.Sprintf("%s does not belong to %s: %s", filepath.Base(p.KeyPath), filepath.Base(p.CertPath), loaderSays),
-			"install the matching pair again: certkit install --force --host " + r.opt.Name
+			"install the matching pair again: certkit install --force --host " + r.host()
 	}
-	return KindBadPair, "cannot be loaded: " + loaderSays, "replace both files with a working pair: certkit install --force --host " + r.opt.Name
+	return KindBadPair, "cannot be loaded: " + loaderSays, "replace both files with a working pair: certkit install --force --host " + r.host()
 }
 
 func (r *reader) strayKeyFile(name, stem string) {
@@ -558,9 +648,9 @@ func (r *reader) keyMode(name string) {
 	}
 	switch m := fi.Mode().Perm(); {
 	case m&0o004 != 0:
-		r.add(SeverityError, KindKeyReadable, name, fmt.Sprintf("is readable by every user on this machine (mode %04o)", m), "chmod 600 "+r.path(name))
+		r.add(SeverityError, KindKeyReadable, name, fmt.Sprintf("is readable by every user on this machine (mode %04o)", m), "chmod 600 "+shq(r.path(name)))
 	case m&0o040 != 0:
-		r.add(SeverityWarning, KindKeyReadable, name, fmt.Sprintf("is readable by its group (mode %04o)", m), "chmod 600 "+r.path(name))
+		r.add(SeverityWarning, KindKeyReadable, name, fmt.Sprintf("is readable by its group (mode %04o)", m), "chmod 600 "+shq(r.path(name)))
 	}
 }
 
@@ -601,30 +691,202 @@ func (r *reader) containerdLoose() {
 	}
 }
 
-// checkStrayKeys names the CA or server key among the stray keys, and
-// turns their kind from KindStrayKey into KindCAKey or KindServerKey.
+// checkStrayKeys says what the stray keys are: the key of a CA, of the
+// registry's server certificate, or of a client certificate saved as .crt.
 func (r *reader) checkStrayKeys() {
 	for _, k := range r.keys {
-		pk, ok := k.key.(interface{ Equal(crypto.PublicKey) bool })
-		if !ok {
+		if r.matchStrayKey(k) || !serverKeyName(k.file) {
 			continue
 		}
-		for _, c := range r.f.CAs {
-			for _, cert := range c.Certs {
-				if !pk.Equal(cert.PublicKey) {
-					continue
-				}
-				what, kind := "the private key of the server certificate in "+c.Name, KindServerKey
-				if cert.IsCA {
-					what, kind = "the private key of the CA in "+c.Name+": whoever reads it can issue certificates your registry trusts", KindCAKey
-				}
-				p := &r.f.Problems[k.problem]
-				p.Kind = kind
-				p.Message = "is " + what + "; " + p.Message
-				p.Fix = "move " + r.path(k.file) + " out of certs.d, to where that key is kept"
+		// The message stays the loaders' words; the fix says what it is.
+		p := &r.f.Problems[k.problem]
+		p.Kind = KindServerKey
+		p.Fix = fmt.Sprintf("move %s out of certs.d: by its name it is the registry's server key, which never belongs in certs.d (the registry reads it from its own configuration, http.tls.key)", r.path(k.file))
+	}
+}
+
+// matchStrayKey looks for the certificate of a stray key among the .crt
+// files, rewrites the key's problem accordingly, and reports whether it
+// found one.
+func (r *reader) matchStrayKey(k strayKey) bool {
+	pk, ok := k.key.(interface{ Equal(crypto.PublicKey) bool })
+	if !ok {
+		return false
+	}
+	for _, c := range r.f.CAs {
+		for i, cert := range c.Certs {
+			if !pk.Equal(cert.PublicKey) {
+				continue
+			}
+			p := &r.f.Problems[k.problem]
+			moveOut := "move " + r.path(k.file) + " out of certs.d, to where that key is kept"
+			isCA := cert.IsCA && cert.BasicConstraintsValid
+			caKey := func() {
+				p.Kind, p.Fix = KindCAKey, moveOut
+				p.Message = "is the private key of the CA in " + c.Name + ": whoever reads it can issue certificates your registry trusts; " + p.Message
+			}
+			switch {
+			case isCA && (cert.KeyUsage&x509.KeyUsageCertSign != 0 || r.signsOther(cert)):
+				caKey()
+			case r.isServerCert(cert, k.file):
+				p.Kind, p.Fix = KindServerKey, moveOut
+				p.Message = "is the private key of the server certificate in " + c.Name + "; " + p.Message
+			case isCA && !selfSigned(cert):
+				caKey()
+			case clientAuth(cert) && i == 0 && r.misnamedPair(p, k, c.Name, cert):
+				// A self-signed CA:TRUE certificate that signs nothing is
+				// the old recipe's client certificate (openssl req -x509).
+			case isCA:
+				caKey()
+			default:
+				p.Message = fmt.Sprintf("is the private key of the certificate %s in %s, which is neither a CA nor a client certificate; %s", describe(cert), c.Name, p.Message)
+				p.Fix = moveOut
+			}
+			return true
+		}
+	}
+	return false
+}
+
+// misnamedPair rewrites the problem of a stray key whose client
+// certificate is saved as a .crt (crtName): the classic client.crt beside
+// client.key. It reports false when no rename can make them a pair.
+func (r *reader) misnamedPair(p *Problem, k strayKey, crtName string, cert *x509.Certificate) bool {
+	var fix, certAs string
+	if stem, ok := strings.CutSuffix(k.file, KeyExt); ok {
+		// NAME.key is stray, so NAME.cert is free.
+		certAs = stem + CertExt
+		fix = fmt.Sprintf("mv %s %s", shq(r.path(crtName)), shq(r.path(certAs)))
+	} else {
+		stem := strings.TrimSuffix(crtName, CAExt)
+		certAs = stem + CertExt
+		if r.names[certAs] || r.names[stem+KeyExt] {
+			return false
+		}
+		fix = fmt.Sprintf("mv %s %s && mv %s %s", shq(r.path(crtName)), shq(r.path(certAs)), shq(r.path(k.file)), shq(r.path(stem+KeyExt)))
+	}
+	// One diagnosis for both files: the .crt's own problems (not a CA,
+	// expiring) were about a CA file it is not.
+	for _, i := range r.crtProblems[crtName] {
+		r.dropped[i] = true
+	}
+	p.Kind, p.File, p.Fix = KindMisnamedClientCert, crtName, fix
+	p.Message = fmt.Sprintf("is a client certificate (%s), and %s beside it is its key: saved as .crt instead of %s, Docker and podman take it for a CA", describe(cert), k.file, certAs)
+	if p.LoaderError != "" {
+		p.Message += fmt.Sprintf(" and fail every pull and login for this registry with %q", p.LoaderError)
+	} else {
+		p.Message += " and no runtime sends it"
+	}
+	return true
+}
+
+// isServerCert says whether cert (whose key is in keyFile) is the
+// registry's server certificate: serverAuth without clientAuth; or, when
+// it may serve (serverAuth, or no extended key usage, as openssl req -x509
+// makes), the key's name or the certificate's names say so.
+func (r *reader) isServerCert(cert *x509.Certificate, keyFile string) bool {
+	serverAuth := hasEKU(cert, x509.ExtKeyUsageServerAuth)
+	if serverAuth && !clientAuth(cert) {
+		return true
+	}
+	if !serverAuth && (len(cert.ExtKeyUsage) > 0 || len(cert.UnknownExtKeyUsage) > 0) {
+		return false
+	}
+	if serverKeyName(keyFile) {
+		return true
+	}
+	reg, err := host.Parse(r.opt.Name)
+	if err != nil {
+		return false
+	}
+	return cert.VerifyHostname(reg.Hostname()) == nil || strings.EqualFold(cert.Subject.CommonName, reg.Hostname())
+}
+
+// serverKeyName says whether a file's name says it holds a server key:
+// server.key, NAME-server.key, server-chain.pem.
+func serverKeyName(name string) bool {
+	stem := strings.ToLower(strings.TrimSuffix(name, filepath.Ext(name)))
+	return stem == "server" || strings.HasSuffix(stem, "-server") || strings.HasSuffix(stem, "server-chain")
+}
+
+// isCAKey says whether the CA certificate c of a pair, whose key is in the
+// folder, is a CA that matters here: one made to sign certificates
+// (keyCertSign), one of the folder's CA files, or the signer of a
+// certificate in the folder. A self-signed CA:TRUE certificate that signs
+// nothing is the old recipe's client certificate, not a CA.
+func (r *reader) isCAKey(c *x509.Certificate) bool {
+	if c.KeyUsage&x509.KeyUsageCertSign != 0 {
+		return true
+	}
+	for _, f := range r.f.CAs {
+		for _, x := range f.Certs {
+			if x.Equal(c) {
+				return true
 			}
 		}
 	}
+	return r.signsOther(c)
+}
+
+// signsOther says whether c signs a certificate of the folder other than
+// itself (in a CA file, or a pair's certificate or chain).
+func (r *reader) signsOther(c *x509.Certificate) bool {
+	signs := func(x *x509.Certificate) bool {
+		return !x.Equal(c) && bytes.Equal(x.RawIssuer, c.RawSubject) && x.CheckSignatureFrom(c) == nil
+	}
+	for _, f := range r.f.CAs {
+		for _, x := range f.Certs {
+			if signs(x) {
+				return true
+			}
+		}
+	}
+	for _, p := range r.f.Pairs {
+		if p.Err != nil {
+			continue
+		}
+		for _, der := range p.TLS.Certificate {
+			if x, err := x509.ParseCertificate(der); err == nil && signs(x) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// selfSigned says whether c is signed by its own key.
+func selfSigned(c *x509.Certificate) bool {
+	return bytes.Equal(c.RawIssuer, c.RawSubject) && c.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature) == nil
+}
+
+// caFileFix says where a CA certificate found in file name belongs: as
+// STEM.crt, or, when STEM.crt exists, under a free name (a rename must not
+// overwrite another CA file), or nowhere when STEM.crt holds it already.
+func (r *reader) caFileFix(name string, certs []*x509.Certificate) string {
+	stem := name[:len(name)-len(filepath.Ext(name))]
+	want := stem + CAExt
+	if !r.names[want] {
+		return "rename it to " + r.path(want)
+	}
+	if data, err := readFile(r.path(want)); err == nil && len(certs) > 0 {
+		have := pemCerts(data)
+		all := true
+		for _, c := range certs {
+			found := false
+			for _, h := range have {
+				found = found || h.Equal(c)
+			}
+			all = all && found
+		}
+		if all {
+			return fmt.Sprintf("%s holds this certificate already; remove the copy: rm %s", want, shq(r.path(name)))
+		}
+	}
+	free := want
+	for n := 2; r.names[free]; n++ {
+		free = fmt.Sprintf("%s-%d%s", stem, n, CAExt)
+	}
+	return fmt.Sprintf("%s exists and holds another certificate, so give it a name of its own: mv %s %s", want, shq(r.path(name)), shq(r.path(free)))
 }
 
 // checkChains checks that each loadable client certificate chains to one of
@@ -634,13 +896,19 @@ func (r *reader) checkChains() {
 		return
 	}
 	roots := x509.NewCertPool()
+	var cas []string
 	for _, c := range r.f.CAs {
+		var names []string
 		for _, cert := range c.Certs {
 			roots.AddCert(cert)
+			names = append(names, describe(cert))
+		}
+		if len(names) > 0 {
+			cas = append(cas, c.Name+": "+strings.Join(names, ", "))
 		}
 	}
 	for _, p := range r.f.Pairs {
-		if p.Err != nil || p.Cert == nil {
+		if p.Err != nil || p.Cert == nil || r.judged[p.Name] {
 			continue
 		}
 		inter := x509.NewCertPool()
@@ -656,10 +924,29 @@ func (r *reader) checkChains() {
 			at = p.Cert.NotBefore.Add(p.Cert.NotAfter.Sub(p.Cert.NotBefore) / 2)
 		}
 		_, err := p.Cert.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: at, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
-		if err != nil {
-			r.add(SeverityWarning, KindUntrustedClient, filepath.Base(p.CertPath), fmt.Sprintf("is not signed by a CA in this folder (%v); the registry must trust its issuer for client certificates", err),
-				"install the CA that signed it, or the client certificate of this registry's CA: certkit install --host "+r.opt.Name)
+		if err == nil {
+			continue
 		}
+		certName := filepath.Base(p.CertPath)
+		msg := fmt.Sprintf("is not signed by a CA in this folder (%v)", err)
+		var ua x509.UnknownAuthorityError
+		if errors.As(err, &ua) {
+			issuer := p.Cert.Issuer.CommonName
+			if issuer == "" {
+				issuer = p.Cert.Issuer.String()
+			}
+			msg = fmt.Sprintf("is issued by %q, not by a CA in this folder (%s)", issuer, strings.Join(cas, "; "))
+		}
+		// certkit's registry trusts the CA that signed its own certificate
+		// (the one in ca.crt) for client certificates too.
+		msg += ": a registry that trusts this folder's CA for client certificates, as one set up with certkit does, refuses it"
+		issue := "certkit issue client --host " + r.host()
+		if p.Name != "client" {
+			issue += " --name " + shq(p.Name)
+		}
+		r.add(SeverityWarning, KindUntrustedClient, certName, msg,
+			fmt.Sprintf("issue the client certificate from the registry's CA: move %s and %s out of certs.d, then %s, then certkit install --host %s (unless the registry trusts this certificate's issuer for client certificates)",
+				r.path(certName), p.KeyPath, issue, r.host()))
 	}
 }
 
@@ -679,7 +966,7 @@ func (r *reader) manifest() {
 	m, err := readManifest(r.f.Dir)
 	if err != nil {
 		r.add(SeverityWarning, KindBadManifest, ManifestFile, "cannot be read ("+err.Error()+"); certkit uninstall will not know which files certkit installed",
-			"run certkit install --force --host "+r.opt.Name+" to write it again")
+			"run certkit install --force --host "+r.host()+" to write it again")
 		return
 	}
 	r.f.Manifest = m
@@ -700,13 +987,13 @@ func (r *reader) readHostsTOML() {
 	r.f.HostsTOML = h
 	if len(data) == 0 {
 		r.add(SeverityWarning, KindHostsTOMLEmpty, HostsFile, "is empty; containerd reads the loose files instead",
-			"remove it, or run: certkit install --target containerd --host "+r.opt.Name)
+			"remove it, or run: certkit install --target containerd --host "+r.host())
 		r.f.HostsTOML = nil
 		return
 	}
 	if h.Err != nil {
 		r.add(SeverityError, KindHostsTOMLSyntax, HostsFile, "cannot be parsed ("+h.Err.Error()+"); containerd logs the error and falls back to the loose files",
-			"fix the TOML syntax, or remove it and run: certkit install --target containerd --host "+r.opt.Name)
+			"fix the TOML syntax, or remove it and run: certkit install --target containerd --host "+r.host())
 		return
 	}
 	r.checkServer(h)
@@ -753,7 +1040,7 @@ func (r *reader) readHostsTOML() {
 	for _, name := range r.looseNames() {
 		if !used[r.path(name)] {
 			r.add(SeverityWarning, KindHiddenByHostsTOML, name, "is ignored by containerd: hosts.toml exists and does not name it (Docker and podman still read it)",
-				"name it in "+p+" (ca = [...] for a .crt, client = [[\"NAME.cert\", \"NAME.key\"]] for a pair), or run: certkit install --target containerd --host "+r.opt.Name)
+				"name it in "+p+" (ca = [...] for a .crt, client = [[\"NAME.cert\", \"NAME.key\"]] for a pair), or run: certkit install --target containerd --host "+r.host())
 		}
 	}
 }
@@ -852,3 +1139,96 @@ func errText(err error) string {
 	}
 	return err.Error()
 }
+
+// unreadable says why a file the loaders read cannot be read, and what to
+// do about it.
+func (r *reader) unreadable(name string, key bool, err error) (msg, fix string) {
+	p := r.path(name)
+	if !errors.Is(err, fs.ErrPermission) {
+		return "cannot be read: " + errText(err), "make it a readable file, or move it out of " + r.f.Dir
+	}
+	fi, serr := os.Stat(p)
+	return permissionText(p, key, fi, serr, os.Geteuid(), r.opt.Name)
+}
+
+// permissionText explains a file (a key when key is set) that this user
+// (euid) may not read; fi is the file's, nil when statErr says it cannot
+// even be looked at.
+func permissionText(path string, key bool, fi fs.FileInfo, statErr error, euid int, registry string) (msg, fix string) {
+	sudo := fmt.Sprintf("run the check as root: sudo certkit verify --offline --host %s (with the same --certs-dir or --target, if you gave one)", shq(registry))
+	if statErr != nil || fi == nil {
+		return "cannot be read by this user: permission denied", sudo
+	}
+	mode := fi.Mode().Perm()
+	uid, _, ok := ownerOf(fi)
+	switch {
+	case !ok || uid == euid:
+		// This user's own file, kept out by its mode.
+		if key {
+			return fmt.Sprintf("cannot be read: permission denied (mode %04o)", mode), "chmod 600 " + shq(path)
+		}
+		return fmt.Sprintf("cannot be read: permission denied (mode %04o)", mode), "chmod 644 " + shq(path)
+	case !key:
+		return fmt.Sprintf("cannot be read by this user: it belongs to %s and has mode %04o", userName(uid), mode),
+			"a certificate is public: sudo chmod 644 " + shq(path)
+	}
+	as := ""
+	if mode&0o077 == 0 {
+		as = ", as a private key should"
+	}
+	return fmt.Sprintf("cannot be read by this user (uid %d): it belongs to %s and has mode %04o%s", euid, userName(uid), mode, as),
+		sudo + ". A container runtime that runs as this user (rootless Docker, podman or skopeo without sudo) cannot read it either: " +
+			"such a runtime needs its own pair in this user's certs.d: certkit install --target docker-rootless --host " + shq(registry) + " (or --target podman), run as this user"
+}
+
+// userName names the owner of a file: the user name, else the uid.
+func userName(uid int) string {
+	if u, err := user.LookupId(strconv.Itoa(uid)); err == nil && u.Username != "" {
+		return u.Username
+	}
+	return "uid " + strconv.Itoa(uid)
+}
+
+// decryptFix is the command that decrypts a key safely: into a new file,
+// made 0600, then renamed over the old one. Never openssl pkey -in K -out
+// K: openssl opens its output first, which empties K before it is read.
+func decryptFix(key string) string {
+	k, n := shq(key), shq(key+".new")
+	return fmt.Sprintf("decrypt it (openssl asks for its passphrase): openssl pkey -in %s -out %s && chmod 600 %s && mv %s %s", k, n, n, n, k)
+}
+
+// checkCase warns about names the loaders read that differ only in case:
+// on a case-insensitive file system (macOS, Windows, Docker Desktop) they
+// are one file.
+func (r *reader) checkCase(entries []fs.DirEntry) {
+	seen := map[string]string{}
+	for _, e := range entries {
+		n := e.Name()
+		if !strings.HasSuffix(n, CAExt) && !strings.HasSuffix(n, CertExt) && !strings.HasSuffix(n, KeyExt) {
+			continue
+		}
+		low := strings.ToLower(n)
+		first, ok := seen[low]
+		if !ok {
+			seen[low] = n
+			continue
+		}
+		r.add(SeverityWarning, KindCaseCollision, n, fmt.Sprintf("differs from %s only in case: on a case-insensitive file system (macOS, Windows, Docker Desktop) they are one file, and a copy of this folder there keeps only one of them", first),
+			fmt.Sprintf("rename it to a name that differs from %s in more than case (a pair's .cert and .key together)", first))
+	}
+}
+
+// shq quotes s for a POSIX shell when it holds characters the shell would
+// read (the brackets of an IPv6 registry are a glob), so that a suggested
+// command can be pasted as it is.
+func shq(s string) string {
+	if s != "" && !strings.ContainsFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(".-_:/=@%+,", r))
+	}) {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// host is the registry's name as a command argument.
+func (r *reader) host() string { return shq(r.opt.Name) }

@@ -39,6 +39,17 @@ func TestReadFolder(t *testing.T) {
 	}
 	foreignCert, foreignKey := other.client(t, "foreign", nil)
 	clientNotAfter := pemCerts(certPEM)[0].NotAfter
+	laptopCert, laptopKey := p.client(t, "laptop", nil)
+	// Both usages and the registry's name: the registry's own certificate.
+	dualCert, dualKey, _ := p.leaf(t, "reg.example.com", []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+		func(c *x509.Certificate) { c.DNSNames = []string{"reg.example.com"} })
+	// The old recipe: openssl req -new -x509 for the client and for the
+	// registry (CA:TRUE, no key usage, with OpenSSL 3).
+	oldClientCert, oldClientKey := selfSignedPEM(t, "client", nil)
+	oldServerCert, oldServerKey := selfSignedPEM(t, "reg.example.com", nil)
+	// A root without keyCertSign that signs the folder's CA.
+	rootCert, rootKey, root, rootSigner := selfSignedCA(t, "old root")
+	interCert := signedPEM(t, root, rootSigner, "intermediate", true)
 
 	good := func(t *testing.T, dir string) {
 		testenv.WriteFile(t, filepath.Join(dir, "ca.crt"), p.ca.CertPEM, 0o644)
@@ -50,6 +61,9 @@ func TestReadFolder(t *testing.T) {
 		setup  func(t *testing.T, dir string)
 		now    time.Time // zero: time.Now
 		want   []wantProblem
+		// fixes are substrings of the problems' fixes, each in one of
+		// them; $DIR stands for the folder, shell-quoted.
+		fixes  []string
 		loader string // prefix of the error Docker/podman stop at; "" when they load the folder
 		// containerd is a substring of the error containerd stops at; ""
 		// when it loads the folder.
@@ -110,6 +124,7 @@ func TestReadFolder(t *testing.T) {
 				testenv.WriteFile(t, filepath.Join(dir, "old-ca.crt"), p.ca.Cert.Raw, 0o644)
 			},
 			want:       []wantProblem{{SeverityError, KindNotPEM, "old-ca.crt", "not a PEM certificate; Docker and podman silently ignore it, but containerd"}},
+			fixes:      []string{"openssl x509 -inform der -in $DIR/old-ca.crt -out $DIR/old-ca.crt.pem && mv $DIR/old-ca.crt.pem $DIR/old-ca.crt"},
 			containerd: "unable to load CA cert",
 			cas:        2, pairs: 1,
 		},
@@ -150,6 +165,7 @@ func TestReadFolder(t *testing.T) {
 				testenv.WriteFile(t, filepath.Join(dir, "client.key"), pem.EncodeToMemory(enc), 0o600)
 			},
 			want:       []wantProblem{{SeverityError, KindEncryptedKey, "client.cert", "client.key is encrypted"}},
+			fixes:      []string{"openssl pkey -in $DIR/client.key -out $DIR/client.key.new && chmod 600 $DIR/client.key.new && mv $DIR/client.key.new $DIR/client.key"},
 			loader:     "tls: ",
 			containerd: "failed to load X509 key pair: tls: ",
 			cas:        1, pairs: 1,
@@ -203,8 +219,11 @@ func TestReadFolder(t *testing.T) {
 				testenv.WriteFile(t, filepath.Join(dir, "foreign.cert"), foreignCert, 0o644)
 				testenv.WriteFile(t, filepath.Join(dir, "foreign.key"), foreignKey, 0o600)
 			},
-			want: []wantProblem{{SeverityWarning, KindUntrustedClient, "foreign.cert", "is not signed by a CA in this folder"}},
-			cas:  1, pairs: 2,
+			want: []wantProblem{{SeverityWarning, KindUntrustedClient, "foreign.cert", `is issued by "` + other.ca.Cert.Subject.CommonName + `", not by a CA in this folder (ca.crt: "` + p.ca.Cert.Subject.CommonName + `")`}},
+			// The cause is the issuer: the fix issues the pair from the
+			// registry's CA, not "install the CA that signed it".
+			fixes: []string{"move $DIR/foreign.cert and $DIR/foreign.key out of certs.d, then certkit issue client --host reg.example.com:5000 --name foreign, then certkit install --host reg.example.com:5000"},
+			cas:   1, pairs: 2,
 		},
 		{
 			name: "CA pair as client pair",
@@ -322,6 +341,146 @@ func TestReadFolder(t *testing.T) {
 			want: []wantProblem{{SeverityWarning, KindSkipVerify, "hosts.toml", "sets skip_verify = true"}},
 			cas:  1, pairs: 1,
 		},
+		{
+			name: "client pair saved as client.crt",
+			setup: func(t *testing.T, dir string) {
+				testenv.WriteFile(t, filepath.Join(dir, "ca.crt"), p.ca.CertPEM, 0o644)
+				testenv.WriteFile(t, filepath.Join(dir, "client.crt"), certPEM, 0o644)
+				testenv.WriteFile(t, filepath.Join(dir, "client.key"), keyPEM, 0o600)
+			},
+			want:   []wantProblem{{SeverityError, KindMisnamedClientCert, "client.crt", `is a client certificate ("client"), and client.key beside it is its key: saved as .crt instead of client.cert, Docker and podman take it for a CA and fail every pull and login for this registry with "missing client certificate client.cert for key client.key"`}},
+			fixes:  []string{"mv $DIR/client.crt $DIR/client.cert"},
+			loader: "missing client certificate client.cert for key client.key",
+			cas:    2,
+		},
+		{
+			name: "client certificate as .crt, its key as .pem",
+			setup: func(t *testing.T, dir string) {
+				testenv.WriteFile(t, filepath.Join(dir, "ca.crt"), p.ca.CertPEM, 0o644)
+				testenv.WriteFile(t, filepath.Join(dir, "client.crt"), certPEM, 0o644)
+				testenv.WriteFile(t, filepath.Join(dir, "client.pem"), keyPEM, 0o600)
+			},
+			want:  []wantProblem{{SeverityError, KindMisnamedClientCert, "client.crt", "client.pem beside it is its key: saved as .crt instead of client.cert, Docker and podman take it for a CA and no runtime sends it"}},
+			fixes: []string{"mv $DIR/client.crt $DIR/client.cert && mv $DIR/client.pem $DIR/client.key"},
+			cas:   2,
+		},
+		{
+			name: "registry certificate with clientAuth too, and its key",
+			setup: func(t *testing.T, dir string) {
+				good(t, dir)
+				testenv.WriteFile(t, filepath.Join(dir, "registry.crt"), dualCert, 0o644)
+				testenv.WriteFile(t, filepath.Join(dir, "registry.key"), dualKey, 0o600)
+			},
+			want: []wantProblem{
+				{SeverityWarning, KindNotCA, "registry.crt", "which is not a CA"},
+				{SeverityError, KindServerKey, "registry.key", "private key of the server certificate in registry.crt"},
+			},
+			loader: "missing client certificate registry.cert for key registry.key",
+			cas:    2, pairs: 1,
+		},
+		{
+			name: "old recipe's registry certificate and key",
+			setup: func(t *testing.T, dir string) {
+				good(t, dir)
+				testenv.WriteFile(t, filepath.Join(dir, "localhost.crt"), oldServerCert, 0o644)
+				testenv.WriteFile(t, filepath.Join(dir, "localhost.key"), oldServerKey, 0o600)
+			},
+			want:   []wantProblem{{SeverityError, KindServerKey, "localhost.key", "private key of the server certificate in localhost.crt"}},
+			loader: "missing client certificate localhost.cert for key localhost.key",
+			cas:    2, pairs: 1,
+		},
+		{
+			name: "server key without its certificate",
+			setup: func(t *testing.T, dir string) {
+				good(t, dir)
+				testenv.WriteFile(t, filepath.Join(dir, "server.key"), serverKey, 0o600)
+			},
+			want:   []wantProblem{{SeverityError, KindServerKey, "server.key", "has no server.cert beside it"}},
+			fixes:  []string{"move $DIR/server.key out of certs.d: by its name it is the registry's server key, which never belongs in certs.d"},
+			loader: "missing client certificate server.cert for key server.key",
+			cas:    1, pairs: 1,
+		},
+		{
+			name: "key named after a server in a file no loader reads",
+			setup: func(t *testing.T, dir string) {
+				good(t, dir)
+				testenv.WriteFile(t, filepath.Join(dir, "reg-server.pem"), serverKey, 0o600)
+			},
+			want:  []wantProblem{{SeverityError, KindServerKey, "reg-server.pem", "holds a private key that no container runtime uses here"}},
+			fixes: []string{"by its name it is the registry's server key"},
+			cas:   1, pairs: 1,
+		},
+		{
+			name: "old recipe folder",
+			setup: func(t *testing.T, dir string) {
+				testenv.WriteFile(t, filepath.Join(dir, "localhost.crt"), oldServerCert, 0o644)
+				testenv.WriteFile(t, filepath.Join(dir, "client.cert"), oldClientCert, 0o644)
+				testenv.WriteFile(t, filepath.Join(dir, "client.key"), oldClientKey, 0o600)
+			},
+			want: []wantProblem{{SeverityWarning, KindSelfSignedClient, "client.cert", `is a self-signed client certificate ("client"), as the old openssl req -x509 recipe made`}},
+			fixes: []string{"mv -n $DIR/client.cert $DIR/client.key ~/old-certs/), then issue a client certificate from the registry's CA and install it: " +
+				"certkit issue client --host reg.example.com:5000, then certkit install --host reg.example.com:5000"},
+			cas: 1, pairs: 1,
+		},
+		{
+			name: "old recipe client beside certkit's",
+			setup: func(t *testing.T, dir string) {
+				good(t, dir)
+				testenv.WriteFile(t, filepath.Join(dir, "old.cert"), oldClientCert, 0o644)
+				testenv.WriteFile(t, filepath.Join(dir, "old.key"), oldClientKey, 0o600)
+			},
+			// Said once: not also "not signed by a CA in this folder".
+			want: []wantProblem{{SeverityWarning, KindSelfSignedClient, "old.cert", "is a self-signed client certificate"}},
+			cas:  1, pairs: 2,
+		},
+		{
+			name: "CA without keyCertSign that signs ca.crt, as a pair",
+			setup: func(t *testing.T, dir string) {
+				testenv.WriteFile(t, filepath.Join(dir, "ca.crt"), interCert, 0o644)
+				testenv.WriteFile(t, filepath.Join(dir, "root.cert"), rootCert, 0o644)
+				testenv.WriteFile(t, filepath.Join(dir, "root.key"), rootKey, 0o600)
+			},
+			want:  []wantProblem{{SeverityError, KindCAKey, "root.cert", `is a CA certificate ("old root") with its private key in root.key`}},
+			fixes: []string{"move $DIR/root.key out of the folder to where the CA is kept; a CA certificate belongs here: rename it to $DIR/root.crt"},
+			cas:   1, pairs: 1,
+		},
+		{
+			name: "another CA saved as ca.cert beside ca.crt",
+			setup: func(t *testing.T, dir string) {
+				good(t, dir)
+				testenv.WriteFile(t, filepath.Join(dir, "ca.cert"), other.ca.CertPEM, 0o644)
+			},
+			want:       []wantProblem{{SeverityError, KindUnpairedCert, "ca.cert", "missing key ca.key"}},
+			fixes:      []string{"it is a CA certificate: ca.crt exists and holds another certificate, so give it a name of its own: mv $DIR/ca.cert $DIR/ca-2.crt"},
+			loader:     "missing key ca.key for client certificate ca.cert.",
+			containerd: "failed to load X509 key pair",
+			cas:        1, pairs: 2,
+		},
+		{
+			name: "copy of ca.crt saved as ca.cert",
+			setup: func(t *testing.T, dir string) {
+				good(t, dir)
+				testenv.WriteFile(t, filepath.Join(dir, "ca.cert"), p.ca.CertPEM, 0o644)
+			},
+			want:       []wantProblem{{SeverityError, KindUnpairedCert, "ca.cert", "missing key ca.key"}},
+			fixes:      []string{"it is a CA certificate: ca.crt holds this certificate already; remove the copy: rm $DIR/ca.cert"},
+			loader:     "missing key ca.key for client certificate ca.cert.",
+			containerd: "failed to load X509 key pair",
+			cas:        1, pairs: 2,
+		},
+		{
+			name: "pairs whose names differ only in case",
+			setup: func(t *testing.T, dir string) {
+				good(t, dir)
+				testenv.WriteFile(t, filepath.Join(dir, "Client.cert"), laptopCert, 0o644)
+				testenv.WriteFile(t, filepath.Join(dir, "Client.key"), laptopKey, 0o600)
+			},
+			want: []wantProblem{
+				{SeverityWarning, KindCaseCollision, "client.cert", "differs from Client.cert only in case"},
+				{SeverityWarning, KindCaseCollision, "client.key", "differs from Client.key only in case"},
+			},
+			cas: 1, pairs: 2,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -339,6 +498,7 @@ func TestReadFolder(t *testing.T) {
 				t.Fatal(err)
 			}
 			checkProblems(t, f.Problems, tt.want)
+			checkFixes(t, f.Problems, dir, tt.fixes)
 			if len(f.CAs) != tt.cas || len(f.Pairs) != tt.pairs {
 				t.Errorf("found %d CA files and %d pairs, want %d and %d", len(f.CAs), len(f.Pairs), tt.cas, tt.pairs)
 			}
