@@ -57,10 +57,10 @@ func TestReadFolder(t *testing.T) {
 		testenv.WriteFile(t, filepath.Join(dir, "client.key"), keyPEM, 0o600)
 	}
 	tests := []struct {
-		name   string
-		setup  func(t *testing.T, dir string)
-		now    time.Time // zero: time.Now
-		want   []wantProblem
+		name  string
+		setup func(t *testing.T, dir string)
+		now   time.Time // zero: time.Now
+		want  []wantProblem
 		// fixes are substrings of the problems' fixes, each in one of
 		// them; $DIR stands for the folder, shell-quoted.
 		fixes  []string
