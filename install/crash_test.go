@@ -27,14 +27,22 @@ import (
 const crashEnv = "CERTKIT_INSTALL_CRASH"
 
 type crashRun struct {
-	Home       string `json:"home"`
-	Root       string `json:"root"`
-	Target     Target `json:"target"`
-	Registry   string `json:"registry"`
-	Force      bool   `json:"force"`
-	Uninstall  bool   `json:"uninstall"`
-	NoExchange bool   `json:"no_exchange"` // use the two-rename fallback
-	Step       string `json:"step"`        // die with SIGKILL when this step is reached
+	Home       string      `json:"home"`
+	Roots      []crashRoot `json:"roots"`
+	Registry   string      `json:"registry"`
+	Force      bool        `json:"force"`
+	Uninstall  bool        `json:"uninstall"`
+	NoExchange bool        `json:"no_exchange"` // use the two-rename fallback
+	Step       string      `json:"step"`        // die with SIGKILL when this step is reached
+	StepDir    string      `json:"step_dir"`    // in this registry folder ("" for a step of the whole run, or any with one folder)
+	// Break is a registry folder whose new copy vanishes once every
+	// folder is prepared, so that its swap fails and the run rolls back.
+	Break string `json:"break"`
+}
+
+type crashRoot struct {
+	Dir    string `json:"dir"`
+	Target Target `json:"target"`
 }
 
 // crashChild runs one install or uninstall and kills itself, with SIGKILL
@@ -46,8 +54,14 @@ func crashChild() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 3
 	}
-	step := func(s string) {
-		if s == c.Step {
+	step := func(dir, s string) {
+		if c.Break != "" && dir == "" && s == "prepared" {
+			tmps, _ := filepath.Glob(filepath.Join(filepath.Dir(c.Break), tmpPrefix+filepath.Base(c.Break)+".*"))
+			for _, t := range tmps {
+				os.RemoveAll(t)
+			}
+		}
+		if s == c.Step && (dir == c.StepDir || c.StepDir == "" && len(c.Roots) == 1) {
 			syscall.Kill(os.Getpid(), syscall.SIGKILL)
 			select {}
 		}
@@ -61,15 +75,19 @@ func crashChild() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 3
 	}
-	root, err := CustomRoot(c.Target, c.Root)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 3
+	var roots []Root
+	for _, r := range c.Roots {
+		root, err := CustomRoot(r.Target, r.Dir)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 3
+		}
+		roots = append(roots, root)
 	}
 	if c.Uninstall {
-		_, err = Uninstall(UninstallOptions{Registries: []host.Registry{reg}, Roots: []Root{root}, step: step, exchange: xchg})
+		_, err = Uninstall(UninstallOptions{Registries: []host.Registry{reg}, Roots: roots, step: step, exchange: xchg})
 	} else {
-		_, err = Install(Options{Home: c.Home, Registries: []host.Registry{reg}, Roots: []Root{root}, Force: c.Force, step: step, exchange: xchg})
+		_, err = Install(Options{Home: c.Home, Registries: []host.Registry{reg}, Roots: roots, Force: c.Force, step: step, exchange: xchg})
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -164,10 +182,11 @@ func copyTree(t *testing.T, src, dst string) {
 }
 
 // TestInstallKilledAtEveryStep kills install and uninstall at each step of
-// a folder swap and checks that the registry folder is always either the
-// old complete folder or the new complete one, that both real loaders
-// accept it and reach the registry, and that the next run finishes the
-// job and leaves nothing behind.
+// a run (writing each new folder, swapping them in, removing the old ones,
+// and swapping them back when a later folder fails) and checks that each
+// registry folder is always either the old complete folder or the new
+// complete one, that both real loaders accept it and reach the registry,
+// and that the next run finishes the job and leaves nothing behind.
 func TestInstallKilledAtEveryStep(t *testing.T) {
 	p := newPKI(t)
 	reg := startRegistry(t, p)
@@ -192,101 +211,176 @@ func TestInstallKilledAtEveryStep(t *testing.T) {
 	p.issueClient(t, name, "client")
 	p.issueClient(t, name, "second")
 
-	swapSteps := []string{"temp-created", "file:.certkit-manifest.json", "file:NOTES.txt", "file:ca.crt",
-		"file:client.cert", "file:client.key", "file:second.cert", "file:second.key", "temp-written"}
-	type scenario struct {
-		name   string
+	// killAt is a step in the folder of one root of the run (root -1: a
+	// step of the whole run).
+	type killAt struct {
+		root int
+		step string
+	}
+	in := func(root int, steps ...string) []killAt {
+		var out []killAt
+		for _, s := range steps {
+			out = append(out, killAt{root, s})
+		}
+		return out
+	}
+	run := func(steps ...string) []killAt { return in(-1, steps...) }
+	cat := func(parts ...[]killAt) []killAt {
+		var out []killAt
+		for _, p := range parts {
+			out = append(out, p...)
+		}
+		return out
+	}
+	type rootSpec struct {
 		target Target
 		fresh  bool // no folder before
-		run    crashRun
-		steps  []string
+		bare   bool // only certkit's files: uninstall takes the folder away
+	}
+	type scenario struct {
+		name  string
+		roots []rootSpec
+		run   crashRun
+		brk   int // the root whose swap fails (-1: none)
+		steps []killAt
 		// absentAt are steps where the fallback leaves no folder for an
 		// instant; the next run puts the old one back.
-		absentAt string
+		absentAt map[killAt]bool
 	}
+	swapSteps := []string{"temp-created", "file:.certkit-manifest.json", "file:NOTES.txt", "file:ca.crt",
+		"file:client.cert", "file:client.key", "file:second.cert", "file:second.key", "temp-written"}
 	var scenarios []scenario
 	for _, target := range []Target{Docker, Containerd} {
 		steps := append([]string{}, swapSteps...)
 		if target == Containerd {
 			steps = append(steps[:8:8], "file:hosts.toml", "temp-written")
 		}
+		one := []rootSpec{{target: target}}
 		scenarios = append(scenarios,
-			scenario{name: "update-" + string(target), target: target, run: crashRun{Force: true},
-				steps: append(append([]string{}, steps...), "backed-up", "exchanged", "before-cleanup", "cleaned-up")},
-			scenario{name: "fallback-" + string(target), target: target, run: crashRun{Force: true, NoExchange: true},
-				steps: append(append([]string{}, steps...), "backed-up", "moved-away", "exchanged", "before-cleanup", "cleaned-up"), absentAt: "moved-away"},
-			scenario{name: "fresh-" + string(target), target: target, fresh: true,
-				steps: []string{"temp-created", "file:.certkit-manifest.json", "file:ca.crt", "file:client.cert", "temp-written", "backed-up", "renamed"}},
-			scenario{name: "uninstall-" + string(target), target: target, run: crashRun{Uninstall: true},
-				steps: []string{"temp-created", "file:NOTES.txt", "temp-written", "exchanged", "before-cleanup", "cleaned-up"}},
+			scenario{name: "update-" + string(target), roots: one, run: crashRun{Force: true}, brk: -1,
+				steps: cat(in(0, steps...), in(0, "backed-up", "exchanged", "before-cleanup", "cleaned-up"))},
+			scenario{name: "fallback-" + string(target), roots: one, run: crashRun{Force: true, NoExchange: true}, brk: -1,
+				steps:    cat(in(0, steps...), in(0, "backed-up", "moved-away", "exchanged", "before-cleanup", "cleaned-up")),
+				absentAt: map[killAt]bool{{0, "moved-away"}: true}},
+			scenario{name: "fresh-" + string(target), roots: []rootSpec{{target: target, fresh: true}}, brk: -1,
+				steps: cat(in(0, "temp-created", "file:.certkit-manifest.json", "file:ca.crt", "file:client.cert", "temp-written", "backed-up", "renamed"))},
+			scenario{name: "uninstall-" + string(target), roots: one, run: crashRun{Uninstall: true}, brk: -1,
+				steps: cat(in(0, "temp-created", "file:NOTES.txt", "temp-written", "exchanged", "before-cleanup", "cleaned-up"))},
+			scenario{name: "uninstall-whole-" + string(target), roots: []rootSpec{{target: target, bare: true}}, run: crashRun{Uninstall: true}, brk: -1,
+				steps: in(0, "moved-away", "before-cleanup", "cleaned-up")},
 		)
 	}
+	// Two roots: every folder is prepared, then they are swapped one after
+	// the other ("prepared" and "swapped" are the steps between), and when
+	// the second swap fails the first is swapped back.
+	two := []rootSpec{{target: Docker}, {target: Containerd}}
+	scenarios = append(scenarios,
+		scenario{name: "two-roots", roots: two, run: crashRun{Force: true}, brk: -1,
+			steps: cat(in(0, "backed-up"), in(1, "temp-created", "backed-up"), run("prepared"), in(0, "exchanged"), in(1, "exchanged"), run("swapped"),
+				in(0, "before-cleanup", "cleaned-up"), in(1, "before-cleanup", "cleaned-up"))},
+		scenario{name: "rollback", roots: two, run: crashRun{Force: true}, brk: 1,
+			steps: cat(run("prepared"), in(0, "exchanged", "swapped-back"), run("rolled-back"))},
+		scenario{name: "rollback-fallback", roots: two, run: crashRun{Force: true, NoExchange: true}, brk: 1,
+			steps:    cat(in(0, "moved-away", "exchanged", "moved-back", "swapped-back"), run("rolled-back")),
+			absentAt: map[killAt]bool{{0, "moved-away"}: true, {0, "moved-back"}: true}},
+		scenario{name: "rollback-fresh", roots: []rootSpec{{target: Docker, fresh: true}, {target: Containerd}}, run: crashRun{Force: true}, brk: 1,
+			steps: cat(in(0, "renamed", "swapped-back"), run("rolled-back"))},
+		scenario{name: "rollback-uninstall", roots: two, run: crashRun{Uninstall: true}, brk: 1,
+			steps: cat(in(0, "exchanged", "swapped-back"), run("rolled-back"))},
+		scenario{name: "rollback-uninstall-whole", roots: []rootSpec{{target: Docker, bare: true}, {target: Containerd}}, run: crashRun{Uninstall: true}, brk: 1,
+			steps: cat(in(0, "moved-away", "swapped-back"), run("rolled-back"))},
+	)
 	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {
-			for _, step := range sc.steps {
-				t.Run(strings.ReplaceAll(step, ":", "="), func(t *testing.T) {
-					root := filepath.Join(t.TempDir(), "certs.d")
-					if sc.fresh {
-						if err := os.Mkdir(root, 0o755); err != nil {
-							t.Fatal(err)
-						}
-					} else {
-						copyTree(t, oldRoots[sc.target], root)
-					}
-					dir := filepath.Join(root, name)
-					old := content(t, dir)
-
+			for _, at := range sc.steps {
+				label := at.step
+				if at.root >= 0 && len(sc.roots) > 1 {
+					label = fmt.Sprintf("%d-%s", at.root, at.step)
+				}
+				t.Run(strings.ReplaceAll(label, ":", "="), func(t *testing.T) {
+					tmp := t.TempDir()
 					c := sc.run
-					c.Home, c.Root, c.Target, c.Registry, c.Step = p.home, root, sc.target, name, step
+					c.Home, c.Registry = p.home, name
+					var roots, dirs []string
+					var old []map[string]string
+					for i, rs := range sc.roots {
+						root := filepath.Join(tmp, fmt.Sprintf("certs%d.d", i))
+						if rs.fresh {
+							if err := os.Mkdir(root, 0o755); err != nil {
+								t.Fatal(err)
+							}
+						} else {
+							copyTree(t, oldRoots[rs.target], root)
+						}
+						if rs.bare {
+							os.Remove(filepath.Join(root, name, "NOTES.txt"))
+						}
+						dir := filepath.Join(root, name)
+						roots, dirs = append(roots, root), append(dirs, dir)
+						old = append(old, content(t, dir))
+						c.Roots = append(c.Roots, crashRoot{Dir: root, Target: rs.target})
+					}
+					if sc.brk >= 0 {
+						c.Break = dirs[sc.brk]
+					}
+					c.Step = at.step
+					if at.root >= 0 {
+						c.StepDir = dirs[at.root]
+					}
 					if !runKilled(t, c) {
-						t.Fatalf("the run finished without reaching step %s", step)
+						t.Fatalf("the run finished without reaching step %s", label)
 					}
-					killed := content(t, dir)
+					var killed []map[string]string
+					for i, dir := range dirs {
+						k := content(t, dir)
+						if sc.absentAt[killAt{i, at.step}] {
+							if k != nil {
+								t.Fatalf("expected the folder moved away at %s", label)
+							}
+							// What the next run does first, under the lock.
+							if err := recoverLeftovers(roots[i], name); err != nil {
+								t.Fatal(err)
+							}
+							if k = content(t, dir); !sameContent(k, old[i]) {
+								t.Fatalf("recovery did not put the old folder back: %s", keys(k))
+							}
+						}
+						killed = append(killed, k)
 
-					if sc.absentAt == step {
-						if killed != nil {
-							t.Fatalf("expected the folder moved away at %s", step)
-						}
-						// What the next run does first, under the lock.
-						if err := recoverLeftovers(root, name); err != nil {
-							t.Fatal(err)
-						}
-						if killed = content(t, dir); !sameContent(killed, old) {
-							t.Fatalf("recovery did not put the old folder back: %s", keys(killed))
-						}
-					}
-
-					// The folder as the kill left it must be usable by the
-					// real loaders.
-					if killed != nil && killed["client.cert"] != "" {
-						bothOracles(t, reg, root)
-					} else if killed != nil {
-						if err := tlsclientconfig.SetupCertificates(dir, &tls.Config{}); err != nil {
-							t.Errorf("podman's loader refuses the folder: %v", err)
-						}
-						if err := containerdLoad(root, name); err != nil {
-							t.Errorf("containerd's loader refuses the folder: %v", err)
+						// The folder as the kill left it must be usable by
+						// the real loaders.
+						if k != nil && k["client.cert"] != "" {
+							bothOracles(t, reg, roots[i])
+						} else if k != nil {
+							if err := tlsclientconfig.SetupCertificates(dir, &tls.Config{}); err != nil {
+								t.Errorf("podman's loader refuses the folder: %v", err)
+							}
+							if err := containerdLoad(roots[i], name); err != nil {
+								t.Errorf("containerd's loader refuses the folder: %v", err)
+							}
 						}
 					}
 
 					// The next run completes the job.
-					c.Step = ""
+					c.Step, c.StepDir, c.Break = "", "", ""
 					if runKilled(t, c) {
 						t.Fatal("the second run was killed")
 					}
-					final := content(t, dir)
-					if !sameContent(killed, old) && !sameContent(killed, final) {
-						t.Fatalf("killed at %s, the folder is neither the old nor the new one:\nold    %s\nkilled %s\nnew    %s",
-							step, keys(old), keys(killed), keys(final))
-					}
-					// Nothing is left behind in the certs root.
-					des, err := os.ReadDir(root)
-					if err != nil {
-						t.Fatal(err)
-					}
-					for _, d := range des {
-						if n := d.Name(); n != name && n != backupDir {
-							t.Errorf("left behind in the certs root: %s", n)
+					for i, dir := range dirs {
+						final := content(t, dir)
+						if !sameContent(killed[i], old[i]) && !sameContent(killed[i], final) {
+							t.Fatalf("killed at %s, %s is neither the old nor the new folder:\nold    %s\nkilled %s\nnew    %s",
+								label, dir, keys(old[i]), keys(killed[i]), keys(final))
+						}
+						// Nothing is left behind in the certs root.
+						des, err := os.ReadDir(roots[i])
+						if err != nil {
+							t.Fatal(err)
+						}
+						for _, d := range des {
+							if n := d.Name(); n != name && n != backupDir {
+								t.Errorf("left behind in %s: %s", roots[i], n)
+							}
 						}
 					}
 				})

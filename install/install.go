@@ -46,10 +46,11 @@ type Options struct {
 	Force bool
 	Now   func() time.Time // time.Now when nil
 
-	// step and exchange are test-only seams: step is called with the name
-	// of each step of a folder swap, so that a test can kill the process
+	// step and exchange are test-only seams: step is called with the
+	// registry folder and the name of each step of a run ("" and the name
+	// for the steps of the whole run), so that a test can kill the process
 	// there; exchange replaces the one-step swap, to test the fallback.
-	step     func(string)
+	step     func(dir, step string)
 	exchange func(a, b string) error
 }
 
@@ -187,8 +188,11 @@ func (e *PermissionError) Hint() string {
 }
 
 // Install copies the CA certificate and the client pairs of each registry
-// into each root, one registry folder at a time, each atomically. Every
-// folder is planned and checked before the first one is written.
+// into each root. Every folder is planned and checked before the first one
+// is written, each is replaced atomically, and the set is too: when one
+// folder fails, those already replaced are put back, so that a failed run
+// changes nothing (Changed is then false for every folder that is back as
+// it was). A crash leaves each folder complete, old or new.
 func Install(opt Options) (*Result, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
@@ -241,12 +245,37 @@ func Install(opt Options) (*Result, error) {
 	if opt.DryRun {
 		return res, nil
 	}
-	for i := range res.Folders {
-		if err := apply(&res.Folders[i], opt); err != nil {
-			return res, err
-		}
+	if err := applyInstall(res, opt); err != nil {
+		return res, err
 	}
 	return res, nil
+}
+
+// applyInstall makes every registry folder what its plan says, or none.
+func applyInstall(res *Result, opt Options) error {
+	b := newBatch(opt.step, opt.exchange)
+	for i := range res.Folders {
+		fr := &res.Folders[i]
+		if !fr.Changed {
+			continue
+		}
+		made, err := mkdirAll(fr.root.Dir, fr.owner)
+		b.created = append(b.created, made...)
+		if err != nil {
+			return b.fail(permission(fr.root, err))
+		}
+		b.add(fr)
+	}
+	if err := b.run(func(c *change) error { return prepareInstall(b, c, opt) }); err != nil {
+		return err
+	}
+	for _, c := range b.changes {
+		after, err := ReadFolderWith(c.fr.Dir, ReadOptions{Now: opt.Now, Name: c.fr.Registry})
+		if err == nil {
+			c.fr.Problems = warnings(after.Problems, c.fr.Files)
+		}
+	}
+	return nil
 }
 
 // planInstall works out the new content of one registry folder and checks,
@@ -636,54 +665,23 @@ const (
 	oldPrefix = ".certkit-old."
 )
 
-// apply makes one registry folder what the plan says, in one swap.
-func apply(fr *FolderResult, opt Options) (err error) {
-	if !fr.Changed {
-		return nil
-	}
+// prepareInstall writes the new content of one registry folder beside it,
+// flushed and checked, and makes the --force backups.
+func prepareInstall(b *batch, c *change, opt Options) error {
+	fr := c.fr
 	root := fr.root
-	created, err := mkdirAll(root.Dir, fr.owner)
-	defer func() {
-		if err != nil { // a failed run leaves no empty certs root behind
-			for i := len(created) - 1; i >= 0; i-- {
-				os.Remove(created[i])
-			}
-		}
-	}()
+	tmp, err := os.MkdirTemp(c.parent, tmpPrefix+c.name+".*")
 	if err != nil {
 		return permission(root, err)
 	}
-	parent := filepath.Dir(fr.Dir)
-	unlock, err := lockDir(parent)
-	if err != nil {
-		return permission(root, err)
-	}
-	defer unlock()
-	name := filepath.Base(fr.Dir)
-	if err := recoverLeftovers(parent, name); err != nil {
-		return permission(root, err)
-	}
-	step := opt.step
-	if step == nil {
-		step = func(string) {}
-	}
-
-	tmp, err := os.MkdirTemp(parent, tmpPrefix+name+".*")
-	if err != nil {
-		return permission(root, err)
-	}
-	defer func() {
-		if err != nil {
-			os.RemoveAll(tmp)
-		}
-	}()
+	c.tmp = tmp
 	if err := os.Chmod(tmp, DirMode); err != nil {
 		return err
 	}
 	if err := fr.owner.chown(tmp); err != nil {
 		return err
 	}
-	step("temp-created")
+	b.step(fr.Dir, "temp-created")
 
 	for _, f := range fr.Files {
 		dst := filepath.Join(tmp, f.Name)
@@ -698,12 +696,12 @@ func apply(fr *FolderResult, opt Options) (err error) {
 		if err != nil {
 			return permission(root, err)
 		}
-		step("file:" + f.Name)
+		b.step(fr.Dir, "file:"+f.Name)
 	}
 	if err := syncDir(tmp); err != nil {
 		return err
 	}
-	step("temp-written")
+	b.step(fr.Dir, "temp-written")
 
 	// The new folder is checked with the same rules the runtimes apply,
 	// before it replaces anything.
@@ -723,65 +721,13 @@ func apply(fr *FolderResult, opt Options) (err error) {
 		return &BrokenFolderError{Dir: fr.Dir, Problems: broken}
 	}
 
-	// Backups just before the swap: if the run dies after them, the old
-	// folder is still in place and the backups are only extra copies.
-	if err := fr.backup(opt.Now()); err != nil {
+	// Backups before the swap: if the run dies after them, the old folder
+	// is still in place and the backups are only extra copies.
+	if err := fr.backup(opt.Now(), &c.backups); err != nil {
 		return permission(root, err)
 	}
-	step("backed-up")
-	if err := swapIn(tmp, fr.Dir, fr.Existed, step, opt.exchange); err != nil {
-		return permission(root, err)
-	}
-	after, err := ReadFolderWith(fr.Dir, ReadOptions{Now: opt.Now, Name: fr.Registry})
-	if err == nil {
-		fr.Problems = warnings(after.Problems, fr.Files)
-	}
+	b.step(fr.Dir, "backed-up")
 	return nil
-}
-
-// swapIn puts the complete folder tmp at dir. When dir exists the two are
-// exchanged in one step and the old one, now at tmp, is removed; where the
-// system cannot exchange folders, dir is first renamed away (for an
-// instant the registry has no folder, which the runtimes read as "no
-// certificates", never as half a pair) and recoverLeftovers puts it back
-// if the run dies in between.
-func swapIn(tmp, dir string, existed bool, step func(string), xchg func(a, b string) error) error {
-	if xchg == nil {
-		xchg = exchange
-	}
-	parent := filepath.Dir(dir)
-	if !existed {
-		if err := renameNoReplace(tmp, dir); err != nil {
-			return err
-		}
-		step("renamed")
-		return syncDir(parent)
-	}
-	err := xchg(tmp, dir)
-	if errors.Is(err, errNoExchange) {
-		old := filepath.Join(parent, oldPrefix+filepath.Base(dir)+strings.TrimPrefix(filepath.Base(tmp), tmpPrefix+filepath.Base(dir)))
-		if err := os.Rename(dir, old); err != nil {
-			return err
-		}
-		step("moved-away")
-		if err := os.Rename(tmp, dir); err != nil {
-			os.Rename(old, dir)
-			return err
-		}
-		tmp = old
-	} else if err != nil {
-		return err
-	}
-	step("exchanged")
-	if err := syncDir(parent); err != nil {
-		return err
-	}
-	step("before-cleanup")
-	if err := os.RemoveAll(tmp); err != nil {
-		return err
-	}
-	step("cleaned-up")
-	return syncDir(parent)
 }
 
 // recoverFolder finishes, under the lock, what an earlier run that died
@@ -866,8 +812,9 @@ func isTemp(n, prefix, name string) bool {
 }
 
 // backup keeps every file this run replaces or removes, under
-// <root>/.certkit-backup/<registry>/<time>/.
-func (fr *FolderResult) backup(now time.Time) error {
+// <root>/.certkit-backup/<registry>/<time>/, and adds what it makes (folders
+// and files, in order) to made.
+func (fr *FolderResult) backup(now time.Time, made *[]string) error {
 	var todo []int
 	for i, f := range fr.Files {
 		if f.Action == Update || f.Action == Remove {
@@ -883,28 +830,34 @@ func (fr *FolderResult) backup(now time.Time) error {
 	for n := 2; exists(dir); n++ {
 		dir = filepath.Join(base, fmt.Sprintf("%s.%d", stamp, n))
 	}
-	if err := mkdirPrivate(dir, fr.owner); err != nil {
+	if err := mkdirPrivate(dir, fr.owner, made); err != nil {
 		return err
 	}
 	for _, i := range todo {
 		f := &fr.Files[i]
 		dst := filepath.Join(dir, f.Name)
 		if err := linkOrCopy(filepath.Join(fr.Dir, f.Name), dst); err != nil {
+			os.Remove(dst) // a copy cut short
 			return err
 		}
+		*made = append(*made, dst)
 		f.Backup = dst
 	}
 	return syncDir(dir)
 }
 
-// mkdirPrivate makes dir and its missing parents 0700 (backups hold keys).
-func mkdirPrivate(dir string, o owner) error {
+// mkdirPrivate makes dir and its missing parents 0700 (backups hold keys),
+// and adds those it made to made.
+func mkdirPrivate(dir string, o owner, made *[]string) error {
 	var missing []string
 	for d := dir; !exists(d); d = filepath.Dir(d) {
 		missing = append(missing, d)
 	}
 	for i := len(missing) - 1; i >= 0; i-- {
-		if err := os.Mkdir(missing[i], 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		err := os.Mkdir(missing[i], 0o700)
+		if err == nil {
+			*made = append(*made, missing[i])
+		} else if !errors.Is(err, fs.ErrExist) {
 			return err
 		}
 		if err := os.Chmod(missing[i], 0o700); err != nil {

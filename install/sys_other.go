@@ -5,9 +5,13 @@ package install
 import (
 	"io/fs"
 	"os"
+	"path/filepath"
 )
 
 func lockDir(dir string) (func(), error) { return func() {}, nil }
+
+// dirKey names a folder by its absolute path (no locks to share here).
+func dirKey(dir string) (string, error) { return filepath.Abs(dir) }
 
 func ownerOf(fs.FileInfo) (uid, gid int, ok bool) { return 0, 0, false }
 

@@ -3,6 +3,7 @@
 package install
 
 import (
+	"fmt"
 	"io/fs"
 	"os"
 	"syscall"
@@ -23,6 +24,15 @@ func lockDir(dir string) (unlock func(), err error) {
 		return nil, err
 	}
 	return func() { unix.Flock(int(f.Fd()), unix.LOCK_UN); f.Close() }, nil
+}
+
+// dirKey names a folder by device and inode: the same for every path to it.
+func dirKey(dir string) (string, error) {
+	var st unix.Stat_t
+	if err := unix.Stat(dir, &st); err != nil {
+		return "", &fs.PathError{Op: "stat", Path: dir, Err: err}
+	}
+	return fmt.Sprintf("%d:%d", st.Dev, st.Ino), nil
 }
 
 // ownerOf returns the owner of a file.

@@ -1,7 +1,6 @@
 package install
 
 import (
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,7 +17,7 @@ type UninstallOptions struct {
 	DryRun     bool
 	Now        func() time.Time
 
-	step     func(string) // test-only seams, as in Options
+	step     func(dir, step string) // test-only seams, as in Options
 	exchange func(a, b string) error
 }
 
@@ -26,7 +25,8 @@ type UninstallOptions struct {
 // root, as its manifest lists them, and nothing else: the user's files stay,
 // and the folder goes only when nothing else is left in it. A file of
 // certkit's that was changed since is kept (with its pair partner, so no
-// half pair is left). Each folder changes in one swap.
+// half pair is left). Each folder changes in one swap, and the set of
+// folders as one, as with Install: a failed run changes nothing.
 func Uninstall(opt UninstallOptions) (*Result, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
@@ -55,10 +55,14 @@ func Uninstall(opt UninstallOptions) (*Result, error) {
 	if opt.DryRun {
 		return res, nil
 	}
+	b := newBatch(opt.step, opt.exchange)
 	for i := range res.Folders {
-		if err := applyUninstall(&res.Folders[i], opt); err != nil {
-			return res, err
+		if res.Folders[i].Changed {
+			b.add(&res.Folders[i])
 		}
+	}
+	if err := b.run(func(c *change) error { return prepareUninstall(b, c, opt) }); err != nil {
+		return res, err
 	}
 	return res, nil
 }
@@ -192,50 +196,18 @@ func cutSuffix(s, suffix string) (string, bool) {
 	return "", false
 }
 
-func applyUninstall(fr *FolderResult, opt UninstallOptions) (err error) {
-	if !fr.Changed {
-		return nil
-	}
-	step := opt.step
-	if step == nil {
-		step = func(string) {}
-	}
-	parent := filepath.Dir(fr.Dir)
-	name := filepath.Base(fr.Dir)
-	unlock, err := lockDir(parent)
+// prepareUninstall writes, beside a registry folder, what stays of it,
+// flushed and checked; or, when nothing stays, reserves the name the
+// folder leaves to.
+func prepareUninstall(b *batch, c *change, opt UninstallOptions) error {
+	fr := c.fr
+	tmp, err := os.MkdirTemp(c.parent, tmpPrefix+c.name+".*")
 	if err != nil {
 		return permission(fr.root, err)
 	}
-	defer unlock()
-	if err := recoverLeftovers(parent, name); err != nil {
-		return permission(fr.root, err)
-	}
-	tmp, err := os.MkdirTemp(parent, tmpPrefix+name+".*")
-	if err != nil {
-		return permission(fr.root, err)
-	}
-	defer func() {
-		if err != nil {
-			os.RemoveAll(tmp)
-		}
-	}()
+	c.tmp = tmp
 	if fr.Removed {
-		// Nothing is left: the folder leaves in one rename, and goes.
-		if err := os.Remove(tmp); err != nil {
-			return err
-		}
-		if err := os.Rename(fr.Dir, tmp); err != nil {
-			return permission(fr.root, err)
-		}
-		step("moved-away")
-		if err := syncDir(parent); err != nil {
-			return err
-		}
-		if err := os.RemoveAll(tmp); err != nil {
-			return err
-		}
-		step("cleaned-up")
-		return syncDir(parent)
+		return nil
 	}
 	fi, err := os.Stat(fr.Dir)
 	if err != nil {
@@ -249,8 +221,8 @@ func applyUninstall(fr *FolderResult, opt UninstallOptions) (err error) {
 			return err
 		}
 	}
-	step("temp-created")
-	o, err := ownerFor(parent)
+	b.step(fr.Dir, "temp-created")
+	o, err := ownerFor(c.parent)
 	if err != nil {
 		return err
 	}
@@ -267,12 +239,12 @@ func applyUninstall(fr *FolderResult, opt UninstallOptions) (err error) {
 		if err != nil {
 			return permission(fr.root, err)
 		}
-		step("file:" + f.Name)
+		b.step(fr.Dir, "file:"+f.Name)
 	}
 	if err := syncDir(tmp); err != nil {
 		return err
 	}
-	step("temp-written")
+	b.step(fr.Dir, "temp-written")
 	// Taking certkit's files away must not break what stays (a hosts.toml
 	// of the user's that names them, say).
 	before, err := ReadFolderWith(fr.Dir, ReadOptions{Now: opt.Now, Name: fr.Registry})
@@ -285,12 +257,6 @@ func applyUninstall(fr *FolderResult, opt UninstallOptions) (err error) {
 	}
 	if broken := newErrors(before.Problems, after.Problems, tmp, fr.Dir); len(broken) > 0 {
 		return &BrokenFolderError{Dir: fr.Dir, Problems: broken}
-	}
-	if err := swapIn(tmp, fr.Dir, true, step, opt.exchange); err != nil {
-		if errors.Is(err, os.ErrPermission) {
-			return permission(fr.root, err)
-		}
-		return err
 	}
 	return nil
 }

@@ -1,0 +1,421 @@
+package install
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// A run of Install or Uninstall changes its registry folders as one set:
+//
+//  1. prepare: every new folder is written beside the old one, flushed and
+//     checked, and the --force backups are made; nothing is swapped yet;
+//  2. swap: each new folder is swapped in, and each old one is kept aside;
+//  3. commit: when every swap succeeded, the old folders are removed.
+//
+// If anything fails before the commit, the folders already swapped are
+// swapped back, the backups the run made are removed (nothing was
+// replaced), and so are the new folders and the certs roots the run made:
+// every folder is as it was before the run. A crash at any point leaves
+// each folder complete, old or new, and the next run's recoverLeftovers
+// removes what is left aside.
+
+// swapKind says how a folder was swapped, so that it can be swapped back.
+type swapKind int
+
+const (
+	notSwapped swapKind = iota
+	exchanged           // one exchange: the old folder is at tmp
+	movedAway           // two renames: the old folder is at old
+	renamedIn           // there was no folder: the new one was renamed in
+	takenAway           // uninstall took the whole folder away, to tmp
+)
+
+// change is one registry folder of a run.
+type change struct {
+	fr     *FolderResult
+	parent string // the folder that holds it (locked during the run)
+	name   string
+	key    string // the folder itself: its parent's device and inode, and its name
+	// dup is an earlier change of the same run with the same folder and
+	// the same plan (two certs roots that are one folder): it does the work.
+	dup *change
+	// tmp is the new folder while it is prepared; after an exchange or a
+	// takenAway swap, the old folder.
+	tmp     string
+	old     string // movedAway: the old folder
+	swapped swapKind
+	lost    bool     // could not be swapped back: the folder stays changed
+	backups []string // files and folders made under .certkit-backup, in the order made
+}
+
+// batch is one run's changes, and what the run made to apply them.
+type batch struct {
+	step     func(dir, step string)
+	exchange func(a, b string) error
+	created  []string // certs roots and their parents the run made, outermost first
+	locked   bool     // every parent folder is locked
+	unlocks  []func()
+	changes  []*change
+}
+
+func newBatch(step func(dir, step string), xchg func(a, b string) error) *batch {
+	if step == nil {
+		step = func(string, string) {}
+	}
+	if xchg == nil {
+		xchg = exchange
+	}
+	return &batch{step: step, exchange: xchg}
+}
+
+func (b *batch) add(fr *FolderResult) {
+	b.changes = append(b.changes, &change{fr: fr, parent: filepath.Dir(fr.Dir), name: filepath.Base(fr.Dir)})
+}
+
+// active returns the changes that do work (not duplicates).
+func (b *batch) active() []*change {
+	var out []*change
+	for _, c := range b.changes {
+		if c.dup == nil {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// run applies every change, or none: prepare runs for each folder before
+// the first swap.
+func (b *batch) run(prepare func(*change) error) error {
+	if len(b.changes) == 0 {
+		return nil
+	}
+	if err := b.identify(); err != nil {
+		return b.fail(err)
+	}
+	if err := b.lock(); err != nil {
+		return b.fail(err)
+	}
+	for _, c := range b.active() {
+		if err := recoverLeftovers(c.parent, c.name); err != nil {
+			return b.fail(permission(c.fr.root, err))
+		}
+	}
+	for _, c := range b.active() {
+		if err := prepare(c); err != nil {
+			return b.fail(err)
+		}
+	}
+	for _, c := range b.changes {
+		if c.dup != nil {
+			for i, f := range c.dup.fr.Files {
+				c.fr.Files[i].Backup = f.Backup
+			}
+		}
+	}
+	b.step("", "prepared")
+	for _, c := range b.active() {
+		if err := b.swap(c); err != nil {
+			return b.fail(permission(c.fr.root, err))
+		}
+	}
+	b.step("", "swapped")
+	err := b.commit()
+	b.unlock()
+	return err
+}
+
+// identify names each folder by its parent's device and inode, so that
+// two paths to one folder (a certs root that is a symbolic link to
+// another) are locked once and changed once.
+func (b *batch) identify() error {
+	for i, c := range b.changes {
+		k, err := dirKey(c.parent)
+		if err != nil {
+			return permission(c.fr.root, err)
+		}
+		c.key = k + "/" + c.name
+		for _, e := range b.changes[:i] {
+			if e.dup == nil && e.key == c.key && samePlan(e.fr, c.fr) {
+				c.dup = e
+				break
+			}
+		}
+	}
+	return nil
+}
+
+// samePlan reports whether two plans write the same folder content.
+func samePlan(a, b *FolderResult) bool {
+	if len(a.Files) != len(b.Files) || len(a.want) != len(b.want) || a.Removed != b.Removed {
+		return false
+	}
+	for i, f := range a.Files {
+		g := b.Files[i]
+		if f.Name != g.Name || f.Action != g.Action || f.Mode != g.Mode {
+			return false
+		}
+	}
+	for n, data := range a.want {
+		if d, ok := b.want[n]; !ok || string(d) != string(data) {
+			return false
+		}
+	}
+	return true
+}
+
+// lock takes the lock of every parent folder of the run, each once (flock
+// on one folder through two descriptors would wait for itself), in one
+// order for every certkit run (by device and inode), so that two runs
+// that lock the same folders never wait for each other.
+func (b *batch) lock() error {
+	type parent struct {
+		key string
+		c   *change
+	}
+	seen := map[string]bool{}
+	var ps []parent
+	for _, c := range b.active() {
+		k := strings.TrimSuffix(c.key, "/"+c.name)
+		if !seen[k] {
+			seen[k] = true
+			ps = append(ps, parent{k, c})
+		}
+	}
+	sort.Slice(ps, func(i, j int) bool { return ps[i].key < ps[j].key })
+	for _, p := range ps {
+		unlock, err := lockDir(p.c.parent)
+		if err != nil {
+			return permission(p.c.fr.root, err)
+		}
+		b.unlocks = append(b.unlocks, unlock)
+	}
+	b.locked = true
+	return nil
+}
+
+func (b *batch) unlock() {
+	for i := len(b.unlocks) - 1; i >= 0; i-- {
+		b.unlocks[i]()
+	}
+	b.unlocks = nil
+}
+
+// swap puts the prepared folder of c in place. When the folder exists the
+// two are exchanged in one step and the old one is kept at tmp; where the
+// system cannot exchange folders, the folder is first renamed away (for
+// an instant the registry has no folder, which the runtimes read as "no
+// certificates", never as half a pair) and recoverLeftovers puts it back
+// if the run dies in between.
+func (b *batch) swap(c *change) error {
+	dir := c.fr.Dir
+	existed := c.fr.Existed
+	for _, e := range b.changes {
+		if e == c {
+			break
+		}
+		if e.key == c.key && e.dup == nil {
+			// An earlier change of this run went to the same folder.
+			existed = e.swapped != takenAway
+		}
+	}
+	switch {
+	case c.fr.Removed:
+		// Nothing is left: the folder leaves in one rename.
+		if err := os.Remove(c.tmp); err != nil {
+			return err
+		}
+		if err := os.Rename(dir, c.tmp); err != nil {
+			return err
+		}
+		c.swapped = takenAway
+		b.step(dir, "moved-away")
+	case !existed:
+		if err := renameNoReplace(c.tmp, dir); err != nil {
+			return err
+		}
+		c.swapped = renamedIn
+		b.step(dir, "renamed")
+	default:
+		err := b.exchange(c.tmp, dir)
+		switch {
+		case errors.Is(err, errNoExchange):
+			old := filepath.Join(c.parent, oldPrefix+c.name+strings.TrimPrefix(filepath.Base(c.tmp), tmpPrefix+c.name))
+			if err := os.Rename(dir, old); err != nil {
+				return err
+			}
+			b.step(dir, "moved-away")
+			if err := os.Rename(c.tmp, dir); err != nil {
+				if os.Rename(old, dir) != nil {
+					// The rollback tries again; failing that, the next
+					// run's recovery puts it back.
+					c.old, c.swapped = old, movedAway
+				}
+				return err
+			}
+			c.old, c.swapped = old, movedAway
+		case err != nil:
+			return err
+		default:
+			c.swapped = exchanged
+		}
+		b.step(dir, "exchanged")
+	}
+	return syncDir(c.parent)
+}
+
+// swapBack undoes swap.
+func (b *batch) swapBack(c *change) error {
+	dir := c.fr.Dir
+	switch c.swapped {
+	case exchanged:
+		if err := b.exchange(c.tmp, dir); err != nil {
+			return err
+		}
+	case movedAway:
+		if exists(dir) {
+			if err := os.Rename(dir, c.tmp); err != nil {
+				return err
+			}
+			b.step(dir, "moved-back")
+		}
+		if err := os.Rename(c.old, dir); err != nil {
+			return err
+		}
+	case renamedIn:
+		if err := os.Rename(dir, c.tmp); err != nil {
+			return err
+		}
+	case takenAway:
+		if err := renameNoReplace(c.tmp, dir); err != nil {
+			return err
+		}
+	}
+	b.step(dir, "swapped-back")
+	return syncDir(c.parent)
+}
+
+// commit removes the old folders, once every new one is in place.
+func (b *batch) commit() error {
+	var failed []string
+	var first error
+	for _, c := range b.active() {
+		prev := c.tmp
+		switch c.swapped {
+		case movedAway:
+			prev = c.old
+		case renamedIn:
+			continue
+		}
+		b.step(c.fr.Dir, "before-cleanup")
+		err := os.RemoveAll(prev)
+		if err == nil {
+			b.step(c.fr.Dir, "cleaned-up")
+			err = syncDir(c.parent)
+		}
+		if err != nil {
+			failed = append(failed, prev)
+			if first == nil {
+				first = err
+			}
+		}
+	}
+	if first != nil {
+		return fmt.Errorf("the registry folders were changed, but the old copy %s could not be removed (the next certkit run removes it): %w",
+			strings.Join(failed, ", "), first)
+	}
+	return nil
+}
+
+// fail takes back every change of the run, and returns err, saying what
+// was put back, and what could not be.
+func (b *batch) fail(err error) error {
+	var restored []string
+	var lost []error
+	for i := len(b.changes) - 1; i >= 0; i-- {
+		c := b.changes[i]
+		if c.swapped == notSwapped {
+			continue
+		}
+		if serr := b.swapBack(c); serr != nil {
+			c.lost = true
+			lost = append(lost, fmt.Errorf("%s: %w", c.fr.Dir, serr))
+			continue
+		}
+		restored = append([]string{c.fr.Dir}, restored...)
+	}
+	for i := len(b.changes) - 1; i >= 0; i-- {
+		c := b.changes[i]
+		if c.dup != nil {
+			c.lost = c.dup.lost
+		}
+		if c.dup == nil && b.locked {
+			// The new folders (and, for a folder that could not be
+			// swapped back, the old one), as the next run would.
+			if rerr := recoverLeftovers(c.parent, c.name); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
+				lost = append(lost, fmt.Errorf("%s: %w", c.fr.Dir, rerr))
+			}
+		}
+		if c.lost {
+			continue // its backups are backups of files now replaced
+		}
+		for j := len(c.backups) - 1; j >= 0; j-- {
+			os.Remove(c.backups[j]) // a folder only when empty
+		}
+		for j := range c.fr.Files {
+			c.fr.Files[j].Backup = ""
+		}
+		c.fr.Changed, c.fr.Removed = false, false
+	}
+	b.step("", "rolled-back")
+	b.unlock()
+	for i := len(b.created) - 1; i >= 0; i-- {
+		os.Remove(b.created[i]) // only when empty
+	}
+	if len(restored) == 0 && len(lost) == 0 {
+		return err
+	}
+	return &RestoredError{Err: err, Restored: restored, NotRestored: lost}
+}
+
+// RestoredError reports a run that failed after it had changed some
+// registry folders: it put them back as they were.
+type RestoredError struct {
+	Err      error    // why the run stopped
+	Restored []string // folders changed and put back as they were
+	// NotRestored are the folders that could not be put back: they hold
+	// the new files (and their --force backups are kept).
+	NotRestored []error
+}
+
+func (e *RestoredError) Error() string {
+	msg := e.Err.Error()
+	sep := "; "
+	if strings.Contains(msg, "\n") {
+		sep = "\n"
+	}
+	var b strings.Builder
+	b.WriteString(msg)
+	if len(e.Restored) > 0 {
+		if len(e.NotRestored) == 0 {
+			b.WriteString(sep + "nothing was changed: ")
+		} else {
+			b.WriteString(sep)
+		}
+		b.WriteString("certkit put back " + strings.Join(e.Restored, ", "))
+		if len(e.Restored) == 1 {
+			b.WriteString(" as it was")
+		} else {
+			b.WriteString(" as they were")
+		}
+	}
+	for _, l := range e.NotRestored {
+		b.WriteString(sep + "could not put back " + l.Error())
+	}
+	return b.String()
+}
+
+func (e *RestoredError) Unwrap() error { return e.Err }
