@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -109,7 +110,21 @@ func verifyOptions(c *cli.Context) ([]verify.Options, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The folders a runtime searches beyond its certs root (podman's
+	// ~/.config, /etc/containers and /etc/docker) are the machine's; a
+	// root given with --certs-dir is read alone.
+	var lookupEnv *install.RootEnv
+	if c.String("certs-dir") == "" {
+		env := processEnv()
+		lookupEnv = &env
+	}
 	base := verify.Options{Addr: addr, Offline: c.Bool("offline"), Live: verify.LiveOptions{Timeout: timeout}}
+	folder := func(r install.Root, reg host.Registry) verify.Options {
+		o := base
+		o.Registry, o.Dir, o.Target = reg, r.Folder(reg), r.Target
+		o.Search = verify.Lookup(r, reg, lookupEnv)
+		return o
+	}
 	var opts []verify.Options
 	if !all {
 		reg, err := host.Parse(hostArg)
@@ -117,9 +132,7 @@ func verifyOptions(c *cli.Context) ([]verify.Options, error) {
 			return nil, hostHint(err, "certkit verify")
 		}
 		for _, r := range roots {
-			o := base
-			o.Registry, o.Dir = reg, r.Folder(reg)
-			opts = append(opts, o)
+			opts = append(opts, folder(r, reg))
 		}
 		return opts, nil
 	}
@@ -132,9 +145,7 @@ func verifyOptions(c *cli.Context) ([]verify.Options, error) {
 			return nil, fmt.Errorf("cannot list the certs root %s: %w", r.Dir, err)
 		}
 		for _, reg := range regs {
-			o := base
-			o.Registry, o.Dir = reg, r.Folder(reg)
-			opts = append(opts, o)
+			opts = append(opts, folder(r, reg))
 		}
 	}
 	if len(opts) == 0 {
@@ -161,7 +172,8 @@ func checkDialAddr(addr string) error {
 // reportVerify prints one block per registry (or JSON), and fails when a
 // check failed.
 func reportVerify(e *env, asJSON bool, reports []*verify.Report) error {
-	var failed []string
+	var failed []*verify.Report
+	names := map[string]bool{}
 	for _, r := range reports {
 		if asJSON {
 			if err := e.printJSON(r); err != nil {
@@ -171,39 +183,67 @@ func reportVerify(e *env, asJSON bool, reports []*verify.Report) error {
 			printVerify(e.ui, r)
 		}
 		if r.Failed() {
-			failed = append(failed, r.Registry)
+			failed = append(failed, r)
 		}
+		names[r.Registry] = true
 	}
 	switch {
 	case len(failed) == 0:
 		return nil
 	case len(reports) == 1:
-		return fmt.Errorf("%s failed verification", failed[0])
+		return fmt.Errorf("%s failed verification", failed[0].Registry)
+	case len(names) == len(reports):
+		var list []string
+		for _, r := range failed {
+			list = append(list, r.Registry)
+		}
+		return fmt.Errorf("%d of %d registries failed verification: %s", len(failed), len(reports), strings.Join(list, ", "))
 	}
-	return fmt.Errorf("%d of %d registries failed verification: %s", len(failed), len(reports), strings.Join(failed, ", "))
+	// Several certs roots (--target all): a registry's name says nothing,
+	// its folder in each root does. A folder read for two targets (podman
+	// falls back to Docker's) is named once.
+	folders := map[string]bool{}
+	for _, r := range reports {
+		folders[r.Dir] = true
+	}
+	var order []string
+	wrong := map[string][]string{}
+	for _, r := range failed {
+		if _, seen := wrong[r.Dir]; !seen {
+			order = append(order, r.Dir)
+			wrong[r.Dir] = []string{}
+		}
+		for _, c := range r.Checks {
+			what := c.Kind
+			if what == "" {
+				what = c.ID
+			}
+			if c.Status == verify.Error && !c.Summary && !slices.Contains(wrong[r.Dir], what) {
+				wrong[r.Dir] = append(wrong[r.Dir], what)
+			}
+		}
+	}
+	var list []string
+	for _, d := range order {
+		list = append(list, fmt.Sprintf("%s (%s)", d, strings.Join(wrong[d], ", ")))
+	}
+	return fmt.Errorf("%d of %d folders failed verification: %s", len(order), len(folders), strings.Join(list, "; "))
 }
 
 func printVerify(u *ui, r *verify.Report) {
 	u.printf("%s (%s)", r.Registry, r.Dir)
-	var errors, warnings int
 	for _, c := range r.Checks {
 		u.printf("  %-7s %s: %s", c.Status, c.ID, c.Message)
 		if c.Status != verify.OK && c.Fix != "" {
 			u.printf("          fix: %s", c.Fix)
 		}
-		switch c.Status {
-		case verify.Error:
-			errors++
-		case verify.Warning:
-			warnings++
-		}
 	}
 	took := time.Duration(r.Elapsed).Round(time.Millisecond)
 	switch {
-	case errors > 0:
-		u.printf("%s: %s, %s (%s)", r.Registry, plural(errors, "error"), plural(warnings, "warning"), took)
+	case r.Errors > 0:
+		u.printf("%s: %s, %s (%s)", r.Registry, plural(r.Errors, "error"), plural(r.Warnings, "warning"), took)
 	default:
-		u.printf("%s: passed, %s (%s)", r.Registry, plural(warnings, "warning"), took)
+		u.printf("%s: passed, %s (%s)", r.Registry, plural(r.Warnings, "warning"), took)
 	}
 }
 

@@ -25,30 +25,43 @@ type Options struct {
 	Offline bool
 	// Live tunes the probe; its Now is also the clock of the folder checks.
 	Live LiveOptions
+	// Target is the consumer whose rules apply (Docker's when empty):
+	// containerd fails on other files than Docker and podman do.
+	Target install.Target
+	// Search lists the folders the consumer tries for the registry, in
+	// order (see Lookup); it reads the first that exists, which verify
+	// then checks instead of Dir. Empty means Dir alone.
+	Search []string
 }
 
 // Verify reads the registry's folder as Docker and podman would (through
 // install.ReadFolder, the one implementation of those rules), then, unless
 // Offline, probes the live registry with the folder's CA files and client
-// pairs. Every finding is a check in the report.
+// pairs. With Search, the folder read is the one the consumer picks, and a
+// check says which. Every finding is a check in the report.
 func Verify(ctx context.Context, opt Options) *Report {
 	start := time.Now()
 	now := opt.Live.Now
 	if now == nil {
 		now = time.Now
 	}
-	checks, tg := ReadFolder(opt.Dir, opt.Registry, now)
+	dir, lookup := pickFolder(opt)
+	checks, tg := readFolder(opt, dir, now)
 	tg.Addr = opt.Addr
 	var rep *Report
 	if opt.Offline {
-		rep = &Report{Registry: opt.Registry.String(), Dir: opt.Dir, Accepted: []string{}}
+		rep = &Report{Registry: opt.Registry.String(), Dir: dir, Accepted: []string{}}
 		if msg := issue.LoopbackWarning(opt.Registry); msg != "" {
 			rep.Checks = append(rep.Checks, Check{ID: "loopback", Status: Warning, Kind: "loopback", Message: msg})
 		}
 	} else {
 		rep = Probe(ctx, tg, opt.Live)
 	}
-	rep.Checks = append(checks, rep.Checks...)
+	rep.Checks = append(append(lookup, checks...), rep.Checks...)
+	if dir != opt.Dir {
+		rep.InstallDir = opt.Dir
+	}
+	rep.count()
 	rep.Elapsed = Millis(time.Since(start))
 	return rep
 }
@@ -58,17 +71,26 @@ func Verify(ctx context.Context, opt Options) *Report {
 // certificates Docker adds to the roots and the client pairs it loads, in
 // filename order.
 func ReadFolder(dir string, reg host.Registry, now func() time.Time) ([]Check, Target) {
-	tg := Target{Registry: reg, Dir: dir}
+	return readFolder(Options{Registry: reg, Dir: dir}, dir, now)
+}
+
+// readFolder is ReadFolder for the consumer in opt.
+func readFolder(opt Options, dir string, now func() time.Time) ([]Check, Target) {
+	reg := opt.Registry
+	tg := Target{Registry: reg, Dir: dir, Readers: readers(opt.Target)}
 	f, err := install.ReadFolderWith(dir, install.ReadOptions{Now: now, Name: reg.String()})
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return []Check{{ID: "folder", Status: Error, Kind: "no-folder",
-			Message: fmt.Sprintf("%s does not exist: Docker and podman trust no extra CA for %s and send it no client certificate", dir, reg),
-			Fix:     fmt.Sprintf("certkit install --host %s (with --certs-dir or --target for the folder checked here)", reg)}}, tg
+		return []Check{missingFolder(opt, dir)}, tg
 	case err != nil:
 		return []Check{{ID: "folder", Status: Error, Kind: "folder-unreadable",
 			Message: fmt.Sprintf("cannot read %s: %v", dir, err),
 			Fix:     "run verify as a user who can read the folder (sudo for /etc), or check the path"}}, tg
+	}
+	if opt.Target == install.Containerd {
+		tg.Refused = f.ContainerdError()
+	} else {
+		tg.Refused = f.LoaderError()
 	}
 	var cas, pairs []string
 	for _, c := range f.CAs {
@@ -99,6 +121,7 @@ func ReadFolder(dir string, reg host.Registry, now func() time.Time) ([]Check, T
 		summary.Fix = fmt.Sprintf("certkit install --host %s", reg)
 	}
 	checks := []Check{summary}
+	var errs, warns int
 	for _, p := range f.Problems {
 		// The ID names the file, the kind what is wrong with it (install's
 		// diagnosis), the message both in words.
@@ -109,7 +132,33 @@ func ReadFolder(dir string, reg host.Registry, now func() time.Time) ([]Check, T
 		if p.Severity == install.SeverityError {
 			c.Status = Error
 		}
+		switch c.Status {
+		case Error:
+			errs++
+		case Warning:
+			warns++
+		}
 		checks = append(checks, c)
+	}
+	// The summary line sums up the folder's checks below it: it takes the
+	// worst of their statuses, and is not counted again in the report's
+	// totals.
+	if errs+warns > 0 {
+		s := &checks[0]
+		s.Summary = true
+		if errs > 0 {
+			s.Status = Error
+		} else {
+			s.Status = Warning
+		}
+		refuse := ""
+		if tg.Refused != nil {
+			refuse = tg.Readers + " " + agree(tg.Readers, "refuse", "refuses") + " to load it: "
+		}
+		s.Message += fmt.Sprintf("; %s%s, %s below", refuse, plural(errs, "error"), plural(warns, "warning"))
+		if s.Fix == "" {
+			s.Fix = "each line below says what to change"
+		}
 	}
 	return checks, tg
 }
@@ -123,6 +172,14 @@ func count(n int, what string, items []string) string {
 		return fmt.Sprintf("1 %s (%s)", what, joinAnd(items))
 	}
 	return fmt.Sprintf("%d %ss (%s)", n, what, joinAnd(items))
+}
+
+// plural writes "1 error" or "2 errors".
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }
 
 // DefaultConcurrency bounds how many registries All probes at once. A

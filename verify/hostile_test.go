@@ -220,8 +220,25 @@ func TestProbeResolves(t *testing.T) {
 	// insecure and sends no certificate.
 	c := expect(t, rep, "loopback", Warning, "loopback")
 	contains(t, "message", c.Message, "registry.test resolves to 127.0.0.1", "send no client certificate")
+	expectDockerSendsNone(t, rep)
 	if rep.Failed() {
 		t.Fatalf("failed:\n%s", dump(rep))
+	}
+}
+
+// expectDockerSendsNone checks the wording for a loopback registry:
+// Docker's classic path sends no client certificate there (certsd.md §4),
+// podman and containerd send the pair.
+func expectDockerSendsNone(t *testing.T, rep *Report) {
+	t.Helper()
+	c := expect(t, rep, "client-cert-request", OK, "")
+	contains(t, "request message", c.Message, "podman and containerd send client.cert; Docker sends none to a loopback registry")
+	c = expect(t, rep, "pair:client", OK, "")
+	contains(t, "pair message", c.Message, "client.cert (the pair podman and containerd send; Docker sends none to a loopback registry): accepted")
+	for _, c := range rep.Checks {
+		if strings.Contains(c.Message, "Docker sends client.cert") || strings.Contains(c.Message, "the pair Docker sends") {
+			t.Errorf("%s says Docker sends a pair to a loopback registry: %s", c.ID, c.Message)
+		}
 	}
 }
 
@@ -253,7 +270,9 @@ func TestProbeLoopbackNames(t *testing.T) {
 				t.Fatalf("failed:\n%s", dump(rep))
 			}
 			c := expect(t, rep, "loopback", Warning, "loopback")
-			contains(t, "message", c.Message, "is a loopback registry", "send no client certificate")
+			contains(t, "message", c.Message, "is a loopback registry", "send no client certificate",
+				"this registry refuses a client without a certificate, so docker login and docker pull will be refused here")
+			expectDockerSendsNone(t, rep)
 		})
 	}
 }

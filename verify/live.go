@@ -47,6 +47,14 @@ type Target struct {
 	CAs []*x509.Certificate
 	// Pairs are the folder's client pairs in filename order.
 	Pairs []Pair
+	// Refused is the error the container runtimes stop at when they load
+	// the folder (install's LoaderError): they fail every pull and login
+	// before they connect, so they send no pair at all. nil when they load
+	// the folder.
+	Refused error
+	// Readers names who reads the folder, for messages ("Docker and
+	// podman" when empty).
+	Readers string
 }
 
 // LiveOptions tune the probe.
@@ -75,6 +83,7 @@ func Probe(ctx context.Context, t Target, opt LiveOptions) *Report {
 	ctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
 	p.run(ctx)
+	rep.count()
 	rep.Elapsed = Millis(time.Since(start))
 	return rep
 }
@@ -93,6 +102,9 @@ type prober struct {
 	addr     string             // the address every connection goes to
 	bodyNote *Check             // the first oversized or stalled body
 	answers  map[string]*answer // the accepted pairs' answers
+	// refusesNoCert is set when the registry refused the connection made
+	// without a client certificate.
+	refusesNoCert bool
 }
 
 func newProber(t Target, opt LiveOptions, rep *Report) *prober {
@@ -144,6 +156,7 @@ func (p *prober) outOfTime(id string) Check {
 }
 
 func (p *prober) run(ctx context.Context) {
+	defer p.refused()
 	defer p.loopback()
 	if !p.resolve(ctx) {
 		return
@@ -487,9 +500,19 @@ func (p *prober) requestCheck(s *session) int {
 		c.Fix = fmt.Sprintf("install a client certificate from the CA the registry trusts (certkit issue client --host %s, then certkit install --host %s), or add the CA that issued the pairs to the registry's http.tls.clientcas", p.t.Registry, p.t.Registry)
 	default:
 		pr := &p.t.Pairs[sent]
-		p.rep.WillSend = pr.Name
 		c.Status = OK
-		c.Message = fmt.Sprintf("%s; Docker sends %s.cert", asks, pr.Name)
+		switch {
+		case p.t.Refused != nil:
+			// nothing is sent: the runtimes stop at the folder (the
+			// "loader" check)
+			c.Message = fmt.Sprintf("%s; %s.cert is the pair %s would send once the folder loads", asks, pr.Name, p.sender())
+		case p.isLoopback():
+			p.rep.WillSend = pr.Name
+			c.Message = fmt.Sprintf("%s; podman and containerd send %s.cert; Docker sends none to a loopback registry", asks, pr.Name)
+		default:
+			p.rep.WillSend = pr.Name
+			c.Message = fmt.Sprintf("%s; Docker sends %s.cert", asks, pr.Name)
+		}
 		if len(skipped) > 0 {
 			c.Message += fmt.Sprintf(" (it skips %s: not issued by an accepted CA)", joinAnd(skipped))
 		}
@@ -508,7 +531,7 @@ func issuerOf(pr *Pair) string {
 // pairCheck tries one pair on its own connection.
 func (p *prober) pairCheck(ctx context.Context, pr *Pair, sent bool) {
 	id := "pair:" + pr.Name
-	res := PairResult{Name: pr.Name, Sent: sent}
+	res := PairResult{Name: pr.Name, Sent: sent && p.t.Refused == nil}
 	if leaf := pr.Cert.Leaf; leaf != nil {
 		res.Subject, res.Issuer = leaf.Subject.String(), leaf.Issuer.String()
 	}
@@ -529,7 +552,13 @@ func (p *prober) pairCheck(ctx context.Context, pr *Pair, sent bool) {
 	s := p.session(ctx, conn, pr)
 	c := Check{ID: id, Elapsed: Millis(time.Since(start))}
 	who := pr.Name + ".cert"
-	if sent {
+	switch {
+	case !sent:
+	case p.t.Refused != nil:
+		who += fmt.Sprintf(" (the pair %s would send once the folder loads)", p.sender())
+	case p.isLoopback():
+		who += " (the pair podman and containerd send; Docker sends none to a loopback registry)"
+	default:
 		who += " (the pair Docker sends)"
 	}
 	// A pair Docker never sends cannot break pulls: its rejection is a
@@ -601,8 +630,9 @@ func (p *prober) nameWorkingPair(sent int) {
 		for _, n := range p.rep.Accepted {
 			ok = append(ok, n+".cert")
 		}
-		c.Fix = fmt.Sprintf("the registry accepts %s: remove %s.cert and %s.key from the folder so that Docker sends an accepted pair (Docker sends the first pair in filename order whose issuer the registry accepts); or: %s",
-			joinAnd(ok), pr.Name, pr.Name, c.Fix)
+		who := p.sender()
+		c.Fix = fmt.Sprintf("the registry accepts %s: remove %s.cert and %s.key from the folder so that %s sends an accepted pair (%s sends the first pair in filename order whose issuer the registry accepts); or: %s",
+			joinAnd(ok), pr.Name, pr.Name, who, who, c.Fix)
 	}
 }
 
@@ -642,6 +672,7 @@ func (p *prober) noCertCheck(s *session) {
 		c.Message = fmt.Sprintf("without a client certificate the registry answers %s: it does not enforce client certificates", s.answer.StatusText)
 		c.Fix = "set http.tls.clientcas in the registry's config.yml to the certkit CA's ca.crt; with it the registry requires and verifies client certificates"
 	case err == nil && asked:
+		p.refusesNoCert = true
 		c.Status = OK
 		c.Message = fmt.Sprintf("without a client certificate the registry answers %s", s.answer.StatusText)
 	case err == nil:
@@ -651,6 +682,7 @@ func (p *prober) noCertCheck(s *session) {
 		c.Fix = httpRejectionFix(s.answer.Status, nil)
 	default:
 		if code, ok := remoteAlert(err); ok {
+			p.refusesNoCert = true
 			c.Status = OK
 			c.Message = "without a client certificate the registry refuses the connection (TLS alert: " + alertName(code) + ")"
 			break
@@ -705,16 +737,70 @@ func (p *prober) apiVersionCheck(first *session) {
 // resolves to one.
 func (p *prober) loopback() {
 	r := p.t.Registry
+	// what that means for this registry, when it turns such clients away
+	refused := ""
+	if p.refusesNoCert {
+		refused = "; this registry refuses a client without a certificate, so docker login and docker pull will be refused here: only podman and containerd get in"
+	}
 	if msg := issue.LoopbackWarning(r); msg != "" {
-		p.add(Check{ID: "loopback", Status: Warning, Kind: "loopback", Message: msg})
+		p.add(Check{ID: "loopback", Status: Warning, Kind: "loopback", Message: msg + refused})
 		return
 	}
+	if a, ok := p.loopbackAddr(); ok {
+		lo := host.Registry{Name: a.String(), IP: a, Port: r.Port}
+		p.add(Check{ID: "loopback", Status: Warning, Kind: "loopback",
+			Message: fmt.Sprintf("%s resolves to %s, and Docker judges a registry by its addresses: %s%s", r.Hostname(), a, issue.LoopbackWarning(lo), refused)})
+	}
+}
+
+// loopbackAddr returns the first loopback address the name resolved to.
+func (p *prober) loopbackAddr() (netip.Addr, bool) {
 	for _, a := range p.resolved {
 		if a.Unmap().IsLoopback() {
-			lo := host.Registry{Name: a.Unmap().String(), IP: a.Unmap(), Port: r.Port}
-			p.add(Check{ID: "loopback", Status: Warning, Kind: "loopback",
-				Message: fmt.Sprintf("%s resolves to %s, and Docker judges a registry by its addresses: %s", r.Hostname(), a.Unmap(), issue.LoopbackWarning(lo))})
-			return
+			return a.Unmap(), true
 		}
 	}
+	return netip.Addr{}, false
+}
+
+// isLoopback reports a registry Docker's classic path treats as insecure
+// and reads no certs.d folder for (certsd.md §4): a loopback name or
+// address, or a name that resolved to one.
+func (p *prober) isLoopback() bool {
+	_, ok := p.loopbackAddr()
+	return p.t.Registry.IsLoopback() || ok
+}
+
+// sender names the client whose choice of pair the messages describe:
+// Docker, or podman where Docker sends none (a loopback registry).
+func (p *prober) sender() string {
+	if p.isLoopback() {
+		return "podman"
+	}
+	return "Docker"
+}
+
+// refused reports, first among the live checks, a folder the container
+// runtimes refuse to load: whatever the registry accepts, every pull and
+// login fails before they connect, and the pairs tried below are what
+// they would send once the folder is fixed.
+func (p *prober) refused() {
+	err := p.t.Refused
+	if err == nil {
+		return
+	}
+	who := p.t.Readers
+	if who == "" {
+		who = "Docker and podman"
+	}
+	r := p.t.Registry
+	c := Check{ID: "loader", Status: Error, Kind: "folder-refused",
+		Message: fmt.Sprintf("%s %s to load %s (%s), so every pull and login for %s fails before %s and no client certificate is sent, whatever the registry accepts; the checks below show the registry's side only",
+			who, agree(who, "refuse", "refuses"), p.t.Dir, err, r, agree(who, "they connect", "it connects")),
+		Fix: "fix the folder first (the folder checks above say how), then run certkit verify again"}
+	if p.isLoopback() && who == "Docker and podman" {
+		c.Message = fmt.Sprintf("podman refuses to load %s (%s), so every podman pull and login for %s fails before it connects; Docker's classic path does not read the folder of a loopback registry and sends no client certificate either; the checks below show the registry's side only",
+			p.t.Dir, err, r)
+	}
+	p.rep.Checks = append([]Check{c}, p.rep.Checks...)
 }

@@ -51,6 +51,10 @@ type Check struct {
 	Fix     string `json:"fix,omitempty"`
 	// Elapsed is the time the check's network step took (0 offline).
 	Elapsed Millis `json:"elapsed_ms"`
+	// Summary marks a check that sums up the checks after it (the folder
+	// line over the folder's files): its status is the worst of theirs,
+	// and the report's totals do not count it again.
+	Summary bool `json:"summary,omitempty"`
 }
 
 // Millis is a duration that reads as milliseconds in JSON.
@@ -73,10 +77,17 @@ func (m *Millis) UnmarshalJSON(b []byte) error {
 
 // Report is everything verify found out about one registry.
 type Report struct {
-	Registry string  `json:"registry"`       // the certs.d folder name, host[:port]
-	Dir      string  `json:"dir,omitempty"`  // the folder that was read
-	Addr     string  `json:"addr,omitempty"` // the address connected to
-	Checks   []Check `json:"checks"`
+	Registry string `json:"registry"`      // the certs.d folder name, host[:port]
+	Dir      string `json:"dir,omitempty"` // the folder that was read: the one the consumer reads
+	// InstallDir is the folder certkit installs for the target, when the
+	// consumer reads another one (Options.Search): one that comes first
+	// and hides it, or one it falls back to.
+	InstallDir string  `json:"install_dir,omitempty"`
+	Addr       string  `json:"addr,omitempty"` // the address connected to
+	Checks     []Check `json:"checks"`
+	// Errors and Warnings count the checks, summaries left out.
+	Errors   int `json:"errors"`
+	Warnings int `json:"warnings"`
 	// Server is what the handshake showed; nil when no handshake got as
 	// far as the server's certificate.
 	Server *ServerInfo `json:"server,omitempty"`
@@ -98,6 +109,20 @@ func (r *Report) Failed() bool {
 		}
 	}
 	return false
+}
+
+// count sets Errors and Warnings.
+func (r *Report) count() {
+	r.Errors, r.Warnings = 0, 0
+	for _, c := range r.Checks {
+		switch {
+		case c.Summary:
+		case c.Status == Error:
+			r.Errors++
+		case c.Status == Warning:
+			r.Warnings++
+		}
+	}
 }
 
 // Check returns the first check with the given ID.

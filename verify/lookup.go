@@ -1,0 +1,247 @@
+package verify
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/certkit/certkit/host"
+	"github.com/certkit/certkit/install"
+)
+
+// Lookup returns the registry folders the consumers of root try for reg,
+// in the order they try them; they read the first one that exists and
+// ignore the others (certsd.md §2):
+//
+//   - podman, skopeo and buildah: <reg> in ~/.config/containers/certs.d,
+//     then /etc/containers/certs.d, then /etc/docker/certs.d, whoever runs
+//     them (root too reads its own ~/.config first). env is where that
+//     home is found; nil for a certs root given with --certs-dir, which is
+//     read alone.
+//   - containerd: reg_5000_ before reg:5000, in its certs root.
+//   - Docker: the one folder.
+//
+// The folder certkit installs for the root, root.Folder(reg), is always
+// among them.
+func Lookup(root install.Root, reg host.Registry, env *install.RootEnv) []string {
+	switch {
+	case root.Target == install.Containerd:
+		var out []string
+		for _, d := range reg.ContainerdDirs() {
+			out = append(out, filepath.Join(root.Dir, d))
+		}
+		return out
+	case root.Target == install.Podman && env != nil:
+		return podmanFolders(root, reg, *env)
+	}
+	return []string{root.Folder(reg)}
+}
+
+// podmanFolders is containers/image's search for a registry's folder. The
+// roots are install's: its per-user podman root (found through $HOME, as
+// podman finds it, even as root), its system podman root, and Docker's.
+func podmanFolders(root install.Root, reg host.Registry, env install.RootEnv) []string {
+	user, system := env, env
+	user.Geteuid = func() int { return -1 }  // the per-user root, for whoever runs podman
+	system.Geteuid = func() int { return 0 } // the system root
+	var out []string
+	add := func(r install.Root, err error) {
+		if err == nil && !slices.Contains(out, r.Folder(reg)) {
+			out = append(out, r.Folder(reg))
+		}
+	}
+	add(install.ResolveRoot(install.Podman, user))
+	add(install.ResolveRoot(install.Podman, system))
+	add(install.ResolveRoot(install.Docker, env))
+	if !slices.Contains(out, root.Folder(reg)) {
+		out = append(out, root.Folder(reg))
+	}
+	return out
+}
+
+// readers names the programs that read a target's folders, for messages.
+func readers(t install.Target) string {
+	switch t {
+	case install.Podman:
+		return "podman, skopeo and buildah"
+	case install.Containerd:
+		return "containerd"
+	}
+	return "Docker and podman"
+}
+
+// agree picks the verb form for readers' answer: plural for "Docker and
+// podman", singular for "containerd".
+func agree(who, many, one string) string {
+	if who == readers(install.Containerd) {
+		return one
+	}
+	return many
+}
+
+// pickFolder is the consumer's choice among opt.Search: the first folder
+// that exists. It returns the folder to read and, when there was a choice
+// to make, a check that says which folder the consumer reads and why.
+func pickFolder(opt Options) (string, []Check) {
+	if len(opt.Search) < 2 {
+		return opt.Dir, nil
+	}
+	first := -1
+	for i, d := range opt.Search {
+		_, err := os.Stat(d)
+		// containers/image passes over folders it may not look into, as
+		// over missing ones; any other failure ends its search there.
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
+			continue
+		}
+		first = i
+		break
+	}
+	if first < 0 {
+		return opt.Dir, nil
+	}
+	used := opt.Search[first]
+	who := readers(opt.Target)
+	order := joinAnd(opt.Search)
+	own := slices.Index(opt.Search, opt.Dir)
+	c := Check{ID: "lookup", Status: OK}
+	switch {
+	case used == opt.Dir:
+		c.Message = fmt.Sprintf("%s %s %s: the first that exists of %s (%s one, never several)", who, agree(who, "read", "reads"), used, order, agree(who, "they read", "it reads"))
+	case own > first && exists(opt.Dir):
+		c.Status = Warning
+		c.Kind = "shadowed"
+		c.Message = fmt.Sprintf("%s %s %s, not %s where certkit installs: %s the first that exists of %s and %s the others, so %s hides %s",
+			who, agree(who, "read", "reads"), used, opt.Dir, agree(who, "they take", "it takes"), order, agree(who, "ignore", "ignores"), used, opt.Dir)
+		// out of the certs root, where nothing reads it
+		aside := filepath.Join(filepath.Dir(filepath.Dir(used)), filepath.Base(used)+".certkit-old")
+		c.Fix = fmt.Sprintf("if %s is left over, move it out of the way: mv %s %s (then %s %s %s)",
+			used, shq(used), shq(aside), who, agree(who, "read", "reads"), opt.Dir)
+		if opt.Target == install.Podman {
+			c.Fix += fmt.Sprintf("; if it is the folder you want, install into it: certkit install --host %s --target podman --certs-dir %s",
+				opt.Registry, shq(filepath.Dir(used)))
+		}
+	default:
+		c.Message = fmt.Sprintf("%s %s %s: %s, where certkit installs, does not exist, and %s is the first that exists of %s",
+			who, agree(who, "read", "reads"), used, opt.Dir, used, order)
+		if own > first {
+			c.Message += fmt.Sprintf(" (a folder installed at %s would stay hidden behind it)", opt.Dir)
+		}
+	}
+	return used, []Check{c}
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// missingFolder is the check for a registry folder that does not exist,
+// naming the folders beside it that the user may have meant.
+func missingFolder(opt Options, dir string) Check {
+	reg := opt.Registry
+	c := Check{ID: "folder", Status: Error, Kind: "no-folder",
+		Message: fmt.Sprintf("%s does not exist: Docker and podman trust no extra CA for %s and send it no client certificate", dir, reg),
+		Fix:     fmt.Sprintf("certkit install --host %s (with --certs-dir or --target for the folder checked here)", reg)}
+	if len(opt.Search) > 1 {
+		c.Message = fmt.Sprintf("none of %s exists: %s trust no extra CA for %s and send it no client certificate", joinAnd(opt.Search), readers(opt.Target), reg)
+	}
+	var whys, fixes []string
+	for _, m := range nearMisses(opt, dir) {
+		whys = append(whys, m.why)
+		fixes = append(fixes, m.fix)
+	}
+	if len(whys) > 0 {
+		c.Kind = "misnamed-folder"
+		c.Message += "; but " + strings.Join(whys, "; ")
+		c.Fix = strings.Join(fixes, "; ")
+	}
+	return c
+}
+
+// nearMiss is a folder beside the missing one whose name is close to it.
+type nearMiss struct{ why, fix string }
+
+// nearMisses looks in the certs roots of the missing folder (and of every
+// folder the consumer searches) for folders the user may have meant: the
+// name in another case, the same host with :443 added or dropped, without
+// the port or with another one, or containerd's host_port_ spelling. The
+// folder name must match the image reference exactly (certsd.md §4).
+func nearMisses(opt Options, dir string) []nearMiss {
+	reg := opt.Registry
+	want := reg.String()
+	var roots []string
+	for _, d := range append([]string{dir}, opt.Search...) {
+		if r := filepath.Dir(d); !slices.Contains(roots, r) {
+			roots = append(roots, r)
+		}
+	}
+	bare := host.Registry{Name: reg.Name, IP: reg.IP}.String() // without the port
+	var out []nearMiss
+	for _, root := range roots {
+		entries, err := os.ReadDir(root)
+		if err != nil {
+			continue
+		}
+		for _, e := range entries {
+			name := e.Name()
+			path := filepath.Join(root, name)
+			if name == want || slices.Contains(opt.Search, path) {
+				continue
+			}
+			if fi, err := os.Stat(path); err != nil || !fi.IsDir() {
+				continue
+			}
+			wantPath := filepath.Join(root, want)
+			rename := fmt.Sprintf("mv %s %s", shq(path), shq(wantPath))
+			inst := "certkit install --host " + want
+			var m nearMiss
+			switch other, perr := host.Parse(name); {
+			case reg.Port != 0 && strings.EqualFold(name, reg.ContainerdDirs()[0]):
+				m.why = fmt.Sprintf("%s exists, containerd's spelling of %s (host_port_): containerd reads it, Docker and podman never do", path, want)
+				m.fix = fmt.Sprintf("install the folder Docker and podman read: %s, or rename it: %s", inst, rename)
+			case strings.EqualFold(name, want):
+				m.why = fmt.Sprintf("%s exists, differing only in case: Docker and podman look the folder up by the exact name in the image reference, so %s/IMAGE reads %s and never %s", path, want, wantPath, path)
+				m.fix = fmt.Sprintf("rename it: %s, or install the folder: %s", rename, inst)
+			case perr != nil || other.Hostname() != reg.Hostname():
+				continue
+			case reg.Port == 443 && other.Port == 0:
+				m.why = fmt.Sprintf("%s exists, without :443: Docker and podman treat %s and %s as different folders, and a pull of %s/IMAGE reads %s, one of %s/IMAGE reads %s",
+					path, name, want, want, wantPath, name, path)
+				m.fix = fmt.Sprintf("if your image references say %s/IMAGE, without the port, check that folder: certkit verify --host %s; if they keep :443, %s", name, name, inst)
+			case reg.Port == 0 && other.Port == 443:
+				m.why = fmt.Sprintf("%s exists, with :443: Docker and podman treat %s and %s as different folders, and a pull of %s/IMAGE reads %s, only %s/IMAGE reads %s",
+					path, want, name, want, wantPath, name, path)
+				m.fix = fmt.Sprintf("if your image references say %s/IMAGE, check that folder: certkit verify --host %s; otherwise %s, or rename it: %s", name, name, inst, rename)
+			case other.Port == 0:
+				m.why = fmt.Sprintf("%s exists, without the port: a pull of %s/IMAGE reads %s (the port is part of the folder name), and %s serves only references to %s without a port",
+					path, want, wantPath, path, bare)
+				m.fix = fmt.Sprintf("%s, or rename it if nothing pulls from %s without the port: %s", inst, bare, rename)
+			default:
+				m.why = fmt.Sprintf("%s exists, for port %d: a pull of %s/IMAGE reads %s only", path, other.Port, want, wantPath)
+				m.fix = fmt.Sprintf("if the registry listens on port %d, check that folder: certkit verify --host %s; otherwise %s", other.Port, name, inst)
+			}
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// shq quotes a path for a POSIX shell when it needs quoting.
+func shq(s string) string {
+	safe := s != ""
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-:@%+=,", r)) {
+			safe = false
+			break
+		}
+	}
+	if safe {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
