@@ -585,9 +585,10 @@ func (r *reader) checkPair(i int) {
 			fmt.Sprintf("move %s out of the folder to where the CA is kept; a CA certificate belongs here: %s", p.KeyPath, r.caFileFix(certName, []*x509.Certificate{c})))
 		return
 	}
-	if selfSigned(c) {
+	if selfSigned(c) && clientAuth(c) {
 		// The old recipe: openssl req -new -x509 makes a self-signed
-		// certificate (CA:TRUE with OpenSSL 3) that signs nothing else.
+		// certificate (CA:TRUE with OpenSSL 3, no extended key usage)
+		// that signs nothing else.
 		r.judged[p.Name] = true
 		r.add(SeverityWarning, KindSelfSignedClient, certName, fmt.Sprintf("is a self-signed client certificate (%s), as the old openssl req -x509 recipe made: a registry that checks client certificates against its CA (http.tls.clientcas) does not trust it, and Go clients do not even send it to a registry that names the CAs it accepts", describe(c)),
 			fmt.Sprintf("move the old pair out of certs.d (mkdir -p -m 700 ~/old-certs && mv -n %s %s ~/old-certs/), then issue a client certificate from the registry's CA and install it: certkit issue client --host %s, then certkit install --host %s",

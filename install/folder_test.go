@@ -47,6 +47,9 @@ func TestReadFolder(t *testing.T) {
 	// registry (CA:TRUE, no key usage, with OpenSSL 3).
 	oldClientCert, oldClientKey := selfSignedPEM(t, "client", nil)
 	oldServerCert, oldServerKey := selfSignedPEM(t, "reg.example.com", nil)
+	selfServerCert, selfServerKey := selfSignedPEM(t, "reg.example.com", func(c *x509.Certificate) {
+		c.IsCA, c.ExtKeyUsage = false, []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
+	})
 	// A root without keyCertSign that signs the folder's CA.
 	rootCert, rootKey, root, rootSigner := selfSignedCA(t, "old root")
 	interCert := signedPEM(t, root, rootSigner, "intermediate", true)
@@ -432,6 +435,20 @@ func TestReadFolder(t *testing.T) {
 			// Said once: not also "not signed by a CA in this folder".
 			want: []wantProblem{{SeverityWarning, KindSelfSignedClient, "old.cert", "is a self-signed client certificate"}},
 			cas:  1, pairs: 2,
+		},
+		{
+			name: "self-signed server certificate as a client pair",
+			setup: func(t *testing.T, dir string) {
+				good(t, dir)
+				testenv.WriteFile(t, filepath.Join(dir, "self.cert"), selfServerCert, 0o644)
+				testenv.WriteFile(t, filepath.Join(dir, "self.key"), selfServerKey, 0o600)
+			},
+			// Not a client certificate at all: that comes first.
+			want: []wantProblem{
+				{SeverityError, KindNoClientAuth, "self.cert", "is a server certificate (serverAuth, no clientAuth)"},
+				{SeverityWarning, KindUntrustedClient, "self.cert", `is issued by "reg.example.com", not by a CA in this folder`},
+			},
+			cas: 1, pairs: 2,
 		},
 		{
 			name: "CA without keyCertSign that signs ca.crt, as a pair",
