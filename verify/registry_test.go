@@ -30,13 +30,19 @@ type pki struct {
 
 func newPKI(t *testing.T, now time.Time, serverValidity time.Duration) *pki {
 	t.Helper()
+	return newPKIFor(t, regName, now, serverValidity)
+}
+
+// newPKIFor is newPKI with the server certificate issued for name.
+func newPKIFor(t *testing.T, name string, now time.Time, serverValidity time.Duration) *pki {
+	t.Helper()
 	clock := func() time.Time { return now }
 	h := t.TempDir()
 	res, err := ca.Create(ca.Options{Home: h, Now: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg, _ := host.Parse(regName)
+	reg, _ := host.Parse(name)
 	srv, err := issue.Issue(issue.Options{Home: h, Registry: reg, Kind: issue.Server, CA: res.CA, Now: clock, Validity: serverValidity})
 	if err != nil {
 		t.Fatal(err)
@@ -133,6 +139,28 @@ func TestDockerRegistry(t *testing.T) {
 		contains(t, "message", c.Message, "refuses the connection")
 	})
 
+	// certsd.md §1: a key without its certificate makes Docker and podman
+	// fail every pull before they connect, whatever the registry accepts.
+	t.Run("a stray CA key in the folder", func(t *testing.T) {
+		d := copyFolder(t, dir)
+		testenv.CopyFile(t, p.ca.KeyPath(), filepath.Join(d, "ca.key"), 0o600)
+		rep := verifyLive(reg, d, addr)
+		if !rep.Failed() {
+			t.Fatalf("passed:\n%s", dump(rep))
+		}
+		expect(t, rep, "file:ca.key", Error, "ca-key")
+		c := expect(t, rep, "folder", Error, "")
+		contains(t, "folder message", c.Message, "Docker and podman refuse to load it: 1 error")
+		c = expect(t, rep, "loader", Error, "folder-refused")
+		contains(t, "message", c.Message, "missing client certificate ca.cert for key ca.key", "every pull and login for "+reg.String()+" fails")
+		// the registry still accepts the pair: it is shown, not as sent
+		c = expect(t, rep, "pair:client", OK, "")
+		contains(t, "message", c.Message, "client.cert (the pair Docker would send once the folder loads): accepted")
+		if rep.WillSend != "" || len(rep.Accepted) != 1 {
+			t.Fatalf("will send %q, accepted %v", rep.WillSend, rep.Accepted)
+		}
+	})
+
 	t.Run("the host name not in the server's SANs", func(t *testing.T) {
 		other, err := host.Parse("other.test:" + strings.TrimPrefix(reg.String(), regName+":"))
 		if err != nil {
@@ -145,6 +173,37 @@ func TestDockerRegistry(t *testing.T) {
 		contains(t, "fix", c.Fix, "certkit issue server --host "+other.String()+" --san registry.test")
 		expectNo(t, rep, "pair:client")
 	})
+}
+
+// A registry on localhost that requires client certificates: podman and
+// containerd send the pair, Docker's classic path sends none, so Docker is
+// refused (certsd.md §4); verify says so instead of "Docker sends".
+func TestDockerRegistryLoopback(t *testing.T) {
+	t.Parallel()
+	p := newPKIFor(t, "localhost", time.Now(), 0)
+	addr := testenv.StartRegistry(t, testenv.RegistryConfig{Chain: p.server.Certs[0].ChainPath, Key: p.server.Certs[0].KeyPath, ClientCAs: []string{p.ca.CertPath()}})
+	_, port, _ := strings.Cut(addr, ":")
+	reg, err := host.Parse("localhost:" + port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := p.installClient(t, reg)
+	rep := verifyLive(reg, dir, addr)
+	if rep.Failed() {
+		t.Fatalf("failed:\n%s", dump(rep))
+	}
+	c := expect(t, rep, "client-cert-request", OK, "")
+	contains(t, "message", c.Message, "podman and containerd send client.cert; Docker sends none to a loopback registry")
+	c = expect(t, rep, "pair:client", OK, "")
+	contains(t, "message", c.Message, "client.cert (the pair podman and containerd send; Docker sends none to a loopback registry): accepted")
+	expect(t, rep, "no-client-cert", OK, "")
+	c = expect(t, rep, "loopback", Warning, "loopback")
+	contains(t, "message", c.Message, "this registry refuses a client without a certificate, so docker login and docker pull will be refused here")
+	for _, c := range rep.Checks {
+		if strings.Contains(c.Message, "Docker sends client.cert") || strings.Contains(c.Message, "the pair Docker sends") {
+			t.Errorf("%s: %s", c.ID, c.Message)
+		}
+	}
 }
 
 // A server certificate that expired: issued with a clock ten days back,
