@@ -123,6 +123,9 @@ func verifyOptions(c *cli.Context) ([]verify.Options, error) {
 		o := base
 		o.Registry, o.Dir, o.Target = reg, r.Folder(reg), r.Target
 		o.Search = verify.Lookup(r, reg, lookupEnv)
+		if lookupEnv == nil {
+			o.CertsDir = r.Dir
+		}
 		return o
 	}
 	var opts []verify.Options

@@ -28,6 +28,9 @@ type Options struct {
 	// Target is the consumer whose rules apply (Docker's when empty):
 	// containerd fails on other files than Docker and podman do.
 	Target install.Target
+	// CertsDir is the certs root given with --certs-dir, if any: with
+	// Target, it completes the commands verify suggests.
+	CertsDir string
 	// Search lists the folders the consumer tries for the registry, in
 	// order (see Lookup); it reads the first that exists, which verify
 	// then checks instead of Dir. Empty means Dir alone.

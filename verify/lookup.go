@@ -147,6 +147,9 @@ func missingFolder(opt Options, dir string) Check {
 	c := Check{ID: "folder", Status: Error, Kind: "no-folder",
 		Message: fmt.Sprintf("%s does not exist: Docker and podman trust no extra CA for %s and send it no client certificate", dir, reg),
 		Fix:     fmt.Sprintf("certkit install --host %s (with --certs-dir or --target for the folder checked here)", reg)}
+	if opt.Target != "" || opt.CertsDir != "" {
+		c.Fix = "certkit install --host " + reg.String() + rootFlags(opt)
+	}
 	if len(opt.Search) > 1 {
 		c.Message = fmt.Sprintf("none of %s exists: %s trust no extra CA for %s and send it no client certificate", joinAnd(opt.Search), readers(opt.Target), reg)
 	}
@@ -198,7 +201,8 @@ func nearMisses(opt Options, dir string) []nearMiss {
 			}
 			wantPath := filepath.Join(root, want)
 			rename := fmt.Sprintf("mv %s %s", shq(path), shq(wantPath))
-			inst := "certkit install --host " + want
+			inst := "certkit install --host " + want + rootFlags(opt)
+			check := "certkit verify --host " + name + rootFlags(opt)
 			var m nearMiss
 			switch other, perr := host.Parse(name); {
 			case reg.Port != 0 && strings.EqualFold(name, reg.ContainerdDirs()[0]):
@@ -212,23 +216,37 @@ func nearMisses(opt Options, dir string) []nearMiss {
 			case reg.Port == 443 && other.Port == 0:
 				m.why = fmt.Sprintf("%s exists, without :443: Docker and podman treat %s and %s as different folders, and a pull of %s/IMAGE reads %s, one of %s/IMAGE reads %s",
 					path, name, want, want, wantPath, name, path)
-				m.fix = fmt.Sprintf("if your image references say %s/IMAGE, without the port, check that folder: certkit verify --host %s; if they keep :443, %s", name, name, inst)
+				m.fix = fmt.Sprintf("if your image references say %s/IMAGE, without the port, check that folder: %s; if they keep :443, %s", name, check, inst)
 			case reg.Port == 0 && other.Port == 443:
 				m.why = fmt.Sprintf("%s exists, with :443: Docker and podman treat %s and %s as different folders, and a pull of %s/IMAGE reads %s, only %s/IMAGE reads %s",
 					path, want, name, want, wantPath, name, path)
-				m.fix = fmt.Sprintf("if your image references say %s/IMAGE, check that folder: certkit verify --host %s; otherwise %s, or rename it: %s", name, name, inst, rename)
+				m.fix = fmt.Sprintf("if your image references say %s/IMAGE, check that folder: %s; otherwise %s, or rename it: %s", name, check, inst, rename)
 			case other.Port == 0:
 				m.why = fmt.Sprintf("%s exists, without the port: a pull of %s/IMAGE reads %s (the port is part of the folder name), and %s serves only references to %s without a port",
 					path, want, wantPath, path, bare)
 				m.fix = fmt.Sprintf("%s, or rename it if nothing pulls from %s without the port: %s", inst, bare, rename)
 			default:
 				m.why = fmt.Sprintf("%s exists, for port %d: a pull of %s/IMAGE reads %s only", path, other.Port, want, wantPath)
-				m.fix = fmt.Sprintf("if the registry listens on port %d, check that folder: certkit verify --host %s; otherwise %s", other.Port, name, inst)
+				m.fix = fmt.Sprintf("if the registry listens on port %d, check that folder: %s; otherwise %s", other.Port, check, inst)
 			}
 			out = append(out, m)
 		}
 	}
 	return out
+}
+
+// rootFlags are the flags that name the certs root checked, for the
+// commands verify suggests: --target unless Docker's, and --certs-dir for
+// a root given with it.
+func rootFlags(opt Options) string {
+	var f string
+	if opt.Target != "" && opt.Target != install.Docker {
+		f += " --target " + string(opt.Target)
+	}
+	if opt.CertsDir != "" {
+		f += " --certs-dir " + shq(opt.CertsDir)
+	}
+	return f
 }
 
 // shq quotes a path for a POSIX shell when it needs quoting.

@@ -287,6 +287,17 @@ func TestVerifyNearMissFolders(t *testing.T) {
 		})
 	}
 
+	// the suggested commands name the certs root checked
+	{
+		root := filepath.Join(t.TempDir(), "certs.d")
+		writeFolder(t, filepath.Join(root, "reg.example.com:443"), map[string][]byte{"README": nil})
+		reg, _ := host.Parse("reg.example.com")
+		rep := Verify(context.Background(), Options{Registry: reg, Dir: filepath.Join(root, reg.String()), Target: install.Podman, CertsDir: root, Offline: true})
+		c := expect(t, rep, "folder", Error, "misnamed-folder")
+		flags := " --target podman --certs-dir " + root
+		contains(t, "fix", c.Fix, "certkit verify --host reg.example.com:443"+flags+";", "certkit install --host reg.example.com"+flags+",")
+	}
+
 	// only unrelated folders: nothing to suggest
 	root := filepath.Join(t.TempDir(), "certs.d")
 	writeFolder(t, filepath.Join(root, "other.example.com:5000"), map[string][]byte{"README": nil})
