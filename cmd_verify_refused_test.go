@@ -37,7 +37,7 @@ func TestVerifyCommandRefusedFolder(t *testing.T) {
 	for _, want := range []string{
 		`(?m)^  error   folder: .*; Docker and podman refuse to load it: 1 error, 0 warnings below$`,
 		`(?m)^  error   loader: Docker and podman refuse to load .*/certs\.d/registry\.test:\d+ \(missing client certificate ca\.cert for key ca\.key\), so every pull and login for registry\.test:\d+ fails before they connect`,
-		`(?m)^          fix: fix the folder first`,
+		`(?m)^          fix: correct the folder first \(the folder checks above say how\), then run certkit verify again$`,
 		`(?m)^  ok      client-cert-request: .*; client\.cert is the pair Docker would send once the folder loads$`,
 		`(?m)^  ok      pair:client: client\.cert \(the pair Docker would send once the folder loads\): accepted`,
 		`(?m)^registry\.test:\d+: 2 errors, 0 warnings`,

@@ -797,7 +797,7 @@ func (p *prober) refused() {
 	c := Check{ID: "loader", Status: Error, Kind: "folder-refused",
 		Message: fmt.Sprintf("%s %s to load %s (%s), so every pull and login for %s fails before %s and no client certificate is sent, whatever the registry accepts; the checks below show the registry's side only",
 			who, agree(who, "refuse", "refuses"), p.t.Dir, err, r, agree(who, "they connect", "it connects")),
-		Fix: "fix the folder first (the folder checks above say how), then run certkit verify again"}
+		Fix: "correct the folder first (the folder checks above say how), then run certkit verify again"}
 	if p.isLoopback() && who == "Docker and podman" {
 		c.Message = fmt.Sprintf("podman refuses to load %s (%s), so every podman pull and login for %s fails before it connects; Docker's classic path does not read the folder of a loopback registry and sends no client certificate either; the checks below show the registry's side only",
 			p.t.Dir, err, r)
