@@ -118,8 +118,7 @@ func loadPair(homeDir, folder, name string, roots *x509.CertPool, now time.Time)
 	cert := certs[0]
 	key, err := ca.ParseKey(keyPEM)
 	if errors.Is(err, ca.ErrEncryptedKey) {
-		return nil, &MaterialError{keyPath, "is encrypted; Docker, podman and containerd cannot read encrypted keys",
-			fmt.Sprintf("decrypt it: openssl pkey -in %s -out %s", keyPath, keyPath)}
+		return nil, &MaterialError{keyPath, "is encrypted; Docker, podman and containerd cannot read encrypted keys", decryptFix(keyPath)}
 	}
 	if err != nil {
 		return nil, &MaterialError{keyPath, err.Error(), reissue}
