@@ -111,8 +111,9 @@ func verifyOptions(c *cli.Context) ([]verify.Options, error) {
 		return nil, err
 	}
 	// The folders a runtime searches beyond its certs root (podman's
-	// ~/.config, /etc/containers and /etc/docker) are the machine's; a
-	// root given with --certs-dir is read alone.
+	// ~/.config, /etc/containers and /etc/docker, containerd's
+	// /etc/containerd and /etc/docker) are the machine's; a root given
+	// with --certs-dir is read alone.
 	var lookupEnv *install.RootEnv
 	if c.String("certs-dir") == "" {
 		env := processEnv()
@@ -123,6 +124,7 @@ func verifyOptions(c *cli.Context) ([]verify.Options, error) {
 		o := base
 		o.Registry, o.Dir, o.Target = reg, r.Folder(reg), r.Target
 		o.Search = verify.Lookup(r, reg, lookupEnv)
+		o.ContainerdSearch = verify.ContainerdLookup(r, reg, lookupEnv)
 		if lookupEnv == nil {
 			o.CertsDir = r.Dir
 		}

@@ -35,6 +35,11 @@ type Options struct {
 	// order (see Lookup); it reads the first that exists, which verify
 	// then checks instead of Dir. Empty means Dir alone.
 	Search []string
+	// ContainerdSearch is, for a folder containerd reads too (Docker's
+	// root is containerd's second certs root), the folders containerd
+	// tries for the registry, in order (see ContainerdLookup): when one
+	// before Dir exists, containerd reads it instead, and a check warns.
+	ContainerdSearch []string
 }
 
 // Verify reads the registry's folder as Docker and podman would (through
@@ -49,6 +54,7 @@ func Verify(ctx context.Context, opt Options) *Report {
 		now = time.Now
 	}
 	dir, lookup := pickFolder(opt)
+	lookup = append(lookup, containerdShadow(opt)...)
 	checks, tg := readFolder(opt, dir, now)
 	tg.Addr = opt.Addr
 	var rep *Report
@@ -120,8 +126,9 @@ func readFolder(opt Options, dir string, now func() time.Time) ([]Check, Target)
 	if len(f.CAs) == 0 && len(f.Pairs) == 0 {
 		summary.Status = Warning
 		summary.Kind = "empty-folder"
-		summary.Message = dir + " has no CA file and no client pair: Docker trusts only the system roots here and sends no client certificate"
-		summary.Fix = fmt.Sprintf("certkit install --host %s", reg)
+		summary.Message = fmt.Sprintf("%s has no CA file and no client pair: %s only the system roots here and %s no client certificate",
+			dir, tg.Readers+" "+agree(tg.Readers, "trust", "trusts"), agree(tg.Readers, "send", "sends"))
+		summary.Fix = "certkit install --host " + reg.String() + rootFlags(opt)
 	}
 	checks := []Check{summary}
 	var errs, warns int

@@ -22,7 +22,9 @@ import (
 //     them (root too reads its own ~/.config first). env is where that
 //     home is found; nil for a certs root given with --certs-dir, which is
 //     read alone.
-//   - containerd: reg_5000_ before reg:5000, in its certs root.
+//   - containerd (CRI, config_path /etc/containerd/certs.d:/etc/docker/certs.d):
+//     in each of its roots, reg_5000_, then reg:5000, then _default; the
+//     first root with one of them wins. With env nil, root alone.
 //   - Docker: the one folder.
 //
 // The folder certkit installs for the root, root.Folder(reg), is always
@@ -30,16 +32,52 @@ import (
 func Lookup(root install.Root, reg host.Registry, env *install.RootEnv) []string {
 	switch {
 	case root.Target == install.Containerd:
-		var out []string
-		for _, d := range reg.ContainerdDirs() {
-			out = append(out, filepath.Join(root.Dir, d))
+		roots := []string{root.Dir}
+		if env != nil {
+			if d, err := install.ResolveRoot(install.Docker, *env); err == nil && d.Dir != root.Dir {
+				roots = append(roots, d.Dir)
+			}
 		}
-		return out
+		return containerdFolders(roots, reg)
 	case root.Target == install.Podman && env != nil:
 		return podmanFolders(root, reg, *env)
 	}
 	return []string{root.Folder(reg)}
 }
+
+// ContainerdLookup returns containerd's search for reg (see Lookup) when
+// containerd reads root too: Docker's /etc/docker/certs.d is the second
+// of containerd's certs roots, so a folder in the first one, or an earlier
+// spelling, hides the folder certkit installs for Docker from containerd.
+// nil for any other root, and for a certs root given with --certs-dir
+// (env nil).
+func ContainerdLookup(root install.Root, reg host.Registry, env *install.RootEnv) []string {
+	if root.Target != install.Docker || env == nil {
+		return nil
+	}
+	c, err := install.ResolveRoot(install.Containerd, *env)
+	if err != nil || c.Dir == root.Dir {
+		return nil
+	}
+	return containerdFolders([]string{c.Dir, root.Dir}, reg)
+}
+
+// containerdFolders is containerd's search through its certs roots, in
+// order (hostDirFromRoots and HostDirFromRoot in containerd): in each root
+// host_port_, then host:port, then _default.
+func containerdFolders(roots []string, reg host.Registry) []string {
+	var out []string
+	for _, r := range roots {
+		for _, d := range append(reg.ContainerdDirs(), containerdDefault) {
+			out = append(out, filepath.Join(r, d))
+		}
+	}
+	return out
+}
+
+// containerdDefault is the folder containerd reads in a certs root for a
+// registry that has none of its own there.
+const containerdDefault = "_default"
 
 // podmanFolders is containers/image's search for a registry's folder. The
 // roots are install's: its per-user podman root (found through $HOME, as
@@ -90,25 +128,59 @@ func pickFolder(opt Options) (string, []Check) {
 	if len(opt.Search) < 2 {
 		return opt.Dir, nil
 	}
-	first := -1
-	for i, d := range opt.Search {
+	first := firstExisting(opt.Search)
+	if first < 0 {
+		return opt.Dir, nil
+	}
+	c := lookupCheck(opt, opt.Target, opt.Search, first)
+	c.ID = "lookup"
+	return opt.Search[first], []Check{c}
+}
+
+// containerdShadow is the check for a Docker folder that containerd reads
+// too (opt.ContainerdSearch): it warns when a folder containerd tries
+// first exists and hides the one certkit installed, and says nothing
+// otherwise (Docker's own folder is what the rest of the report checks).
+func containerdShadow(opt Options) []Check {
+	search := opt.ContainerdSearch
+	own := slices.Index(search, opt.Dir)
+	if own < 1 || !exists(opt.Dir) {
+		return nil
+	}
+	first := firstExisting(search)
+	if first < 0 || first >= own {
+		return nil
+	}
+	c := lookupCheck(opt, install.Containerd, search, first)
+	c.ID = "lookup:containerd"
+	c.Message += fmt.Sprintf(" (Docker itself reads %s)", opt.Dir)
+	return []Check{c}
+}
+
+// firstExisting is the index of the first folder of search that exists,
+// -1 when none does.
+func firstExisting(search []string) int {
+	for i, d := range search {
 		_, err := os.Stat(d)
 		// containers/image passes over folders it may not look into, as
 		// over missing ones; any other failure ends its search there.
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
 			continue
 		}
-		first = i
-		break
+		return i
 	}
-	if first < 0 {
-		return opt.Dir, nil
-	}
-	used := opt.Search[first]
-	who := readers(opt.Target)
-	order := joinAnd(opt.Search)
-	own := slices.Index(opt.Search, opt.Dir)
-	c := Check{ID: "lookup", Status: OK}
+	return -1
+}
+
+// lookupCheck says which folder of search the consumers of target read
+// (search[first], the first that exists), and warns when it hides
+// opt.Dir, where certkit installs.
+func lookupCheck(opt Options, target install.Target, search []string, first int) Check {
+	used := search[first]
+	who := readers(target)
+	order := searchOrder(search)
+	own := slices.Index(search, opt.Dir)
+	c := Check{Status: OK}
 	switch {
 	case used == opt.Dir:
 		c.Message = fmt.Sprintf("%s %s %s: the first that exists of %s (%s one, never several)", who, agree(who, "read", "reads"), used, order, agree(who, "they read", "it reads"))
@@ -117,14 +189,7 @@ func pickFolder(opt Options) (string, []Check) {
 		c.Kind = "shadowed"
 		c.Message = fmt.Sprintf("%s %s %s, not %s where certkit installs: %s the first that exists of %s and %s the others, so %s hides %s",
 			who, agree(who, "read", "reads"), used, opt.Dir, agree(who, "they take", "it takes"), order, agree(who, "ignore", "ignores"), used, opt.Dir)
-		// out of the certs root, where nothing reads it
-		aside := filepath.Join(filepath.Dir(filepath.Dir(used)), filepath.Base(used)+".certkit-old")
-		c.Fix = fmt.Sprintf("if %s is left over, move it out of the way: mv %s %s (then %s %s %s)",
-			used, shq(used), shq(aside), who, agree(who, "read", "reads"), opt.Dir)
-		if opt.Target == install.Podman {
-			c.Fix += fmt.Sprintf("; if it is the folder you want, install into it: certkit install --host %s --target podman --certs-dir %s",
-				opt.Registry, shq(filepath.Dir(used)))
-		}
+		c.Fix = shadowFix(opt, target, used)
 	default:
 		c.Message = fmt.Sprintf("%s %s %s: %s, where certkit installs, does not exist, and %s is the first that exists of %s",
 			who, agree(who, "read", "reads"), used, opt.Dir, used, order)
@@ -132,7 +197,57 @@ func pickFolder(opt Options) (string, []Check) {
 			c.Message += fmt.Sprintf(" (a folder installed at %s would stay hidden behind it)", opt.Dir)
 		}
 	}
-	return used, []Check{c}
+	return c
+}
+
+// searchOrder writes a search for messages: the folders in order, or,
+// when a certs root holds several of them (containerd's), the names in
+// each root: "a, b and c in /x, then a, b and c in /y".
+func searchOrder(search []string) string {
+	type group struct {
+		root  string
+		names []string
+	}
+	var groups []group
+	for _, d := range search {
+		r, n := filepath.Dir(d), filepath.Base(d)
+		if len(groups) > 0 && groups[len(groups)-1].root == r {
+			groups[len(groups)-1].names = append(groups[len(groups)-1].names, n)
+			continue
+		}
+		groups = append(groups, group{root: r, names: []string{n}})
+	}
+	if len(groups) == len(search) {
+		return joinAnd(search)
+	}
+	var parts []string
+	for _, g := range groups {
+		parts = append(parts, joinAnd(g.names)+" in "+g.root)
+	}
+	return strings.Join(parts, ", then ")
+}
+
+// shadowFix says how to let the consumers of target read opt.Dir rather
+// than used, the folder they find first.
+func shadowFix(opt Options, target install.Target, used string) string {
+	who := readers(target)
+	reg := opt.Registry.String()
+	// out of the certs root, where nothing reads it
+	aside := filepath.Join(filepath.Dir(filepath.Dir(used)), filepath.Base(used)+".certkit-old")
+	move := fmt.Sprintf("if %s is left over, move it out of the way: mv %s %s (then %s %s %s)",
+		used, shq(used), shq(aside), who, agree(who, "read", "reads"), opt.Dir)
+	switch {
+	case target == install.Containerd && filepath.Base(used) == containerdDefault:
+		// _default serves every registry without a folder of its own in
+		// that root: give this one its own there rather than move it
+		return fmt.Sprintf("%s is containerd's folder for every registry without one of its own in %s; give %s its own, which containerd reads before it: certkit install --host %s --target containerd --certs-dir %s; or, %s",
+			used, filepath.Dir(used), reg, reg, shq(filepath.Dir(used)), move)
+	case filepath.Base(used) == reg && (target == install.Podman || target == install.Containerd):
+		// the registry's folder in a root searched earlier
+		return fmt.Sprintf("%s; if it is the folder you want, install into it: certkit install --host %s --target %s --certs-dir %s",
+			move, reg, target, shq(filepath.Dir(used)))
+	}
+	return move
 }
 
 func exists(path string) bool {
@@ -151,7 +266,8 @@ func missingFolder(opt Options, dir string) Check {
 		c.Fix = "certkit install --host " + reg.String() + rootFlags(opt)
 	}
 	if len(opt.Search) > 1 {
-		c.Message = fmt.Sprintf("none of %s exists: %s trust no extra CA for %s and send it no client certificate", joinAnd(opt.Search), readers(opt.Target), reg)
+		who := readers(opt.Target)
+		c.Message = fmt.Sprintf("none of %s exists: %s %s no extra CA for %s and %s it no client certificate", searchOrder(opt.Search), who, agree(who, "trust", "trusts"), reg, agree(who, "send", "sends"))
 	}
 	var whys, fixes []string
 	for _, m := range nearMisses(opt, dir) {

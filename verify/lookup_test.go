@@ -205,8 +205,13 @@ func TestLookup(t *testing.T) {
 			[]string{"/x/certs.d/reg.example.com:5000"}},
 		{"docker", install.Docker, env("/home/alice", 1000, nil), "",
 			[]string{"/etc/docker/certs.d/reg.example.com:5000"}},
+		// containerd's config_path: /etc/containerd/certs.d, then
+		// /etc/docker/certs.d; in each, host_port_, host:port, _default
 		{"containerd", install.Containerd, env("/home/alice", 1000, nil), "",
-			[]string{"/etc/containerd/certs.d/reg.example.com_5000_", "/etc/containerd/certs.d/reg.example.com:5000"}},
+			[]string{"/etc/containerd/certs.d/reg.example.com_5000_", "/etc/containerd/certs.d/reg.example.com:5000", "/etc/containerd/certs.d/_default",
+				"/etc/docker/certs.d/reg.example.com_5000_", "/etc/docker/certs.d/reg.example.com:5000", "/etc/docker/certs.d/_default"}},
+		{"containerd with --certs-dir", install.Containerd, env("/home/alice", 1000, nil), "/x/certs.d",
+			[]string{"/x/certs.d/reg.example.com_5000_", "/x/certs.d/reg.example.com:5000", "/x/certs.d/_default"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -405,6 +410,145 @@ func TestVerifyFolderSummary(t *testing.T) {
 				fmt.Sprintf(`"status": %q`, tt.status),
 			} {
 				contains(t, "JSON", js, want)
+			}
+		})
+	}
+}
+
+// containerd reads /etc/docker/certs.d after /etc/containerd/certs.d:
+// ContainerdLookup gives its search for Docker's root, and nothing for a
+// root containerd does not read or one given with --certs-dir.
+func TestContainerdLookup(t *testing.T) {
+	t.Parallel()
+	reg, _ := host.Parse("reg.example.com:5000")
+	env := install.RootEnv{
+		Getenv:  func(string) string { return "" },
+		HomeDir: func() (string, error) { return "/home/alice", nil },
+		Geteuid: func() int { return 0 },
+	}
+	docker, err := install.ResolveRoot(install.Docker, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"/etc/containerd/certs.d/reg.example.com_5000_", "/etc/containerd/certs.d/reg.example.com:5000", "/etc/containerd/certs.d/_default",
+		"/etc/docker/certs.d/reg.example.com_5000_", "/etc/docker/certs.d/reg.example.com:5000", "/etc/docker/certs.d/_default"}
+	if got := ContainerdLookup(docker, reg, &env); !slices.Equal(got, want) {
+		t.Errorf("ContainerdLookup(docker) = %q, want %q", got, want)
+	}
+	if got := ContainerdLookup(docker, reg, nil); got != nil {
+		t.Errorf("ContainerdLookup(--certs-dir) = %q, want nothing", got)
+	}
+	for _, tg := range []install.Target{install.Podman, install.Containerd, install.DockerRootless} {
+		r, err := install.ResolveRoot(tg, env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := ContainerdLookup(r, reg, &env); got != nil {
+			t.Errorf("ContainerdLookup(%s) = %q, want nothing", tg, got)
+		}
+	}
+}
+
+// containerd (CRI) searches its roots in order, /etc/containerd/certs.d
+// then /etc/docker/certs.d, and in each the first of host_port_,
+// host:port and _default; the first root with one of them wins. verify
+// --target containerd checks that folder, and verify --target docker
+// warns when containerd finds one before Docker's.
+func TestVerifyContainerdRoots(t *testing.T) {
+	t.Parallel()
+	root := newCA(t, "certkit CA containerd")
+	client := root.issue(t, leafOpts{cn: "client"})
+	reg, _ := host.Parse("reg.example.com:5000")
+	good := map[string][]byte{"ca.crt": ca.EncodeCert(root.cert), "client.cert": certPEM(client), "client.key": keyPEM(t, client)}
+	other := map[string][]byte{"README": []byte("another folder")}
+
+	// {c} and {d} stand for containerd's and Docker's certs roots
+	tests := []struct {
+		name    string
+		target  install.Target
+		folders []string // created under the roots; {d}/reg.example.com:5000 gets good files
+		read    string   // the folder containerd reads
+		status  Status
+		kind    string
+		message []string
+		fix     []string
+	}{
+		// --target docker: Docker reads {d}/reg:5000; containerd may not
+		{"docker, containerd reads the same folder", install.Docker,
+			[]string{"{d}/reg.example.com:5000", "{d}/_default"}, "", OK, "", nil, nil},
+		{"docker, _default in containerd's root", install.Docker,
+			[]string{"{d}/reg.example.com:5000", "{c}/_default"}, "{c}/_default", Warning, "shadowed",
+			[]string{"containerd reads {c}/_default, not {d}/reg.example.com:5000 where certkit installs", "so {c}/_default hides {d}/reg.example.com:5000", "(Docker itself reads {d}/reg.example.com:5000)"},
+			[]string{"{c}/_default is containerd's folder for every registry without one of its own in {c}", "certkit install --host reg.example.com:5000 --target containerd --certs-dir {c};", "mv {c}/_default {c}/../_default.certkit-old"}},
+		{"docker, the registry's folder in containerd's root", install.Docker,
+			[]string{"{d}/reg.example.com:5000", "{c}/reg.example.com:5000"}, "{c}/reg.example.com:5000", Warning, "shadowed",
+			[]string{"containerd reads {c}/reg.example.com:5000, not {d}/reg.example.com:5000"},
+			[]string{"mv {c}/reg.example.com:5000 {c}/../reg.example.com:5000.certkit-old", "if it is the folder you want, install into it: certkit install --host reg.example.com:5000 --target containerd --certs-dir {c}"}},
+		{"docker, containerd's spelling beside it", install.Docker,
+			[]string{"{d}/reg.example.com:5000", "{d}/reg.example.com_5000_"}, "{d}/reg.example.com_5000_", Warning, "shadowed",
+			[]string{"containerd reads {d}/reg.example.com_5000_, not {d}/reg.example.com:5000"},
+			[]string{"mv {d}/reg.example.com_5000_ {d}/../reg.example.com_5000_.certkit-old (then containerd reads {d}/reg.example.com:5000)"}},
+		// --target containerd: certkit installs {c}/reg:5000
+		{"containerd falls back to Docker's root", install.Containerd,
+			[]string{"{d}/reg.example.com:5000"}, "{d}/reg.example.com:5000", OK, "",
+			[]string{"containerd reads {d}/reg.example.com:5000: {c}/reg.example.com:5000, where certkit installs, does not exist"}, nil},
+		{"containerd stops at the first root with a match, _default", install.Containerd,
+			[]string{"{d}/reg.example.com:5000", "{c}/_default"}, "{c}/_default", OK, "",
+			[]string{"containerd reads {c}/_default: {c}/reg.example.com:5000, where certkit installs, does not exist"}, nil},
+		{"containerd's own folder comes before _default", install.Containerd,
+			[]string{"{c}/reg.example.com:5000", "{c}/_default", "{d}/reg.example.com:5000"}, "{c}/reg.example.com:5000", OK, "",
+			[]string{"containerd reads {c}/reg.example.com:5000: the first that exists of reg.example.com_5000_, reg.example.com:5000 and _default in {c}, then reg.example.com_5000_, reg.example.com:5000 and _default in {d} (it reads one, never several)"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			base := t.TempDir()
+			croot, droot := filepath.Join(base, "containerd", "certs.d"), filepath.Join(base, "docker", "certs.d")
+			sub := strings.NewReplacer("{c}/../", filepath.Dir(croot)+"/", "{d}/../", filepath.Dir(droot)+"/", "{c}", croot, "{d}", droot)
+			for _, f := range tt.folders {
+				files := other
+				if f == "{d}/reg.example.com:5000" || f == "{c}/reg.example.com:5000" {
+					files = good
+				}
+				writeFolder(t, sub.Replace(f), files)
+			}
+			search := containerdFolders([]string{croot, droot}, reg)
+			opt := Options{Registry: reg, Target: tt.target, Offline: true}
+			id := "lookup"
+			if tt.target == install.Docker {
+				opt.Dir = filepath.Join(droot, reg.String())
+				opt.ContainerdSearch = search
+				id = "lookup:containerd"
+			} else {
+				opt.Dir = filepath.Join(croot, reg.String())
+				opt.Search = search
+			}
+			rep := Verify(context.Background(), opt)
+			if tt.read == "" {
+				expectNo(t, rep, id)
+				return
+			}
+			c := expect(t, rep, id, tt.status, tt.kind)
+			for _, m := range tt.message {
+				contains(t, "message", c.Message, sub.Replace(m))
+			}
+			for _, f := range tt.fix {
+				contains(t, "fix", c.Fix, sub.Replace(f))
+			}
+			expectNo(t, rep, map[string]string{"lookup": "lookup:containerd", "lookup:containerd": "lookup"}[id])
+			// --target docker checks Docker's folder; --target containerd
+			// the one containerd reads
+			want := opt.Dir
+			if tt.target == install.Containerd {
+				want = sub.Replace(tt.read)
+			}
+			if rep.Dir != want {
+				t.Errorf("report dir %s, want %s", rep.Dir, want)
+			}
+			// an empty folder is containerd's, and so is the fix
+			if f, _ := rep.Check("folder"); f.Kind == "empty-folder" && tt.target == install.Containerd {
+				contains(t, "empty folder", f.Message, "containerd trusts only the system roots")
+				contains(t, "empty folder fix", f.Fix, "certkit install --host reg.example.com:5000 --target containerd")
 			}
 		})
 	}
