@@ -92,7 +92,7 @@ func alertName(code uint8) string {
 
 func (p *prober) alertFix(code uint8, pr *Pair) string {
 	reg := p.t.Registry
-	reissue := fmt.Sprintf("certkit issue client --host %s --name %s --force, then certkit install --host %s", reg, pr.Name, reg)
+	reissue := fmt.Sprintf("certkit issue client --host %s --name %s --force, then certkit install --host %s%s", reg, shq(pr.Name), reg, p.t.Flags)
 	switch code {
 	case alertUnknownCA:
 		return fmt.Sprintf("the registry does not trust %s, the CA that issued %s.cert: add that CA's certificate to the registry's http.tls.clientcas, or issue the pair from the CA it trusts: %s",
@@ -105,6 +105,100 @@ func (p *prober) alertFix(code uint8, pr *Pair) string {
 		return "the registry got no certificate it could use from this pair (is its key type one the server accepts?); reissue it with the default key type: " + reissue
 	}
 	return "the registry's log says why it refused the certificate"
+}
+
+// issuerAlert reports an alert a server sends for a client certificate
+// from a CA it does not trust: "unknown certificate authority", or, from
+// Go before 1.22 and some other servers, "bad certificate", "certificate
+// unknown" or "unsupported certificate".
+func issuerAlert(code uint8) bool {
+	switch code {
+	case alertUnknownCA, alertBadCertificate, alertCertificateUnknown, alertUnsupportedCert:
+		return true
+	}
+	return false
+}
+
+// foreignIssuer tells whether pr comes from another CA than the one the
+// registry trusts for client certificates, and says why: its issuer is not
+// among the CAs the server's CertificateRequest names (cri), or, when the
+// server names none or names its issuer's name, it is signed by none of
+// the folder's CAs while one of them bears its issuer's name (another CA
+// with the same name) or, with no list to go by, while the folder has CAs
+// at all (certkit's registry trusts the CA of the folder for clients).
+func (p *prober) foreignIssuer(pr *Pair, cri *tls.CertificateRequestInfo) (string, bool) {
+	leaf := pr.Cert.Leaf
+	if leaf == nil {
+		return "", false
+	}
+	chain := []*x509.Certificate{leaf}
+	for _, der := range pr.Cert.Certificate[min(1, len(pr.Cert.Certificate)):] {
+		if c, err := x509.ParseCertificate(der); err == nil {
+			chain = append(chain, c)
+		}
+	}
+	cert := pr.Name + ".cert"
+	listed := cri == nil || len(cri.AcceptableCAs) == 0
+	var names []string
+	if cri != nil {
+		for _, der := range cri.AcceptableCAs {
+			if n, ok := rawName(der); ok {
+				names = append(names, nameOf(n))
+			}
+			for _, c := range chain {
+				listed = listed || bytes.Equal(c.RawIssuer, der)
+			}
+		}
+	}
+	if !listed {
+		return fmt.Sprintf("the registry trusts another CA: it accepts client certificates issued by %s, and %s is issued by %s",
+			joinAnd(names), cert, nameOf(leaf.Issuer)), true
+	}
+	if len(p.t.CAs) == 0 || signedByFolder(chain, p.t.CAs) {
+		return "", false
+	}
+	for _, c := range p.t.CAs {
+		if bytes.Equal(c.RawSubject, leaf.RawIssuer) {
+			return fmt.Sprintf("the registry trusts another CA: %s is issued by a CA named %s, but not by the folder's CA of that name (SHA-256 %s), another CA with the same name: was the CA made again?",
+				cert, nameOf(leaf.Issuer), short(fingerprint(c))), true
+		}
+	}
+	if len(names) > 0 {
+		// the registry names the issuer: the folder's CAs say nothing
+		return "", false
+	}
+	var folder []string
+	for _, c := range p.t.CAs {
+		folder = append(folder, nameOf(c.Subject))
+	}
+	return fmt.Sprintf("the registry most likely trusts another CA: it names none it accepts, and %s is issued by %s, not by the folder's CA %s",
+		cert, nameOf(leaf.Issuer), joinAnd(folder)), true
+}
+
+// signedByFolder reports a chain whose leaf or one of whose certificates
+// is signed by one of cas, or is one of them.
+func signedByFolder(chain, cas []*x509.Certificate) bool {
+	for _, c := range chain {
+		for _, ca := range cas {
+			if c.Equal(ca) || bytes.Equal(ca.RawSubject, c.RawIssuer) && c.CheckSignatureFrom(ca) == nil {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// foreignFix is the fix for a pair from another CA than the registry's:
+// a client certificate from the registry's CA, or the registry told to
+// trust this one.
+func (p *prober) foreignFix(pr *Pair) string {
+	reg := p.t.Registry
+	name := ""
+	if pr.Name != "client" {
+		name = " --name " + shq(pr.Name)
+	}
+	return fmt.Sprintf("issue the client certificate from the registry's CA, in the certkit home that holds it: certkit issue client --host %s%s, then certkit install --host %s%s; or add the CA that issued %s.cert (%s) to the registry's http.tls.clientcas",
+		reg, name, reg, p.t.Flags, pr.Name, issuerOf(pr))
 }
 
 // httpRejectionFix says what to do about an HTTP rejection of pr (nil:

@@ -86,7 +86,7 @@ func ReadFolder(dir string, reg host.Registry, now func() time.Time) ([]Check, T
 // readFolder is ReadFolder for the consumer in opt.
 func readFolder(opt Options, dir string, now func() time.Time) ([]Check, Target) {
 	reg := opt.Registry
-	tg := Target{Registry: reg, Dir: dir, Readers: readers(opt.Target)}
+	tg := Target{Registry: reg, Dir: dir, Readers: readers(opt.Target), Flags: rootFlags(opt)}
 	f, err := install.ReadFolderWith(dir, install.ReadOptions{Now: now, Name: reg.String()})
 	switch {
 	case errors.Is(err, fs.ErrNotExist):

@@ -55,6 +55,10 @@ type Target struct {
 	// Readers names who reads the folder, for messages ("Docker and
 	// podman" when empty).
 	Readers string
+	// Flags name the certs root the folder is in, for the commands the
+	// fixes suggest (" --target podman", " --certs-dir DIR"; "" for
+	// Docker's root).
+	Flags string
 }
 
 // LiveOptions tune the probe.
@@ -492,12 +496,12 @@ func (p *prober) requestCheck(s *session) int {
 		c.Status = Error
 		c.Kind = "no-pairs"
 		c.Message = asks + ", and the folder has no client pair: Docker sends no certificate"
-		c.Fix = fmt.Sprintf("certkit issue client --host %s, then certkit install --host %s", p.t.Registry, p.t.Registry)
+		c.Fix = fmt.Sprintf("certkit issue client --host %s, then certkit install --host %s%s", p.t.Registry, p.t.Registry, p.t.Flags)
 	case sent < 0:
 		c.Status = Error
 		c.Kind = "no-acceptable-pair"
 		c.Message = fmt.Sprintf("%s, and none of the installed pairs is: %s; Docker sends no certificate", asks, joinAnd(skipped))
-		c.Fix = fmt.Sprintf("install a client certificate from the CA the registry trusts (certkit issue client --host %s, then certkit install --host %s), or add the CA that issued the pairs to the registry's http.tls.clientcas", p.t.Registry, p.t.Registry)
+		c.Fix = fmt.Sprintf("install a client certificate from the CA the registry trusts (certkit issue client --host %s, then certkit install --host %s%s), or add the CA that issued the pairs to the registry's http.tls.clientcas", p.t.Registry, p.t.Registry, p.t.Flags)
 	default:
 		pr := &p.t.Pairs[sent]
 		c.Status = OK
@@ -597,6 +601,14 @@ func (p *prober) pairCheck(ctx context.Context, pr *Pair, sent bool) {
 			c.Kind = "rejected-tls"
 			c.Message = fmt.Sprintf("%s: rejected in the TLS handshake: %s", who, alertName(code))
 			c.Fix = p.alertFix(code, pr)
+			// Registries built with Go before 1.22 (Debian's
+			// docker-registry among them) answer a certificate from a CA
+			// they do not trust with "bad certificate", not "unknown
+			// certificate authority": the pair's issuer says which it is.
+			if why, ok := p.foreignIssuer(pr, s.hs.cri); ok && issuerAlert(code) {
+				c.Message += "; " + why
+				c.Fix = p.foreignFix(pr)
+			}
 			break
 		}
 		c.Status = Error
