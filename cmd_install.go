@@ -198,10 +198,14 @@ type installReport struct {
 	Changed  bool                   `json:"changed"`
 	Folders  []install.FolderResult `json:"folders"`
 	Warnings []string               `json:"warnings,omitempty"`
+	Notes    []string               `json:"notes,omitempty"`
 }
 
 func reportInstall(e *env, c *cli.Context, res *install.Result, uninstall bool) error {
 	r := installReport{DryRun: res.DryRun, Changed: res.Changed(), Folders: res.Folders}
+	if !uninstall {
+		r.Notes = res.Notes()
+	}
 	warned := map[string]bool{}
 	for _, f := range res.Folders {
 		if f.Loopback && !uninstall && !warned[f.Registry] {
@@ -217,7 +221,11 @@ func reportInstall(e *env, c *cli.Context, res *install.Result, uninstall bool) 
 	}
 	for _, f := range res.Folders {
 		for _, p := range f.Problems {
-			u.warnf("%s", f.Dir+"/"+p.String())
+			if p.File == "" {
+				u.warnf("%s: %s", f.Dir, p.Message)
+			} else {
+				u.warnf("%s/%s", f.Dir, p.String())
+			}
 			if p.Fix != "" {
 				u.hintf("%s", p.Fix)
 			}
@@ -228,6 +236,9 @@ func reportInstall(e *env, c *cli.Context, res *install.Result, uninstall bool) 
 	}
 	for _, f := range res.Folders {
 		reportFolder(u, f, res.DryRun, uninstall)
+	}
+	for _, n := range r.Notes {
+		u.printf("Note: %s", n)
 	}
 	switch {
 	case res.DryRun:

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -99,6 +100,8 @@ type FolderResult struct {
 	root  Root
 	want  map[string][]byte // name -> content to write
 	owner owner
+	pairs []string  // the names of certkit's client pairs (install)
+	extra []Problem // problems found outside the folder (shadow folders)
 }
 
 // Result lists every folder install looked at, in order.
@@ -120,24 +123,80 @@ func (r *Result) Changed() bool {
 // ConflictError reports files install will not replace.
 type ConflictError struct {
 	Dir     string
-	Files   []string // names in Dir
+	Files   []string // names in Dir; a folder's ends in "/"
 	Foreign bool     // not certkit's: never replaced
+	// Reason says what the one file is, when it is not in the way of a
+	// file certkit writes (a file where the registry folder belongs).
+	Reason string
+	// Command is the command to run again: "install" when empty.
+	Command string
 }
 
 func (e *ConflictError) Error() string {
-	if e.Foreign {
-		return fmt.Sprintf("%s already holds %s, which certkit did not install and will not replace", e.Dir, strings.Join(e.Files, ", "))
+	files := strings.Join(e.Files, ", ")
+	switch {
+	case e.Reason != "":
+		return fmt.Sprintf("%s holds %s, %s; certkit will not replace it", e.Dir, files, e.Reason)
+	case e.Foreign:
+		return fmt.Sprintf("%s already holds %s, which certkit did not install and will not replace", e.Dir, files)
 	}
-	return fmt.Sprintf("%s holds %s, installed by certkit earlier and different from what the certkit home has now", e.Dir, strings.Join(e.Files, ", "))
+	return fmt.Sprintf("%s holds %s, installed by certkit earlier and different from what the certkit home has now", e.Dir, files)
 }
 
 // Hint says how to go on.
 func (e *ConflictError) Hint() string {
-	if e.Foreign {
-		return fmt.Sprintf("nothing was changed; move them out of the folder (e.g. mv %s %s.orig) and run install again",
-			filepath.Join(e.Dir, e.Files[0]), filepath.Join(e.Dir, e.Files[0]))
+	cmd := e.Command
+	if cmd == "" {
+		cmd = "install"
 	}
-	return "nothing was changed; pass --force to replace them (the old files are kept under .certkit-backup in the certs root)"
+	if !e.Foreign {
+		return "nothing was changed; pass --force to replace them (the old files are kept under .certkit-backup in the certs root)"
+	}
+	mv := moveAside(filepath.Join(e.Dir, e.Files[0]), "")
+	if f, dir := strings.CutSuffix(e.Files[0], "/"); dir && e.Reason == "" {
+		// A folder in the registry folder: any name in it is in the way,
+		// so it goes beside the registry folder.
+		mv = moveAside(filepath.Join(e.Dir, f), e.Dir+"."+f)
+	}
+	if len(e.Files) == 1 {
+		return fmt.Sprintf("nothing was changed; move it out of the way (%s) and run %s again", mv, cmd)
+	}
+	return fmt.Sprintf("nothing was changed; move them out of the folder (e.g. %s) and run %s again", mv, cmd)
+}
+
+// moveAside is the command that moves path to to, or to path.orig when to
+// is empty; to a free name (to2, to3, …), so that it overwrites nothing
+// and never moves a folder into another.
+func moveAside(path, to string) string {
+	path = strings.TrimSuffix(path, "/")
+	if to == "" {
+		to = path + ".orig"
+	}
+	dst := to
+	for n := 2; exists(dst); n++ {
+		dst = fmt.Sprintf("%s%d", to, n)
+	}
+	return "mv " + shq(path) + " " + shq(dst)
+}
+
+// ShadowError reports a folder that containerd reads for a registry
+// instead of the one certkit installs into: <host>_<port>_ beside
+// <host:port> in a certs root only containerd reads.
+type ShadowError struct {
+	Root     string // the certs root
+	Registry string // host:port
+	Shadow   string // the folder containerd reads: host_port_
+}
+
+func (e *ShadowError) Error() string {
+	return fmt.Sprintf("%s holds %s/, which containerd reads for %s instead of %s/ (it looks for %s/ first): certkit's files there would never be used",
+		e.Root, e.Shadow, e.Registry, e.Registry, e.Shadow)
+}
+
+// Hint says how to go on.
+func (e *ShadowError) Hint() string {
+	return fmt.Sprintf("nothing was changed; move it out of the way (%s) and run install again; containerd then reads %s/, so copy into it first anything of %s/ you still need",
+		moveAside(filepath.Join(e.Root, e.Shadow), ""), filepath.Join(e.Root, e.Registry), e.Shadow)
 }
 
 // BrokenFolderError reports a registry folder whose other files break it,
@@ -145,6 +204,7 @@ func (e *ConflictError) Hint() string {
 type BrokenFolderError struct {
 	Dir      string
 	Problems []Problem // the errors
+	Command  string    // the command to run again: "install" when empty
 }
 
 func (e *BrokenFolderError) Error() string {
@@ -158,9 +218,13 @@ func (e *BrokenFolderError) Error() string {
 
 // Hint is the fix of the first problem.
 func (e *BrokenFolderError) Hint() string {
+	cmd := e.Command
+	if cmd == "" {
+		cmd = "install"
+	}
 	for _, p := range e.Problems {
 		if p.Fix != "" {
-			return p.Fix + "; then run install again"
+			return p.Fix + "; then run " + cmd + " again"
 		}
 	}
 	return ""
@@ -272,7 +336,7 @@ func applyInstall(res *Result, opt Options) error {
 	for _, c := range b.changes {
 		after, err := ReadFolderWith(c.fr.Dir, ReadOptions{Now: opt.Now, Name: c.fr.Registry})
 		if err == nil {
-			c.fr.Problems = warnings(after.Problems, c.fr.Files)
+			c.fr.Problems = c.fr.problems(after)
 		}
 	}
 	return nil
@@ -289,21 +353,18 @@ func planInstall(root Root, reg host.Registry, m *material, opt Options) (*Folde
 		return nil, err
 	}
 	fr.Dir = dir
-	if root.HostsTOML {
-		if err := checkContainerdShadow(root.Dir, reg); err != nil {
-			return nil, err
-		}
+	if fr.extra, err = containerdShadows(root, reg, opt.Roots); err != nil {
+		return nil, err
 	}
 
 	want := map[string][]byte{CAFileName: m.caPEM}
-	var pairNames []string
 	for _, p := range m.pairs {
 		want[p.name+CertExt] = p.certPEM
 		want[p.name+KeyExt] = p.keyPEM
-		pairNames = append(pairNames, p.name)
+		fr.pairs = append(fr.pairs, p.name)
 	}
 	if root.HostsTOML {
-		want[HostsFile] = renderHostsTOML(name, CAFileName, pairNames)
+		want[HostsFile] = renderHostsTOML(name, CAFileName, fr.pairs)
 	}
 
 	cur, err := readCurrent(dir, name, opt.Now)
@@ -329,10 +390,14 @@ func planInstall(root Root, reg host.Registry, m *material, opt Options) (*Folde
 			fc.Action, fc.Certkit, fc.Mode = Keep, false, e.mode
 			fc.Note = "same content, not installed by certkit"
 		case !own && fname == HostsFile:
-			if !opt.Force {
-				return nil, &hostsTOMLError{Dir: dir}
+			// The user's hosts.toml may hold more than certkit's would
+			// (mirrors, headers): it stays, and certkit's files go beside
+			// it, unless --force replaces one that does not name them.
+			if !opt.Force || fr.namesAll(cur.folder.HostsTOML) {
+				delete(want, HostsFile) // kept below, with the user's files
+				continue
 			}
-			fc.Action, fc.Note = Update, "hosts.toml not written by certkit, replaced (--force)"
+			fc.Action, fc.Note = Update, "hosts.toml not written by certkit and not naming certkit's files, replaced (--force)"
 		case !own:
 			foreign = append(foreign, fname)
 			continue
@@ -421,7 +486,7 @@ func planInstall(root Root, reg host.Registry, m *material, opt Options) (*Folde
 	if cur.folder != nil {
 		var blocking []Problem
 		for _, p := range cur.folder.Problems {
-			if p.Severity != SeverityError || !isKept(fr.Files, p.File) {
+			if p.Severity != SeverityError || !isKept(fr.Files, p.File) || fr.namesNew(p, nil) {
 				continue
 			}
 			if _, own := cur.manifest.Has(p.File); own {
@@ -434,9 +499,7 @@ func planInstall(root Root, reg host.Registry, m *material, opt Options) (*Folde
 			return nil, &BrokenFolderError{Dir: dir, Problems: blocking}
 		}
 	}
-	if cur.folder != nil {
-		fr.Problems = warnings(cur.folder.Problems, fr.Files)
-	}
+	fr.Problems = fr.problems(cur.folder)
 	if fr.Changed {
 		if fr.owner, err = ownerFor(root.Dir); err != nil {
 			return nil, err
@@ -473,30 +536,6 @@ func warnings(ps []Problem, files []FileChange) []Problem {
 	return out
 }
 
-type hostsTOMLError struct{ Dir string }
-
-func (e *hostsTOMLError) Error() string {
-	return filepath.Join(e.Dir, HostsFile) + " exists and was not written by certkit; containerd reads only what it names"
-}
-
-func (e *hostsTOMLError) Hint() string {
-	return "nothing was changed; add ca = \"" + CAFileName + "\" and client = [[\"NAME.cert\", \"NAME.key\"]] to it yourself, or pass --force to replace it (the old one is kept under .certkit-backup in the certs root)"
-}
-
-// checkContainerdShadow refuses a containerd root where a folder that
-// containerd looks at first ("reg_5000_") would hide certkit's.
-func checkContainerdShadow(rootDir string, reg host.Registry) error {
-	for _, d := range reg.ContainerdDirs() {
-		if d == reg.String() {
-			return nil
-		}
-		if _, err := os.Lstat(filepath.Join(rootDir, d)); err == nil {
-			return &ConflictError{Dir: rootDir, Files: []string{d + "/ (containerd reads it before " + reg.String() + "/)"}, Foreign: true}
-		}
-	}
-	return nil
-}
-
 // resolveFolder follows a registry folder that is a symbolic link, so that
 // the swap happens where the folder really is.
 func resolveFolder(dir string) (string, error) {
@@ -509,7 +548,7 @@ func resolveFolder(dir string) (string, error) {
 	}
 	if fi.Mode()&fs.ModeSymlink == 0 {
 		if !fi.IsDir() {
-			return "", &ConflictError{Dir: filepath.Dir(dir), Files: []string{filepath.Base(dir) + " (a file where the registry folder belongs)"}, Foreign: true}
+			return "", &ConflictError{Dir: filepath.Dir(dir), Files: []string{filepath.Base(dir)}, Foreign: true, Reason: "a file where the registry folder belongs"}
 		}
 		return dir, nil
 	}
@@ -714,6 +753,11 @@ func prepareInstall(b *batch, c *change, opt Options) error {
 		if p.Severity == SeverityError {
 			p.Message = strings.ReplaceAll(p.Message, tmp, fr.Dir)
 			p.Fix = strings.ReplaceAll(p.Fix, tmp, fr.Dir)
+			// A user's hosts.toml that names certkit's new files by
+			// their final path reads them once the folder is in place.
+			if fr.namesNew(p, func(name string) bool { return exists(filepath.Join(tmp, name)) }) {
+				continue
+			}
 			broken = append(broken, p)
 		}
 	}
@@ -983,3 +1027,340 @@ func renameIfAbsent(a, b string) error {
 }
 
 var errNoExchange = errors.New("this file system cannot exchange two folders in one step")
+
+// KindShadowFolder: containerd reads another folder for the registry than
+// the one certkit installs into, and never this one: <host>_<port>_ in the
+// same certs root (it looks for that spelling first), or a folder for the
+// registry, or _default, in a certs root it searches before this one
+// (certsd.md §2).
+const KindShadowFolder Kind = "shadow-folder"
+
+// readByContainerd reports whether containerd reads root: its own root,
+// and Docker's, which is in containerd's default config_path.
+func readByContainerd(root Root) bool {
+	return root.HostsTOML || root.Target == Containerd || root.Target == Docker
+}
+
+// containerdFolder returns the name of the folder containerd reads for reg
+// in the certs root rootDir: the first of <host>_<port>_, <host:port> and,
+// with orDefault, _default that exists; "" when none does.
+func containerdFolder(rootDir string, reg host.Registry, orDefault bool) (string, error) {
+	names := reg.ContainerdDirs()
+	if orDefault {
+		names = append(names, "_default")
+	}
+	for _, n := range names {
+		// containerd looks with stat: a link counts as what it points to.
+		_, err := os.Stat(filepath.Join(rootDir, n))
+		if err == nil {
+			return n, nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, fs.ErrPermission) {
+			return "", err
+		}
+	}
+	return "", nil
+}
+
+// containerdShadows finds the folders containerd reads for reg instead of
+// the one certkit installs into root. In a root only containerd reads,
+// that is an error: the install could never work. In Docker's root it is a
+// warning (Docker and podman read certkit's folder). roots are the run's:
+// a containerd root the run also installs into gives containerd certkit's
+// files itself.
+func containerdShadows(root Root, reg host.Registry, roots []Root) ([]Problem, error) {
+	if !readByContainerd(root) {
+		return nil, nil
+	}
+	name := reg.String()
+	var out []Problem
+	d, err := containerdFolder(root.Dir, reg, false)
+	if err != nil {
+		return nil, err
+	}
+	if d != "" && d != name {
+		if root.HostsTOML {
+			return nil, &ShadowError{Root: root.Dir, Registry: name, Shadow: d}
+		}
+		out = append(out, Problem{Severity: SeverityWarning, Kind: KindShadowFolder,
+			Message: fmt.Sprintf("containerd, which reads Docker's certs root too, reads %s for %s instead of this folder (it looks for %s/ first), so it does not use certkit's files (Docker and podman do)",
+				filepath.Join(root.Dir, d), name, d),
+			Fix: fmt.Sprintf("move it out of the way (%s; containerd then reads this folder, so copy into it first anything of %s/ you still need)",
+				moveAside(filepath.Join(root.Dir, d), ""), d)})
+	}
+	for _, first := range root.ContainerdFirst {
+		if installsInto(roots, first) {
+			continue
+		}
+		d, err := containerdFolder(first, reg, true)
+		if err != nil {
+			return nil, err
+		}
+		if d == "" || d == name && certkitFolder(filepath.Join(first, d), name) {
+			continue
+		}
+		out = append(out, Problem{Severity: SeverityWarning, Kind: KindShadowFolder,
+			Message: fmt.Sprintf("containerd searches %s before this certs root and reads %s for %s, so it never reads this folder (Docker and podman do)",
+				first, filepath.Join(first, d), name),
+			Fix: "install for containerd too, into the folder it reads first: certkit install --target containerd --host " + shq(name)})
+	}
+	return out, nil
+}
+
+// installsInto reports whether the run installs a containerd layout into
+// the certs root dir.
+func installsInto(roots []Root, dir string) bool {
+	for _, r := range roots {
+		if r.HostsTOML && filepath.Clean(r.Dir) == filepath.Clean(dir) {
+			return true
+		}
+	}
+	return false
+}
+
+// certkitFolder reports whether dir is a registry folder certkit installed
+// for name.
+func certkitFolder(dir, name string) bool {
+	m, err := readManifest(dir)
+	return err == nil && m.Registry == name && len(m.Files) > 0
+}
+
+// problems are the folder's problems after the run (or before it, for a
+// plan) that do not stop the install: the warnings about files that stay
+// as they are, what a hosts.toml of the user's means for certkit's files,
+// and the folders containerd reads instead of this one.
+func (fr *FolderResult) problems(f *Folder) []Problem {
+	var out []Problem
+	if f != nil {
+		out = warnings(f.Problems, fr.Files)
+		if p := fr.hostsTOMLWarning(f.HostsTOML); p != nil {
+			out = append(out, *p)
+		}
+	}
+	return append(out, fr.extra...)
+}
+
+// dirs are the paths of the registry folder: where it really is, and the
+// path under the certs root when that is a symbolic link.
+func (fr *FolderResult) dirs() []string {
+	out := []string{fr.Dir}
+	if d := filepath.Join(fr.Root, fr.Registry); d != fr.Dir {
+		out = append(out, d)
+	}
+	return out
+}
+
+// certkitFiles are the files a hosts.toml must name for containerd to use
+// certkit's CA and pairs: ca.crt, then each NAME.cert and NAME.key.
+func (fr *FolderResult) certkitFiles() []string {
+	out := []string{CAFileName}
+	for _, p := range fr.pairs {
+		out = append(out, p+CertExt, p+KeyExt)
+	}
+	return out
+}
+
+// keptForeign reports whether the run leaves name in the folder as the
+// user's file.
+func (fr *FolderResult) keptForeign(name string) bool {
+	for _, f := range fr.Files {
+		if f.Name == name {
+			return f.Action == Keep && !f.Certkit
+		}
+	}
+	return false
+}
+
+// named reports whether one of paths (absolute, as HostsTOML holds them) is
+// name in the registry folder.
+func (fr *FolderResult) named(paths []string, name string) bool {
+	for _, d := range fr.dirs() {
+		for _, p := range paths {
+			if p == filepath.Join(d, name) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// namesAll reports whether hosts.toml names every file of certkit's.
+func (fr *FolderResult) namesAll(h *HostsTOML) bool {
+	if h == nil || h.Err != nil {
+		return false
+	}
+	return len(fr.missingFrom(h)) == 0
+}
+
+// missingFrom lists certkit's files that h does not name anywhere.
+func (fr *FolderResult) missingFrom(h *HostsTOML) []string {
+	uses := h.Uses()
+	var out []string
+	for _, n := range fr.certkitFiles() {
+		if !fr.named(uses, n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// namesNew reports whether p is about a hosts.toml of the user's naming a
+// file certkit writes in this run, by a path where it does not exist yet:
+// the file is there once the run is done. inNew says whether the new
+// folder holds a name; nil means the files the plan creates.
+func (fr *FolderResult) namesNew(p Problem, inNew func(name string) bool) bool {
+	if p.Kind != KindHostsTOMLUnreadableFile || p.File != HostsFile {
+		return false
+	}
+	if inNew == nil {
+		inNew = func(name string) bool {
+			for _, f := range fr.Files {
+				if f.Name == name {
+					return f.Action == Create
+				}
+			}
+			return false
+		}
+	}
+	for _, d := range fr.dirs() {
+		for _, f := range fr.Files {
+			path := filepath.Join(d, f.Name)
+			// The reader's message names the file as "… FILE, which containerd cannot read".
+			if strings.Contains(p.Message, " "+path+", which ") && inNew(f.Name) && !exists(path) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// hostsTOMLWarning is the warning about a hosts.toml of the user's that
+// does not name all of certkit's files: containerd (and Docker's containerd
+// image store) read only what it names, so they ignore the others. It says
+// the exact lines that make them read certkit's files. nil when there is
+// nothing to say.
+func (fr *FolderResult) hostsTOMLWarning(h *HostsTOML) *Problem {
+	if h == nil || h.Err != nil || len(h.Hosts) == 0 || fr.root.Target == Podman || !fr.keptForeign(HostsFile) {
+		return nil
+	}
+	missing := fr.missingFrom(h)
+	if len(missing) == 0 {
+		return nil
+	}
+	path := filepath.Join(fr.Dir, HostsFile)
+	var msg string
+	switch {
+	case fr.root.HostsTOML:
+		msg = fmt.Sprintf("was not written by certkit (kept as it is) and does not name %s, which certkit installed beside it: containerd reads only the files hosts.toml names, so it will not use them until it does",
+			andList(missing))
+	default:
+		readers := "Docker's containerd image store reads"
+		if fr.root.Target == Docker {
+			readers = "containerd (which reads Docker's certs root too) and Docker's containerd image store read"
+		}
+		msg = fmt.Sprintf("was not written by certkit and does not name %s, which certkit installed beside it: %s only the files hosts.toml names, so they ignore them until it does (Docker's classic image store and podman read them)",
+			andList(missing), readers)
+	}
+	fix := tomlLines(h, fr, path)
+	if fr.root.HostsTOML {
+		fix += "\nor run install again with --force to replace it with certkit's own (the old one is kept under .certkit-backup in the certs root, but its other entries, such as mirrors and headers, are not carried over)"
+	}
+	return &Problem{Severity: SeverityWarning, Kind: KindHiddenByHostsTOML, File: HostsFile, Message: msg, Fix: fix}
+}
+
+// tomlLines says what to set in the user's hosts.toml so that it names
+// certkit's files: ca and client at the top (the root fields, which apply
+// to the server entry containerd appends last), and in each [host] entry
+// for the registry. Each line keeps what the entry names already, so that it can
+// replace the entry's own line.
+func tomlLines(h *HostsTOML, fr *FolderResult, path string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "set these lines in %s, each in place of the entry's own ca or client line if it has one; ", path)
+	// The root entry is last in Hosts; its lines go first, at the top.
+	entries := append([]TOMLHost{h.Hosts[len(h.Hosts)-1]}, h.Hosts[:len(h.Hosts)-1]...)
+	first := true
+	for _, e := range entries {
+		if !e.Root && !sameRegistry(e.URL, fr.Registry) {
+			continue
+		}
+		lines := fr.entryLines(e)
+		if len(lines) == 0 {
+			continue
+		}
+		where := "at the top, before the first [table]:"
+		if !e.Root {
+			where = "under [host." + strconv.Quote(e.URL) + "]:"
+		}
+		if !first {
+			b.WriteString("\nand ")
+		}
+		first = false
+		b.WriteString(where)
+		for _, l := range lines {
+			b.WriteString("\n  " + l)
+		}
+	}
+	return b.String()
+}
+
+// entryLines are the ca and client lines a hosts.toml entry needs to name
+// certkit's files too, with what it names already; none when it names
+// them all.
+func (fr *FolderResult) entryLines(e TOMLHost) []string {
+	rel := func(p string) string {
+		for _, d := range fr.dirs() {
+			if filepath.Dir(p) == d {
+				return filepath.Base(p)
+			}
+		}
+		return p
+	}
+	var out []string
+	if !fr.named(e.CA, CAFileName) {
+		cas := []string{}
+		for _, c := range e.CA {
+			cas = append(cas, strconv.Quote(rel(c)))
+		}
+		cas = append(cas, strconv.Quote(CAFileName))
+		if len(cas) == 1 {
+			out = append(out, "ca = "+cas[0])
+		} else {
+			out = append(out, "ca = ["+strings.Join(cas, ", ")+"]")
+		}
+	}
+	var pairs, add []string
+	for _, p := range e.Client {
+		if p[1] == "" {
+			pairs = append(pairs, strconv.Quote(rel(p[0])))
+			continue
+		}
+		pairs = append(pairs, fmt.Sprintf("[%s, %s]", strconv.Quote(rel(p[0])), strconv.Quote(rel(p[1]))))
+	}
+	for _, n := range fr.pairs {
+		found := false
+		for _, p := range e.Client {
+			found = found || fr.named(p[:1], n+CertExt) && fr.named(p[1:], n+KeyExt)
+		}
+		if !found {
+			add = append(add, fmt.Sprintf("[%s, %s]", strconv.Quote(n+CertExt), strconv.Quote(n+KeyExt)))
+		}
+	}
+	if len(add) > 0 {
+		out = append(out, "client = ["+strings.Join(append(pairs, add...), ", ")+"]")
+	}
+	return out
+}
+
+// sameRegistry reports whether a [host] URL of a hosts.toml is the
+// registry itself (not a mirror).
+func sameRegistry(url, registry string) bool {
+	return url != "" && strings.EqualFold(serverHost(url), registry)
+}
+
+// andList joins names as "a, b and c".
+func andList(names []string) string {
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+}

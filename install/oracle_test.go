@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/containerd/containerd/v2/core/remotes/docker/config"
+	"github.com/containerd/errdefs"
 	"go.podman.io/image/v5/pkg/tlsclientconfig"
 
 	"github.com/certkit/certkit/host"
@@ -121,11 +122,11 @@ func (r *testRegistry) viaPodman(dir string) error {
 }
 
 // viaContainerd resolves the registry the way containerd does, from the
-// certs root (hosts.toml, else the loose files), and does GET /v2/ against
-// every endpoint it configures.
-func (r *testRegistry) viaContainerd(root string) error {
+// certs roots in config_path order (hosts.toml, else the loose files), and
+// does GET /v2/ against every endpoint it configures.
+func (r *testRegistry) viaContainerd(roots ...string) error {
 	hosts := config.ConfigureHosts(context.Background(), config.HostOptions{
-		HostDir: config.HostDirFromRoot(root),
+		HostDir: hostDirFromRoots(roots),
 		UpdateClient: func(c *http.Client) error {
 			tr, ok := c.Transport.(*http.Transport)
 			if !ok {
@@ -154,6 +155,21 @@ func (r *testRegistry) viaContainerd(root string) error {
 		}
 	}
 	return nil
+}
+
+// hostDirFromRoots is how containerd's CRI plugin searches the roots of
+// its config_path (internal/cri/server/images.hostDirFromRoots): the
+// first root with a folder for the host wins.
+func hostDirFromRoots(roots []string) func(string) (string, error) {
+	return func(host string) (dir string, err error) {
+		for _, root := range roots {
+			dir, err = config.HostDirFromRoot(root)(host)
+			if (err != nil && !errdefs.IsNotFound(err)) || dir != "" {
+				break
+			}
+		}
+		return dir, err
+	}
 }
 
 // refusesBareClient checks that the registry refuses a client that trusts

@@ -59,17 +59,15 @@ func TestInstallRefuses(t *testing.T) {
 			isBroken("old.cert", "missing key old.key for client certificate old.cert")},
 		{"DER .crt (containerd fails on it)", inFolder("legacy.crt", func(p *testPKI) []byte { return other.ca.Cert.Raw }, 0o644), Docker,
 			isBroken("legacy.crt", "unable to load CA cert")},
-		{"foreign hosts.toml", inFolder("hosts.toml", func(*testPKI) []byte { return []byte("server = \"https://reg.example.com:5000\"\n") }, 0o644), Containerd,
-			func(t *testing.T, err error) {
-				var he *hostsTOMLError
-				if !errors.As(err, &he) || !strings.Contains(errs.HintOf(err), "--force") {
-					t.Errorf("got %v, want a hosts.toml error with a --force hint", err)
-				}
-			}},
 		{"shadowing containerd folder", func(t *testing.T, p *testPKI, dir string) {
 			good(t, p, dir)
 			os.MkdirAll(filepath.Join(filepath.Dir(dir), "reg.example.com_5000_"), 0o755)
-		}, Containerd, isConflict(true, "reg.example.com_5000_/")},
+		}, Containerd, func(t *testing.T, err error) {
+			var se *ShadowError
+			if !errors.As(err, &se) || se.Shadow != "reg.example.com_5000_" || se.Registry != folder {
+				t.Errorf("got %v, want a ShadowError on reg.example.com_5000_", err)
+			}
+		}},
 		{"a subfolder", func(t *testing.T, p *testPKI, dir string) {
 			good(t, p, dir)
 			os.MkdirAll(filepath.Join(dir, "old"), 0o755)
@@ -182,10 +180,22 @@ func TestInstallForce(t *testing.T) {
 	testenv.WriteFile(t, filepath.Join(dir, "hosts.toml"), foreignTOML, 0o644)
 	testenv.WriteFile(t, filepath.Join(dir, "NOTES"), []byte("x"), 0o644)
 
-	if _, err := Install(Options{Home: p.home, Roots: roots}); err == nil {
-		t.Fatal("install replaced a foreign hosts.toml without --force")
+	// Without --force it stays, certkit's files go beside it, and
+	// containerd does not use them: the warning says so.
+	res, err := Install(Options{Home: p.home, Roots: roots})
+	if err != nil {
+		t.Fatal(err)
 	}
-	res, err := Install(Options{Home: p.home, Roots: roots, Force: true})
+	if data, _ := os.ReadFile(filepath.Join(dir, "hosts.toml")); string(data) != string(foreignTOML) {
+		t.Fatalf("install without --force changed the user's hosts.toml: %q", data)
+	}
+	if ps := problemsOf(res.Folders[0].Problems, KindHiddenByHostsTOML); len(ps) != 1 {
+		t.Errorf("problems %v, want one %s warning", res.Folders[0].Problems, KindHiddenByHostsTOML)
+	}
+	if err := reg.viaContainerd(root); err == nil {
+		t.Fatal("containerd reached the registry through a hosts.toml that names no client pair")
+	}
+	res, err = Install(Options{Home: p.home, Roots: roots, Force: true})
 	if err != nil {
 		t.Fatal(err)
 	}

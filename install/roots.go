@@ -2,6 +2,8 @@ package install
 
 import (
 	"fmt"
+	"path/filepath"
+	"strings"
 
 	"github.com/certkit/certkit/internal/errs"
 )
@@ -31,6 +33,11 @@ func Roots(targets []Target, certsDir string, env RootEnv) ([]Root, error) {
 		if err != nil {
 			return nil, err
 		}
+		// The target's own root named with --certs-dir is read as that
+		// root is.
+		if d, err := ResolveRoot(r.Target, env); err == nil && filepath.Clean(d.Dir) == r.Dir {
+			r.ContainerdFirst = d.ContainerdFirst
+		}
 		return []Root{r}, nil
 	}
 	var roots []Root
@@ -43,3 +50,47 @@ func Roots(targets []Target, certsDir string, env RootEnv) ([]Root, error) {
 	}
 	return roots, nil
 }
+
+// Notes are what the user should know about where the run's folders are
+// read (certsd.md §2): how containerd and ctr find a containerd root, and
+// that the docker CLI reads /etc/docker/certs.d, not a per-user root.
+func (r *Result) Notes() []string {
+	var out []string
+	seen := map[string]bool{}
+	dockerCLI := len(r.Folders) > 0
+	var regs []string
+	for _, f := range r.Folders {
+		if !seen["reg\x00"+f.Registry] {
+			seen["reg\x00"+f.Registry] = true
+			regs = append(regs, "--host "+shq(f.Registry))
+		}
+		if f.root.Target != DockerRootless && f.root.Target != DockerDesktop {
+			dockerCLI = false
+		}
+		if !f.root.HostsTOML || seen["root\x00"+f.Root] {
+			continue
+		}
+		seen["root\x00"+f.Root] = true
+		if f.Root == containerdRootDir {
+			out = append(out, fmt.Sprintf("containerd's CRI plugin finds %s through its config_path, which is %s by default in containerd 2.2 and later (an older containerd reads it only when its config_path names it); ctr reads it only when given --hosts-dir %s",
+				f.Root, containerdConfigPath, shq(f.Root)))
+			continue
+		}
+		out = append(out, fmt.Sprintf("containerd's CRI plugin reads %s only when its config_path names it (by default, in containerd 2.2 and later, config_path is %s); ctr reads it only when given --hosts-dir %s",
+			f.Root, containerdConfigPath, shq(f.Root)))
+	}
+	if dockerCLI {
+		out = append(out, "the docker CLI's own client-side operations (docker manifest, client-side docker login) read /etc/docker/certs.d on this machine, not a per-user certs root: for them, also run sudo certkit install --target docker "+strings.Join(regs, " "))
+	}
+	return out
+}
+
+// containerdConfigPath is containerd's default list of certs roots
+// (certsd.md §2), searched in order.
+const containerdConfigPath = containerdRootDir + ":" + dockerRootDir
+
+// The system certs roots of Docker and containerd.
+const (
+	dockerRootDir     = "/etc/docker/certs.d"
+	containerdRootDir = "/etc/containerd/certs.d"
+)

@@ -56,6 +56,10 @@ type Root struct {
 	System bool `json:"system,omitempty"`
 	// Note is what the user must do after a change, if anything.
 	Note string `json:"note,omitempty"`
+	// ContainerdFirst are the certs roots containerd searches before this
+	// one (its config_path order): a folder for a registry there, or
+	// _default, hides this root's folder from containerd.
+	ContainerdFirst []string `json:"containerd_first,omitempty"`
 }
 
 // RootEnv is the part of the environment the certs roots depend on: the
@@ -68,7 +72,13 @@ func ResolveRoot(t Target, env RootEnv) (Root, error) {
 	r := Root{Target: t}
 	switch t {
 	case Docker:
-		r.Dir, r.System = "/etc/docker/certs.d", true
+		r.Dir, r.System = dockerRootDir, true
+		// containerd's config_path: /etc/containerd/certs.d, then this.
+		c, err := ResolveRoot(Containerd, env)
+		if err != nil {
+			return r, err
+		}
+		r.ContainerdFirst = []string{c.Dir}
 	case DockerRootless:
 		cfg, err := configHome(env)
 		if err != nil {
@@ -93,7 +103,7 @@ func ResolveRoot(t Target, env RootEnv) (Root, error) {
 		}
 		r.Dir = filepath.Join(h, ".config", "containers", "certs.d")
 	case Containerd:
-		r.Dir, r.System, r.HostsTOML = "/etc/containerd/certs.d", true, true
+		r.Dir, r.System, r.HostsTOML = containerdRootDir, true, true
 	default:
 		return r, errs.Input("unknown target "+quote(string(t)), "")
 	}

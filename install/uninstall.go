@@ -1,6 +1,7 @@
 package install
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -47,7 +48,7 @@ func Uninstall(opt UninstallOptions) (*Result, error) {
 			}
 			fr, err := planUninstall(root, reg, opt.Now)
 			if err != nil {
-				return nil, err
+				return nil, forUninstall(err)
 			}
 			res.Folders = append(res.Folders, *fr)
 		}
@@ -62,9 +63,23 @@ func Uninstall(opt UninstallOptions) (*Result, error) {
 		}
 	}
 	if err := b.run(func(c *change) error { return prepareUninstall(b, c, opt) }); err != nil {
-		return res, err
+		return res, forUninstall(err)
 	}
 	return res, nil
+}
+
+// forUninstall makes the hint of err say to run uninstall again, not
+// install.
+func forUninstall(err error) error {
+	var ce *ConflictError
+	if errors.As(err, &ce) {
+		ce.Command = "uninstall"
+	}
+	var be *BrokenFolderError
+	if errors.As(err, &be) {
+		be.Command = "uninstall"
+	}
+	return err
 }
 
 func planUninstall(root Root, reg host.Registry, now func() time.Time) (*FolderResult, error) {

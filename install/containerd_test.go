@@ -1,0 +1,505 @@
+//go:build unix
+
+package install
+
+import (
+	"bufio"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/certkit/certkit/host"
+	"github.com/certkit/certkit/internal/errs"
+	"github.com/certkit/certkit/internal/testenv"
+)
+
+// problemsOf returns the problems of one kind.
+func problemsOf(ps []Problem, kind Kind) []Problem {
+	var out []Problem
+	for _, p := range ps {
+		if p.Kind == kind {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// applyTOMLFix edits the hosts.toml at path as the fix of a
+// hidden-by-hosts-toml warning says: each section ("at the top, before the
+// first [table]" or "under [host."…"]") lists lines that replace the
+// entry's own ca and client lines.
+func applyTOMLFix(t *testing.T, path, fix string) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	type section struct {
+		table string // "" for the top
+		lines []string
+	}
+	var secs []section
+	header := regexp.MustCompile(`(at the top, before the first \[table\]|under (\[host\."[^"]*"\]))`)
+	sc := bufio.NewScanner(strings.NewReader(fix))
+	for sc.Scan() {
+		l := sc.Text()
+		if strings.HasPrefix(l, "  ") {
+			if len(secs) == 0 {
+				t.Fatalf("a line before any section in the fix %q", fix)
+			}
+			secs[len(secs)-1].lines = append(secs[len(secs)-1].lines, strings.TrimSpace(l))
+			continue
+		}
+		if strings.HasPrefix(l, "or ") {
+			continue
+		}
+		m := header.FindStringSubmatch(l)
+		if m == nil {
+			t.Fatalf("no section in %q of the fix %q", l, fix)
+		}
+		secs = append(secs, section{table: m[2]})
+	}
+	if len(secs) == 0 {
+		t.Fatalf("the fix %q says no line to set", fix)
+	}
+	for _, s := range secs {
+		// The table's span: from its header (or the top) to the next header.
+		start, end := 0, len(lines)
+		if s.table != "" {
+			start = -1
+			for i, l := range lines {
+				if strings.TrimSpace(l) == s.table {
+					start = i + 1
+				}
+			}
+			if start < 0 {
+				t.Fatalf("%s has no %s", path, s.table)
+			}
+		}
+		for i := start; i < len(lines); i++ {
+			if strings.HasPrefix(strings.TrimSpace(lines[i]), "[") {
+				end = i
+				break
+			}
+		}
+		var kept []string
+		for _, l := range lines[start:end] {
+			f := strings.TrimSpace(l)
+			if strings.HasPrefix(f, "ca ") || strings.HasPrefix(f, "ca=") || strings.HasPrefix(f, "client ") || strings.HasPrefix(f, "client=") {
+				continue // replaced
+			}
+			kept = append(kept, l)
+		}
+		var out []string
+		out = append(out, lines[:start]...)
+		out = append(out, s.lines...)
+		out = append(out, kept...)
+		lines = append(out, lines[end:]...)
+	}
+	testenv.WriteFile(t, path, []byte(strings.Join(lines, "\n")+"\n"), 0o644)
+}
+
+// TestInstallBesideForeignHostsTOML: a hosts.toml of the user's stays as it
+// is (with or without --force when it names certkit's files already);
+// certkit's files go beside it; when it does not name them, one warning per
+// folder says that containerd ignores them, with the lines to set, and
+// those lines, set, make containerd reach the registry.
+func TestInstallBesideForeignHostsTOML(t *testing.T) {
+	p := newPKI(t)
+	other := newPKI(t)
+	reg := startRegistry(t, p)
+	name := reg.Name.String()
+	p.issueClient(t, name, "client")
+	p.issueClient(t, name, "laptop")
+	tests := []struct {
+		name   string
+		target Target
+		toml   string
+		extra  map[string][]byte // other files of the user's in the folder
+		want   string            // in the warning's message
+		lines  []string          // in the fix
+	}{
+		{"docker root, [host] entry for the registry", Docker,
+			"server = \"https://" + name + "\"\n\n[host.\"https://" + name + "\"]\n  capabilities = [\"pull\", \"resolve\"]\n", nil,
+			"containerd (which reads Docker's certs root too) and Docker's containerd image store read only the files hosts.toml names",
+			[]string{"at the top, before the first [table]", `under [host."https://` + name + `"]`,
+				`  ca = "ca.crt"`, `  client = [["client.cert", "client.key"], ["laptop.cert", "laptop.key"]]`}},
+		{"rootless root, server only", DockerRootless,
+			"server = \"https://" + name + "\"\n", nil,
+			"Docker's containerd image store reads only the files hosts.toml names",
+			[]string{"at the top", `  ca = "ca.crt"`}},
+		{"containerd root, their own CA and a header", Containerd,
+			"server = \"https://" + name + "\"\nca = \"theirs.crt\"\n\n[host.\"https://" + name + "\"]\n  capabilities = [\"pull\", \"resolve\"]\n  ca = [\"theirs.crt\"]\n  [host.\"https://" + name + "\".header]\n    x-team = \"builds\"\n",
+			map[string][]byte{"theirs.crt": other.ca.CertPEM},
+			"containerd reads only the files hosts.toml names, so it will not use them until it does",
+			[]string{`  ca = ["theirs.crt", "ca.crt"]`, "--force"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := filepath.Join(t.TempDir(), "certs.d")
+			dir := filepath.Join(root, name)
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			tomlPath := filepath.Join(dir, HostsFile)
+			testenv.WriteFile(t, tomlPath, []byte(tt.toml), 0o644)
+			for n, data := range tt.extra {
+				testenv.WriteFile(t, filepath.Join(dir, n), data, 0o644)
+			}
+			before := snapshot(t, dir)[HostsFile]
+			roots := []Root{customRoot(t, tt.target, root)}
+
+			dry, err := Install(Options{Home: p.home, Roots: roots, DryRun: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ws := problemsOf(dry.Folders[0].Problems, KindHiddenByHostsTOML); len(ws) != 1 {
+				t.Errorf("the dry run warns %v, want one %s warning", dry.Folders[0].Problems, KindHiddenByHostsTOML)
+			}
+
+			res, err := Install(Options{Home: p.home, Roots: roots})
+			if err != nil {
+				t.Fatal(err)
+			}
+			fr := res.Folders[0]
+			if got := snapshot(t, dir); !equalStates(map[string]fileState{HostsFile: before}, map[string]fileState{HostsFile: got[HostsFile]}) {
+				t.Fatal("install touched the user's hosts.toml")
+			}
+			for _, n := range []string{"ca.crt", "client.cert", "client.key", "laptop.cert", "laptop.key"} {
+				if !exists(filepath.Join(dir, n)) {
+					t.Errorf("%s was not installed", n)
+				}
+			}
+			if _, own := mustManifest(t, dir).Has(HostsFile); own {
+				t.Error("the manifest claims the user's hosts.toml")
+			}
+			ws := problemsOf(fr.Problems, KindHiddenByHostsTOML)
+			if len(ws) != 1 || ws[0].File != HostsFile || ws[0].Severity != SeverityWarning {
+				t.Fatalf("problems %v, want one %s warning on hosts.toml (once per folder)", fr.Problems, KindHiddenByHostsTOML)
+			}
+			w := ws[0]
+			if !strings.Contains(w.Message, tt.want) || !strings.Contains(w.Message, "ca.crt, client.cert, client.key, laptop.cert and laptop.key") {
+				t.Errorf("message %q, want it to say %q and name certkit's files", w.Message, tt.want)
+			}
+			for _, l := range tt.lines {
+				if !strings.Contains(w.Fix, l) {
+					t.Errorf("fix %q, want %q in it", w.Fix, l)
+				}
+			}
+			if (tt.target == Containerd) != strings.Contains(w.Fix, "--force") {
+				t.Errorf("fix %q: --force replaces a hosts.toml only in the containerd layout", w.Fix)
+			}
+			if err := reg.viaContainerd(root); err == nil {
+				t.Fatal("containerd reached the registry through a hosts.toml that names no client pair: the warning proves nothing")
+			}
+			if err := reg.viaPodman(dir); err != nil {
+				t.Error(err)
+			}
+
+			// The lines of the fix, set, make containerd use certkit's files.
+			applyTOMLFix(t, tomlPath, w.Fix)
+			if err := reg.viaContainerd(root); err != nil {
+				t.Fatalf("after setting the fix's lines:\n%s\n%v", readString(t, tomlPath), err)
+			}
+			// Now it names them: no warning, nothing to change, and --force
+			// keeps it too.
+			edited := readString(t, tomlPath)
+			for _, force := range []bool{false, true} {
+				res, err := Install(Options{Home: p.home, Roots: roots, Force: force})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if ws := problemsOf(res.Folders[0].Problems, KindHiddenByHostsTOML); len(ws) != 0 {
+					t.Errorf("--force=%v: still warns %v", force, ws)
+				}
+				if res.Changed() {
+					t.Errorf("--force=%v changed %+v", force, res.Folders[0].Files)
+				}
+				if readString(t, tomlPath) != edited {
+					t.Errorf("--force=%v replaced a hosts.toml that names certkit's files", force)
+				}
+			}
+		})
+	}
+}
+
+func mustManifest(t *testing.T, dir string) *Manifest {
+	t.Helper()
+	m, err := readManifest(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func readString(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+// TestInstallForHostsTOMLWrittenFirst: a hosts.toml the user wrote before
+// certkit's files exist, naming them (by a relative or an absolute path),
+// does not stop the install: the files are there once it is done.
+func TestInstallForHostsTOMLWrittenFirst(t *testing.T) {
+	p := newPKI(t)
+	reg := startRegistry(t, p)
+	name := reg.Name.String()
+	p.issueClient(t, name, "client")
+	for _, abs := range []bool{false, true} {
+		t.Run(map[bool]string{false: "relative", true: "absolute"}[abs], func(t *testing.T) {
+			root := filepath.Join(t.TempDir(), "certs.d")
+			dir := filepath.Join(root, name)
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			f := func(n string) string {
+				if abs {
+					return filepath.Join(dir, n)
+				}
+				return n
+			}
+			toml := "server = \"https://" + name + "\"\nca = \"" + f("ca.crt") + "\"\nclient = [[\"" + f("client.cert") + "\", \"" + f("client.key") + "\"]]\n"
+			testenv.WriteFile(t, filepath.Join(dir, HostsFile), []byte(toml), 0o644)
+			roots := []Root{customRoot(t, Containerd, root)}
+			if _, err := Install(Options{Home: p.home, Roots: roots, DryRun: true}); err != nil {
+				t.Fatalf("dry run: %v", err)
+			}
+			res, err := Install(Options{Home: p.home, Roots: roots})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if readString(t, filepath.Join(dir, HostsFile)) != toml {
+				t.Error("install changed the user's hosts.toml")
+			}
+			checkProblems(t, res.Folders[0].Problems, nil)
+			if err := reg.viaContainerd(root); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
+
+// TestInstallBesideForeignHostsTOMLFailsWhole: a run that keeps a user's
+// hosts.toml in one folder and fails in another changes neither.
+func TestInstallBesideForeignHostsTOMLFailsWhole(t *testing.T) {
+	p := newPKI(t)
+	other := newPKI(t)
+	r := mustParse(t, "reg.example.com:5000")
+	p.issueClient(t, r.String(), "client")
+	ctr := filepath.Join(t.TempDir(), "ctr")
+	dkr := filepath.Join(t.TempDir(), "docker")
+	os.MkdirAll(filepath.Join(ctr, r.String()), 0o755)
+	os.MkdirAll(filepath.Join(dkr, r.String()), 0o755)
+	testenv.WriteFile(t, filepath.Join(ctr, r.String(), HostsFile), []byte("server = \"https://reg.example.com:5000\"\n"), 0o644)
+	testenv.WriteFile(t, filepath.Join(dkr, r.String(), "ca.crt"), other.ca.CertPEM, 0o644)
+	before, beforeD := snapshot(t, filepath.Join(ctr, r.String())), snapshot(t, filepath.Join(dkr, r.String()))
+	_, err := Install(Options{Home: p.home, Roots: []Root{customRoot(t, Containerd, ctr), customRoot(t, Docker, dkr)}})
+	var ce *ConflictError
+	if !errors.As(err, &ce) {
+		t.Fatalf("got %v, want a conflict on the docker root's ca.crt", err)
+	}
+	if !equalStates(before, snapshot(t, filepath.Join(ctr, r.String()))) || !equalStates(beforeD, snapshot(t, filepath.Join(dkr, r.String()))) {
+		t.Error("a failed install changed a folder")
+	}
+}
+
+// mvCommand finds the mv command in a hint.
+func mvCommand(t *testing.T, hint string) string {
+	t.Helper()
+	m := regexp.MustCompile(`mv (?:'[^']*'|[^\s;)']+) (?:'[^']*'|[^\s;)']+)`).FindString(hint)
+	if m == "" {
+		t.Fatalf("no mv command in %q", hint)
+	}
+	return m
+}
+
+// runShell runs a command a hint suggests, as a user pasting it would.
+func runShell(t *testing.T, cmd string) {
+	t.Helper()
+	if out, err := exec.Command("sh", "-c", cmd).CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", cmd, err, out)
+	}
+}
+
+// TestInstallShadowFolders: containerd looks up, in each certs root of its
+// config_path (/etc/containerd/certs.d, then /etc/docker/certs.d),
+// <host>_<port>_, then <host:port>, then _default, and the first root with
+// one wins. A folder it reads instead of certkit's is refused in the
+// containerd root (the install could not work) and warned about in
+// Docker's (Docker and podman read certkit's folder); the mv of the hint,
+// pasted into a shell, fixes it.
+func TestInstallShadowFolders(t *testing.T) {
+	p := newPKI(t)
+	reg := startRegistry(t, p)
+	name := reg.Name.String()
+	p.issueClient(t, name, "client")
+	shadow := reg.Name.ContainerdDirs()[0]
+
+	t.Run("beside the folder in the containerd root", func(t *testing.T) {
+		root := t.TempDir()
+		os.Mkdir(filepath.Join(root, shadow), 0o755)
+		os.Mkdir(filepath.Join(root, shadow+".orig"), 0o755) // the hint must not move it into this
+		before := snapshot(t, root)
+		_, err := Install(Options{Home: p.home, Roots: []Root{customRoot(t, Containerd, root)}})
+		var se *ShadowError
+		if !errors.As(err, &se) || se.Shadow != shadow {
+			t.Fatalf("got %v, want a ShadowError on %s", err, shadow)
+		}
+		if strings.Contains(err.Error(), "/ (containerd reads it before") {
+			t.Errorf("explanation pasted into a path: %v; hint %s", err, errs.HintOf(err))
+		}
+		if !equalStates(before, snapshot(t, root)) {
+			t.Error("the refused install changed the certs root")
+		}
+		runShell(t, mvCommand(t, errs.HintOf(err)))
+		if !exists(filepath.Join(root, shadow+".orig2")) || exists(filepath.Join(root, shadow)) {
+			t.Errorf("the hint's mv did not move %s to a free name: %s", shadow, names(snapshot(t, root)))
+		}
+		if _, err := Install(Options{Home: p.home, Roots: []Root{customRoot(t, Containerd, root)}}); err != nil {
+			t.Fatal(err)
+		}
+		bothOracles(t, reg, root)
+	})
+
+	for _, target := range []Target{Docker, Podman} {
+		t.Run("beside the folder in a "+string(target)+" root", func(t *testing.T) {
+			root := t.TempDir()
+			os.Mkdir(filepath.Join(root, shadow), 0o755)
+			res, err := Install(Options{Home: p.home, Roots: []Root{customRoot(t, target, root)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ws := problemsOf(res.Folders[0].Problems, KindShadowFolder)
+			if target == Podman {
+				// containerd does not read podman's roots.
+				if len(ws) != 0 {
+					t.Errorf("warnings %v for a root containerd does not read", ws)
+				}
+				return
+			}
+			if len(ws) != 1 || ws[0].Severity != SeverityWarning || !strings.Contains(ws[0].Message, shadow) {
+				t.Fatalf("problems %v, want one %s warning naming %s", res.Folders[0].Problems, KindShadowFolder, shadow)
+			}
+			if err := reg.viaContainerd(root); err == nil {
+				t.Fatal("containerd reached the registry through the shadow folder: the warning proves nothing")
+			}
+			if err := reg.viaPodman(filepath.Join(root, name)); err != nil {
+				t.Error(err)
+			}
+			runShell(t, mvCommand(t, ws[0].Fix))
+			bothOracles(t, reg, root)
+		})
+	}
+
+	// A folder for the registry, or _default, in the containerd root hides
+	// all of Docker's root from containerd.
+	for _, d := range []string{shadow, name, "_default"} {
+		t.Run(d+" in the containerd root", func(t *testing.T) {
+			ctr, dkr := filepath.Join(t.TempDir(), "containerd"), filepath.Join(t.TempDir(), "docker")
+			os.MkdirAll(filepath.Join(ctr, d), 0o755)
+			root := Root{Target: Docker, Dir: dkr, ContainerdFirst: []string{ctr}}
+			res, err := Install(Options{Home: p.home, Roots: []Root{root}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ws := problemsOf(res.Folders[0].Problems, KindShadowFolder)
+			if len(ws) != 1 || !strings.Contains(ws[0].Message, filepath.Join(ctr, d)) {
+				t.Fatalf("problems %v, want one %s warning naming %s", res.Folders[0].Problems, KindShadowFolder, filepath.Join(ctr, d))
+			}
+			if err := reg.viaContainerd(ctr, dkr); err == nil {
+				t.Fatal("containerd reached the registry: the warning proves nothing")
+			}
+			// The fix: install for containerd too.
+			if !strings.Contains(ws[0].Fix, "certkit install --target containerd --host "+name) {
+				t.Fatalf("fix %q", ws[0].Fix)
+			}
+			if d == shadow {
+				os.Remove(filepath.Join(ctr, d)) // what the containerd install's refusal says
+			}
+			both := []Root{root, customRoot(t, Containerd, ctr)}
+			res, err = Install(Options{Home: p.home, Roots: both})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ws := problemsOf(res.Folders[0].Problems, KindShadowFolder); len(ws) != 0 {
+				t.Errorf("warns %v although the run installs into the containerd root", ws)
+			}
+			if err := reg.viaContainerd(ctr, dkr); err != nil {
+				t.Error(err)
+			}
+			// certkit's own folder in the containerd root is no shadow.
+			res, err = Install(Options{Home: p.home, Roots: []Root{root}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ws := problemsOf(res.Folders[0].Problems, KindShadowFolder); len(ws) != 0 {
+				t.Errorf("warns %v about certkit's own folder in the containerd root", ws)
+			}
+		})
+	}
+}
+
+// TestInstallHintsPaste: the commands of install's hints can be pasted into
+// a shell as they are, for a registry whose name the shell would read (the
+// brackets of an IPv6 address are a glob).
+func TestInstallHintsPaste(t *testing.T) {
+	p := newPKI(t)
+	r := mustParse(t, "[fd00::1]:5000")
+	p.issueClient(t, r.String(), "client")
+	shadow := r.ContainerdDirs()[0]
+
+	root := t.TempDir()
+	os.Mkdir(filepath.Join(root, shadow), 0o755)
+	_, err := Install(Options{Home: p.home, Roots: []Root{customRoot(t, Containerd, root)}})
+	if err == nil {
+		t.Fatal("install succeeded beside a shadow folder")
+	}
+	runShell(t, mvCommand(t, errs.HintOf(err)))
+	if exists(filepath.Join(root, shadow)) {
+		t.Errorf("the hint %q left %s", errs.HintOf(err), shadow)
+	}
+
+	// A file where the registry folder belongs.
+	root = t.TempDir()
+	testenv.WriteFile(t, filepath.Join(root, r.String()), []byte("x"), 0o644)
+	_, err = Install(Options{Home: p.home, Roots: []Root{customRoot(t, Docker, root)}})
+	var ce *ConflictError
+	if !errors.As(err, &ce) || strings.Contains(strings.Join(ce.Files, ""), "(") {
+		t.Fatalf("got %v, want a conflict naming the file alone", err)
+	}
+	runShell(t, mvCommand(t, errs.HintOf(err)))
+	if _, err := Install(Options{Home: p.home, Roots: []Root{customRoot(t, Docker, root)}}); err != nil {
+		t.Fatalf("after the hint's mv: %v", err)
+	}
+
+	// A subfolder in the registry folder: the hint moves it, not into
+	// itself.
+	root = t.TempDir()
+	os.MkdirAll(filepath.Join(root, r.String(), "old"), 0o755)
+	_, err = Install(Options{Home: p.home, Roots: []Root{customRoot(t, Docker, root)}})
+	if err == nil {
+		t.Fatal("install succeeded beside a subfolder")
+	}
+	runShell(t, mvCommand(t, errs.HintOf(err)))
+	if exists(filepath.Join(root, r.String(), "old")) {
+		t.Errorf("the hint %q left the subfolder", errs.HintOf(err))
+	}
+	// Uninstall's hint says to run uninstall again.
+	if _, err := Install(Options{Home: p.home, Roots: []Root{customRoot(t, Docker, root)}}); err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Join(root, r.String(), "old"), 0o755)
+	_, err = Uninstall(UninstallOptions{Registries: []host.Registry{r}, Roots: []Root{customRoot(t, Docker, root)}})
+	if h := errs.HintOf(err); !strings.Contains(h, "run uninstall again") {
+		t.Errorf("uninstall's hint %q", h)
+	}
+}
