@@ -46,20 +46,16 @@ func Lookup(root install.Root, reg host.Registry, env *install.RootEnv) []string
 }
 
 // ContainerdLookup returns containerd's search for reg (see Lookup) when
-// containerd reads root too: Docker's /etc/docker/certs.d is the second
-// of containerd's certs roots, so a folder in the first one, or an earlier
-// spelling, hides the folder certkit installs for Docker from containerd.
-// nil for any other root, and for a certs root given with --certs-dir
-// (env nil).
-func ContainerdLookup(root install.Root, reg host.Registry, env *install.RootEnv) []string {
-	if root.Target != install.Docker || env == nil {
+// containerd reads root too, after other certs roots (install's
+// Root.ContainerdFirst: Docker's /etc/docker/certs.d comes after
+// /etc/containerd/certs.d), so that a folder in one of those, or an
+// earlier spelling, hides the folder certkit installs there from
+// containerd. nil for a root containerd does not read that way.
+func ContainerdLookup(root install.Root, reg host.Registry) []string {
+	if len(root.ContainerdFirst) == 0 {
 		return nil
 	}
-	c, err := install.ResolveRoot(install.Containerd, *env)
-	if err != nil || c.Dir == root.Dir {
-		return nil
-	}
-	return containerdFolders([]string{c.Dir, root.Dir}, reg)
+	return containerdFolders(append(slices.Clone(root.ContainerdFirst), root.Dir), reg)
 }
 
 // containerdFolders is containerd's search through its certs roots, in
@@ -151,10 +147,26 @@ func containerdShadow(opt Options) []Check {
 	if first < 0 || first >= own {
 		return nil
 	}
+	if used := search[first]; certkitFolder(used, opt.Registry) {
+		// certkit's own folder for containerd: what containerd should read
+		return []Check{{ID: "lookup:containerd", Status: OK,
+			Message: fmt.Sprintf("containerd reads %s, the folder certkit installs for containerd, before %s (certkit verify --host %s --target containerd checks it)",
+				used, opt.Dir, opt.Registry)}}
+	}
 	c := lookupCheck(opt, install.Containerd, search, first)
 	c.ID = "lookup:containerd"
 	c.Message += fmt.Sprintf(" (Docker itself reads %s)", opt.Dir)
 	return []Check{c}
+}
+
+// certkitFolder reports whether dir is the folder certkit installed for
+// reg: named after it, with certkit's manifest for it.
+func certkitFolder(dir string, reg host.Registry) bool {
+	if filepath.Base(dir) != reg.String() {
+		return false
+	}
+	f, err := install.ReadFolder(dir)
+	return err == nil && f.Manifest != nil && f.Manifest.Registry == reg.String() && len(f.Manifest.Files) > 0
 }
 
 // firstExisting is the index of the first folder of search that exists,

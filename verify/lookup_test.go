@@ -13,6 +13,7 @@ import (
 	"github.com/certkit/certkit/ca"
 	"github.com/certkit/certkit/host"
 	"github.com/certkit/certkit/install"
+	"github.com/certkit/certkit/issue"
 )
 
 // podmanRoots lays out podman's three certs roots under a temporary
@@ -416,8 +417,9 @@ func TestVerifyFolderSummary(t *testing.T) {
 }
 
 // containerd reads /etc/docker/certs.d after /etc/containerd/certs.d:
-// ContainerdLookup gives its search for Docker's root, and nothing for a
-// root containerd does not read or one given with --certs-dir.
+// ContainerdLookup gives its search for Docker's root (named with
+// --certs-dir too), and nothing for a root containerd does not read after
+// another.
 func TestContainerdLookup(t *testing.T) {
 	t.Parallel()
 	reg, _ := host.Parse("reg.example.com:5000")
@@ -426,26 +428,31 @@ func TestContainerdLookup(t *testing.T) {
 		HomeDir: func() (string, error) { return "/home/alice", nil },
 		Geteuid: func() int { return 0 },
 	}
-	docker, err := install.ResolveRoot(install.Docker, env)
-	if err != nil {
-		t.Fatal(err)
-	}
 	want := []string{"/etc/containerd/certs.d/reg.example.com_5000_", "/etc/containerd/certs.d/reg.example.com:5000", "/etc/containerd/certs.d/_default",
 		"/etc/docker/certs.d/reg.example.com_5000_", "/etc/docker/certs.d/reg.example.com:5000", "/etc/docker/certs.d/_default"}
-	if got := ContainerdLookup(docker, reg, &env); !slices.Equal(got, want) {
-		t.Errorf("ContainerdLookup(docker) = %q, want %q", got, want)
+	tests := []struct {
+		name   string
+		target install.Target
+		custom string
+		want   []string
+	}{
+		{"docker", install.Docker, "", want},
+		{"docker's root with --certs-dir", install.Docker, "/etc/docker/certs.d", want},
+		{"another root with --certs-dir", install.Docker, "/x/certs.d", nil},
+		{"podman", install.Podman, "", nil},
+		{"containerd", install.Containerd, "", nil},
+		{"docker-rootless", install.DockerRootless, "", nil},
 	}
-	if got := ContainerdLookup(docker, reg, nil); got != nil {
-		t.Errorf("ContainerdLookup(--certs-dir) = %q, want nothing", got)
-	}
-	for _, tg := range []install.Target{install.Podman, install.Containerd, install.DockerRootless} {
-		r, err := install.ResolveRoot(tg, env)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := ContainerdLookup(r, reg, &env); got != nil {
-			t.Errorf("ContainerdLookup(%s) = %q, want nothing", tg, got)
-		}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			roots, err := install.Roots([]install.Target{tt.target}, tt.custom, env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := ContainerdLookup(roots[0], reg); !slices.Equal(got, tt.want) {
+				t.Errorf("ContainerdLookup = %q, want %q", got, tt.want)
+			}
+		})
 	}
 }
 
@@ -484,6 +491,10 @@ func TestVerifyContainerdRoots(t *testing.T) {
 			[]string{"{d}/reg.example.com:5000", "{c}/reg.example.com:5000"}, "{c}/reg.example.com:5000", Warning, "shadowed",
 			[]string{"containerd reads {c}/reg.example.com:5000, not {d}/reg.example.com:5000"},
 			[]string{"mv {c}/reg.example.com:5000 {c}/../reg.example.com:5000.certkit-old", "if it is the folder you want, install into it: certkit install --host reg.example.com:5000 --target containerd --certs-dir {c}"}},
+		// certkit's own containerd folder is the one containerd should read
+		{"docker, certkit's folder in containerd's root", install.Docker,
+			[]string{"{d}/reg.example.com:5000", "certkit:{c}/reg.example.com:5000"}, "{c}/reg.example.com:5000", OK, "",
+			[]string{"containerd reads {c}/reg.example.com:5000, the folder certkit installs for containerd, before {d}/reg.example.com:5000 (certkit verify --host reg.example.com:5000 --target containerd checks it)"}, nil},
 		{"docker, containerd's spelling beside it", install.Docker,
 			[]string{"{d}/reg.example.com:5000", "{d}/reg.example.com_5000_"}, "{d}/reg.example.com_5000_", Warning, "shadowed",
 			[]string{"containerd reads {d}/reg.example.com_5000_, not {d}/reg.example.com:5000"},
@@ -506,6 +517,15 @@ func TestVerifyContainerdRoots(t *testing.T) {
 			croot, droot := filepath.Join(base, "containerd", "certs.d"), filepath.Join(base, "docker", "certs.d")
 			sub := strings.NewReplacer("{c}/../", filepath.Dir(croot)+"/", "{d}/../", filepath.Dir(droot)+"/", "{c}", croot, "{d}", droot)
 			for _, f := range tt.folders {
+				if f, ok := strings.CutPrefix(f, "certkit:"); ok {
+					// installed by certkit, with its manifest
+					r, err := install.CustomRoot(install.Containerd, filepath.Dir(sub.Replace(f)))
+					if err != nil {
+						t.Fatal(err)
+					}
+					installFolder(t, r, reg)
+					continue
+				}
 				files := other
 				if f == "{d}/reg.example.com:5000" || f == "{c}/reg.example.com:5000" {
 					files = good
@@ -551,5 +571,18 @@ func TestVerifyContainerdRoots(t *testing.T) {
 				contains(t, "empty folder fix", f.Fix, "certkit install --host reg.example.com:5000 --target containerd")
 			}
 		})
+	}
+}
+
+// installFolder installs reg's folder into r from a new certkit home, as
+// certkit install does (its manifest included).
+func installFolder(t *testing.T, r install.Root, reg host.Registry) {
+	t.Helper()
+	p := newPKI(t, time.Now(), 0)
+	if _, err := issue.Issue(issue.Options{Home: p.home, Registry: reg, Kind: issue.Client, CA: p.ca}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := install.Install(install.Options{Home: p.home, Registries: []host.Registry{reg}, Roots: []install.Root{r}}); err != nil {
+		t.Fatal(err)
 	}
 }
