@@ -45,7 +45,7 @@ Examples:
 			targetFlag(),
 			certsDirFlag(),
 			&cli.BoolFlag{Name: "dry-run", Usage: "print what would change (paths, modes) and write nothing"},
-			&cli.BoolFlag{Name: "force", Usage: "replace certkit's own changed files and a foreign hosts.toml (backups go to <root>/.certkit-backup)"},
+			&cli.BoolFlag{Name: "force", Usage: "replace certkit's own changed files, and a foreign hosts.toml that does not name them (backups go to <root>/.certkit-backup)"},
 			jsonFlag(),
 		},
 		Action: func(c *cli.Context) error {
@@ -234,7 +234,26 @@ func reportInstall(e *env, c *cli.Context, res *install.Result, uninstall bool) 
 	if c.Bool("json") {
 		return e.printJSON(r)
 	}
-	for _, f := range res.Folders {
+	grouped := map[string]bool{}
+	for i, f := range res.Folders {
+		if uninstall && !f.Changed && !grouped[f.Registry] {
+			// Nothing to remove in several roots: the registry once, with
+			// the roots.
+			var where []string
+			for _, g := range res.Folders[i:] {
+				if g.Registry == f.Registry && !g.Changed {
+					where = append(where, fmt.Sprintf("%s (%s)", g.Root, g.Target))
+				}
+			}
+			if len(where) > 1 {
+				grouped[f.Registry] = true
+				u.printf("%s: nothing to remove, certkit installed nothing for it in %s", f.Registry, strings.Join(where, ", "))
+				continue
+			}
+		}
+		if uninstall && !f.Changed && grouped[f.Registry] {
+			continue
+		}
 		reportFolder(u, f, res.DryRun, uninstall)
 	}
 	for _, n := range r.Notes {

@@ -456,8 +456,25 @@ func TestInstallHintsPaste(t *testing.T) {
 	r := mustParse(t, "[fd00::1]:5000")
 	p.issueClient(t, r.String(), "client")
 	shadow := r.ContainerdDirs()[0]
+	// Files an unquoted path would match as a glob ([fd00::1] is one of
+	// f, d, 0, : and 1): a pasted command must not touch them.
+	decoys := func(t *testing.T, root string) {
+		t.Helper()
+		for _, n := range []string{"f:5000", "f_5000_", "d:5000"} {
+			testenv.WriteFile(t, filepath.Join(root, n), []byte("decoy"), 0o644)
+		}
+	}
+	checkDecoys := func(t *testing.T, root string) {
+		t.Helper()
+		for _, n := range []string{"f:5000", "f_5000_", "d:5000"} {
+			if !exists(filepath.Join(root, n)) {
+				t.Errorf("a hint's command moved %s", n)
+			}
+		}
+	}
 
 	root := t.TempDir()
+	decoys(t, root)
 	os.Mkdir(filepath.Join(root, shadow), 0o755)
 	_, err := Install(Options{Home: p.home, Roots: []Root{customRoot(t, Containerd, root)}})
 	if err == nil {
@@ -467,9 +484,11 @@ func TestInstallHintsPaste(t *testing.T) {
 	if exists(filepath.Join(root, shadow)) {
 		t.Errorf("the hint %q left %s", errs.HintOf(err), shadow)
 	}
+	checkDecoys(t, root)
 
 	// A file where the registry folder belongs.
 	root = t.TempDir()
+	decoys(t, root)
 	testenv.WriteFile(t, filepath.Join(root, r.String()), []byte("x"), 0o644)
 	_, err = Install(Options{Home: p.home, Roots: []Root{customRoot(t, Docker, root)}})
 	var ce *ConflictError
@@ -480,6 +499,7 @@ func TestInstallHintsPaste(t *testing.T) {
 	if _, err := Install(Options{Home: p.home, Roots: []Root{customRoot(t, Docker, root)}}); err != nil {
 		t.Fatalf("after the hint's mv: %v", err)
 	}
+	checkDecoys(t, root)
 
 	// A subfolder in the registry folder: the hint moves it, not into
 	// itself.
@@ -492,6 +512,9 @@ func TestInstallHintsPaste(t *testing.T) {
 	runShell(t, mvCommand(t, errs.HintOf(err)))
 	if exists(filepath.Join(root, r.String(), "old")) {
 		t.Errorf("the hint %q left the subfolder", errs.HintOf(err))
+	}
+	if _, err := Install(Options{Home: p.home, Roots: []Root{customRoot(t, Docker, root)}}); err != nil {
+		t.Fatalf("after the hint's mv: %v", err)
 	}
 	// Uninstall's hint says to run uninstall again.
 	if _, err := Install(Options{Home: p.home, Roots: []Root{customRoot(t, Docker, root)}}); err != nil {

@@ -158,7 +158,7 @@ func (e *ConflictError) Hint() string {
 		// so it goes beside the registry folder.
 		mv = moveAside(filepath.Join(e.Dir, f), e.Dir+"."+f)
 	}
-	if len(e.Files) == 1 {
+	if e.Reason != "" {
 		return fmt.Sprintf("nothing was changed; move it out of the way (%s) and run %s again", mv, cmd)
 	}
 	return fmt.Sprintf("nothing was changed; move them out of the folder (e.g. %s) and run %s again", mv, cmd)
