@@ -448,6 +448,71 @@ func TestInstallShadowFolders(t *testing.T) {
 	}
 }
 
+// TestInstallShadowLinks: a link to the registry folder, where containerd
+// looks first, is that folder: no shadow.
+func TestInstallShadowLinks(t *testing.T) {
+	p := newPKI(t)
+	reg := startRegistry(t, p)
+	name := reg.Name.String()
+	p.issueClient(t, name, "client")
+	ctr, dkr := filepath.Join(t.TempDir(), "containerd"), filepath.Join(t.TempDir(), "docker")
+	os.MkdirAll(filepath.Join(dkr, name), 0o755)
+	os.MkdirAll(ctr, 0o755)
+	for _, link := range []string{filepath.Join(dkr, reg.Name.ContainerdDirs()[0]), filepath.Join(ctr, name)} {
+		if err := os.Symlink(filepath.Join(dkr, name), link); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := Install(Options{Home: p.home, Roots: []Root{{Target: Docker, Dir: dkr, ContainerdFirst: []string{ctr}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkProblems(t, res.Folders[0].Problems, nil)
+	if err := reg.viaContainerd(ctr, dkr); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestInstallConflictHintKeys: a key of the user's under a name certkit
+// writes must leave certs.d, not only the folder, or it reads as a stray
+// key: the hint's command moves it out, and install then goes through.
+func TestInstallConflictHintKeys(t *testing.T) {
+	p := newPKI(t)
+	other := newPKI(t)
+	r := mustParse(t, "reg.example.com:5000")
+	p.issueClient(t, r.String(), "client")
+	c, k := other.client(t, "theirs", nil)
+
+	base := t.TempDir()
+	root := filepath.Join(base, "certs.d")
+	dir := filepath.Join(root, r.String())
+	os.MkdirAll(dir, 0o755)
+	testenv.WriteFile(t, filepath.Join(dir, "client.key"), k, 0o600)
+	roots := []Root{customRoot(t, Docker, root)}
+	_, err := Install(Options{Home: p.home, Roots: roots})
+	var ce *ConflictError
+	if !errors.As(err, &ce) {
+		t.Fatalf("got %v, want a conflict on client.key", err)
+	}
+	runShell(t, mvCommand(t, errs.HintOf(err)))
+	if !exists(filepath.Join(base, r.String()+"-client.key.orig")) {
+		t.Errorf("the hint %q did not move the key out of certs.d", errs.HintOf(err))
+	}
+	if _, err := Install(Options{Home: p.home, Roots: roots}); err != nil {
+		t.Fatalf("after the hint's mv: %v", err)
+	}
+
+	// A pair: the certificate is renamed in place, the key told to leave.
+	dir = filepath.Join(t.TempDir(), "certs.d", r.String())
+	os.MkdirAll(dir, 0o755)
+	testenv.WriteFile(t, filepath.Join(dir, "client.cert"), c, 0o644)
+	testenv.WriteFile(t, filepath.Join(dir, "client.key"), k, 0o600)
+	_, err = Install(Options{Home: p.home, Roots: []Root{customRoot(t, Docker, filepath.Dir(dir))}})
+	if h := errs.HintOf(err); !strings.Contains(h, "mv "+filepath.Join(dir, "client.cert")+" ") || !strings.Contains(h, "move client.key out of certs.d") {
+		t.Errorf("hint %q", h)
+	}
+}
+
 // TestInstallHintsPaste: the commands of install's hints can be pasted into
 // a shell as they are, for a registry whose name the shell would read (the
 // brackets of an IPv6 address are a glob).

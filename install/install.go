@@ -152,16 +152,36 @@ func (e *ConflictError) Hint() string {
 	if !e.Foreign {
 		return "nothing was changed; pass --force to replace them (the old files are kept under .certkit-backup in the certs root)"
 	}
-	mv := moveAside(filepath.Join(e.Dir, e.Files[0]), "")
-	if f, dir := strings.CutSuffix(e.Files[0], "/"); dir && e.Reason == "" {
+	if e.Reason != "" {
+		return fmt.Sprintf("nothing was changed; move it out of the way (%s) and run %s again", moveAside(filepath.Join(e.Dir, e.Files[0]), ""), cmd)
+	}
+	if f, dir := strings.CutSuffix(e.Files[0], "/"); dir {
 		// A folder in the registry folder: any name in it is in the way,
 		// so it goes beside the registry folder.
-		mv = moveAside(filepath.Join(e.Dir, f), e.Dir+"."+f)
+		return fmt.Sprintf("nothing was changed; move it out of the registry folder (%s) and run %s again",
+			moveAside(filepath.Join(e.Dir, f), e.Dir+"."+f), cmd)
 	}
-	if e.Reason != "" {
-		return fmt.Sprintf("nothing was changed; move it out of the way (%s) and run %s again", mv, cmd)
+	// A file renamed in the folder is read by no runtime, but a key left
+	// anywhere in certs.d reads as a stray key: keys leave certs.d.
+	var keys, others []string
+	for _, f := range e.Files {
+		if strings.HasSuffix(f, KeyExt) {
+			keys = append(keys, f)
+		} else {
+			others = append(others, f)
+		}
 	}
-	return fmt.Sprintf("nothing was changed; move them out of the folder (e.g. %s) and run %s again", mv, cmd)
+	if len(others) == 0 {
+		outside := filepath.Dir(filepath.Dir(e.Dir)) // the certs root's parent
+		return fmt.Sprintf("nothing was changed; move them out of certs.d (e.g. %s) and run %s again",
+			moveAside(filepath.Join(e.Dir, keys[0]), filepath.Join(outside, filepath.Base(e.Dir)+"-"+keys[0]+".orig")), cmd)
+	}
+	mv := moveAside(filepath.Join(e.Dir, others[0]), "")
+	if len(keys) > 0 {
+		return fmt.Sprintf("nothing was changed; rename them to names no runtime reads (e.g. %s), but move %s out of certs.d (a key left there reads as a stray key), and run %s again",
+			mv, andList(keys), cmd)
+	}
+	return fmt.Sprintf("nothing was changed; rename them to names no runtime reads (e.g. %s) and run %s again", mv, cmd)
 }
 
 // moveAside is the command that moves path to to, or to path.orig when to
@@ -353,7 +373,7 @@ func planInstall(root Root, reg host.Registry, m *material, opt Options) (*Folde
 		return nil, err
 	}
 	fr.Dir = dir
-	if fr.extra, err = containerdShadows(root, reg, opt.Roots); err != nil {
+	if fr.extra, err = containerdShadows(root, reg, opt.Roots, dir); err != nil {
 		return nil, err
 	}
 
@@ -1067,8 +1087,14 @@ func containerdFolder(rootDir string, reg host.Registry, orDefault bool) (string
 // that is an error: the install could never work. In Docker's root it is a
 // warning (Docker and podman read certkit's folder). roots are the run's:
 // a containerd root the run also installs into gives containerd certkit's
-// files itself.
-func containerdShadows(root Root, reg host.Registry, roots []Root) ([]Problem, error) {
+// files itself. dir is the registry folder (where it really is): a link
+// to it is no other folder.
+func containerdShadows(root Root, reg host.Registry, roots []Root, dir string) ([]Problem, error) {
+	same := func(path string) bool {
+		a, err1 := os.Stat(path)
+		b, err2 := os.Stat(dir)
+		return err1 == nil && err2 == nil && os.SameFile(a, b)
+	}
 	if !readByContainerd(root) {
 		return nil, nil
 	}
@@ -1078,7 +1104,7 @@ func containerdShadows(root Root, reg host.Registry, roots []Root) ([]Problem, e
 	if err != nil {
 		return nil, err
 	}
-	if d != "" && d != name {
+	if d != "" && d != name && !same(filepath.Join(root.Dir, d)) {
 		if root.HostsTOML {
 			return nil, &ShadowError{Root: root.Dir, Registry: name, Shadow: d}
 		}
@@ -1096,7 +1122,7 @@ func containerdShadows(root Root, reg host.Registry, roots []Root) ([]Problem, e
 		if err != nil {
 			return nil, err
 		}
-		if d == "" || d == name && certkitFolder(filepath.Join(first, d), name) {
+		if d == "" || d == name && certkitFolder(filepath.Join(first, d), name) || same(filepath.Join(first, d)) {
 			continue
 		}
 		out = append(out, Problem{Severity: SeverityWarning, Kind: KindShadowFolder,
