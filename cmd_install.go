@@ -219,18 +219,7 @@ func reportInstall(e *env, c *cli.Context, res *install.Result, uninstall bool) 
 	for _, w := range r.Warnings {
 		u.warnf("%s", w)
 	}
-	for _, f := range res.Folders {
-		for _, p := range f.Problems {
-			if p.File == "" {
-				u.warnf("%s: %s", f.Dir, p.Message)
-			} else {
-				u.warnf("%s/%s", f.Dir, p.String())
-			}
-			if p.Fix != "" {
-				u.hintf("%s", p.Fix)
-			}
-		}
-	}
+	reportFolderProblems(u, res)
 	if c.Bool("json") {
 		return e.printJSON(r)
 	}
@@ -256,9 +245,7 @@ func reportInstall(e *env, c *cli.Context, res *install.Result, uninstall bool) 
 		}
 		reportFolder(u, f, res.DryRun, uninstall)
 	}
-	for _, n := range r.Notes {
-		u.printf("Note: %s", n)
-	}
+	reportNotes(u, r.Notes)
 	switch {
 	case res.DryRun:
 		u.printf("Dry run: nothing was written.")
@@ -277,6 +264,30 @@ func reportInstall(e *env, c *cli.Context, res *install.Result, uninstall bool) 
 		}
 	}
 	return nil
+}
+
+// reportFolderProblems warns about what install found in the folders and
+// did not stop at, each with its fix.
+func reportFolderProblems(u *ui, res *install.Result) {
+	for _, f := range res.Folders {
+		for _, p := range f.Problems {
+			if p.File == "" {
+				u.warnf("%s: %s", f.Dir, p.Message)
+			} else {
+				u.warnf("%s/%s", f.Dir, p.String())
+			}
+			if p.Fix != "" {
+				u.hintf("%s", p.Fix)
+			}
+		}
+	}
+}
+
+// reportNotes prints install's notes (install.Result.Notes).
+func reportNotes(u *ui, notes []string) {
+	for _, n := range notes {
+		u.printf("Note: %s", n)
+	}
 }
 
 // verifyCommands are the verify commands that check what install just
