@@ -400,6 +400,25 @@ func TestInstallShadowFolders(t *testing.T) {
 		})
 	}
 
+	// containerd reads certkit's folder in its own root: what is in
+	// Docker's does not matter to it.
+	t.Run("beside the folder in a docker root, certkit's in the containerd root", func(t *testing.T) {
+		ctr, dkr := filepath.Join(t.TempDir(), "containerd"), filepath.Join(t.TempDir(), "docker")
+		os.MkdirAll(filepath.Join(dkr, shadow), 0o755)
+		roots := []Root{{Target: Docker, Dir: dkr, ContainerdFirst: []string{ctr}}, customRoot(t, Containerd, ctr)}
+		for range 2 { // installing into it, then installed
+			res, err := Install(Options{Home: p.home, Roots: roots})
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkProblems(t, res.Folders[0].Problems, nil)
+			roots = roots[:1]
+		}
+		if err := reg.viaContainerd(ctr, dkr); err != nil {
+			t.Error(err)
+		}
+	})
+
 	// A folder for the registry, or _default, in the containerd root hides
 	// all of Docker's root from containerd.
 	for _, d := range []string{shadow, name, "_default"} {

@@ -1099,38 +1099,42 @@ func containerdShadows(root Root, reg host.Registry, roots []Root, dir string) (
 		return nil, nil
 	}
 	name := reg.String()
-	var out []Problem
-	d, err := containerdFolder(root.Dir, reg, false)
-	if err != nil {
-		return nil, err
-	}
-	if d != "" && d != name && !same(filepath.Join(root.Dir, d)) {
-		if root.HostsTOML {
-			return nil, &ShadowError{Root: root.Dir, Registry: name, Shadow: d}
-		}
-		out = append(out, Problem{Severity: SeverityWarning, Kind: KindShadowFolder,
-			Message: fmt.Sprintf("containerd, which reads Docker's certs root too, reads %s for %s instead of this folder (it looks for %s/ first), so it does not use certkit's files (Docker and podman do)",
-				filepath.Join(root.Dir, d), name, d),
-			Fix: fmt.Sprintf("move it out of the way (%s; containerd then reads this folder, so copy into it first anything of %s/ you still need)",
-				moveAside(filepath.Join(root.Dir, d), ""), d)})
-	}
+	// A root containerd searches first, with a folder for the registry,
+	// is the only one it reads.
 	for _, first := range root.ContainerdFirst {
 		if installsInto(roots, first) {
-			continue
+			return nil, nil
 		}
 		d, err := containerdFolder(first, reg, true)
 		if err != nil {
 			return nil, err
 		}
-		if d == "" || d == name && certkitFolder(filepath.Join(first, d), name) || same(filepath.Join(first, d)) {
+		switch {
+		case d == "":
 			continue
+		case d == name && certkitFolder(filepath.Join(first, d), name) || same(filepath.Join(first, d)):
+			return nil, nil
 		}
-		out = append(out, Problem{Severity: SeverityWarning, Kind: KindShadowFolder,
+		return []Problem{{Severity: SeverityWarning, Kind: KindShadowFolder,
 			Message: fmt.Sprintf("containerd searches %s before this certs root and reads %s for %s, so it never reads this folder (Docker and podman do)",
 				first, filepath.Join(first, d), name),
-			Fix: "install for containerd too, into the folder it reads first: certkit install --target containerd --host " + shq(name)})
+			Fix: "install for containerd too, into the folder it reads first: certkit install --target containerd --host " + shq(name)}}, nil
 	}
-	return out, nil
+	d, err := containerdFolder(root.Dir, reg, false)
+	if err != nil {
+		return nil, err
+	}
+	if d == "" || d == name || same(filepath.Join(root.Dir, d)) {
+		return nil, nil
+	}
+	if root.HostsTOML {
+		return nil, &ShadowError{Root: root.Dir, Registry: name, Shadow: d}
+	}
+	return []Problem{{Severity: SeverityWarning, Kind: KindShadowFolder,
+		Message: fmt.Sprintf("containerd, which reads Docker's certs root too, reads %s for %s instead of this folder (it looks for %s/ first), so it does not use certkit's files (Docker and podman do)",
+			filepath.Join(root.Dir, d), name, d),
+		Fix: fmt.Sprintf("move it out of the way (%s; containerd then reads this folder, so copy into it first anything of %s/ you still need)",
+			moveAside(filepath.Join(root.Dir, d), ""), d)}}, nil
 }
 
 // installsInto reports whether the run installs a containerd layout into
