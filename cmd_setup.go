@@ -252,9 +252,11 @@ func reportSetup(e *env, p wizard.Plan, out *wizard.Outcome, next bool) {
 		}
 	}
 	if out.Install != nil {
+		reportFolderProblems(u, out.Install)
 		for _, f := range out.Install.Folders {
 			reportFolder(u, f, false, false)
 		}
+		reportNotes(u, out.Install.Notes())
 	}
 	if out.Config != "" {
 		u.printf("Wrote the registry's configuration: %s", out.Config)

@@ -45,6 +45,10 @@ type Options struct {
 	// keeping the old files under <root>/.certkit-backup. It never
 	// replaces other files.
 	Force bool
+	// ReplaceOwn replaces certkit's own files that changed, as Force does,
+	// and nothing of the user's: setup sets it after making a new CA,
+	// which changes every folder certkit installed before.
+	ReplaceOwn bool
 	Now   func() time.Time // time.Now when nil
 
 	// step and exchange are test-only seams: step is called with the
@@ -428,7 +432,7 @@ func planInstall(root Root, reg host.Registry, m *material, opt Options) (*Folde
 		case fname == HostsFile && sum(e.data) == ownSum:
 			fc.Action, fc.Note = Rewrite, "regenerated"
 		default:
-			if !opt.Force {
+			if !opt.Force && !opt.ReplaceOwn {
 				changed = append(changed, fname)
 				continue
 			}
@@ -460,7 +464,7 @@ func planInstall(root Root, reg host.Registry, m *material, opt Options) (*Folde
 				continue
 			}
 			fc := FileChange{Name: e.Name, Path: filepath.Join(dir, e.Name), Mode: ce.mode, Certkit: true}
-			if opt.Force {
+			if opt.Force || opt.ReplaceOwn {
 				fc.Action, fc.Certkit, fc.Note = Remove, false, "no longer in the certkit home (--force)"
 			} else {
 				fc.Action, fc.Note = Keep, "no longer in the certkit home; kept (install --force or uninstall removes it)"

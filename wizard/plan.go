@@ -286,9 +286,11 @@ func Run(p Plan, env install.RootEnv, now func() time.Time) (out *Outcome, err e
 		}
 		// A new CA or re-issued pairs change certkit's own installed
 		// files; the plan was confirmed (or forced) with that in view.
+		// The user's files, a hosts.toml of theirs included, are replaced
+		// only with --force.
 		ires, err := install.Install(install.Options{
 			Home: p.Home, Registries: []host.Registry{p.Registry}, Roots: roots,
-			Force: p.Force || out.CACreated, Now: now,
+			Force: p.Force, ReplaceOwn: out.CACreated, Now: now,
 		})
 		if err != nil {
 			return nil, err
