@@ -49,7 +49,7 @@ type Options struct {
 	// and nothing of the user's: setup sets it after making a new CA,
 	// which changes every folder certkit installed before.
 	ReplaceOwn bool
-	Now   func() time.Time // time.Now when nil
+	Now        func() time.Time // time.Now when nil
 
 	// step and exchange are test-only seams: step is called with the
 	// registry folder and the name of each step of a run ("" and the name
