@@ -215,6 +215,16 @@ func reportInstall(e *env, c *cli.Context, res *install.Result, uninstall bool) 
 			}
 		}
 	}
+	if !uninstall {
+		for _, f := range res.Folders {
+			if reg, err := host.Parse(f.Registry); err == nil && !warned[f.Registry+" port"] {
+				warned[f.Registry+" port"] = true
+				if w := issue.PortWarning(reg); w != "" {
+					r.Warnings = append(r.Warnings, w)
+				}
+			}
+		}
+	}
 	u := e.ui
 	for _, w := range r.Warnings {
 		u.warnf("%s", w)

@@ -111,8 +111,10 @@ func runSetup(e *env, c *cli.Context) error {
 		if !given.Registry {
 			return errs.Input("--yes needs --host", "certkit setup --yes --host reg.example.com:5000")
 		}
-		if msg := issue.LoopbackWarning(p.Registry); msg != "" {
-			e.ui.warnf("%s", msg)
+		for _, msg := range []string{issue.LoopbackWarning(p.Registry), issue.PortWarning(p.Registry)} {
+			if msg != "" {
+				e.ui.warnf("%s", msg)
+			}
 		}
 		p.Defaults()
 	}

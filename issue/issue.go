@@ -129,6 +129,20 @@ func LoopbackWarning(reg host.Registry) string {
 		"e.g. a line \"192.168.1.10 registry.internal\" in /etc/hosts", reg)
 }
 
+// PortWarning returns the warning for a registry named with port 443, the
+// HTTPS default: image references without a port (reg/IMAGE) read the
+// folder certs.d/reg, never certs.d/reg:443, so only references that spell
+// reg:443/IMAGE use what certkit issues for it. Empty for any other name.
+func PortWarning(reg host.Registry) string {
+	if reg.Port != 443 {
+		return ""
+	}
+	bare := reg
+	bare.Port = 0
+	return fmt.Sprintf("%s and %s are different certs.d folders: image references without a port (%s/IMAGE) read %s/ only; "+
+		"unless your references say %s/IMAGE, use --host %s", reg, bare, bare, bare, reg, bare)
+}
+
 // Issue validates every input, then makes the certificates and writes
 // them, all or none.
 func Issue(opt Options) (*Result, error) {
