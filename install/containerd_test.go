@@ -345,9 +345,10 @@ func TestInstallShadowFolders(t *testing.T) {
 	shadow := reg.Name.ContainerdDirs()[0]
 
 	t.Run("beside the folder in the containerd root", func(t *testing.T) {
-		root := t.TempDir()
-		os.Mkdir(filepath.Join(root, shadow), 0o755)
-		os.Mkdir(filepath.Join(root, shadow+".orig"), 0o755) // the hint must not move it into this
+		base := t.TempDir()
+		root := filepath.Join(base, "certs.d")
+		os.MkdirAll(filepath.Join(root, shadow), 0o755)
+		os.Mkdir(filepath.Join(base, shadow+".certkit-old"), 0o755) // the hint must not move it into this
 		before := snapshot(t, root)
 		_, err := Install(Options{Home: p.home, Roots: []Root{customRoot(t, Containerd, root)}})
 		var se *ShadowError
@@ -361,8 +362,9 @@ func TestInstallShadowFolders(t *testing.T) {
 			t.Error("the refused install changed the certs root")
 		}
 		runShell(t, mvCommand(t, errs.HintOf(err)))
-		if !exists(filepath.Join(root, shadow+".orig2")) || exists(filepath.Join(root, shadow)) {
-			t.Errorf("the hint's mv did not move %s to a free name: %s", shadow, names(snapshot(t, root)))
+		// out of the certs root, to a free name
+		if !exists(filepath.Join(base, shadow+".certkit-old2")) || exists(filepath.Join(root, shadow)) {
+			t.Errorf("the hint's mv did not move %s out of the certs root to a free name: %s", shadow, names(snapshot(t, base)))
 		}
 		if _, err := Install(Options{Home: p.home, Roots: []Root{customRoot(t, Containerd, root)}}); err != nil {
 			t.Fatal(err)
@@ -372,8 +374,8 @@ func TestInstallShadowFolders(t *testing.T) {
 
 	for _, target := range []Target{Docker, Podman} {
 		t.Run("beside the folder in a "+string(target)+" root", func(t *testing.T) {
-			root := t.TempDir()
-			os.Mkdir(filepath.Join(root, shadow), 0o755)
+			root := filepath.Join(t.TempDir(), "certs.d")
+			os.MkdirAll(filepath.Join(root, shadow), 0o755)
 			res, err := Install(Options{Home: p.home, Roots: []Root{customRoot(t, target, root)}})
 			if err != nil {
 				t.Fatal(err)

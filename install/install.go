@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -220,7 +221,7 @@ func (e *ShadowError) Error() string {
 // Hint says how to go on.
 func (e *ShadowError) Hint() string {
 	return fmt.Sprintf("nothing was changed; move it out of the way (%s) and run install again; containerd then reads %s/, so copy into it first anything of %s/ you still need",
-		moveAside(filepath.Join(e.Root, e.Shadow), ""), filepath.Join(e.Root, e.Registry), e.Shadow)
+		ShadowMove(filepath.Join(e.Root, e.Shadow)), filepath.Join(e.Root, e.Registry), e.Shadow)
 }
 
 // BrokenFolderError reports a registry folder whose other files break it,
@@ -1065,27 +1066,6 @@ func readByContainerd(root Root) bool {
 	return root.HostsTOML || root.Target == Containerd || root.Target == Docker
 }
 
-// containerdFolder returns the name of the folder containerd reads for reg
-// in the certs root rootDir: the first of <host>_<port>_, <host:port> and,
-// with orDefault, _default that exists; "" when none does.
-func containerdFolder(rootDir string, reg host.Registry, orDefault bool) (string, error) {
-	names := reg.ContainerdDirs()
-	if orDefault {
-		names = append(names, "_default")
-	}
-	for _, n := range names {
-		// containerd looks with stat: a link counts as what it points to.
-		_, err := os.Stat(filepath.Join(rootDir, n))
-		if err == nil {
-			return n, nil
-		}
-		if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, fs.ErrPermission) {
-			return "", err
-		}
-	}
-	return "", nil
-}
-
 // containerdShadows finds the folders containerd reads for reg instead of
 // the one certkit installs into root. In a root only containerd reads,
 // that is an error: the install could never work. In Docker's root it is a
@@ -1109,36 +1089,41 @@ func containerdShadows(root Root, reg host.Registry, roots []Root, dir string) (
 		if installsInto(roots, first) {
 			return nil, nil
 		}
-		d, err := containerdFolder(first, reg, true)
+		search := ContainerdSearch([]string{first}, reg)
+		i, err := FirstExisting(search)
 		if err != nil {
 			return nil, err
 		}
 		switch {
-		case d == "":
+		case i < 0:
 			continue
-		case d == name && certkitFolder(filepath.Join(first, d), name) || same(filepath.Join(first, d)):
+		case filepath.Base(search[i]) == name && certkitFolder(search[i], name) || same(search[i]):
 			return nil, nil
 		}
 		return []Problem{{Severity: SeverityWarning, Kind: KindShadowFolder,
 			Message: fmt.Sprintf("containerd searches %s before this certs root and reads %s for %s, so it never reads this folder (Docker and podman do)",
-				first, filepath.Join(first, d), name),
+				first, search[i], name),
 			Fix: "install for containerd too, into the folder it reads first: certkit install --target containerd --host " + shq(name)}}, nil
 	}
-	d, err := containerdFolder(root.Dir, reg, false)
+	// In this root, the spellings containerd tries before the registry's
+	// own folder.
+	search := ContainerdSearch([]string{root.Dir}, reg)
+	i, err := FirstExisting(search[:slices.Index(search, filepath.Join(root.Dir, name))])
 	if err != nil {
 		return nil, err
 	}
-	if d == "" || d == name || same(filepath.Join(root.Dir, d)) {
+	if i < 0 || same(search[i]) {
 		return nil, nil
 	}
+	d := filepath.Base(search[i])
 	if root.HostsTOML {
 		return nil, &ShadowError{Root: root.Dir, Registry: name, Shadow: d}
 	}
 	return []Problem{{Severity: SeverityWarning, Kind: KindShadowFolder,
 		Message: fmt.Sprintf("containerd, which reads Docker's certs root too, reads %s for %s instead of this folder (it looks for %s/ first), so it does not use certkit's files (Docker and podman do)",
-			filepath.Join(root.Dir, d), name, d),
+			search[i], name, d),
 		Fix: fmt.Sprintf("move it out of the way (%s; containerd then reads this folder, so copy into it first anything of %s/ you still need)",
-			moveAside(filepath.Join(root.Dir, d), ""), d)}}, nil
+			ShadowMove(search[i]), d)}}, nil
 }
 
 // installsInto reports whether the run installs a containerd layout into

@@ -89,8 +89,11 @@ func (r *Result) Notes() []string {
 // (certsd.md §2), searched in order.
 const containerdConfigPath = containerdRootDir + ":" + dockerRootDir
 
-// The system certs roots of Docker and containerd.
+// The system certs roots of Docker, containerd and podman, and podman's
+// per-user one, under the home.
 const (
 	dockerRootDir     = "/etc/docker/certs.d"
 	containerdRootDir = "/etc/containerd/certs.d"
+	podmanSystemDir   = "/etc/containers/certs.d"
+	podmanUserDir     = ".config/containers/certs.d"
 )

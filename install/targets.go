@@ -94,14 +94,14 @@ func ResolveRoot(t Target, env RootEnv) (Root, error) {
 		r.Note = "restart Docker Desktop: it copies ~/.docker/certs.d into its VM only when it starts"
 	case Podman:
 		if euid(env) == 0 {
-			r.Dir, r.System = "/etc/containers/certs.d", true
+			r.Dir, r.System = podmanSystemDir, true
 			break
 		}
 		h, err := userHome(env)
 		if err != nil {
 			return r, err
 		}
-		r.Dir = filepath.Join(h, ".config", "containers", "certs.d")
+		r.Dir = filepath.Join(h, podmanUserDir)
 	case Containerd:
 		r.Dir, r.System, r.HostsTOML = containerdRootDir, true, true
 	default:

@@ -1,9 +1,7 @@
 package verify
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,16 +13,17 @@ import (
 
 // Lookup returns the registry folders the consumers of root try for reg,
 // in the order they try them; they read the first one that exists and
-// ignore the others (certsd.md §2):
+// ignore the others (certsd.md §2; the searches are install's):
 //
-//   - podman, skopeo and buildah: <reg> in ~/.config/containers/certs.d,
-//     then /etc/containers/certs.d, then /etc/docker/certs.d, whoever runs
-//     them (root too reads its own ~/.config first). env is where that
-//     home is found; nil for a certs root given with --certs-dir, which is
-//     read alone.
+//   - podman, skopeo and buildah: install.PodmanSearch, <reg> in
+//     ~/.config/containers/certs.d, then /etc/containers/certs.d, then
+//     /etc/docker/certs.d, whoever runs them (root too reads its own
+//     ~/.config first). env is where that home is found; nil for a certs
+//     root given with --certs-dir, which is read alone.
 //   - containerd (CRI, config_path /etc/containerd/certs.d:/etc/docker/certs.d):
-//     in each of its roots, reg_5000_, then reg:5000, then _default; the
-//     first root with one of them wins. With env nil, root alone.
+//     install.ContainerdSearch, in each of its roots reg_5000_, then
+//     reg:5000, then _default; the first root with one of them wins. With
+//     env nil, root alone.
 //   - Docker: the one folder.
 //
 // The folder certkit installs for the root, root.Folder(reg), is always
@@ -38,9 +37,13 @@ func Lookup(root install.Root, reg host.Registry, env *install.RootEnv) []string
 				roots = append(roots, d.Dir)
 			}
 		}
-		return containerdFolders(roots, reg)
+		return install.ContainerdSearch(roots, reg)
 	case root.Target == install.Podman && env != nil:
-		return podmanFolders(root, reg, *env)
+		search := install.PodmanSearch(*env, reg)
+		if !slices.Contains(search, root.Folder(reg)) {
+			search = append(search, root.Folder(reg))
+		}
+		return search
 	}
 	return []string{root.Folder(reg)}
 }
@@ -55,46 +58,7 @@ func ContainerdLookup(root install.Root, reg host.Registry) []string {
 	if len(root.ContainerdFirst) == 0 {
 		return nil
 	}
-	return containerdFolders(append(slices.Clone(root.ContainerdFirst), root.Dir), reg)
-}
-
-// containerdFolders is containerd's search through its certs roots, in
-// order (hostDirFromRoots and HostDirFromRoot in containerd): in each root
-// host_port_, then host:port, then _default.
-func containerdFolders(roots []string, reg host.Registry) []string {
-	var out []string
-	for _, r := range roots {
-		for _, d := range append(reg.ContainerdDirs(), containerdDefault) {
-			out = append(out, filepath.Join(r, d))
-		}
-	}
-	return out
-}
-
-// containerdDefault is the folder containerd reads in a certs root for a
-// registry that has none of its own there.
-const containerdDefault = "_default"
-
-// podmanFolders is containers/image's search for a registry's folder. The
-// roots are install's: its per-user podman root (found through $HOME, as
-// podman finds it, even as root), its system podman root, and Docker's.
-func podmanFolders(root install.Root, reg host.Registry, env install.RootEnv) []string {
-	user, system := env, env
-	user.Geteuid = func() int { return -1 }  // the per-user root, for whoever runs podman
-	system.Geteuid = func() int { return 0 } // the system root
-	var out []string
-	add := func(r install.Root, err error) {
-		if err == nil && !slices.Contains(out, r.Folder(reg)) {
-			out = append(out, r.Folder(reg))
-		}
-	}
-	add(install.ResolveRoot(install.Podman, user))
-	add(install.ResolveRoot(install.Podman, system))
-	add(install.ResolveRoot(install.Docker, env))
-	if !slices.Contains(out, root.Folder(reg)) {
-		out = append(out, root.Folder(reg))
-	}
-	return out
+	return install.ContainerdSearch(append(slices.Clone(root.ContainerdFirst), root.Dir), reg)
 }
 
 // readers names the programs that read a target's folders, for messages.
@@ -169,19 +133,12 @@ func certkitFolder(dir string, reg host.Registry) bool {
 	return err == nil && f.Manifest != nil && f.Manifest.Registry == reg.String() && len(f.Manifest.Files) > 0
 }
 
-// firstExisting is the index of the first folder of search that exists,
-// -1 when none does.
+// firstExisting is the index of the folder of search the consumer reads
+// (install.FirstExisting), -1 when none exists. A folder that cannot be
+// looked up is the one it stops at: reading it then says why.
 func firstExisting(search []string) int {
-	for i, d := range search {
-		_, err := os.Stat(d)
-		// containers/image passes over folders it may not look into, as
-		// over missing ones; any other failure ends its search there.
-		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
-			continue
-		}
-		return i
-	}
-	return -1
+	i, _ := install.FirstExisting(search)
+	return i
 }
 
 // lookupCheck says which folder of search the consumers of target read
@@ -244,12 +201,10 @@ func searchOrder(search []string) string {
 func shadowFix(opt Options, target install.Target, used string) string {
 	who := readers(target)
 	reg := opt.Registry.String()
-	// out of the certs root, where nothing reads it
-	aside := filepath.Join(filepath.Dir(filepath.Dir(used)), filepath.Base(used)+".certkit-old")
-	move := fmt.Sprintf("if %s is left over, move it out of the way: mv %s %s (then %s %s %s)",
-		used, shq(used), shq(aside), who, agree(who, "read", "reads"), opt.Dir)
+	move := fmt.Sprintf("if %s is left over, move it out of the way: %s (then %s %s %s)",
+		used, install.ShadowMove(used), who, agree(who, "read", "reads"), opt.Dir)
 	switch {
-	case target == install.Containerd && filepath.Base(used) == containerdDefault:
+	case target == install.Containerd && filepath.Base(used) == install.ContainerdDefaultDir:
 		// _default serves every registry without a folder of its own in
 		// that root: give this one its own there rather than move it
 		return fmt.Sprintf("%s is containerd's folder for every registry without one of its own in %s; give %s its own, which containerd reads before it: certkit install --host %s --target containerd --certs-dir %s; or, %s",

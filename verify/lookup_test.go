@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -532,7 +534,7 @@ func TestVerifyContainerdRoots(t *testing.T) {
 				}
 				writeFolder(t, sub.Replace(f), files)
 			}
-			search := containerdFolders([]string{croot, droot}, reg)
+			search := install.ContainerdSearch([]string{croot, droot}, reg)
 			opt := Options{Registry: reg, Target: tt.target, Offline: true}
 			id := "lookup"
 			if tt.target == install.Docker {
@@ -585,4 +587,33 @@ func installFolder(t *testing.T, r install.Root, reg host.Registry) {
 	if _, err := install.Install(install.Options{Home: p.home, Registries: []host.Registry{reg}, Roots: []install.Root{r}}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// The shadow folder's fix moves it out of the certs root with install's
+// command (install.ShadowMove): to a free name, never into a folder that
+// has the name already; pasted, containerd reads certkit's folder.
+func TestVerifyShadowFixFreeName(t *testing.T) {
+	t.Parallel()
+	root := newCA(t, "certkit CA shadow")
+	client := root.issue(t, leafOpts{cn: "client"})
+	reg, _ := host.Parse("reg.example.com:5000")
+	base := t.TempDir()
+	croot, droot := filepath.Join(base, "containerd", "certs.d"), filepath.Join(base, "docker", "certs.d")
+	dir, shadow := filepath.Join(droot, reg.String()), filepath.Join(droot, "reg.example.com_5000_")
+	writeFolder(t, dir, map[string][]byte{"ca.crt": ca.EncodeCert(root.cert), "client.cert": certPEM(client), "client.key": keyPEM(t, client)})
+	writeFolder(t, shadow, map[string][]byte{"README": []byte("left over")})
+	taken := filepath.Join(base, "docker", "reg.example.com_5000_.certkit-old")
+	writeFolder(t, taken, map[string][]byte{"README": []byte("moved aside before")})
+	opt := Options{Registry: reg, Dir: dir, Target: install.Docker, Offline: true,
+		ContainerdSearch: install.ContainerdSearch([]string{croot, droot}, reg)}
+	c := expect(t, Verify(context.Background(), opt), "lookup:containerd", Warning, "shadowed")
+	mv := "mv " + shadow + " " + taken + "2"
+	contains(t, "fix", c.Fix, mv+" (then containerd reads "+dir+")")
+	if out, err := exec.Command("sh", "-c", mv).CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", mv, err, out)
+	}
+	if _, err := os.Stat(filepath.Join(taken, "README")); err != nil {
+		t.Errorf("the folder moved aside before is gone: %v", err)
+	}
+	expectNo(t, Verify(context.Background(), opt), "lookup:containerd")
 }

@@ -1,0 +1,93 @@
+package install
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/certkit/certkit/host"
+)
+
+// The runtimes' searches for a registry's folder (certsd.md §2): install
+// checks them for folders that hide the one it writes, verify reads the
+// folder they pick. One implementation, here.
+
+// ContainerdDefaultDir is the folder containerd reads in a certs root for a
+// registry that has none of its own there.
+const ContainerdDefaultDir = "_default"
+
+// ContainerdSearch returns the registry folders containerd tries for reg,
+// in order (hostDirFromRoots and hostPaths in containerd): in each certs
+// root of roots, given in its config_path order, <host>_<port>_, then
+// <host:port>, then _default. containerd reads the first that exists and
+// no other, so the first root with one of them wins.
+func ContainerdSearch(roots []string, reg host.Registry) []string {
+	var out []string
+	for _, r := range roots {
+		for _, d := range append(reg.ContainerdDirs(), ContainerdDefaultDir) {
+			out = append(out, filepath.Join(r, d))
+		}
+	}
+	return out
+}
+
+// PodmanSearch returns the registry folders podman, skopeo and buildah
+// (containers/image) try for reg, in order: <reg> in
+// ~/.config/containers/certs.d of whoever runs them (found through the
+// home, as they find it: root's own when run as root, sudo included),
+// then /etc/containers/certs.d, then Docker's /etc/docker/certs.d. They
+// read the first that exists and no other. The per-user folder is left
+// out when env finds no home.
+func PodmanSearch(env RootEnv, reg host.Registry) []string {
+	var roots []string
+	if env.HomeDir != nil {
+		if h, err := env.HomeDir(); err == nil && h != "" {
+			roots = append(roots, filepath.Join(h, podmanUserDir))
+		}
+	}
+	roots = append(roots, podmanSystemDir, dockerRootDir)
+	var out []string
+	for _, r := range roots {
+		if d := filepath.Join(r, reg.String()); !slices.Contains(out, d) {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// FirstExisting returns the index of the folder of search that a runtime
+// reads: the first that exists, looked up with stat (a link counts as what
+// it points to). Folders that do not exist, and those this process may
+// not look into, are passed over, as containers/image does; any other
+// failure ends the search there, and is returned with that folder's
+// index. -1 when none exists.
+func FirstExisting(search []string) (int, error) {
+	for i, d := range search {
+		_, err := os.Stat(d)
+		switch {
+		case err == nil:
+			return i, nil
+		case errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission):
+			continue
+		}
+		return i, err
+	}
+	return -1, nil
+}
+
+// ShadowMove is the command that moves a folder a runtime reads instead
+// of the one certkit installs (a shadow folder) out of the way: out of its
+// certs root, to NAME.certkit-old beside the root, where no runtime looks
+// (inside the root, a key in it would still be in certs.d, and a name a
+// registry could have would still be listed as one). The name is a free
+// one (NAME.certkit-old2, …), so that the move overwrites nothing and
+// never moves the folder into another.
+func ShadowMove(folder string) string {
+	folder = filepath.Clean(folder)
+	return moveAside(folder, filepath.Join(filepath.Dir(filepath.Dir(folder)), filepath.Base(folder)+shadowSuffix))
+}
+
+// shadowSuffix ends the name ShadowMove gives a shadow folder.
+const shadowSuffix = ".certkit-old"
