@@ -133,7 +133,9 @@ const (
 	// certificate.
 	KindSkipVerify Kind = "skip-verify"
 	// KindHiddenByHostsTOML: a loose file hosts.toml does not name, which
-	// containerd therefore ignores.
+	// containerd therefore ignores (File is the loose file); install also
+	// uses it for hosts.toml itself (File is hosts.toml), a user's that
+	// does not name the files certkit installs beside it.
 	KindHiddenByHostsTOML Kind = "hidden-by-hosts-toml"
 )
 
@@ -142,8 +144,13 @@ type Problem struct {
 	Severity Severity `json:"severity"`
 	Kind     Kind     `json:"kind"`
 	File     string   `json:"file,omitempty"` // name in the folder; empty for the folder itself
-	Message  string   `json:"message"`
-	Fix      string   `json:"fix,omitempty"`
+	// Path is, for a problem of hosts.toml with a file it names (kinds
+	// hosts-toml-unreadable-file, hosts-toml-not-pem, hosts-toml-bad-pair),
+	// that file, absolute (for a client pair, its certificate, or its key
+	// when only the key cannot be read).
+	Path    string `json:"path,omitempty"`
+	Message string `json:"message"`
+	Fix     string `json:"fix,omitempty"`
 	// LoaderError is the error Docker and podman return for the whole
 	// folder because of this file (every pull from the registry fails with
 	// it); empty when they load the folder anyway.
@@ -1007,31 +1014,36 @@ func (r *reader) readHostsTOML() {
 			data, err := readFile(c)
 			switch {
 			case err != nil:
-				r.add(SeverityError, KindHostsTOMLUnreadableFile, HostsFile, fmt.Sprintf("names the CA file %s, which containerd cannot read: %s", c, errText(err)),
-					"fix the ca entry in "+p).ContainerdError = fmt.Sprintf("unable to read CA cert %q: %v", c, err)
+				pr := r.add(SeverityError, KindHostsTOMLUnreadableFile, HostsFile, fmt.Sprintf("names the CA file %s, which containerd cannot read: %s", c, errText(err)),
+					"fix the ca entry in "+p)
+				pr.Path, pr.ContainerdError = c, fmt.Sprintf("unable to read CA cert %q: %v", c, err)
 			case len(pemCerts(data)) == 0:
-				r.add(SeverityError, KindHostsTOMLNotPEM, HostsFile, fmt.Sprintf("names the CA file %s, which holds no PEM certificate; containerd fails with \"unable to load CA cert\"", c),
-					"fix the ca entry in "+p).ContainerdError = fmt.Sprintf("unable to load CA cert %q", c)
+				pr := r.add(SeverityError, KindHostsTOMLNotPEM, HostsFile, fmt.Sprintf("names the CA file %s, which holds no PEM certificate; containerd fails with \"unable to load CA cert\"", c),
+					"fix the ca entry in "+p)
+				pr.Path, pr.ContainerdError = c, fmt.Sprintf("unable to load CA cert %q", c)
 			}
 		}
 		for _, pair := range e.Client {
 			certPEM, err := readFile(pair[0])
 			if err != nil {
-				r.add(SeverityError, KindHostsTOMLUnreadableFile, HostsFile, fmt.Sprintf("names the client certificate %s, which containerd cannot read: %s", pair[0], errText(err)),
-					"fix the client entry in "+p).ContainerdError = fmt.Sprintf("unable to read CERT file %q: %v", pair[0], err)
+				pr := r.add(SeverityError, KindHostsTOMLUnreadableFile, HostsFile, fmt.Sprintf("names the client certificate %s, which containerd cannot read: %s", pair[0], errText(err)),
+					"fix the client entry in "+p)
+				pr.Path, pr.ContainerdError = pair[0], fmt.Sprintf("unable to read CERT file %q: %v", pair[0], err)
 				continue
 			}
 			keyPEM := certPEM
 			if pair[1] != "" {
 				if keyPEM, err = readFile(pair[1]); err != nil {
-					r.add(SeverityError, KindHostsTOMLUnreadableFile, HostsFile, fmt.Sprintf("names the client key %s, which containerd cannot read: %s", pair[1], errText(err)),
-						"fix the client entry in "+p).ContainerdError = fmt.Sprintf("unable to read CERT file %q: %v", pair[1], err)
+					pr := r.add(SeverityError, KindHostsTOMLUnreadableFile, HostsFile, fmt.Sprintf("names the client key %s, which containerd cannot read: %s", pair[1], errText(err)),
+						"fix the client entry in "+p)
+					pr.Path, pr.ContainerdError = pair[1], fmt.Sprintf("unable to read CERT file %q: %v", pair[1], err)
 					continue
 				}
 			}
 			if _, err := tls.X509KeyPair(certPEM, keyPEM); err != nil {
-				r.add(SeverityError, KindHostsTOMLBadPair, HostsFile, fmt.Sprintf("names the client pair %s, %s, which containerd cannot load: %v", pair[0], pair[1], err),
-					"fix the client entry in "+p).ContainerdError = "failed to load X509 key pair: " + err.Error()
+				pr := r.add(SeverityError, KindHostsTOMLBadPair, HostsFile, fmt.Sprintf("names the client pair %s, %s, which containerd cannot load: %v", pair[0], pair[1], err),
+					"fix the client entry in "+p)
+				pr.Path, pr.ContainerdError = pair[0], "failed to load X509 key pair: "+err.Error()
 			}
 		}
 		if e.SkipVerify != nil && *e.SkipVerify {

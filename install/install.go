@@ -778,6 +778,9 @@ func prepareInstall(b *batch, c *change, opt Options) error {
 		if p.Severity == SeverityError {
 			p.Message = strings.ReplaceAll(p.Message, tmp, fr.Dir)
 			p.Fix = strings.ReplaceAll(p.Fix, tmp, fr.Dir)
+			if rel, err := filepath.Rel(tmp, p.Path); p.Path != "" && err == nil && filepath.IsLocal(rel) {
+				p.Path = filepath.Join(fr.Dir, rel)
+			}
 			// A user's hosts.toml that names certkit's new files by
 			// their final path reads them once the folder is in place.
 			if fr.namesNew(p, func(name string) bool { return exists(filepath.Join(tmp, name)) }) {
@@ -1243,9 +1246,7 @@ func (fr *FolderResult) namesNew(p Problem, inNew func(name string) bool) bool {
 	}
 	for _, d := range fr.dirs() {
 		for _, f := range fr.Files {
-			path := filepath.Join(d, f.Name)
-			// The reader's message names the file as "… FILE, which containerd cannot read".
-			if strings.Contains(p.Message, " "+path+", which ") && inNew(f.Name) && !exists(path) {
+			if path := filepath.Join(d, f.Name); p.Path == path && inNew(f.Name) && !exists(path) {
 				return true
 			}
 		}
