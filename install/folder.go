@@ -334,6 +334,10 @@ type ReadOptions struct {
 	// the folder's own name when empty. hosts.toml's server is checked
 	// against it.
 	Name string
+	// Flags are the flags that name the folder's certs root (" --target
+	// podman --certs-dir DIR"), for the certkit install commands the fixes
+	// suggest; empty for Docker's root.
+	Flags string
 }
 
 // ReadFolder reads one registry folder exactly as Docker and podman would
@@ -948,14 +952,58 @@ func (r *reader) checkChains() {
 		// certkit's registry trusts the CA that signed its own certificate
 		// (the one in ca.crt) for client certificates too.
 		msg += ": a registry that trusts this folder's CA for client certificates, as one set up with certkit does, refuses it"
-		issue := "certkit issue client --host " + r.host()
-		if p.Name != "client" {
-			issue += " --name " + shq(p.Name)
-		}
-		r.add(SeverityWarning, KindUntrustedClient, certName, msg,
-			fmt.Sprintf("issue the client certificate from the registry's CA: move %s and %s out of certs.d, then %s, then certkit install --host %s (unless the registry trusts this certificate's issuer for client certificates)",
-				r.path(certName), p.KeyPath, issue, r.host()))
+		r.add(SeverityWarning, KindUntrustedClient, certName, msg, r.untrustedFix(p))
 	}
+}
+
+// untrustedFix is the fix for a client pair that no CA of the folder
+// signed. Read offline, the folder cannot say which side changed: the CA
+// file (replaced, or never the CA that issued the pair) or the pair (from
+// another CA). Both are named, each with its commands: install takes
+// --force where it replaces a file certkit installed (a CA file changed
+// since, a pair it installed), and a file of the user's under the name
+// install writes is moved out first (install never replaces one).
+func (r *reader) untrustedFix(p Pair) string {
+	var files []string
+	forceCA := false
+	for _, c := range r.f.CAs { // at least one: checkChains needs it
+		files = append(files, c.Name)
+		// certkit's, changed since it installed it: install puts it back
+		// only with --force
+		if want, own := r.f.Manifest.Has(c.Name); own {
+			data, err := readFile(c.Path)
+			forceCA = forceCA || err == nil && sum(data) != want
+		}
+	}
+	certName := p.Name + CertExt
+	caSide := fmt.Sprintf("%s was replaced or is not the CA that issued %s", files[0], certName)
+	if len(files) > 1 {
+		caSide = fmt.Sprintf("the CA files (%s) were replaced or none of them is the CA that issued %s", strings.Join(files, ", "), certName)
+	}
+	caFix := "reinstall the right CA: " + r.installCmd(forceCA)
+	if _, own := r.f.Manifest.Has(CAFileName); !own && r.names[CAFileName] {
+		caFix = fmt.Sprintf("move %s out of the folder and %s", r.path(CAFileName), caFix)
+	}
+	issue := "certkit issue client --host " + r.host()
+	if p.Name != "client" {
+		issue += " --name " + shq(p.Name)
+	}
+	_, ownPair := r.f.Manifest.Has(certName)
+	pairFix := fmt.Sprintf("issue a new one from this folder's CA: %s, then %s", issue, r.installCmd(ownPair))
+	if !ownPair {
+		pairFix = fmt.Sprintf("move %s and %s out of certs.d and %s", p.CertPath, p.KeyPath, pairFix)
+	}
+	return fmt.Sprintf("either %s (%s), or %s comes from another CA (%s)", caSide, caFix, certName, pairFix)
+}
+
+// installCmd is the certkit install command for the folder's registry and
+// certs root, with --force when it must replace a file certkit installed.
+func (r *reader) installCmd(force bool) string {
+	cmd := "certkit install"
+	if force {
+		cmd += " --force"
+	}
+	return cmd + " --host " + r.host() + r.opt.Flags
 }
 
 func (r *reader) validity(file, what string, c *x509.Certificate, expiredSev Severity, fix string) {

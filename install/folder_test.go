@@ -223,10 +223,13 @@ func TestReadFolder(t *testing.T) {
 				testenv.WriteFile(t, filepath.Join(dir, "foreign.key"), foreignKey, 0o600)
 			},
 			want: []wantProblem{{SeverityWarning, KindUntrustedClient, "foreign.cert", `is issued by "` + other.ca.Cert.Subject.CommonName + `", not by a CA in this folder (ca.crt: "` + p.ca.Cert.Subject.CommonName + `")`}},
-			// The cause is the issuer: the fix issues the pair from the
-			// registry's CA, not "install the CA that signed it".
-			fixes: []string{"move $DIR/foreign.cert and $DIR/foreign.key out of certs.d, then certkit issue client --host reg.example.com:5000 --name foreign, then certkit install --host reg.example.com:5000"},
-			cas:   1, pairs: 2,
+			// Offline, either side may be the wrong one: the fix names
+			// both, never "install the CA that signed it". Neither file
+			// is certkit's: each is moved out before install writes its
+			// own under that name.
+			fixes: []string{"either ca.crt was replaced or is not the CA that issued foreign.cert (move $DIR/ca.crt out of the folder and reinstall the right CA: certkit install --host reg.example.com:5000), " +
+				"or foreign.cert comes from another CA (move $DIR/foreign.cert and $DIR/foreign.key out of certs.d and issue a new one from this folder's CA: certkit issue client --host reg.example.com:5000 --name foreign, then certkit install --host reg.example.com:5000)"},
+			cas: 1, pairs: 2,
 		},
 		{
 			name: "CA pair as client pair",

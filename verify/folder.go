@@ -87,7 +87,7 @@ func ReadFolder(dir string, reg host.Registry, now func() time.Time) ([]Check, T
 func readFolder(opt Options, dir string, now func() time.Time) ([]Check, Target) {
 	reg := opt.Registry
 	tg := Target{Registry: reg, Dir: dir, Readers: readers(opt.Target), Flags: rootFlags(opt)}
-	f, err := install.ReadFolderWith(dir, install.ReadOptions{Now: now, Name: reg.String()})
+	f, err := install.ReadFolderWith(dir, install.ReadOptions{Now: now, Name: reg.String(), Flags: rootFlags(opt)})
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return []Check{missingFolder(opt, dir)}, tg
