@@ -989,7 +989,7 @@ func (r *reader) untrustedFix(p Pair) string {
 		issue += " --name " + shq(p.Name)
 	}
 	_, ownPair := r.f.Manifest.Has(certName)
-	pairFix := fmt.Sprintf("issue a new one from this folder's CA: %s, then %s", issue, r.installCmd(ownPair))
+	pairFix := fmt.Sprintf("issue a new one from this folder's CA, in the certkit home that holds it: %s, then %s", issue, r.installCmd(ownPair))
 	if !ownPair {
 		pairFix = fmt.Sprintf("move %s and %s out of certs.d and %s", p.CertPath, p.KeyPath, pairFix)
 	}

@@ -228,7 +228,7 @@ func TestReadFolder(t *testing.T) {
 			// is certkit's: each is moved out before install writes its
 			// own under that name.
 			fixes: []string{"either ca.crt was replaced or is not the CA that issued foreign.cert (move $DIR/ca.crt out of the folder and reinstall the right CA: certkit install --host reg.example.com:5000), " +
-				"or foreign.cert comes from another CA (move $DIR/foreign.cert and $DIR/foreign.key out of certs.d and issue a new one from this folder's CA: certkit issue client --host reg.example.com:5000 --name foreign, then certkit install --host reg.example.com:5000)"},
+				"or foreign.cert comes from another CA (move $DIR/foreign.cert and $DIR/foreign.key out of certs.d and issue a new one from this folder's CA, in the certkit home that holds it: certkit issue client --host reg.example.com:5000 --name foreign, then certkit install --host reg.example.com:5000)"},
 			cas: 1, pairs: 2,
 		},
 		{

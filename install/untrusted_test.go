@@ -45,7 +45,7 @@ func TestUntrustedClientFixNamesBothSides(t *testing.T) {
 		}
 		inst := "certkit install --force --host reg.example.com:5000 --certs-dir " + root
 		want := "either ca.crt was replaced or is not the CA that issued " + w.File + " (reinstall the right CA: " + inst + "), " +
-			"or " + w.File + " comes from another CA (issue a new one from this folder's CA: " + issue + ", then " + inst + ")"
+			"or " + w.File + " comes from another CA (issue a new one from this folder's CA, in the certkit home that holds it: " + issue + ", then " + inst + ")"
 		if w.Fix != want {
 			t.Errorf("%s: fix\n got %s\nwant %s", w.File, w.Fix, want)
 		}
@@ -94,7 +94,7 @@ func TestUntrustedClientFixForeignPair(t *testing.T) {
 	}
 	inst := "certkit install --host reg.example.com:5000 --certs-dir " + root
 	want := "either ca.crt was replaced or is not the CA that issued a.cert (reinstall the right CA: " + inst + "), " +
-		"or a.cert comes from another CA (move " + filepath.Join(dir, "a.cert") + " and " + filepath.Join(dir, "a.key") + " out of certs.d and issue a new one from this folder's CA: certkit issue client --host reg.example.com:5000 --name a, then " + inst + ")"
+		"or a.cert comes from another CA (move " + filepath.Join(dir, "a.cert") + " and " + filepath.Join(dir, "a.key") + " out of certs.d and issue a new one from this folder's CA, in the certkit home that holds it: certkit issue client --host reg.example.com:5000 --name a, then " + inst + ")"
 	if ws[0].Fix != want {
 		t.Errorf("fix\n got %s\nwant %s", ws[0].Fix, want)
 	}
