@@ -45,7 +45,7 @@ Examples:
 			targetFlag(),
 			certsDirFlag(),
 			&cli.BoolFlag{Name: "dry-run", Usage: "print what would change (paths, modes) and write nothing"},
-			&cli.BoolFlag{Name: "force", Usage: "replace certkit's own changed files, and a foreign hosts.toml that does not name them (backups go to <root>/.certkit-backup)"},
+			&cli.BoolFlag{Name: "force", Usage: "replace certkit's changed files and a user's hosts.toml not naming them (backups: <root>/.certkit-backup)"},
 			jsonFlag(),
 		},
 		Action: func(c *cli.Context) error {
@@ -174,6 +174,13 @@ func sudoHintFor(err error, args []string, homeDir string, euid int, getenv func
 	if !errors.As(err, &pe) || !pe.System || euid == 0 {
 		return err
 	}
+	return errs.WithHint(err, "re-run as root: "+sudoCommand(args, homeDir, getenv))
+}
+
+// sudoCommand is certkit with args under sudo, with --home added when the
+// certkit home came from the environment, which sudo resets; and what
+// sudo certkit still reads.
+func sudoCommand(args []string, homeDir string, getenv func(string) string) string {
 	quoted := []string{"sudo", "certkit"}
 	homeSet := false
 	for _, a := range args {
@@ -186,11 +193,34 @@ func sudoHintFor(err error, args []string, homeDir string, euid int, getenv func
 	if homeDir != "" && !homeSet && (getenv("CERTKIT_HOME") != "" || getenv("XDG_DATA_HOME") != "") {
 		cmd += " --home " + shellQuote(homeDir)
 	}
-	hint := "re-run as root: " + cmd
 	if homeDir != "" {
-		hint += " (sudo certkit still reads your certkit home, " + homeDir + ")"
+		cmd += " (sudo certkit still reads your certkit home, " + homeDir + ")"
 	}
-	return errs.WithHint(err, hint)
+	return cmd
+}
+
+// needsRootFixes gives each warning of a dry run that the run itself needs
+// root (install.KindNotWritable, in a folder that NeedsRoot) the command
+// that makes it: this one under sudo, without --dry-run.
+func needsRootFixes(res *install.Result, args []string, homeDir string, euid int, getenv func(string) string) {
+	if !res.DryRun || euid == 0 {
+		return
+	}
+	var run []string
+	for _, a := range args {
+		if f := strings.TrimLeft(a, "-"); a != f && (f == "dry-run" || strings.HasPrefix(f, "dry-run=")) {
+			continue
+		}
+		run = append(run, a)
+	}
+	for i := range res.Folders {
+		f := &res.Folders[i]
+		for j := range f.Problems {
+			if f.NeedsRoot && f.Problems[j].Kind == install.KindNotWritable {
+				f.Problems[j].Fix = "run it as root: " + sudoCommand(run, homeDir, getenv)
+			}
+		}
+	}
 }
 
 type installReport struct {
@@ -202,6 +232,8 @@ type installReport struct {
 }
 
 func reportInstall(e *env, c *cli.Context, res *install.Result, uninstall bool) error {
+	h, _ := e.home(c)
+	needsRootFixes(res, os.Args[1:], h, os.Geteuid(), os.Getenv)
 	r := installReport{DryRun: res.DryRun, Changed: res.Changed(), Folders: res.Folders}
 	if !uninstall {
 		r.Notes = res.Notes()

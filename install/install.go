@@ -100,6 +100,10 @@ type FolderResult struct {
 	Problems []Problem `json:"problems,omitempty"`
 	Note     string    `json:"note,omitempty"`
 	Loopback bool      `json:"loopback,omitempty"`
+	// NeedsRoot (a dry run only): this process may not write the certs
+	// root, a system one (under /etc), so the run itself must be made as
+	// root; a not-writable warning among Problems says so too.
+	NeedsRoot bool `json:"needs_root,omitempty"`
 
 	reg   host.Registry
 	root  Root
@@ -255,14 +259,26 @@ func (e *BrokenFolderError) Hint() string {
 	return ""
 }
 
-// PermissionError reports a certs root this process may not write.
+// PermissionError reports a certs root this process may not write, or
+// a file in it that it may not read (Read), such as a key root installed.
 type PermissionError struct {
 	Dir    string
 	System bool // a root under /etc: root's to write
 	Err    error
+	// Read: the error is about reading a file of the certs root (named by
+	// Err), which certkit must compare with what it would write.
+	Read bool
 }
 
 func (e *PermissionError) Error() string {
+	if e.Read {
+		what := "a file of " + e.Dir
+		var pe *fs.PathError
+		if errors.As(e.Err, &pe) {
+			what = pe.Path
+		}
+		return fmt.Sprintf("cannot read %s: %v; nothing was changed in %s", what, errText(e.Err), e.Dir)
+	}
 	return fmt.Sprintf("cannot write %s: %v; nothing was changed there", e.Dir, errText(e.Err))
 }
 
@@ -392,7 +408,7 @@ func planInstall(root Root, reg host.Registry, m *material, opt Options) (*Folde
 		want[HostsFile] = renderHostsTOML(name, CAFileName, fr.pairs)
 	}
 
-	cur, err := readCurrent(dir, name, opt.Now)
+	cur, err := readCurrent(root, dir, name, opt.Now)
 	if err != nil {
 		return nil, err
 	}
@@ -529,11 +545,40 @@ func planInstall(root Root, reg host.Registry, m *material, opt Options) (*Folde
 		if fr.owner, err = ownerFor(root.Dir); err != nil {
 			return nil, err
 		}
-		if err := checkWritable(root, dir); err != nil {
+		if err := fr.checkWritable(opt.DryRun, "install"); err != nil {
 			return nil, err
 		}
 	}
 	return fr, nil
+}
+
+// KindNotWritable: a dry run found that this process may not write the
+// certs root, so the run itself would stop there (with a PermissionError):
+// a system root (under /etc) needs root, and the folder's NeedsRoot says
+// so.
+const KindNotWritable Kind = "not-writable"
+
+// checkWritable fails early, before anything is written, when the folder's
+// certs root (or the parent it would be made in) is not writable. A dry
+// run does not stop there: it shows the plan, with a warning that the run
+// itself (cmd) needs root, or other rights.
+func (fr *FolderResult) checkWritable(dryRun bool, cmd string) error {
+	err := checkWritable(fr.root, fr.Dir)
+	var pe *PermissionError
+	if err == nil || !dryRun || !errors.As(err, &pe) {
+		return err
+	}
+	p := Problem{Severity: SeverityWarning, Kind: KindNotWritable, Fix: pe.Hint(),
+		Message: fmt.Sprintf("cannot write %s (%s): the %s itself ", pe.Dir, errText(pe.Err), cmd)}
+	if pe.System && errors.Is(pe.Err, fs.ErrPermission) && os.Geteuid() != 0 {
+		fr.NeedsRoot = true
+		p.Message = "this user " + p.Message + "needs root"
+		p.Fix = fmt.Sprintf("run the %s as root, with sudo (sudo certkit still finds your certkit home)", cmd)
+	} else {
+		p.Message += "would stop here"
+	}
+	fr.Problems = append(fr.Problems, p)
+	return nil
 }
 
 // isKept reports whether the problem file is one install keeps as it is
@@ -598,8 +643,19 @@ type current struct {
 	folder   *Folder
 }
 
-// readCurrent reads what a registry folder holds now.
-func readCurrent(dir, name string, now func() time.Time) (*current, error) {
+// readCurrent reads what a registry folder of root holds now. A file
+// this process may not read (a key that root installed, for a dry run
+// without sudo) is a PermissionError: the plan needs its content.
+func readCurrent(root Root, dir, name string, now func() time.Time) (*current, error) {
+	c, err := readEntries(dir, name, now)
+	if errors.Is(err, fs.ErrPermission) {
+		return nil, &PermissionError{Dir: root.Dir, System: root.System, Err: err, Read: true}
+	}
+	return c, err
+}
+
+// readEntries is readCurrent without the rewording of its errors.
+func readEntries(dir, name string, now func() time.Time) (*current, error) {
 	c := &current{entries: map[string]entry{}}
 	des, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {

@@ -46,7 +46,7 @@ func Uninstall(opt UninstallOptions) (*Result, error) {
 					return nil, err
 				}
 			}
-			fr, err := planUninstall(root, reg, opt.Now)
+			fr, err := planUninstall(root, reg, opt.Now, opt.DryRun)
 			if err != nil {
 				return nil, forUninstall(err)
 			}
@@ -82,7 +82,7 @@ func forUninstall(err error) error {
 	return err
 }
 
-func planUninstall(root Root, reg host.Registry, now func() time.Time) (*FolderResult, error) {
+func planUninstall(root Root, reg host.Registry, now func() time.Time, dryRun bool) (*FolderResult, error) {
 	name := reg.String()
 	fr := &FolderResult{Target: root.Target, Registry: name, Root: root.Dir, Dir: filepath.Join(root.Dir, name), reg: reg, root: root}
 	dir, err := resolveFolder(fr.Dir)
@@ -91,7 +91,7 @@ func planUninstall(root Root, reg host.Registry, now func() time.Time) (*FolderR
 	}
 	linked := dir != fr.Dir
 	fr.Dir = dir
-	cur, err := readCurrent(dir, name, now)
+	cur, err := readCurrent(root, dir, name, now)
 	if err != nil {
 		return nil, err
 	}
@@ -168,7 +168,7 @@ func planUninstall(root Root, reg host.Registry, now func() time.Time) (*FolderR
 	// link does not dangle.
 	fr.Removed = fr.Changed && left == 0 && !linked
 	if fr.Changed {
-		if err := checkWritable(root, dir); err != nil {
+		if err := fr.checkWritable(dryRun, "uninstall"); err != nil {
 			return nil, err
 		}
 	}
