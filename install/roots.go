@@ -89,6 +89,12 @@ func (r *Result) Notes() []string {
 // (certsd.md §2), searched in order.
 const containerdConfigPath = containerdRootDir + ":" + dockerRootDir
 
+// ContainerdConfigPath returns the certs roots containerd (CRI, 2.2 and
+// later) reads by default, in the order it searches them: its
+// config_path, /etc/containerd/certs.d then /etc/docker/certs.d. With
+// ContainerdSearch, the folders it tries for a registry.
+func ContainerdConfigPath() []string { return strings.Split(containerdConfigPath, ":") }
+
 // The system certs roots of Docker, containerd and podman, and podman's
 // per-user one, under the home.
 const (

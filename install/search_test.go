@@ -186,3 +186,24 @@ func TestShadowMove(t *testing.T) {
 		t.Errorf("the certs root still lists %v, %v", regs, err)
 	}
 }
+
+// ContainerdConfigPath is the containerd root, then Docker's, and agrees
+// with the roots install writes and with Docker's Root.ContainerdFirst.
+func TestContainerdConfigPath(t *testing.T) {
+	env := RootEnv{Getenv: func(string) string { return "" }, HomeDir: func() (string, error) { return "/home/alice", nil }, Geteuid: func() int { return 1000 }}
+	c, err := ResolveRoot(Containerd, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := ResolveRoot(Docker, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := ContainerdConfigPath()
+	if want := []string{c.Dir, d.Dir}; !slices.Equal(got, want) {
+		t.Errorf("ContainerdConfigPath = %q, want %q", got, want)
+	}
+	if !slices.Equal(d.ContainerdFirst, got[:1]) {
+		t.Errorf("Docker's root: ContainerdFirst %q, want the config_path roots before it, %q", d.ContainerdFirst, got[:1])
+	}
+}

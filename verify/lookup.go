@@ -20,10 +20,11 @@ import (
 //     /etc/docker/certs.d, whoever runs them (root too reads its own
 //     ~/.config first). env is where that home is found; nil for a certs
 //     root given with --certs-dir, which is read alone.
-//   - containerd (CRI, config_path /etc/containerd/certs.d:/etc/docker/certs.d):
-//     install.ContainerdSearch, in each of its roots reg_5000_, then
-//     reg:5000, then _default; the first root with one of them wins. With
-//     env nil, root alone.
+//   - containerd (CRI): install.ContainerdSearch through
+//     install.ContainerdConfigPath, /etc/containerd/certs.d then
+//     /etc/docker/certs.d: in each root reg_5000_, then reg:5000, then
+//     _default; the first root with one of them wins. With env nil, root
+//     alone.
 //   - Docker: the one folder.
 //
 // The folder certkit installs for the root, root.Folder(reg), is always
@@ -33,8 +34,9 @@ func Lookup(root install.Root, reg host.Registry, env *install.RootEnv) []string
 	case root.Target == install.Containerd:
 		roots := []string{root.Dir}
 		if env != nil {
-			if d, err := install.ResolveRoot(install.Docker, *env); err == nil && d.Dir != root.Dir {
-				roots = append(roots, d.Dir)
+			roots = install.ContainerdConfigPath()
+			if !slices.Contains(roots, root.Dir) {
+				roots = append([]string{root.Dir}, roots...)
 			}
 		}
 		return install.ContainerdSearch(roots, reg)
