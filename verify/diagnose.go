@@ -368,7 +368,7 @@ func (p *prober) diagnoseUnknownAuthority(peer []*x509.Certificate) (kind, msg, 
 	if len(trusted) > 0 {
 		trust = "the system roots and the folder's CA " + joinAnd(trusted)
 	}
-	installFix := fmt.Sprintf("install the CA that issued the registry's certificate: certkit install --host %s from the certkit home that issued it (or copy its ca.crt into %s)", reg, dir)
+	installFix := fmt.Sprintf("install the CA that issued the registry's certificate, from the certkit home that issued it: certkit install --host %s%s (or copy its ca.crt into %s)", reg, p.t.Flags, dir)
 	top := peer[len(peer)-1]
 	for _, c := range p.t.CAs {
 		if bytes.Equal(c.RawSubject, top.RawIssuer) {

@@ -209,6 +209,12 @@ func TestProbeServerCertificate(t *testing.T) {
 			t.Parallel()
 			addr := startTLS(t, serverConfig(tt.cert), registryAnswer)
 			tg := target(t, addr, regName, tt.cas)
+			// The fixes name the certs root the folder is in, so that they
+			// can be pasted as they are.
+			tg.Flags = " --certs-dir /srv/certs.d"
+			if tt.kind == "unknown-authority" || tt.kind == "ca-mismatch" {
+				tt.fix = append(tt.fix, "certkit install --host "+tg.Registry.String()+" --certs-dir /srv/certs.d")
+			}
 			rep := Probe(context.Background(), tg, LiveOptions{Timeout: 10 * time.Second, Roots: x509.NewCertPool(), Now: tt.now})
 			c := expect(t, rep, "tls", tt.status, tt.kind)
 			contains(t, "message", c.Message, tt.message...)
