@@ -5,14 +5,11 @@ package install
 import (
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/certkit/certkit/host"
-	"github.com/certkit/certkit/internal/testenv"
 )
 
 // TestDryRunUnwritableRoot: a dry run into a system certs root this user
@@ -64,30 +61,9 @@ func TestDryRunUnwritableRoot(t *testing.T) {
 			return nil
 		})
 	}
-	// t.TempDir's folders are 0700; nobody must reach the test's files.
-	// (Only the test's own folders: never the system's temp folder.)
-	for _, d := range []string{base, filepath.Dir(base), p.home, filepath.Dir(p.home)} {
-		if !strings.HasPrefix(d, filepath.Join(os.TempDir(), "Test")) {
-			t.Fatalf("refusing to open up %s", d)
-		}
-		if err := os.Chmod(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	exe := filepath.Join(base, "install.test")
-	data, err := os.ReadFile(os.Args[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	testenv.WriteFile(t, exe, data, 0o755)
-	cmd := exec.Command(exe, "-test.run=^TestDryRunUnwritableRootChild$", "-test.v")
-	cmd.Env = append(os.Environ(), "CERTKIT_DRYRUN_HOME="+p.home,
-		"CERTKIT_DRYRUN_ROOTS="+strings.Join([]string{roots.fresh, roots.used, roots.locked}, string(filepath.ListSeparator)))
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "--- PASS: TestDryRunUnwritableRootChild") {
-		t.Fatalf("child: %v\n%s", err, out)
-	}
+	runAsNobody(t, "TestDryRunUnwritableRootChild", []string{"CERTKIT_DRYRUN_HOME=" + p.home,
+		"CERTKIT_DRYRUN_ROOTS=" + strings.Join([]string{roots.fresh, roots.used, roots.locked}, string(filepath.ListSeparator))},
+		base, p.home)
 }
 
 func TestDryRunUnwritableRootChild(t *testing.T) {

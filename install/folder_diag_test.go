@@ -405,29 +405,7 @@ func TestReadFolderUnreadableKey(t *testing.T) {
 		checkUnreadableKey(t, dir, "cannot be read: permission denied (mode 0000)", "chmod 600 "+filepath.Join(dir, "client.key"))
 		return
 	}
-	// t.TempDir's folders are 0700; nobody must reach the test's files.
-	// (Only the test's own folders: never the system's temp folder.)
-	for _, d := range []string{base, filepath.Dir(base)} {
-		if !strings.HasPrefix(d, filepath.Join(os.TempDir(), "Test")) {
-			t.Fatalf("refusing to open up %s", d)
-		}
-		if err := os.Chmod(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	exe := filepath.Join(base, "install.test")
-	data, err := os.ReadFile(os.Args[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	testenv.WriteFile(t, exe, data, 0o755)
-	cmd := exec.Command(exe, "-test.run=^TestReadFolderUnreadableKeyChild$", "-test.v")
-	cmd.Env = append(os.Environ(), "CERTKIT_UNREADABLE_DIR="+dir)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "--- PASS: TestReadFolderUnreadableKeyChild") {
-		t.Fatalf("child: %v\n%s", err, out)
-	}
+	runAsNobody(t, "TestReadFolderUnreadableKeyChild", []string{"CERTKIT_UNREADABLE_DIR=" + dir}, base)
 }
 
 func TestReadFolderUnreadableKeyChild(t *testing.T) {

@@ -6,10 +6,8 @@ import (
 	"crypto/x509"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -342,29 +340,7 @@ func TestInstallPermissionDenied(t *testing.T) {
 			return nil
 		})
 	}
-	// t.TempDir's folders are 0700; nobody must reach the test's files.
-	// (Only the test's own folders: never the system's temp folder.)
-	for _, d := range []string{base, filepath.Dir(base), p.home, filepath.Dir(p.home)} {
-		if !strings.HasPrefix(d, filepath.Join(os.TempDir(), "Test")) {
-			t.Fatalf("refusing to open up %s", d)
-		}
-		if err := os.Chmod(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	exe := filepath.Join(base, "install.test")
-	data, err := os.ReadFile(os.Args[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	testenv.WriteFile(t, exe, data, 0o755)
-	cmd := exec.Command(exe, "-test.run=^TestInstallPermissionDeniedChild$")
-	cmd.Env = append(os.Environ(), "CERTKIT_PERM_HOME="+p.home, "CERTKIT_PERM_ROOT="+root)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "PASS") {
-		t.Fatalf("child: %v\n%s", err, out)
-	}
+	runAsNobody(t, "TestInstallPermissionDeniedChild", []string{"CERTKIT_PERM_HOME=" + p.home, "CERTKIT_PERM_ROOT=" + root}, base, p.home)
 	if s := snapshot(t, root); len(s) != 0 {
 		t.Errorf("the certs root holds %s", names(s))
 	}
