@@ -38,7 +38,7 @@ func runAsNobody(t *testing.T, child string, env []string, dirs ...string) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(exe, "-test.run=^"+child+"$", "-test.v")
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = append(append(os.Environ(), env...), noRaceExitSleep())
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
 	out, err := cmd.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "--- PASS: "+child) {
