@@ -119,6 +119,6 @@ Examples:
 func homeFlag() cli.Flag {
 	return &cli.StringFlag{
 		Name:  "home",
-		Usage: "certkit home (default $CERTKIT_HOME, else ~/.local/share/certkit)",
+		Usage: "certkit home (default $CERTKIT_HOME or $XDG_DATA_HOME/certkit)",
 	}
 }
