@@ -193,7 +193,13 @@ func (s *Signer) Sign(req SignRequest) (der, pemBytes []byte, err error) {
 	}
 	parent := s.cert
 	if profile.CA {
-		parent = t // NewSigner allows CA profiles only without a parent
+		// NewSigner allows CA profiles only without a parent: the
+		// certificate signs itself, so the request must be for the
+		// signer's own key.
+		if !sameKey(csr.PublicKey, s.key.Public()) {
+			return nil, nil, errors.New("a self-signed CA certificate must be for the signing key, and the request is for another key")
+		}
+		parent = t
 	} else {
 		t.DNSNames, t.IPAddresses = req.DNSNames, req.IPs
 	}
@@ -202,6 +208,12 @@ func (s *Signer) Sign(req SignRequest) (der, pemBytes []byte, err error) {
 		return nil, nil, fmt.Errorf("signing the certificate: %v", err)
 	}
 	return der, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), nil
+}
+
+// sameKey reports whether a and b are one public key.
+func sameKey(a, b crypto.PublicKey) bool {
+	k, ok := a.(interface{ Equal(crypto.PublicKey) bool })
+	return ok && k.Equal(b)
 }
 
 // subjectKeyID is the SHA-1 hash of the subject public key bits, the key

@@ -167,8 +167,15 @@ func TestSignerRefuses(t *testing.T) {
 			t.Logf("%s: %v", name, err)
 		}
 	}
-	if _, err := NewSigner(root.CA.Key, nil, map[string]Profile{"ca": caProfile}); err != nil {
-		t.Errorf("a self-signing CA profile: %v", err)
+	self, err := NewSigner(root.CA.Key, nil, map[string]Profile{"ca": caProfile})
+	if err != nil {
+		t.Fatalf("a self-signing CA profile: %v", err)
+	}
+	// A self-signed certificate is for the signing key only: a request
+	// made with another key would give a CA whose signature does not
+	// verify with its own key.
+	if _, _, err := self.Sign(SignRequest{CSR: caCSR, Profile: "ca", NotBefore: nb, NotAfter: na}); err == nil {
+		t.Error("a self-signing Signer signed a request for another key")
 	}
 }
 
