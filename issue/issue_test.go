@@ -637,9 +637,9 @@ func TestProfilesNeverFallBack(t *testing.T) {
 	}
 	r := leafRequest{profile: "sever", cn: "x", keyType: ca.ECDSAP256, notBefore: clock, notAfter: clock.Add(time.Hour)}
 	_, err = ls.issue(r)
-	var upe *UnknownProfileError
+	var upe *ca.ProfileError
 	if !errors.As(err, &upe) || upe.Profile != "sever" {
-		t.Fatalf("err = %v, want *UnknownProfileError", err)
+		t.Fatalf("err = %v, want *ca.ProfileError", err)
 	}
 
 	// Straight to the signer: an unknown name is refused, and so is no
@@ -691,24 +691,24 @@ func TestCheckCatchesMismatch(t *testing.T) {
 	other, _ := ca.GenerateKey(ca.ECDSAP256)
 	sv := profiles[profileServer]
 	cl := profiles[profileClient]
-	if err := check(l.certDER, cert.PublicKey, r, sv.ku, sv.eku); err != nil {
+	if err := check(l.certDER, cert.PublicKey, r, sv); err != nil {
 		t.Fatalf("check of a good certificate: %v", err)
 	}
 	ip, _ := ParseSAN("10.0.0.5")
 	for name, fn := range map[string]func() error{
-		"eku": func() error { return check(l.certDER, cert.PublicKey, r, cl.ku, cl.eku) },
-		"ku":  func() error { return check(l.certDER, cert.PublicKey, r, profiles[profileServerRSA].ku, sv.eku) },
-		"key": func() error { return check(l.certDER, other.Public(), r, sv.ku, sv.eku) },
+		"eku": func() error { return check(l.certDER, cert.PublicKey, r, cl) },
+		"ku":  func() error { return check(l.certDER, cert.PublicKey, r, profiles[profileServerRSA]) },
+		"key": func() error { return check(l.certDER, other.Public(), r, sv) },
 		"names": func() error {
 			r2 := r
 			r2.sans = []SAN{san, ip}
-			return check(l.certDER, cert.PublicKey, r2, sv.ku, sv.eku)
+			return check(l.certDER, cert.PublicKey, r2, sv)
 		},
-		"cn": func() error { r2 := r; r2.cn = "other"; return check(l.certDER, cert.PublicKey, r2, sv.ku, sv.eku) },
+		"cn": func() error { r2 := r; r2.cn = "other"; return check(l.certDER, cert.PublicKey, r2, sv) },
 		"validity": func() error {
 			r2 := r
 			r2.notAfter = r.notAfter.Add(time.Second)
-			return check(l.certDER, cert.PublicKey, r2, sv.ku, sv.eku)
+			return check(l.certDER, cert.PublicKey, r2, sv)
 		},
 	} {
 		if fn() == nil {

@@ -24,17 +24,13 @@ const (
 	profileClient    = "client"
 )
 
-// profiles maps each profile to the key usage and the extended key usage
-// of the certificates signed under it.
-var profiles = map[string]struct {
-	ku  x509.KeyUsage
-	eku x509.ExtKeyUsage
-}{
+// profiles are the leaf profiles certkit signs under.
+var profiles = map[string]ca.Profile{
 	// RFC 8813 forbids keyEncipherment on ECDSA keys (zlint checks it);
 	// only RSA keys can be used for key transport.
-	profileServer:    {x509.KeyUsageDigitalSignature, x509.ExtKeyUsageServerAuth},
-	profileServerRSA: {x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment, x509.ExtKeyUsageServerAuth},
-	profileClient:    {x509.KeyUsageDigitalSignature, x509.ExtKeyUsageClientAuth},
+	profileServer:    {KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}},
+	profileServerRSA: {KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}},
+	profileClient:    {KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}},
 }
 
 // profileFor names the profile for a kind of certificate and key.
@@ -59,11 +55,7 @@ type leafSigner struct {
 }
 
 func newLeafSigner(c *ca.CA) (*leafSigner, error) {
-	ps := make(map[string]ca.Profile, len(profiles))
-	for name, p := range profiles {
-		ps[name] = ca.Profile{KeyUsage: p.ku, ExtKeyUsage: []x509.ExtKeyUsage{p.eku}}
-	}
-	s, err := ca.NewSigner(c.Key, c.Cert, ps)
+	s, err := ca.NewSigner(c.Key, c.Cert, profiles)
 	if err != nil {
 		return nil, fmt.Errorf("setting up the CA signer: %v", err)
 	}
@@ -88,20 +80,14 @@ type leaf struct {
 	sha256  [32]byte
 }
 
-// UnknownProfileError reports a signing profile that certkit's policy does
-// not define (a programming error, never user input).
-type UnknownProfileError struct{ Profile string }
-
-func (e *UnknownProfileError) Error() string {
-	return fmt.Sprintf("signing profile %q is not defined", e.Profile)
-}
-
 // issue makes a key, a CSR for it (cfssl csr), and signs the CSR with the
 // profile asked for (ca.Signer).
 func (ls *leafSigner) issue(r leafRequest) (*leaf, error) {
+	// Refused before a key is made (RSA keys take a while); the signer
+	// would refuse it too.
 	want, ok := profiles[r.profile]
 	if !ok {
-		return nil, &UnknownProfileError{Profile: r.profile}
+		return nil, &ca.ProfileError{Profile: r.profile}
 	}
 	key, err := ca.GenerateKey(r.keyType)
 	if err != nil {
@@ -115,18 +101,7 @@ func (ls *leafSigner) issue(r leafRequest) (*leaf, error) {
 	if err != nil {
 		return nil, fmt.Errorf("making the certificate request: %s", ca.CfsslMessage(err))
 	}
-	var dns []string
-	var ips []net.IP
-	if len(r.sans) > 0 {
-		dns, ips = []string{}, []net.IP{}
-		for _, s := range r.sans {
-			if s.IP.IsValid() {
-				ips = append(ips, net.IP(s.IP.AsSlice()))
-			} else {
-				dns = append(dns, s.DNS)
-			}
-		}
-	}
+	dns, ips := splitSANs(r.sans)
 	der, certPEM, err := ls.s.Sign(ca.SignRequest{
 		CSR:       csrPEM,
 		Profile:   r.profile,
@@ -138,7 +113,7 @@ func (ls *leafSigner) issue(r leafRequest) (*leaf, error) {
 	if err != nil {
 		return nil, fmt.Errorf("signing the certificate: %v", err)
 	}
-	if err := check(der, key.Public(), r, want.ku, want.eku); err != nil {
+	if err := check(der, key.Public(), r, want); err != nil {
 		return nil, err
 	}
 	keyPEM, err := ca.MarshalKey(key)
@@ -150,7 +125,7 @@ func (ls *leafSigner) issue(r leafRequest) (*leaf, error) {
 
 // check re-reads the signed certificate and confirms that it is what was
 // asked for: a profile mistake must stop here, not reach a registry.
-func check(der []byte, pub crypto.PublicKey, r leafRequest, ku x509.KeyUsage, eku x509.ExtKeyUsage) error {
+func check(der []byte, pub crypto.PublicKey, r leafRequest, want ca.Profile) error {
 	c, err := x509.ParseCertificate(der)
 	if err != nil {
 		return fmt.Errorf("reading the signed certificate: %v", err)
@@ -158,20 +133,12 @@ func check(der []byte, pub crypto.PublicKey, r leafRequest, ku x509.KeyUsage, ek
 	bad := func(what string, got, want any) error {
 		return fmt.Errorf("the signed certificate has %s %v, want %v", what, got, want)
 	}
-	var dns []string
-	var ips []net.IP
-	for _, s := range r.sans {
-		if s.IP.IsValid() {
-			ips = append(ips, net.IP(s.IP.AsSlice()))
-		} else {
-			dns = append(dns, s.DNS)
-		}
-	}
+	dns, ips := splitSANs(r.sans)
 	switch {
-	case c.KeyUsage != ku:
-		return bad("key usage", c.KeyUsage, ku)
-	case !slices.Equal(c.ExtKeyUsage, []x509.ExtKeyUsage{eku}) || len(c.UnknownExtKeyUsage) > 0:
-		return bad("extended key usage", c.ExtKeyUsage, eku)
+	case c.KeyUsage != want.KeyUsage:
+		return bad("key usage", c.KeyUsage, want.KeyUsage)
+	case !slices.Equal(c.ExtKeyUsage, want.ExtKeyUsage) || len(c.UnknownExtKeyUsage) > 0:
+		return bad("extended key usage", c.ExtKeyUsage, want.ExtKeyUsage)
 	case c.IsCA || !c.BasicConstraintsValid:
 		return fmt.Errorf("the signed certificate is not marked as a leaf (CA:FALSE)")
 	case !c.NotAfter.Equal(r.notAfter) || !c.NotBefore.Equal(r.notBefore):
@@ -187,4 +154,17 @@ func check(der []byte, pub crypto.PublicKey, r leafRequest, ku x509.KeyUsage, ek
 		return fmt.Errorf("the signed certificate does not carry the new key")
 	}
 	return nil
+}
+
+// splitSANs splits subject alternative names into DNS names and IP
+// addresses, in order.
+func splitSANs(sans []SAN) (dns []string, ips []net.IP) {
+	for _, s := range sans {
+		if s.IP.IsValid() {
+			ips = append(ips, net.IP(s.IP.AsSlice()))
+		} else {
+			dns = append(dns, s.DNS)
+		}
+	}
+	return dns, ips
 }
