@@ -286,11 +286,12 @@ func Run(p Plan, env install.RootEnv, now func() time.Time) (out *Outcome, err e
 		}
 		// A new CA or re-issued pairs change certkit's own installed
 		// files; the plan was confirmed (or forced) with that in view.
-		// The user's files, a hosts.toml of theirs included, are replaced
-		// only with --force.
+		// setup's --force is about certificates: it never replaces the
+		// user's files, a hosts.toml of theirs included (install warns
+		// with the lines to add to it instead).
 		ires, err := install.Install(install.Options{
 			Home: p.Home, Registries: []host.Registry{p.Registry}, Roots: roots,
-			Force: p.Force, ReplaceOwn: out.CACreated, Now: now,
+			ReplaceOwn: p.Force || out.CACreated, Now: now,
 		})
 		if err != nil {
 			return nil, err
