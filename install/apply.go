@@ -3,8 +3,10 @@ package install
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -41,7 +43,8 @@ type change struct {
 	name   string
 	key    string // the folder itself: its parent's device and inode, and its name
 	// dup is an earlier change of the same run with the same folder and
-	// the same plan (two certs roots that are one folder): it does the work.
+	// the same outcome (two certs roots that are one folder): it does the
+	// work.
 	dup *change
 	// tmp is the new folder while it is prepared; after an exchange or a
 	// takenAway swap, the old folder.
@@ -111,8 +114,12 @@ func (b *batch) run(prepare func(*change) error) error {
 	}
 	for _, c := range b.changes {
 		if c.dup != nil {
-			for i, f := range c.dup.fr.Files {
-				c.fr.Files[i].Backup = f.Backup
+			backups := map[string]string{}
+			for _, f := range c.dup.fr.Files {
+				backups[f.Name] = f.Backup
+			}
+			for i, f := range c.fr.Files {
+				c.fr.Files[i].Backup = backups[f.Name]
 			}
 		}
 	}
@@ -130,7 +137,9 @@ func (b *batch) run(prepare func(*change) error) error {
 
 // identify names each folder by its parent's device and inode, so that
 // two paths to one folder (a certs root that is a symbolic link to
-// another) are locked once and changed once.
+// another) are locked once and changed once. Two plans for one folder
+// must leave it the same (see reconcile): the later one is then a
+// duplicate of the earlier.
 func (b *batch) identify() error {
 	for i, c := range b.changes {
 		k, err := dirKey(c.parent)
@@ -139,32 +148,166 @@ func (b *batch) identify() error {
 		}
 		c.key = k + "/" + c.name
 		for _, e := range b.changes[:i] {
-			if e.dup == nil && e.key == c.key && samePlan(e.fr, c.fr) {
-				c.dup = e
-				break
+			if e.dup != nil || e.key != c.key {
+				continue
+			}
+			if err := reconcile(e.fr, c.fr); err != nil {
+				return err
+			}
+			c.dup = e
+			break
+		}
+	}
+	return nil
+}
+
+// checkShared finds, before a run, the folders of its plans that are one
+// folder reached through two certs roots (one root, or registry folder,
+// is a symbolic link to the other's), and reconciles their plans: it
+// fails when they would leave the folder different. A folder whose
+// parent does not exist yet cannot be another's; the run's identify
+// checks again once the certs roots are made.
+func checkShared(folders []FolderResult) error {
+	keys := make([]string, len(folders))
+	for i := range folders {
+		fr := &folders[i]
+		k, err := dirKey(filepath.Dir(fr.Dir))
+		if err != nil {
+			continue
+		}
+		keys[i] = k + "/" + filepath.Base(fr.Dir)
+		for j := range i {
+			if keys[j] == keys[i] {
+				if err := reconcile(&folders[j], fr); err != nil {
+					return err
+				}
 			}
 		}
 	}
 	return nil
 }
 
-// samePlan reports whether two plans write the same folder content.
-func samePlan(a, b *FolderResult) bool {
-	if len(a.Files) != len(b.Files) || len(a.want) != len(b.want) || a.Removed != b.Removed {
-		return false
-	}
-	for i, f := range a.Files {
-		g := b.Files[i]
-		if f.Name != g.Name || f.Action != g.Action || f.Mode != g.Mode {
-			return false
+// reconcile checks that two plans for one registry folder leave it the
+// same: the same files, each as it is or written with the same content
+// and mode. Applied one after the other, the second would otherwise
+// undo the first. Plans that differ only in taking the whole folder
+// away (uninstall keeps a folder reached through a symbolic link, so the
+// link does not dangle) both keep it.
+func reconcile(a, b *FolderResult) error {
+	oa, ob := a.outcome(), b.outcome()
+	var differ []string
+	for n, v := range oa {
+		if w, ok := ob[n]; !ok || w != v {
+			differ = append(differ, n)
 		}
 	}
-	for n, data := range a.want {
-		if d, ok := b.want[n]; !ok || string(d) != string(data) {
-			return false
+	for n := range ob {
+		if _, ok := oa[n]; !ok {
+			differ = append(differ, n)
 		}
 	}
-	return true
+	if len(differ) > 0 {
+		sort.Strings(differ)
+		return &SharedFolderError{Dir: a.Dir, Roots: [2]Root{a.root, b.root}, Registry: a.Registry, Files: differ}
+	}
+	if a.Removed != b.Removed {
+		a.Removed, b.Removed = false, false
+	}
+	return nil
+}
+
+// outcome is what a plan leaves in its folder: for each file, "=" when it
+// stays as it is, else its mode and the content written.
+func (fr *FolderResult) outcome() map[string]string {
+	out := map[string]string{}
+	for _, f := range fr.Files {
+		switch f.Action {
+		case Remove:
+		case Keep, Unchanged:
+			out[f.Name] = "="
+		default:
+			out[f.Name] = fmt.Sprintf("%04o\x00%s", f.Mode, fr.want[f.Name])
+		}
+	}
+	return out
+}
+
+// SharedFolderError reports two certs roots of one run that reach one
+// registry folder (one is a symbolic link to the other, or leads to its
+// folder through one) and want different files there: swapped in one
+// after the other, the second would undo the first.
+type SharedFolderError struct {
+	Dir      string  // the registry folder
+	Registry string  // its name
+	Roots    [2]Root // the two certs roots, in the run's order
+	Files    []string
+}
+
+func (e *SharedFolderError) Error() string {
+	a, b := filepath.Join(e.Roots[0].Dir, e.Registry), filepath.Join(e.Roots[1].Dir, e.Registry)
+	how := ""
+	if l := e.link(); l != "" {
+		how = fmt.Sprintf(" (%s is a symbolic link)", l)
+	}
+	files := slices.DeleteFunc(slices.Clone(e.Files), func(n string) bool { return n == ManifestFile })
+	if len(files) == 0 {
+		files = e.Files
+	}
+	return fmt.Sprintf("%s and %s are one folder%s, but the %s and %s layouts differ there (%s): installed one after the other, the second would undo the first",
+		a, b, how, e.Roots[0].Target, e.Roots[1].Target, andList(files))
+}
+
+// Hint says how to go on: install for one of the two, or give the linked
+// one a folder of its own.
+func (e *SharedFolderError) Hint() string {
+	one := "install for one of the two targets at a time"
+	for _, r := range e.Roots {
+		if r.HostsTOML {
+			// containerd's layout is Docker's and podman's with a
+			// hosts.toml, which they ignore.
+			one = "install only --target " + string(r.Target) + " there: its folder serves " +
+				string(e.other(r).Target) + " too, which ignores hosts.toml"
+		}
+	}
+	if l := e.link(); l != "" {
+		return fmt.Sprintf("nothing was changed; %s; or make %s a folder of its own rather than a link", one, l)
+	}
+	return "nothing was changed; " + one
+}
+
+// other is the root of e that is not r.
+func (e *SharedFolderError) other(r Root) Root {
+	if e.Roots[0].Dir == r.Dir {
+		return e.Roots[1]
+	}
+	return e.Roots[0]
+}
+
+// link is the symbolic link through which one of the roots reaches the
+// folder: the first link on either path; "" when neither has one (a
+// bind mount).
+func (e *SharedFolderError) link() string {
+	for _, r := range e.Roots {
+		if l := firstLink(filepath.Join(r.Dir, e.Registry)); l != "" {
+			return l
+		}
+	}
+	return ""
+}
+
+// firstLink is the first folder on path, from the top, that is a symbolic
+// link; "" when none is.
+func firstLink(path string) string {
+	path = filepath.Clean(path)
+	vol := filepath.VolumeName(path)
+	p := vol + string(filepath.Separator)
+	for _, part := range strings.Split(strings.TrimPrefix(path[len(vol):], string(filepath.Separator)), string(filepath.Separator)) {
+		p = filepath.Join(p, part)
+		if fi, err := os.Lstat(p); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+			return p
+		}
+	}
+	return ""
 }
 
 // lock takes the lock of every parent folder of the run, each once (flock
@@ -212,16 +355,6 @@ func (b *batch) unlock() {
 // if the run dies in between.
 func (b *batch) swap(c *change) error {
 	dir := c.fr.Dir
-	existed := c.fr.Existed
-	for _, e := range b.changes {
-		if e == c {
-			break
-		}
-		if e.key == c.key && e.dup == nil {
-			// An earlier change of this run went to the same folder.
-			existed = e.swapped != takenAway
-		}
-	}
 	switch {
 	case c.fr.Removed:
 		// Nothing is left: the folder leaves in one rename.
@@ -233,7 +366,7 @@ func (b *batch) swap(c *change) error {
 		}
 		c.swapped = takenAway
 		b.step(dir, "moved-away")
-	case !existed:
+	case !c.fr.Existed:
 		if err := renameNoReplace(c.tmp, dir); err != nil {
 			return err
 		}

@@ -347,6 +347,9 @@ func Install(opt Options) (*Result, error) {
 			res.Folders = append(res.Folders, *fr)
 		}
 	}
+	if err := checkShared(res.Folders); err != nil {
+		return nil, err
+	}
 	if opt.DryRun {
 		return res, nil
 	}

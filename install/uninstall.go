@@ -53,6 +53,9 @@ func Uninstall(opt UninstallOptions) (*Result, error) {
 			res.Folders = append(res.Folders, *fr)
 		}
 	}
+	if err := checkShared(res.Folders); err != nil {
+		return nil, err
+	}
 	if opt.DryRun {
 		return res, nil
 	}
