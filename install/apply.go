@@ -53,6 +53,9 @@ type change struct {
 	swapped swapKind
 	lost    bool     // could not be swapped back: the folder stays changed
 	backups []string // files and folders made under .certkit-backup, in the order made
+	// after is the new folder, read as the folder it becomes (install):
+	// what the folder is once the run is done.
+	after *Folder
 }
 
 // batch is one run's changes, and what the run made to apply them.

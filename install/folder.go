@@ -338,6 +338,13 @@ type ReadOptions struct {
 	// podman --certs-dir DIR"), for the certkit install commands the fixes
 	// suggest; empty for Docker's root.
 	Flags string
+	// As is the path the folder read will have, when that is another one
+	// (install and uninstall check a new folder beside the one it
+	// replaces): the folder is reported at As, and a file hosts.toml names
+	// in As (by a relative path, an absolute one, or through a symbolic
+	// link to As) is read in the folder read, as containerd will read it
+	// once the folder is in place. Empty: the folder's own path.
+	As string
 }
 
 // ReadFolder reads one registry folder exactly as Docker and podman would
@@ -360,8 +367,12 @@ func ReadFolderWith(dir string, opt ReadOptions) (*Folder, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &reader{opt: opt, now: opt.Now(), f: &Folder{Dir: dir}, names: map[string]bool{},
+	r := &reader{opt: opt, now: opt.Now(), dir: dir, f: &Folder{Dir: dir}, names: map[string]bool{},
 		crtProblems: map[string][]int{}, judged: map[string]bool{}, dropped: map[int]bool{}}
+	if opt.As != "" && filepath.Clean(opt.As) != filepath.Clean(dir) {
+		r.f.Dir = filepath.Clean(opt.As)
+		r.as, _ = os.Stat(opt.As) // nil when it does not exist yet
+	}
 	for _, e := range entries {
 		r.names[e.Name()] = true
 	}
@@ -387,6 +398,8 @@ func ReadFolderWith(dir string, opt ReadOptions) (*Folder, error) {
 type reader struct {
 	opt   ReadOptions
 	now   time.Time
+	dir   string // the folder read; f.Dir is where it is reported (ReadOptions.As)
+	as    fs.FileInfo
 	f     *Folder
 	names map[string]bool
 	keys  []strayKey // private keys found outside a pair
@@ -438,7 +451,45 @@ func (r *reader) add(sev Severity, kind Kind, file, msg, fix string) *Problem {
 	return &r.f.Problems[len(r.f.Problems)-1]
 }
 
+// path is the path of name in the folder, as reported.
 func (r *reader) path(name string) string { return filepath.Join(r.f.Dir, name) }
+
+// src is where the file at p, a path as reported, is read: in the folder
+// read when p is in the folder as reported (ReadOptions.As), by its path
+// or through a symbolic link to it; p itself otherwise.
+func (r *reader) src(p string) string {
+	if r.f.Dir == r.dir {
+		return p
+	}
+	if rel, err := filepath.Rel(r.f.Dir, p); err == nil && filepath.IsLocal(rel) {
+		return filepath.Join(r.dir, rel)
+	}
+	if r.as != nil {
+		if fi, err := os.Stat(filepath.Dir(p)); err == nil && os.SameFile(fi, r.as) {
+			return filepath.Join(r.dir, filepath.Base(p))
+		}
+	}
+	return p
+}
+
+// read reads the file at p, a path as reported; an error names p.
+func (r *reader) read(p string) ([]byte, error) {
+	src := r.src(p)
+	data, err := readFile(src)
+	if err != nil && src != p {
+		err = withPath(err, p)
+	}
+	return data, err
+}
+
+// stat is os.Stat of the file at p, a path as reported.
+func (r *reader) stat(p string) (fs.FileInfo, error) {
+	fi, err := os.Stat(r.src(p))
+	if err != nil {
+		err = withPath(err, p)
+	}
+	return fi, err
+}
 
 // entry handles one folder entry in filename order, with the loaders' rules.
 func (r *reader) entry(e fs.DirEntry) {
@@ -465,10 +516,10 @@ func (r *reader) entry(e fs.DirEntry) {
 
 func (r *reader) caFile(name string) {
 	p := r.path(name)
-	data, err := readFile(p)
+	data, err := r.read(p)
 	if err != nil {
 		// Docker and podman return this error for the whole folder.
-		if fi, serr := os.Stat(p); serr != nil || !fi.IsDir() { // containerd skips folders
+		if fi, serr := r.stat(p); serr != nil || !fi.IsDir() { // containerd skips folders
 			r.loose = append(r.loose, looseFailure{problem: len(r.f.Problems), err: fmt.Sprintf("unable to read CA cert %q: %v", p, err)})
 		}
 		msg, fix := r.unreadable(name, false, err)
@@ -514,7 +565,7 @@ func (r *reader) pair(certName string) {
 	stem := strings.TrimSuffix(certName, CertExt)
 	keyName := stem + KeyExt
 	p := Pair{Name: stem, CertPath: r.path(certName)}
-	certPEM, certErr := readFile(p.CertPath)
+	certPEM, certErr := r.read(p.CertPath)
 	if certErr == nil {
 		if certs := pemCerts(certPEM); len(certs) > 0 {
 			p.Cert = certs[0]
@@ -540,7 +591,7 @@ func (r *reader) pair(certName string) {
 	}
 	p.KeyPath = r.path(keyName)
 	r.keyMode(keyName)
-	keyPEM, keyErr := readFile(p.KeyPath)
+	keyPEM, keyErr := r.read(p.KeyPath)
 	if certErr != nil || keyErr != nil {
 		// The loaders read NAME.cert, then NAME.key, and stop at the first
 		// that fails; each file that cannot be read is named.
@@ -642,7 +693,7 @@ func (r *reader) strayKeyFile(name, stem string) {
 	msg := fmt.Sprintf("missing client certificate %s for key %s", stem+CertExt, name)
 	r.keyMode(name)
 	var pub crypto.PublicKey
-	if data, err := readFile(r.path(name)); err == nil {
+	if data, err := r.read(r.path(name)); err == nil {
 		if k, err := ca.ParseKey(data); err == nil {
 			pub = k.Public()
 		}
@@ -654,7 +705,7 @@ func (r *reader) strayKeyFile(name, stem string) {
 
 // keyMode flags private keys that other users can read.
 func (r *reader) keyMode(name string) {
-	fi, err := os.Stat(r.path(name))
+	fi, err := r.stat(r.path(name))
 	if err != nil || !fi.Mode().IsRegular() {
 		return
 	}
@@ -668,14 +719,14 @@ func (r *reader) keyMode(name string) {
 
 // otherFile looks into files no loader reads for private keys left behind.
 func (r *reader) otherFile(name string) {
-	fi, err := os.Stat(r.path(name))
+	fi, err := r.stat(r.path(name))
 	if err != nil {
 		return
 	}
 	if fi.IsDir() || !fi.Mode().IsRegular() || fi.Size() > 1<<20 {
 		return
 	}
-	data, err := readFile(r.path(name))
+	data, err := r.read(r.path(name))
 	if err != nil || !hasPrivateKey(data) {
 		return
 	}
@@ -880,7 +931,7 @@ func (r *reader) caFileFix(name string, certs []*x509.Certificate) string {
 	if !r.names[want] {
 		return "rename it to " + r.path(want)
 	}
-	if data, err := readFile(r.path(want)); err == nil && len(certs) > 0 {
+	if data, err := r.read(r.path(want)); err == nil && len(certs) > 0 {
 		have := pemCerts(data)
 		all := true
 		for _, c := range certs {
@@ -971,7 +1022,7 @@ func (r *reader) untrustedFix(p Pair) string {
 		// certkit's, changed since it installed it: install puts it back
 		// only with --force
 		if want, own := r.f.Manifest.Has(c.Name); own {
-			data, err := readFile(c.Path)
+			data, err := r.read(c.Path)
 			forceCA = forceCA || err == nil && sum(data) != want
 		}
 	}
@@ -1019,7 +1070,7 @@ func (r *reader) validity(file, what string, c *x509.Certificate, expiredSev Sev
 }
 
 func (r *reader) manifest() {
-	m, err := readManifest(r.f.Dir)
+	m, err := readManifest(r.dir)
 	if err != nil {
 		r.add(SeverityWarning, KindBadManifest, ManifestFile, "cannot be read ("+err.Error()+"); certkit uninstall will not know which files certkit installed",
 			"run certkit install --force --host "+r.host()+" to write it again")
@@ -1033,7 +1084,7 @@ func (r *reader) readHostsTOML() {
 		return
 	}
 	p := r.path(HostsFile)
-	data, err := readFile(p)
+	data, err := r.read(p)
 	if err != nil {
 		r.add(SeverityError, KindUnreadable, HostsFile, "cannot be read: "+errText(err)+"; containerd fails for this registry", "make it readable by containerd").ContainerdError = err.Error()
 		return
@@ -1059,7 +1110,7 @@ func (r *reader) readHostsTOML() {
 	}
 	for _, e := range h.Hosts {
 		for _, c := range e.CA {
-			data, err := readFile(c)
+			data, err := r.read(c)
 			switch {
 			case err != nil:
 				pr := r.add(SeverityError, KindHostsTOMLUnreadableFile, HostsFile, fmt.Sprintf("names the CA file %s, which containerd cannot read: %s", c, errText(err)),
@@ -1072,7 +1123,7 @@ func (r *reader) readHostsTOML() {
 			}
 		}
 		for _, pair := range e.Client {
-			certPEM, err := readFile(pair[0])
+			certPEM, err := r.read(pair[0])
 			if err != nil {
 				pr := r.add(SeverityError, KindHostsTOMLUnreadableFile, HostsFile, fmt.Sprintf("names the client certificate %s, which containerd cannot read: %s", pair[0], errText(err)),
 					"fix the client entry in "+p)
@@ -1081,7 +1132,7 @@ func (r *reader) readHostsTOML() {
 			}
 			keyPEM := certPEM
 			if pair[1] != "" {
-				if keyPEM, err = readFile(pair[1]); err != nil {
+				if keyPEM, err = r.read(pair[1]); err != nil {
 					pr := r.add(SeverityError, KindHostsTOMLUnreadableFile, HostsFile, fmt.Sprintf("names the client key %s, which containerd cannot read: %s", pair[1], errText(err)),
 						"fix the client entry in "+p)
 					pr.Path, pr.ContainerdError = pair[1], fmt.Sprintf("unable to read CERT file %q: %v", pair[1], err)
@@ -1208,7 +1259,7 @@ func (r *reader) unreadable(name string, key bool, err error) (msg, fix string) 
 	if !errors.Is(err, fs.ErrPermission) {
 		return "cannot be read: " + errText(err), "make it a readable file, or move it out of " + r.f.Dir
 	}
-	fi, serr := os.Stat(p)
+	fi, serr := r.stat(p)
 	return permissionText(p, key, fi, serr, os.Geteuid(), r.opt.Name)
 }
 

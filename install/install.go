@@ -111,6 +111,7 @@ type FolderResult struct {
 	owner owner
 	pairs []string  // the names of certkit's client pairs (install)
 	extra []Problem // problems found outside the folder (shadow folders)
+	read  *Folder   // the folder as the plan read it (uninstall)
 }
 
 // Result lists every folder install looked at, in order.
@@ -378,10 +379,11 @@ func applyInstall(res *Result, opt Options) error {
 		return err
 	}
 	for _, c := range b.changes {
-		after, err := ReadFolderWith(c.fr.Dir, ReadOptions{Now: opt.Now, Name: c.fr.Registry})
-		if err == nil {
-			c.fr.Problems = c.fr.problems(after)
+		after := c.after
+		if c.dup != nil {
+			after = c.dup.after
 		}
+		c.fr.Problems = c.fr.problems(after)
 	}
 	return nil
 }
@@ -530,7 +532,7 @@ func planInstall(root Root, reg host.Registry, m *material, opt Options) (*Folde
 	if cur.folder != nil {
 		var blocking []Problem
 		for _, p := range cur.folder.Problems {
-			if p.Severity != SeverityError || !isKept(fr.Files, p.File) || fr.namesNew(p, nil) {
+			if p.Severity != SeverityError || !isKept(fr.Files, p.File) || fr.namesNew(p) {
 				continue
 			}
 			if _, own := cur.manifest.Has(p.File); own {
@@ -827,30 +829,16 @@ func prepareInstall(b *batch, c *change, opt Options) error {
 	b.step(fr.Dir, "temp-written")
 
 	// The new folder is checked with the same rules the runtimes apply,
-	// before it replaces anything.
-	nf, err := ReadFolderWith(tmp, ReadOptions{Now: opt.Now, Name: fr.Registry})
+	// as the folder it becomes, before it replaces anything; once it is in
+	// place, that is what the folder is.
+	nf, err := ReadFolderWith(tmp, ReadOptions{Now: opt.Now, Name: fr.Registry, As: fr.Dir})
 	if err != nil {
 		return err
 	}
-	var broken []Problem
-	for _, p := range nf.Problems {
-		if p.Severity == SeverityError {
-			p.Message = strings.ReplaceAll(p.Message, tmp, fr.Dir)
-			p.Fix = strings.ReplaceAll(p.Fix, tmp, fr.Dir)
-			if rel, err := filepath.Rel(tmp, p.Path); p.Path != "" && err == nil && filepath.IsLocal(rel) {
-				p.Path = filepath.Join(fr.Dir, rel)
-			}
-			// A user's hosts.toml that names certkit's new files by
-			// their final path reads them once the folder is in place.
-			if fr.namesNew(p, func(name string) bool { return exists(filepath.Join(tmp, name)) }) {
-				continue
-			}
-			broken = append(broken, p)
-		}
-	}
-	if len(broken) > 0 {
+	if broken := nf.Errors(); len(broken) > 0 {
 		return &BrokenFolderError{Dir: fr.Dir, Problems: broken}
 	}
+	c.after = nf
 
 	// Backups before the swap: if the run dies after them, the old folder
 	// is still in place and the backups are only extra copies.
@@ -1286,26 +1274,15 @@ func (fr *FolderResult) missingFrom(h *HostsTOML) []string {
 }
 
 // namesNew reports whether p is about a hosts.toml of the user's naming a
-// file certkit writes in this run, by a path where it does not exist yet:
-// the file is there once the run is done. inNew says whether the new
-// folder holds a name; nil means the files the plan creates.
-func (fr *FolderResult) namesNew(p Problem, inNew func(name string) bool) bool {
+// file the plan creates, by a path where it does not exist yet: the file
+// is there once the run is done.
+func (fr *FolderResult) namesNew(p Problem) bool {
 	if p.Kind != KindHostsTOMLUnreadableFile || p.File != HostsFile {
 		return false
 	}
-	if inNew == nil {
-		inNew = func(name string) bool {
-			for _, f := range fr.Files {
-				if f.Name == name {
-					return f.Action == Create
-				}
-			}
-			return false
-		}
-	}
 	for _, d := range fr.dirs() {
 		for _, f := range fr.Files {
-			if path := filepath.Join(d, f.Name); p.Path == path && inNew(f.Name) && !exists(path) {
+			if path := filepath.Join(d, f.Name); p.Path == path && f.Action == Create && !exists(path) {
 				return true
 			}
 		}

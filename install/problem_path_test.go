@@ -101,7 +101,7 @@ func TestNamesNewByPath(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := fr.namesNew(tt.p, nil); got != tt.want {
+			if got := fr.namesNew(tt.p); got != tt.want {
 				t.Errorf("namesNew = %v, want %v", got, tt.want)
 			}
 		})

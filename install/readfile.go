@@ -33,16 +33,39 @@ func readFile(path string) ([]byte, error) {
 		// What os.ReadFile, and so the runtimes' loaders, say.
 		return nil, &fs.PathError{Op: "read", Path: path, Err: syscall.EISDIR}
 	case t&fs.ModeNamedPipe != 0:
-		return nil, fmt.Errorf("%s is a named pipe, not a file: reading it would wait for a writer", path)
+		return nil, &fileError{Path: path, What: "is a named pipe, not a file: reading it would wait for a writer"}
 	default:
-		return nil, fmt.Errorf("%s is not a regular file (a device or socket)", path)
+		return nil, &fileError{Path: path, What: "is not a regular file (a device or socket)"}
 	}
 	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
 	if err != nil {
 		return nil, err
 	}
 	if len(data) > maxFileSize {
-		return nil, fmt.Errorf("%s is larger than %d KiB; certificates and keys are a few KiB", path, maxFileSize>>10)
+		return nil, &fileError{Path: path, What: fmt.Sprintf("is larger than %d KiB; certificates and keys are a few KiB", maxFileSize>>10)}
 	}
 	return data, nil
+}
+
+// fileError is a file readFile will not read: it says what it is.
+type fileError struct {
+	Path string
+	What string
+}
+
+func (e *fileError) Error() string { return e.Path + " " + e.What }
+
+// withPath returns err, from reading a file, naming path as the file.
+func withPath(err error, path string) error {
+	switch e := err.(type) {
+	case *fs.PathError:
+		c := *e
+		c.Path = path
+		return &c
+	case *fileError:
+		c := *e
+		c.Path = path
+		return &c
+	}
+	return err
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/certkit/certkit/host"
@@ -98,7 +97,7 @@ func planUninstall(root Root, reg host.Registry, now func() time.Time, dryRun bo
 	if err != nil {
 		return nil, err
 	}
-	fr.Existed = cur.exists
+	fr.Existed, fr.read = cur.exists, cur.folder
 	if !cur.exists || cur.manifest == nil {
 		for _, n := range sortedKeys(cur.entries) {
 			fr.Files = append(fr.Files, FileChange{Name: n, Path: filepath.Join(dir, n), Mode: cur.entries[n].mode, Action: Keep})
@@ -178,17 +177,14 @@ func planUninstall(root Root, reg host.Registry, now func() time.Time, dryRun bo
 	return fr, nil
 }
 
-// newErrors returns the errors in after (a folder read at tmp) that are not
-// in before (read at dir).
-func newErrors(before, after []Problem, tmp, dir string) []Problem {
+// newErrors returns the errors in after that are not in before.
+func newErrors(before, after []Problem) []Problem {
 	had := map[string]bool{}
 	for _, p := range before {
 		had[p.File+"\x00"+p.Message] = true
 	}
 	var out []Problem
 	for _, p := range after {
-		p.Message = strings.ReplaceAll(p.Message, tmp, dir)
-		p.Fix = strings.ReplaceAll(p.Fix, tmp, dir)
 		if p.Severity == SeverityError && !had[p.File+"\x00"+p.Message] {
 			out = append(out, p)
 		}
@@ -265,15 +261,13 @@ func prepareUninstall(b *batch, c *change, opt UninstallOptions) error {
 	b.step(fr.Dir, "temp-written")
 	// Taking certkit's files away must not break what stays (a hosts.toml
 	// of the user's that names them, say).
-	before, err := ReadFolderWith(fr.Dir, ReadOptions{Now: opt.Now, Name: fr.Registry})
+	// The new folder is read as the folder it becomes, and compared with
+	// the folder as the plan read it.
+	after, err := ReadFolderWith(tmp, ReadOptions{Now: opt.Now, Name: fr.Registry, As: fr.Dir})
 	if err != nil {
 		return err
 	}
-	after, err := ReadFolderWith(tmp, ReadOptions{Now: opt.Now, Name: fr.Registry})
-	if err != nil {
-		return err
-	}
-	if broken := newErrors(before.Problems, after.Problems, tmp, fr.Dir); len(broken) > 0 {
+	if broken := newErrors(fr.read.Problems, after.Problems); len(broken) > 0 {
 		return &BrokenFolderError{Dir: fr.Dir, Problems: broken}
 	}
 	return nil
