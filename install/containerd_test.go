@@ -119,21 +119,28 @@ func TestInstallBesideForeignHostsTOML(t *testing.T) {
 	tests := []struct {
 		name   string
 		target Target
-		toml   string
-		extra  map[string][]byte // other files of the user's in the folder
-		want   string            // in the warning's message
-		lines  []string          // in the fix
+		// dockers: the root is Docker's own, which containerd's default
+		// config_path names (after /etc/containerd/certs.d)
+		dockers bool
+		toml    string
+		extra   map[string][]byte // other files of the user's in the folder
+		want    string            // in the warning's message
+		lines   []string          // in the fix
 	}{
-		{"docker root, [host] entry for the registry", Docker,
+		{"docker root, [host] entry for the registry", Docker, true,
 			"server = \"https://" + name + "\"\n\n[host.\"https://" + name + "\"]\n  capabilities = [\"pull\", \"resolve\"]\n", nil,
 			"containerd (which reads Docker's certs root too) and Docker's containerd image store read only the files hosts.toml names",
 			[]string{"at the top, before the first [table]", `under [host."https://` + name + `"]`,
 				`  ca = "ca.crt"`, `  client = [["client.cert", "client.key"], ["laptop.cert", "laptop.key"]]`}},
-		{"rootless root, server only", DockerRootless,
+		{"docker layout elsewhere (--certs-dir), [host] entry for the registry", Docker, false,
+			"server = \"https://" + name + "\"\n\n[host.\"https://" + name + "\"]\n  capabilities = [\"pull\", \"resolve\"]\n", nil,
+			"Docker's containerd image store reads only the files hosts.toml names",
+			[]string{"at the top, before the first [table]", `under [host."https://` + name + `"]`}},
+		{"rootless root, server only", DockerRootless, false,
 			"server = \"https://" + name + "\"\n", nil,
 			"Docker's containerd image store reads only the files hosts.toml names",
 			[]string{"at the top", `  ca = "ca.crt"`}},
-		{"containerd root, their own CA and a header", Containerd,
+		{"containerd root, their own CA and a header", Containerd, false,
 			"server = \"https://" + name + "\"\nca = \"theirs.crt\"\n\n[host.\"https://" + name + "\"]\n  capabilities = [\"pull\", \"resolve\"]\n  ca = [\"theirs.crt\"]\n  [host.\"https://" + name + "\".header]\n    x-team = \"builds\"\n",
 			map[string][]byte{"theirs.crt": other.ca.CertPEM},
 			"containerd reads only the files hosts.toml names, so it will not use them until it does",
@@ -153,6 +160,9 @@ func TestInstallBesideForeignHostsTOML(t *testing.T) {
 			}
 			before := snapshot(t, dir)[HostsFile]
 			roots := []Root{customRoot(t, tt.target, root)}
+			if tt.dockers {
+				roots[0].ContainerdFirst = []string{filepath.Join(t.TempDir(), "containerd")}
+			}
 
 			dry, err := Install(Options{Home: p.home, Roots: roots, DryRun: true})
 			if err != nil {
@@ -372,26 +382,36 @@ func TestInstallShadowFolders(t *testing.T) {
 		bothOracles(t, reg, root)
 	})
 
-	for _, target := range []Target{Docker, Podman} {
-		t.Run("beside the folder in a "+string(target)+" root", func(t *testing.T) {
-			root := filepath.Join(t.TempDir(), "certs.d")
+	// Docker's root, which containerd's default config_path names, warns;
+	// a root containerd reads only when its config_path names it (a
+	// --certs-dir in Docker's layout), or never (podman's), does not.
+	for _, tt := range []struct {
+		name   string
+		target Target
+		warns  bool
+	}{{"docker", Docker, true}, {"docker --certs-dir", Docker, false}, {"podman", Podman, false}} {
+		t.Run("beside the folder in a "+tt.name+" root", func(t *testing.T) {
+			ctr, root := filepath.Join(t.TempDir(), "containerd"), filepath.Join(t.TempDir(), "certs.d")
 			os.MkdirAll(filepath.Join(root, shadow), 0o755)
-			res, err := Install(Options{Home: p.home, Roots: []Root{customRoot(t, target, root)}})
+			r := customRoot(t, tt.target, root)
+			if tt.warns {
+				r.ContainerdFirst = []string{ctr}
+			}
+			res, err := Install(Options{Home: p.home, Roots: []Root{r}})
 			if err != nil {
 				t.Fatal(err)
 			}
 			ws := problemsOf(res.Folders[0].Problems, KindShadowFolder)
-			if target == Podman {
-				// containerd does not read podman's roots.
+			if !tt.warns {
 				if len(ws) != 0 {
-					t.Errorf("warnings %v for a root containerd does not read", ws)
+					t.Errorf("warnings %v for a root containerd does not read by default", ws)
 				}
 				return
 			}
 			if len(ws) != 1 || ws[0].Severity != SeverityWarning || !strings.Contains(ws[0].Message, shadow) {
 				t.Fatalf("problems %v, want one %s warning naming %s", res.Folders[0].Problems, KindShadowFolder, shadow)
 			}
-			if err := reg.viaContainerd(root); err == nil {
+			if err := reg.viaContainerd(ctr, root); err == nil {
 				t.Fatal("containerd reached the registry through the shadow folder: the warning proves nothing")
 			}
 			if err := reg.viaPodman(filepath.Join(root, name)); err != nil {
@@ -399,6 +419,9 @@ func TestInstallShadowFolders(t *testing.T) {
 			}
 			runShell(t, mvCommand(t, ws[0].Fix))
 			bothOracles(t, reg, root)
+			if err := reg.viaContainerd(ctr, root); err != nil {
+				t.Error(err)
+			}
 		})
 	}
 

@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -1110,70 +1109,55 @@ var errNoExchange = errors.New("this file system cannot exchange two folders in 
 // (certsd.md §2).
 const KindShadowFolder Kind = "shadow-folder"
 
-// readByContainerd reports whether containerd reads root: its own root,
-// and Docker's, which is in containerd's default config_path.
-func readByContainerd(root Root) bool {
-	return root.HostsTOML || root.Target == Containerd || root.Target == Docker
-}
-
-// containerdShadows finds the folders containerd reads for reg instead of
-// the one certkit installs into root. In a root only containerd reads,
-// that is an error: the install could never work. In Docker's root it is a
-// warning (Docker and podman read certkit's folder). roots are the run's:
-// a containerd root the run also installs into gives containerd certkit's
-// files itself. dir is the registry folder (where it really is): a link
-// to it is no other folder.
+// containerdShadows finds the folder containerd reads for reg instead of
+// the one certkit installs into root (see ContainerdLookup). In a root
+// with the containerd layout, that is an error: the install could never
+// work. In Docker's root it is a warning (Docker and podman read certkit's
+// folder). roots are the run's: a containerd root the run also installs
+// into gives containerd certkit's files itself. dir is the registry
+// folder (where it really is): a link to it is no other folder.
 func containerdShadows(root Root, reg host.Registry, roots []Root, dir string) ([]Problem, error) {
-	same := func(path string) bool {
-		a, err1 := os.Stat(path)
-		b, err2 := os.Stat(dir)
-		return err1 == nil && err2 == nil && os.SameFile(a, b)
+	search, used, own, err := ContainerdLookup(root, reg)
+	if err != nil {
+		return nil, err
 	}
-	if !readByContainerd(root) {
+	if used < 0 || used >= own {
 		return nil, nil
 	}
-	name := reg.String()
-	// A root containerd searches first, with a folder for the registry,
-	// is the only one it reads.
 	for _, first := range root.ContainerdFirst {
 		if installsInto(roots, first) {
 			return nil, nil
 		}
-		search := ContainerdSearch([]string{first}, reg)
-		i, err := FirstExisting(search)
-		if err != nil {
-			return nil, err
+	}
+	name := reg.String()
+	shadow := search[used]
+	if a, err1 := os.Stat(shadow); err1 == nil {
+		if b, err2 := os.Stat(dir); err2 == nil && os.SameFile(a, b) {
+			return nil, nil
 		}
-		switch {
-		case i < 0:
-			continue
-		case filepath.Base(search[i]) == name && certkitFolder(search[i], name) || same(search[i]):
+	}
+	if first := filepath.Dir(shadow); first != root.Dir {
+		// A root containerd searches first, with a folder for the
+		// registry: the only one it reads.
+		if filepath.Base(shadow) == name && certkitFolder(shadow, name) {
 			return nil, nil
 		}
 		return []Problem{{Severity: SeverityWarning, Kind: KindShadowFolder,
 			Message: fmt.Sprintf("containerd searches %s before this certs root and reads %s for %s, so it never reads this folder (Docker and podman do)",
-				first, search[i], name),
+				first, shadow, name),
 			Fix: "install for containerd too, into the folder it reads first: certkit install --target containerd --host " + shq(name)}}, nil
 	}
-	// In this root, the spellings containerd tries before the registry's
-	// own folder.
-	search := ContainerdSearch([]string{root.Dir}, reg)
-	i, err := FirstExisting(search[:slices.Index(search, filepath.Join(root.Dir, name))])
-	if err != nil {
-		return nil, err
-	}
-	if i < 0 || same(search[i]) {
-		return nil, nil
-	}
-	d := filepath.Base(search[i])
+	// In this root, a spelling containerd tries before the registry's own
+	// folder.
+	d := filepath.Base(shadow)
 	if root.HostsTOML {
 		return nil, &ShadowError{Root: root.Dir, Registry: name, Shadow: d}
 	}
 	return []Problem{{Severity: SeverityWarning, Kind: KindShadowFolder,
 		Message: fmt.Sprintf("containerd, which reads Docker's certs root too, reads %s for %s instead of this folder (it looks for %s/ first), so it does not use certkit's files (Docker and podman do)",
-			search[i], name, d),
+			shadow, name, d),
 		Fix: fmt.Sprintf("move it out of the way (%s; containerd then reads this folder, so copy into it first anything of %s/ you still need)",
-			ShadowMove(search[i]), d)}}, nil
+			ShadowMove(shadow), d)}}, nil
 }
 
 // installsInto reports whether the run installs a containerd layout into
@@ -1310,11 +1294,11 @@ func (fr *FolderResult) hostsTOMLWarning(h *HostsTOML) *Problem {
 		msg = fmt.Sprintf("was not written by certkit (kept as it is) and does not name %s, which certkit installed beside it: containerd reads only the files hosts.toml names, so it will not use them until it does",
 			andList(missing))
 	default:
-		readers := "Docker's containerd image store reads"
-		if fr.root.Target == Docker {
-			readers = "containerd (which reads Docker's certs root too) and Docker's containerd image store read"
+		readers := "Docker's containerd image store reads only the files hosts.toml names, so it ignores them"
+		if fr.root.ContainerdReads() { // Docker's root
+			readers = "containerd (which reads Docker's certs root too) and Docker's containerd image store read only the files hosts.toml names, so they ignore them"
 		}
-		msg = fmt.Sprintf("was not written by certkit and does not name %s, which certkit installed beside it: %s only the files hosts.toml names, so they ignore them until it does (Docker's classic image store and podman read them)",
+		msg = fmt.Sprintf("was not written by certkit and does not name %s, which certkit installed beside it: %s until it does (Docker's classic image store and podman read them)",
 			andList(missing), readers)
 	}
 	fix := tomlLines(h, fr, path)

@@ -33,6 +33,31 @@ func ContainerdSearch(roots []string, reg host.Registry) []string {
 	return out
 }
 
+// ContainerdReads reports whether containerd reads the certs root r:
+// a root with the containerd layout (hosts.toml), or one its default
+// config_path names after others (Docker's /etc/docker/certs.d, after
+// /etc/containerd/certs.d: ContainerdFirst lists them; certsd.md §2). A
+// root given with --certs-dir in another layout is read by containerd
+// only if its config_path names it, which certkit cannot know: it is not
+// taken as read.
+func (r Root) ContainerdReads() bool { return r.HostsTOML || len(r.ContainerdFirst) > 0 }
+
+// ContainerdLookup returns how containerd finds reg's folder when it
+// reads root (see ContainerdReads): search, the folders it tries
+// (ContainerdSearch over root.ContainerdFirst, then root); used, the
+// index of the one it reads (FirstExisting, with its error), -1 when none
+// exists; own, the index of root.Folder(reg), where certkit installs. A
+// folder before own that exists hides it from containerd. search is nil,
+// and used and own are -1, when containerd does not read root.
+func ContainerdLookup(root Root, reg host.Registry) (search []string, used, own int, err error) {
+	if !root.ContainerdReads() {
+		return nil, -1, -1, nil
+	}
+	search = ContainerdSearch(append(slices.Clone(root.ContainerdFirst), root.Dir), reg)
+	used, err = FirstExisting(search)
+	return search, used, slices.Index(search, root.Folder(reg)), err
+}
+
 // PodmanSearch returns the registry folders podman, skopeo and buildah
 // (containers/image) try for reg, in order: <reg> in
 // ~/.config/containers/certs.d of whoever runs them (found through the

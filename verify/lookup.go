@@ -50,17 +50,19 @@ func Lookup(root install.Root, reg host.Registry, env *install.RootEnv) []string
 	return []string{root.Folder(reg)}
 }
 
-// ContainerdLookup returns containerd's search for reg (see Lookup) when
-// containerd reads root too, after other certs roots (install's
-// Root.ContainerdFirst: Docker's /etc/docker/certs.d comes after
-// /etc/containerd/certs.d), so that a folder in one of those, or an
-// earlier spelling, hides the folder certkit installs there from
-// containerd. nil for a root containerd does not read that way.
+// ContainerdLookup returns containerd's search for reg (install's
+// ContainerdLookup) when containerd reads root too, as well as the
+// runtimes the root is for: Docker's /etc/docker/certs.d, which it
+// searches after /etc/containerd/certs.d, so that a folder in that one,
+// or an earlier spelling, hides the folder certkit installs from
+// containerd. nil for a root containerd does not read, and for the
+// containerd layout, whose search is Lookup's.
 func ContainerdLookup(root install.Root, reg host.Registry) []string {
-	if len(root.ContainerdFirst) == 0 {
+	if root.HostsTOML {
 		return nil
 	}
-	return install.ContainerdSearch(append(slices.Clone(root.ContainerdFirst), root.Dir), reg)
+	search, _, _, _ := install.ContainerdLookup(root, reg)
+	return search
 }
 
 // readers names the programs that read a target's folders, for messages.
