@@ -1139,7 +1139,7 @@ func containerdShadows(root Root, reg host.Registry, roots []Root, dir string) (
 	if first := filepath.Dir(shadow); first != root.Dir {
 		// A root containerd searches first, with a folder for the
 		// registry: the only one it reads.
-		if filepath.Base(shadow) == name && certkitFolder(shadow, name) {
+		if CertkitFolder(shadow, reg) {
 			return nil, nil
 		}
 		return []Problem{{Severity: SeverityWarning, Kind: KindShadowFolder,
@@ -1171,11 +1171,15 @@ func installsInto(roots []Root, dir string) bool {
 	return false
 }
 
-// certkitFolder reports whether dir is a registry folder certkit installed
-// for name.
-func certkitFolder(dir, name string) bool {
+// CertkitFolder reports whether dir is a registry folder certkit
+// installed for reg: named after it, with certkit's manifest for it (its
+// other files are not read).
+func CertkitFolder(dir string, reg host.Registry) bool {
+	if filepath.Base(dir) != reg.String() {
+		return false
+	}
 	m, err := readManifest(dir)
-	return err == nil && m.Registry == name && len(m.Files) > 0
+	return err == nil && m.Registry == reg.String() && len(m.Files) > 0
 }
 
 // problems are the folder's problems after the run (or before it, for a

@@ -5,10 +5,13 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/containerd/containerd/v2/core/remotes/docker/config"
+
+	"github.com/certkit/certkit/internal/testenv"
 )
 
 // ContainerdSearch is containerd's order (certsd.md §2): the roots in
@@ -205,5 +208,47 @@ func TestContainerdConfigPath(t *testing.T) {
 	}
 	if !slices.Equal(d.ContainerdFirst, got[:1]) {
 		t.Errorf("Docker's root: ContainerdFirst %q, want the config_path roots before it, %q", d.ContainerdFirst, got[:1])
+	}
+}
+
+// CertkitFolder is a folder named after the registry whose manifest is
+// certkit's for it, with files; its other files are not read.
+func TestCertkitFolder(t *testing.T) {
+	reg := mustParse(t, "reg.example.com:5000")
+	base := t.TempDir()
+	manifest := func(registry string, files ...string) []byte {
+		m := &Manifest{Version: manifestVersion, Registry: registry}
+		for _, f := range files {
+			m.Files = append(m.Files, ManifestEntry{Name: f, SHA256: sum(nil)})
+		}
+		return m.encode()
+	}
+	tests := []struct {
+		name, dir string
+		manifest  []byte // nil: none
+		want      bool
+	}{
+		{"certkit's", "reg.example.com:5000", manifest("reg.example.com:5000", "ca.crt"), true},
+		{"another name", "reg.example.com_5000_", manifest("reg.example.com:5000", "ca.crt"), false},
+		{"no manifest", "reg.example.com:5000", nil, false},
+		{"another registry's manifest", "reg.example.com:5000", manifest("reg.example.com", "ca.crt"), false},
+		{"a manifest of nothing", "reg.example.com:5000", manifest("reg.example.com:5000"), false},
+		{"not a manifest", "reg.example.com:5000", []byte("{"), false},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(base, strconv.Itoa(i), tt.dir)
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			// a file no loader can read is not looked at
+			testenv.WriteFile(t, filepath.Join(dir, "ca.crt"), []byte("not PEM"), 0o644)
+			if tt.manifest != nil {
+				testenv.WriteFile(t, filepath.Join(dir, ManifestFile), tt.manifest, 0o644)
+			}
+			if got := CertkitFolder(dir, reg); got != tt.want {
+				t.Errorf("CertkitFolder = %v, want %v", got, tt.want)
+			}
+		})
 	}
 }

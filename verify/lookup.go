@@ -115,7 +115,7 @@ func containerdShadow(opt Options) []Check {
 	if first < 0 || first >= own {
 		return nil
 	}
-	if used := search[first]; certkitFolder(used, opt.Registry) {
+	if used := search[first]; install.CertkitFolder(used, opt.Registry) {
 		// certkit's own folder for containerd: what containerd should read
 		return []Check{{ID: "lookup:containerd", Status: OK,
 			Message: fmt.Sprintf("containerd reads %s, the folder certkit installs for containerd, before %s (certkit verify --host %s --target containerd checks it)",
@@ -125,16 +125,6 @@ func containerdShadow(opt Options) []Check {
 	c.ID = "lookup:containerd"
 	c.Message += fmt.Sprintf(" (Docker itself reads %s)", opt.Dir)
 	return []Check{c}
-}
-
-// certkitFolder reports whether dir is the folder certkit installed for
-// reg: named after it, with certkit's manifest for it.
-func certkitFolder(dir string, reg host.Registry) bool {
-	if filepath.Base(dir) != reg.String() {
-		return false
-	}
-	f, err := install.ReadFolder(dir)
-	return err == nil && f.Manifest != nil && f.Manifest.Registry == reg.String() && len(f.Manifest.Files) > 0
 }
 
 // firstExisting is the index of the folder of search the consumer reads
