@@ -11,6 +11,7 @@ import (
 	"github.com/certkit/certkit/host"
 	"github.com/certkit/certkit/install"
 	"github.com/certkit/certkit/internal/errs"
+	"github.com/certkit/certkit/internal/shellquote"
 	"github.com/certkit/certkit/issue"
 )
 
@@ -187,11 +188,11 @@ func sudoCommand(args []string, homeDir string, getenv func(string) string) stri
 		if a == "--home" || strings.HasPrefix(a, "--home=") {
 			homeSet = true
 		}
-		quoted = append(quoted, shellQuote(a))
+		quoted = append(quoted, shellquote.Quote(a))
 	}
 	cmd := strings.Join(quoted, " ")
 	if homeDir != "" && !homeSet && (getenv("CERTKIT_HOME") != "" || getenv("XDG_DATA_HOME") != "") {
-		cmd += " --home " + shellQuote(homeDir)
+		cmd += " --home " + shellquote.Quote(homeDir)
 	}
 	if homeDir != "" {
 		cmd += " (sudo certkit still reads your certkit home, " + homeDir + ")"
@@ -338,17 +339,17 @@ func reportNotes(u *ui, notes []string) {
 func verifyCommands(res *install.Result, targets []string, certsDir string) []string {
 	var where string
 	for _, t := range targets {
-		where += " --target " + shellQuote(t)
+		where += " --target " + shellquote.Quote(t)
 	}
 	if certsDir != "" {
-		where += " --certs-dir " + shellQuote(certsDir)
+		where += " --certs-dir " + shellquote.Quote(certsDir)
 	}
 	seen := map[string]bool{}
 	var out []string
 	for _, f := range res.Folders {
 		if !seen[f.Registry] {
 			seen[f.Registry] = true
-			out = append(out, "certkit verify --host "+shellQuote(f.Registry)+where)
+			out = append(out, "certkit verify --host "+shellquote.Quote(f.Registry)+where)
 		}
 	}
 	return out

@@ -13,6 +13,7 @@ import (
 	"github.com/certkit/certkit/ca"
 	"github.com/certkit/certkit/host"
 	"github.com/certkit/certkit/internal/errs"
+	"github.com/certkit/certkit/internal/shellquote"
 	"github.com/certkit/certkit/issue"
 )
 
@@ -177,7 +178,7 @@ func hostHint(err error, command string) error {
 	if _, perr := host.Parse(fix[i+2:]); perr != nil {
 		return err
 	}
-	return errs.WithHint(err, fix[:i]+": "+command+" --host "+shellQuote(fix[i+2:]))
+	return errs.WithHint(err, fix[:i]+": "+command+" --host "+shellquote.Quote(fix[i+2:]))
 }
 
 func readNamesFile(e *env, path string) ([]string, error) {
@@ -272,7 +273,7 @@ func reportIssue(e *env, c *cli.Context, res *issue.Result) error {
 	if c.Bool("json") {
 		return e.printJSON(r)
 	}
-	hostArg := shellQuote(r.Host)
+	hostArg := shellquote.Quote(r.Host)
 	if res.Kind == issue.Server {
 		ct := r.Certificates[0]
 		u.printf("Issued a server certificate for %s (%s), valid until %s.", r.Host, r.KeyType, until)
@@ -322,15 +323,4 @@ func describeDuration(d time.Duration) string {
 		return fmt.Sprintf("%d days", d/(24*time.Hour))
 	}
 	return d.String()
-}
-
-// shellQuote quotes s for a POSIX shell when it holds characters the shell
-// would read (the brackets of an IPv6 registry are a glob).
-func shellQuote(s string) string {
-	if s != "" && !strings.ContainsFunc(s, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(".-_:/=@%+,", r))
-	}) {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/certkit/certkit/install"
 	"github.com/certkit/certkit/internal/errs"
 	"github.com/certkit/certkit/internal/home"
+	"github.com/certkit/certkit/internal/shellquote"
 	"github.com/certkit/certkit/issue"
 	"github.com/certkit/certkit/verify"
 	"github.com/certkit/certkit/wizard"
@@ -263,7 +264,7 @@ func reportSetup(e *env, p wizard.Plan, out *wizard.Outcome, next bool) {
 	if out.Config != "" {
 		u.printf("Wrote the registry's configuration: %s", out.Config)
 		if next {
-			u.printf("Next, on the registry machine: docker-registry serve %s", shellQuote(out.Config))
+			u.printf("Next, on the registry machine: docker-registry serve %s", shellquote.Quote(out.Config))
 		}
 	}
 }

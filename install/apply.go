@@ -9,6 +9,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/certkit/certkit/internal/prose"
 )
 
 // A run of Install or Uninstall changes its registry folders as one set:
@@ -257,7 +259,7 @@ func (e *SharedFolderError) Error() string {
 		files = e.Files
 	}
 	return fmt.Sprintf("%s and %s are one folder%s, but the %s and %s layouts differ there (%s): installed one after the other, the second would undo the first",
-		a, b, how, e.Roots[0].Target, e.Roots[1].Target, andList(files))
+		a, b, how, e.Roots[0].Target, e.Roots[1].Target, prose.AndList(files))
 }
 
 // Hint says how to go on: install for one of the two, or give the linked

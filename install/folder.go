@@ -19,6 +19,7 @@ import (
 
 	"github.com/certkit/certkit/ca"
 	"github.com/certkit/certkit/host"
+	"github.com/certkit/certkit/internal/shellquote"
 )
 
 // File name rules of a certs.d registry folder, as Docker (moby
@@ -537,7 +538,7 @@ func (r *reader) caFile(name string) {
 		if _, err := x509.ParseCertificate(data); err == nil {
 			// Never the same file for -in and -out: openssl truncates the
 			// output before it reads the input.
-			fix = fmt.Sprintf("it is DER; convert it: openssl x509 -inform der -in %s -out %s && mv %s %s", shq(p), shq(p+".pem"), shq(p+".pem"), shq(p))
+			fix = fmt.Sprintf("it is DER; convert it: openssl x509 -inform der -in %s -out %s && mv %s %s", shellquote.Quote(p), shellquote.Quote(p+".pem"), shellquote.Quote(p+".pem"), shellquote.Quote(p))
 		}
 		r.loose = append(r.loose, looseFailure{problem: len(r.f.Problems), err: fmt.Sprintf("unable to load CA cert %q", p), raise: true})
 		r.add(SeverityWarning, KindNotPEM, name, "is not a PEM certificate; Docker and podman silently ignore it", fix)
@@ -654,7 +655,7 @@ func (r *reader) checkPair(i int) {
 		r.judged[p.Name] = true
 		r.add(SeverityWarning, KindSelfSignedClient, certName, fmt.Sprintf("is a self-signed client certificate (%s), as the old openssl req -x509 recipe made: a registry that checks client certificates against its CA (http.tls.clientcas) does not trust it, and Go clients do not even send it to a registry that names the CAs it accepts", describe(c)),
 			fmt.Sprintf("move the old pair out of certs.d (mkdir -p -m 700 ~/old-certs && mv -n %s %s ~/old-certs/), then issue a client certificate from the registry's CA and install it: certkit issue client --host %s, then certkit install --host %s",
-				shq(p.CertPath), shq(p.KeyPath), r.host(), r.host()))
+				shellquote.Quote(p.CertPath), shellquote.Quote(p.KeyPath), r.host(), r.host()))
 		return
 	}
 	if !clientAuth(c) {
@@ -711,9 +712,9 @@ func (r *reader) keyMode(name string) {
 	}
 	switch m := fi.Mode().Perm(); {
 	case m&0o004 != 0:
-		r.add(SeverityError, KindKeyReadable, name, fmt.Sprintf("is readable by every user on this machine (mode %04o)", m), "chmod 600 "+shq(r.path(name)))
+		r.add(SeverityError, KindKeyReadable, name, fmt.Sprintf("is readable by every user on this machine (mode %04o)", m), "chmod 600 "+shellquote.Quote(r.path(name)))
 	case m&0o040 != 0:
-		r.add(SeverityWarning, KindKeyReadable, name, fmt.Sprintf("is readable by its group (mode %04o)", m), "chmod 600 "+shq(r.path(name)))
+		r.add(SeverityWarning, KindKeyReadable, name, fmt.Sprintf("is readable by its group (mode %04o)", m), "chmod 600 "+shellquote.Quote(r.path(name)))
 	}
 }
 
@@ -819,14 +820,14 @@ func (r *reader) misnamedPair(p *Problem, k strayKey, crtName string, cert *x509
 	if stem, ok := strings.CutSuffix(k.file, KeyExt); ok {
 		// NAME.key is stray, so NAME.cert is free.
 		certAs = stem + CertExt
-		fix = fmt.Sprintf("mv %s %s", shq(r.path(crtName)), shq(r.path(certAs)))
+		fix = fmt.Sprintf("mv %s %s", shellquote.Quote(r.path(crtName)), shellquote.Quote(r.path(certAs)))
 	} else {
 		stem := strings.TrimSuffix(crtName, CAExt)
 		certAs = stem + CertExt
 		if r.names[certAs] || r.names[stem+KeyExt] {
 			return false
 		}
-		fix = fmt.Sprintf("mv %s %s && mv %s %s", shq(r.path(crtName)), shq(r.path(certAs)), shq(r.path(k.file)), shq(r.path(stem+KeyExt)))
+		fix = fmt.Sprintf("mv %s %s && mv %s %s", shellquote.Quote(r.path(crtName)), shellquote.Quote(r.path(certAs)), shellquote.Quote(r.path(k.file)), shellquote.Quote(r.path(stem+KeyExt)))
 	}
 	// One diagnosis for both files: the .crt's own problems (not a CA,
 	// expiring) were about a CA file it is not.
@@ -942,14 +943,14 @@ func (r *reader) caFileFix(name string, certs []*x509.Certificate) string {
 			all = all && found
 		}
 		if all {
-			return fmt.Sprintf("%s holds this certificate already; remove the copy: rm %s", want, shq(r.path(name)))
+			return fmt.Sprintf("%s holds this certificate already; remove the copy: rm %s", want, shellquote.Quote(r.path(name)))
 		}
 	}
 	free := want
 	for n := 2; r.names[free]; n++ {
 		free = fmt.Sprintf("%s-%d%s", stem, n, CAExt)
 	}
-	return fmt.Sprintf("%s exists and holds another certificate, so give it a name of its own: mv %s %s", want, shq(r.path(name)), shq(r.path(free)))
+	return fmt.Sprintf("%s exists and holds another certificate, so give it a name of its own: mv %s %s", want, shellquote.Quote(r.path(name)), shellquote.Quote(r.path(free)))
 }
 
 // checkChains checks that each loadable client certificate chains to one of
@@ -1037,7 +1038,7 @@ func (r *reader) untrustedFix(p Pair) string {
 	}
 	issue := "certkit issue client --host " + r.host()
 	if p.Name != "client" {
-		issue += " --name " + shq(p.Name)
+		issue += " --name " + shellquote.Quote(p.Name)
 	}
 	_, ownPair := r.f.Manifest.Has(certName)
 	pairFix := fmt.Sprintf("issue a new one from this folder's CA, in the certkit home that holds it: %s, then %s", issue, r.installCmd(ownPair))
@@ -1267,7 +1268,7 @@ func (r *reader) unreadable(name string, key bool, err error) (msg, fix string) 
 // (euid) may not read; fi is the file's, nil when statErr says it cannot
 // even be looked at.
 func permissionText(path string, key bool, fi fs.FileInfo, statErr error, euid int, registry string) (msg, fix string) {
-	sudo := fmt.Sprintf("run the check as root: sudo certkit verify --offline --host %s (with the same --certs-dir or --target, if you gave one)", shq(registry))
+	sudo := fmt.Sprintf("run the check as root: sudo certkit verify --offline --host %s (with the same --certs-dir or --target, if you gave one)", shellquote.Quote(registry))
 	if statErr != nil || fi == nil {
 		return "cannot be read by this user: permission denied", sudo
 	}
@@ -1277,12 +1278,12 @@ func permissionText(path string, key bool, fi fs.FileInfo, statErr error, euid i
 	case !ok || uid == euid:
 		// This user's own file, kept out by its mode.
 		if key {
-			return fmt.Sprintf("cannot be read: permission denied (mode %04o)", mode), "chmod 600 " + shq(path)
+			return fmt.Sprintf("cannot be read: permission denied (mode %04o)", mode), "chmod 600 " + shellquote.Quote(path)
 		}
-		return fmt.Sprintf("cannot be read: permission denied (mode %04o)", mode), "chmod 644 " + shq(path)
+		return fmt.Sprintf("cannot be read: permission denied (mode %04o)", mode), "chmod 644 " + shellquote.Quote(path)
 	case !key:
 		return fmt.Sprintf("cannot be read by this user: it belongs to %s and has mode %04o", userName(uid), mode),
-			"a certificate is public: sudo chmod 644 " + shq(path)
+			"a certificate is public: sudo chmod 644 " + shellquote.Quote(path)
 	}
 	as := ""
 	if mode&0o077 == 0 {
@@ -1290,7 +1291,7 @@ func permissionText(path string, key bool, fi fs.FileInfo, statErr error, euid i
 	}
 	return fmt.Sprintf("cannot be read by this user (uid %d): it belongs to %s and has mode %04o%s", euid, userName(uid), mode, as),
 		sudo + ". A container runtime that runs as this user (rootless Docker, podman or skopeo without sudo) cannot read it either: " +
-			"such a runtime needs its own pair in this user's certs.d: certkit install --target docker-rootless --host " + shq(registry) + " (or --target podman), run as this user"
+			"such a runtime needs its own pair in this user's certs.d: certkit install --target docker-rootless --host " + shellquote.Quote(registry) + " (or --target podman), run as this user"
 }
 
 // userName names the owner of a file: the user name, else the uid.
@@ -1305,7 +1306,7 @@ func userName(uid int) string {
 // made 0600, then renamed over the old one. Never openssl pkey -in K -out
 // K: openssl opens its output first, which empties K before it is read.
 func decryptFix(key string) string {
-	k, n := shq(key), shq(key+".new")
+	k, n := shellquote.Quote(key), shellquote.Quote(key+".new")
 	return fmt.Sprintf("decrypt it (openssl asks for its passphrase): openssl pkey -in %s -out %s && chmod 600 %s && mv %s %s", k, n, n, n, k)
 }
 
@@ -1330,17 +1331,5 @@ func (r *reader) checkCase(entries []fs.DirEntry) {
 	}
 }
 
-// shq quotes s for a POSIX shell when it holds characters the shell would
-// read (the brackets of an IPv6 registry are a glob), so that a suggested
-// command can be pasted as it is.
-func shq(s string) string {
-	if s != "" && !strings.ContainsFunc(s, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(".-_:/=@%+,", r))
-	}) {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
 // host is the registry's name as a command argument.
-func (r *reader) host() string { return shq(r.opt.Name) }
+func (r *reader) host() string { return shellquote.Quote(r.opt.Name) }

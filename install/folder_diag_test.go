@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/certkit/certkit/ca"
+	"github.com/certkit/certkit/internal/shellquote"
 	"github.com/certkit/certkit/internal/testenv"
 )
 
@@ -113,7 +114,7 @@ func checkFixes(t *testing.T, got []Problem, dir string, want []string) {
 		}
 	}
 	for _, w := range want {
-		w = strings.ReplaceAll(w, "$DIR", shq(dir))
+		w = strings.ReplaceAll(w, "$DIR", shellquote.Quote(dir))
 		found := false
 		for _, g := range got {
 			found = found || strings.Contains(g.Fix, w)

@@ -17,6 +17,8 @@ import (
 	"github.com/certkit/certkit/host"
 	"github.com/certkit/certkit/internal/errs"
 	"github.com/certkit/certkit/internal/home"
+	"github.com/certkit/certkit/internal/prose"
+	"github.com/certkit/certkit/internal/shellquote"
 )
 
 // File modes of what install writes.
@@ -188,7 +190,7 @@ func (e *ConflictError) Hint() string {
 	mv := moveAside(filepath.Join(e.Dir, others[0]), "")
 	if len(keys) > 0 {
 		return fmt.Sprintf("nothing was changed; rename them to names no runtime reads (e.g. %s), but move %s out of certs.d (a key left there reads as a stray key), and run %s again",
-			mv, andList(keys), cmd)
+			mv, prose.AndList(keys), cmd)
 	}
 	return fmt.Sprintf("nothing was changed; rename them to names no runtime reads (e.g. %s) and run %s again", mv, cmd)
 }
@@ -205,7 +207,7 @@ func moveAside(path, to string) string {
 	for n := 2; exists(dst); n++ {
 		dst = fmt.Sprintf("%s%d", to, n)
 	}
-	return "mv " + shq(path) + " " + shq(dst)
+	return "mv " + shellquote.Quote(path) + " " + shellquote.Quote(dst)
 }
 
 // ShadowError reports a folder that containerd reads for a registry
@@ -1145,7 +1147,7 @@ func containerdShadows(root Root, reg host.Registry, roots []Root, dir string) (
 		return []Problem{{Severity: SeverityWarning, Kind: KindShadowFolder,
 			Message: fmt.Sprintf("containerd searches %s before this certs root and reads %s for %s, so it never reads this folder (Docker and podman do)",
 				first, shadow, name),
-			Fix: "install for containerd too, into the folder it reads first: certkit install --target containerd --host " + shq(name)}}, nil
+			Fix: "install for containerd too, into the folder it reads first: certkit install --target containerd --host " + shellquote.Quote(name)}}, nil
 	}
 	// In this root, a spelling containerd tries before the registry's own
 	// folder.
@@ -1296,14 +1298,14 @@ func (fr *FolderResult) hostsTOMLWarning(h *HostsTOML) *Problem {
 	switch {
 	case fr.root.HostsTOML:
 		msg = fmt.Sprintf("was not written by certkit (kept as it is) and does not name %s, which certkit installed beside it: containerd reads only the files hosts.toml names, so it will not use them until it does",
-			andList(missing))
+			prose.AndList(missing))
 	default:
 		readers := "Docker's containerd image store reads only the files hosts.toml names, so it ignores them"
 		if fr.root.ContainerdReads() { // Docker's root
 			readers = "containerd (which reads Docker's certs root too) and Docker's containerd image store read only the files hosts.toml names, so they ignore them"
 		}
 		msg = fmt.Sprintf("was not written by certkit and does not name %s, which certkit installed beside it: %s until it does (Docker's classic image store and podman read them)",
-			andList(missing), readers)
+			prose.AndList(missing), readers)
 	}
 	fix := tomlLines(h, fr, path)
 	if fr.root.HostsTOML {
@@ -1399,12 +1401,4 @@ func (fr *FolderResult) entryLines(e TOMLHost) []string {
 // registry itself (not a mirror).
 func sameRegistry(url, registry string) bool {
 	return url != "" && strings.EqualFold(serverHost(url), registry)
-}
-
-// andList joins names as "a, b and c".
-func andList(names []string) string {
-	if len(names) < 2 {
-		return strings.Join(names, "")
-	}
-	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
 }

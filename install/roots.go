@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/certkit/certkit/internal/errs"
+	"github.com/certkit/certkit/internal/shellquote"
 )
 
 // Roots turns targets and an optional certs-dir override into certs roots:
@@ -62,7 +63,7 @@ func (r *Result) Notes() []string {
 	for _, f := range r.Folders {
 		if !seen["reg\x00"+f.Registry] {
 			seen["reg\x00"+f.Registry] = true
-			regs = append(regs, "--host "+shq(f.Registry))
+			regs = append(regs, "--host "+shellquote.Quote(f.Registry))
 		}
 		if f.root.Target != DockerRootless && f.root.Target != DockerDesktop {
 			dockerCLI = false
@@ -73,11 +74,11 @@ func (r *Result) Notes() []string {
 		seen["root\x00"+f.Root] = true
 		if f.Root == containerdRootDir {
 			out = append(out, fmt.Sprintf("containerd's CRI plugin finds %s through its config_path, which is %s by default in containerd 2.2 and later (an older containerd reads it only when its config_path names it); ctr reads it only when given --hosts-dir %s",
-				f.Root, containerdConfigPath, shq(f.Root)))
+				f.Root, containerdConfigPath, shellquote.Quote(f.Root)))
 			continue
 		}
 		out = append(out, fmt.Sprintf("containerd's CRI plugin reads %s only when its config_path names it (by default, in containerd 2.2 and later, config_path is %s); ctr reads it only when given --hosts-dir %s",
-			f.Root, containerdConfigPath, shq(f.Root)))
+			f.Root, containerdConfigPath, shellquote.Quote(f.Root)))
 	}
 	if dockerCLI {
 		out = append(out, "the docker CLI's own client-side operations (docker manifest, client-side docker login) read /etc/docker/certs.d on this machine, not a per-user certs root: for them, also run sudo certkit install --target docker "+strings.Join(regs, " "))

@@ -15,6 +15,9 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/certkit/certkit/internal/prose"
+	"github.com/certkit/certkit/internal/shellquote"
 )
 
 // isTimeout reports a deadline that ran out, whichever layer noticed.
@@ -92,7 +95,7 @@ func alertName(code uint8) string {
 
 func (p *prober) alertFix(code uint8, pr *Pair) string {
 	reg := p.t.Registry
-	reissue := fmt.Sprintf("certkit issue client --host %s --name %s --force, then certkit install --host %s%s", reg, shq(pr.Name), reg, p.t.Flags)
+	reissue := fmt.Sprintf("certkit issue client --host %s --name %s --force, then certkit install --host %s%s", reg, shellquote.Quote(pr.Name), reg, p.t.Flags)
 	switch code {
 	case alertUnknownCA:
 		return fmt.Sprintf("the registry does not trust %s, the CA that issued %s.cert: add that CA's certificate to the registry's http.tls.clientcas, or issue the pair from the CA it trusts: %s",
@@ -152,7 +155,7 @@ func (p *prober) foreignIssuer(pr *Pair, cri *tls.CertificateRequestInfo) (strin
 	}
 	if !listed {
 		return fmt.Sprintf("the registry trusts another CA: it accepts client certificates issued by %s, and %s is issued by %s",
-			joinAnd(names), cert, nameOf(leaf.Issuer)), true
+			prose.AndList(names), cert, nameOf(leaf.Issuer)), true
 	}
 	if len(p.t.CAs) == 0 || signedByFolder(chain, p.t.CAs) {
 		return "", false
@@ -172,7 +175,7 @@ func (p *prober) foreignIssuer(pr *Pair, cri *tls.CertificateRequestInfo) (strin
 		folder = append(folder, nameOf(c.Subject))
 	}
 	return fmt.Sprintf("the registry most likely trusts another CA: it names none it accepts, and %s is issued by %s, not by the folder's CA %s",
-		cert, nameOf(leaf.Issuer), joinAnd(folder)), true
+		cert, nameOf(leaf.Issuer), prose.AndList(folder)), true
 }
 
 // signedByFolder reports a chain whose leaf or one of whose certificates
@@ -195,7 +198,7 @@ func (p *prober) foreignFix(pr *Pair) string {
 	reg := p.t.Registry
 	name := ""
 	if pr.Name != "client" {
-		name = " --name " + shq(pr.Name)
+		name = " --name " + shellquote.Quote(pr.Name)
 	}
 	return fmt.Sprintf("issue the client certificate from the registry's CA, in the certkit home that holds it: certkit issue client --host %s%s, then certkit install --host %s%s; or add the CA that issued %s.cert (%s) to the registry's http.tls.clientcas",
 		reg, name, reg, p.t.Flags, pr.Name, issuerOf(pr))
@@ -366,7 +369,7 @@ func (p *prober) diagnoseUnknownAuthority(peer []*x509.Certificate) (kind, msg, 
 	}
 	trust := "the system roots only (the folder has no CA file)"
 	if len(trusted) > 0 {
-		trust = "the system roots and the folder's CA " + joinAnd(trusted)
+		trust = "the system roots and the folder's CA " + prose.AndList(trusted)
 	}
 	installFix := fmt.Sprintf("install the CA that issued the registry's certificate, from the certkit home that issued it: certkit install --host %s%s (or copy its ca.crt into %s)", reg, p.t.Flags, dir)
 	top := peer[len(peer)-1]

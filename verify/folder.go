@@ -10,6 +10,7 @@ import (
 
 	"github.com/certkit/certkit/host"
 	"github.com/certkit/certkit/install"
+	"github.com/certkit/certkit/internal/prose"
 	"github.com/certkit/certkit/issue"
 )
 
@@ -110,7 +111,7 @@ func readFolder(opt Options, dir string, now func() time.Time) ([]Check, Target)
 				ns = append(ns, nameOf(x.Subject))
 				tg.CAs = append(tg.CAs, x)
 			}
-			names = joinAnd(ns)
+			names = prose.AndList(ns)
 		}
 		cas = append(cas, fmt.Sprintf("%s: %s", c.Name, names))
 	}
@@ -179,9 +180,9 @@ func count(n int, what string, items []string) string {
 	case 0:
 		return "no " + what
 	case 1:
-		return fmt.Sprintf("1 %s (%s)", what, joinAnd(items))
+		return fmt.Sprintf("1 %s (%s)", what, prose.AndList(items))
 	}
-	return fmt.Sprintf("%d %ss (%s)", n, what, joinAnd(items))
+	return fmt.Sprintf("%d %ss (%s)", n, what, prose.AndList(items))
 }
 
 // plural writes "1 error" or "2 errors".

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/certkit/certkit/host"
+	"github.com/certkit/certkit/internal/prose"
 	"github.com/certkit/certkit/issue"
 )
 
@@ -478,7 +479,7 @@ func (p *prober) requestCheck(s *session) int {
 	}
 	asks := "the registry asks for a client certificate and names no CA"
 	if len(accepted) > 0 {
-		asks = "the registry asks for a client certificate issued by " + joinAnd(accepted)
+		asks = "the registry asks for a client certificate issued by " + prose.AndList(accepted)
 	}
 	sent := -1
 	var skipped []string
@@ -500,7 +501,7 @@ func (p *prober) requestCheck(s *session) int {
 	case sent < 0:
 		c.Status = Error
 		c.Kind = "no-acceptable-pair"
-		c.Message = fmt.Sprintf("%s, and none of the installed pairs is: %s; Docker sends no certificate", asks, joinAnd(skipped))
+		c.Message = fmt.Sprintf("%s, and none of the installed pairs is: %s; Docker sends no certificate", asks, prose.AndList(skipped))
 		c.Fix = fmt.Sprintf("install a client certificate from the CA the registry trusts (certkit issue client --host %s, then certkit install --host %s%s), or add the CA that issued the pairs to the registry's http.tls.clientcas", p.t.Registry, p.t.Registry, p.t.Flags)
 	default:
 		pr := &p.t.Pairs[sent]
@@ -518,7 +519,7 @@ func (p *prober) requestCheck(s *session) int {
 			c.Message = fmt.Sprintf("%s; Docker sends %s.cert", asks, pr.Name)
 		}
 		if len(skipped) > 0 {
-			c.Message += fmt.Sprintf(" (it skips %s: not issued by an accepted CA)", joinAnd(skipped))
+			c.Message += fmt.Sprintf(" (it skips %s: not issued by an accepted CA)", prose.AndList(skipped))
 		}
 	}
 	p.add(c)
@@ -644,7 +645,7 @@ func (p *prober) nameWorkingPair(sent int) {
 		}
 		who := p.sender()
 		c.Fix = fmt.Sprintf("the registry accepts %s: remove %s.cert and %s.key from the folder so that %s sends an accepted pair (%s sends the first pair in filename order whose issuer the registry accepts); or: %s",
-			joinAnd(ok), pr.Name, pr.Name, who, who, c.Fix)
+			prose.AndList(ok), pr.Name, pr.Name, who, who, c.Fix)
 	}
 }
 

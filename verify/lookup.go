@@ -9,6 +9,8 @@ import (
 
 	"github.com/certkit/certkit/host"
 	"github.com/certkit/certkit/install"
+	"github.com/certkit/certkit/internal/prose"
+	"github.com/certkit/certkit/internal/shellquote"
 )
 
 // Lookup returns the registry folders the consumers of root try for reg,
@@ -181,11 +183,11 @@ func searchOrder(search []string) string {
 		groups = append(groups, group{root: r, names: []string{n}})
 	}
 	if len(groups) == len(search) {
-		return joinAnd(search)
+		return prose.AndList(search)
 	}
 	var parts []string
 	for _, g := range groups {
-		parts = append(parts, joinAnd(g.names)+" in "+g.root)
+		parts = append(parts, prose.AndList(g.names)+" in "+g.root)
 	}
 	return strings.Join(parts, ", then ")
 }
@@ -202,11 +204,11 @@ func shadowFix(opt Options, target install.Target, used string) string {
 		// _default serves every registry without a folder of its own in
 		// that root: give this one its own there rather than move it
 		return fmt.Sprintf("%s is containerd's folder for every registry without one of its own in %s; give %s its own, which containerd reads before it: certkit install --host %s --target containerd --certs-dir %s; or, %s",
-			used, filepath.Dir(used), reg, reg, shq(filepath.Dir(used)), move)
+			used, filepath.Dir(used), reg, reg, shellquote.Quote(filepath.Dir(used)), move)
 	case filepath.Base(used) == reg && (target == install.Podman || target == install.Containerd):
 		// the registry's folder in a root searched earlier
 		return fmt.Sprintf("%s; if it is the folder you want, install into it: certkit install --host %s --target %s --certs-dir %s",
-			move, reg, target, shq(filepath.Dir(used)))
+			move, reg, target, shellquote.Quote(filepath.Dir(used)))
 	}
 	return move
 }
@@ -277,7 +279,7 @@ func nearMisses(opt Options, dir string) []nearMiss {
 				continue
 			}
 			wantPath := filepath.Join(root, want)
-			rename := fmt.Sprintf("mv %s %s", shq(path), shq(wantPath))
+			rename := fmt.Sprintf("mv %s %s", shellquote.Quote(path), shellquote.Quote(wantPath))
 			inst := "certkit install --host " + want + rootFlags(opt)
 			check := "certkit verify --host " + name + rootFlags(opt)
 			var m nearMiss
@@ -321,22 +323,7 @@ func rootFlags(opt Options) string {
 		f += " --target " + string(opt.Target)
 	}
 	if opt.CertsDir != "" {
-		f += " --certs-dir " + shq(opt.CertsDir)
+		f += " --certs-dir " + shellquote.Quote(opt.CertsDir)
 	}
 	return f
-}
-
-// shq quotes a path for a POSIX shell when it needs quoting.
-func shq(s string) string {
-	safe := s != ""
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-:@%+=,", r)) {
-			safe = false
-			break
-		}
-	}
-	if safe {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -19,7 +19,6 @@ import (
 	"encoding/asn1"
 	"encoding/json"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/certkit/certkit/ca"
@@ -218,17 +217,6 @@ func rawName(der []byte) (pkix.Name, bool) {
 	var n pkix.Name
 	n.FillFromRDNSequence(&seq)
 	return n, true
-}
-
-// quoteList joins quoted names: `"a", "b" and "c"`.
-func joinAnd(items []string) string {
-	switch len(items) {
-	case 0:
-		return ""
-	case 1:
-		return items[0]
-	}
-	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
 }
 
 // day formats a time as a UTC date.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/certkit/certkit/ca"
+	"github.com/certkit/certkit/internal/shellquote"
 	"github.com/certkit/certkit/issue"
 )
 
@@ -14,9 +15,9 @@ import (
 func (p *Plan) Commands() []string {
 	homeFlag := ""
 	if p.HomeFlag {
-		homeFlag = " --home " + quote(p.Home)
+		homeFlag = " --home " + shellquote.Quote(p.Home)
 	}
-	reg := "--host " + quote(p.Registry.String())
+	reg := "--host " + shellquote.Quote(p.Registry.String())
 	keyType := ""
 	if p.KeyType != ca.ECDSAP256 {
 		keyType = " --key-type " + string(p.KeyType)
@@ -42,13 +43,13 @@ func (p *Plan) Commands() []string {
 	if p.client() {
 		names := ""
 		for _, n := range p.Names {
-			names += " --name " + quote(n)
+			names += " --name " + shellquote.Quote(n)
 		}
 		cmds = append(cmds, "certkit issue client"+homeFlag+" "+reg+names+keyType+validity+force)
 		cmds = append(cmds, "certkit install"+homeFlag+" "+reg+p.targetFlags()+force)
 	}
 	if p.server() {
-		cmds = append(cmds, "certkit template registry"+homeFlag+" "+reg+" --out "+quote(p.ConfigPath())+force)
+		cmds = append(cmds, "certkit template registry"+homeFlag+" "+reg+" --out "+shellquote.Quote(p.ConfigPath())+force)
 	}
 	return cmds
 }
@@ -57,9 +58,9 @@ func (p *Plan) Commands() []string {
 func (p *Plan) SetupCommand() string {
 	args := []string{"certkit setup --yes"}
 	if p.HomeFlag {
-		args = append(args, "--home "+quote(p.Home))
+		args = append(args, "--home "+shellquote.Quote(p.Home))
 	}
-	args = append(args, "--host "+quote(p.Registry.String()), "--role "+string(p.Role))
+	args = append(args, "--host "+shellquote.Quote(p.Registry.String()), "--role "+string(p.Role))
 	if p.NewCA {
 		args = append(args, "--new-ca")
 	}
@@ -71,7 +72,7 @@ func (p *Plan) SetupCommand() string {
 	}
 	if p.client() {
 		for _, n := range p.Names {
-			args = append(args, "--name "+quote(n))
+			args = append(args, "--name "+shellquote.Quote(n))
 		}
 		args = append(args, strings.TrimSpace(p.targetFlags()))
 	}
@@ -87,7 +88,7 @@ func (p *Plan) targetFlags() string {
 		s += " --target " + string(t)
 	}
 	if p.CertsDir != "" {
-		s += " --certs-dir " + quote(p.CertsDir)
+		s += " --certs-dir " + shellquote.Quote(p.CertsDir)
 	}
 	return s
 }
@@ -99,12 +100,4 @@ func formatValidity(d time.Duration) string {
 		return strconv.FormatInt(int64(d/day), 10) + "d"
 	}
 	return d.String()
-}
-
-// quote shell-quotes s when it needs it.
-func quote(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_:/@,+=") == "" {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
