@@ -369,7 +369,7 @@ func applyInstall(res *Result, opt Options) error {
 		if !fr.Changed {
 			continue
 		}
-		made, err := mkdirAll(fr.root.Dir, fr.owner)
+		made, err := mkdirAll(fr.root.Dir, DirMode, fr.owner)
 		b.created = append(b.created, made...)
 		if err != nil {
 			return b.fail(permission(fr.root, err))
@@ -950,7 +950,9 @@ func (fr *FolderResult) backup(now time.Time, made *[]string) error {
 	for n := 2; exists(dir); n++ {
 		dir = filepath.Join(base, fmt.Sprintf("%s.%d", stamp, n))
 	}
-	if err := mkdirPrivate(dir, fr.owner, made); err != nil {
+	m, err := mkdirAll(dir, 0o700, fr.owner)
+	*made = append(*made, m...)
+	if err != nil {
 		return err
 	}
 	for _, i := range todo {
@@ -966,33 +968,10 @@ func (fr *FolderResult) backup(now time.Time, made *[]string) error {
 	return syncDir(dir)
 }
 
-// mkdirPrivate makes dir and its missing parents 0700 (backups hold keys),
-// and adds those it made to made.
-func mkdirPrivate(dir string, o owner, made *[]string) error {
-	var missing []string
-	for d := dir; !exists(d); d = filepath.Dir(d) {
-		missing = append(missing, d)
-	}
-	for i := len(missing) - 1; i >= 0; i-- {
-		err := os.Mkdir(missing[i], 0o700)
-		if err == nil {
-			*made = append(*made, missing[i])
-		} else if !errors.Is(err, fs.ErrExist) {
-			return err
-		}
-		if err := os.Chmod(missing[i], 0o700); err != nil {
-			return err
-		}
-		if err := o.chown(missing[i]); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// mkdirAll makes a certs root and its missing parents (0755, owned like
-// the nearest existing parent), and reports those it made.
-func mkdirAll(dir string, o owner) ([]string, error) {
+// mkdirAll makes dir and its missing parents with mode (a certs root
+// DirMode; a backup folder 0700, as backups hold keys), owned by o, and
+// reports those it made, outermost first, even when it fails.
+func mkdirAll(dir string, mode fs.FileMode, o owner) ([]string, error) {
 	var missing []string
 	for d := dir; !exists(d); d = filepath.Dir(d) {
 		missing = append(missing, d)
@@ -1002,16 +981,18 @@ func mkdirAll(dir string, o owner) ([]string, error) {
 	}
 	var made []string
 	for i := len(missing) - 1; i >= 0; i-- {
-		if err := os.Mkdir(missing[i], DirMode); err != nil && !errors.Is(err, fs.ErrExist) {
+		err := os.Mkdir(missing[i], mode)
+		if err == nil {
+			made = append(made, missing[i])
+		} else if !errors.Is(err, fs.ErrExist) {
 			return made, err
 		}
-		if err := os.Chmod(missing[i], DirMode); err != nil {
+		if err := os.Chmod(missing[i], mode); err != nil { // the umask does not decide
 			return made, err
 		}
 		if err := o.chown(missing[i]); err != nil {
 			return made, err
 		}
-		made = append(made, missing[i])
 	}
 	return made, nil
 }
