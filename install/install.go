@@ -338,7 +338,7 @@ func Install(opt Options) (*Result, error) {
 	for _, root := range opt.Roots {
 		for i, reg := range regs {
 			if !opt.DryRun {
-				if err := recoverFolder(root, reg); err != nil {
+				if err := recoverFolder(root, reg, "install"); err != nil {
 					return nil, err
 				}
 			}
@@ -395,7 +395,7 @@ func planInstall(root Root, reg host.Registry, m *material, opt Options) (*Folde
 	name := reg.String()
 	fr := &FolderResult{Target: root.Target, Registry: name, Root: root.Dir, Dir: filepath.Join(root.Dir, name),
 		Note: root.Note, Loopback: reg.IsLoopback(), reg: reg, root: root}
-	dir, err := resolveFolder(fr.Dir)
+	dir, err := resolveFolder(fr.Dir, "install")
 	if err != nil {
 		return nil, err
 	}
@@ -613,8 +613,9 @@ func warnings(ps []Problem, files []FileChange) []Problem {
 }
 
 // resolveFolder follows a registry folder that is a symbolic link, so that
-// the swap happens where the folder really is.
-func resolveFolder(dir string) (string, error) {
+// the swap happens where the folder really is. cmd is the command that
+// runs ("install" or "uninstall"), for the hint of its errors.
+func resolveFolder(dir, cmd string) (string, error) {
 	fi, err := os.Lstat(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return dir, nil
@@ -624,7 +625,7 @@ func resolveFolder(dir string) (string, error) {
 	}
 	if fi.Mode()&fs.ModeSymlink == 0 {
 		if !fi.IsDir() {
-			return "", &ConflictError{Dir: filepath.Dir(dir), Files: []string{filepath.Base(dir)}, Foreign: true, Reason: "a file where the registry folder belongs"}
+			return "", &ConflictError{Dir: filepath.Dir(dir), Files: []string{filepath.Base(dir)}, Foreign: true, Reason: "a file where the registry folder belongs", Command: cmd}
 		}
 		return dir, nil
 	}
@@ -632,7 +633,7 @@ func resolveFolder(dir string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%s is a broken symbolic link: %w", dir, err)
 	}
-	return resolveFolder(real)
+	return resolveFolder(real, cmd)
 }
 
 type entry struct {
@@ -852,9 +853,9 @@ func prepareInstall(b *batch, c *change, opt Options) error {
 
 // recoverFolder finishes, under the lock, what an earlier run that died
 // left behind for one registry folder (see recoverLeftovers). It writes
-// nothing when nothing was left behind.
-func recoverFolder(root Root, reg host.Registry) error {
-	dir, err := resolveFolder(filepath.Join(root.Dir, reg.String()))
+// nothing when nothing was left behind. cmd is as for resolveFolder.
+func recoverFolder(root Root, reg host.Registry, cmd string) error {
+	dir, err := resolveFolder(filepath.Join(root.Dir, reg.String()), cmd)
 	if err != nil {
 		return err
 	}

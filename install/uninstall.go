@@ -1,7 +1,6 @@
 package install
 
 import (
-	"errors"
 	"os"
 	"path/filepath"
 	"time"
@@ -41,13 +40,13 @@ func Uninstall(opt UninstallOptions) (*Result, error) {
 	for _, root := range opt.Roots {
 		for _, reg := range opt.Registries {
 			if !opt.DryRun {
-				if err := recoverFolder(root, reg); err != nil {
+				if err := recoverFolder(root, reg, uninstallCmd); err != nil {
 					return nil, err
 				}
 			}
 			fr, err := planUninstall(root, reg, opt.Now, opt.DryRun)
 			if err != nil {
-				return nil, forUninstall(err)
+				return nil, err
 			}
 			res.Folders = append(res.Folders, *fr)
 		}
@@ -65,29 +64,19 @@ func Uninstall(opt UninstallOptions) (*Result, error) {
 		}
 	}
 	if err := b.run(func(c *change) error { return prepareUninstall(b, c, opt) }); err != nil {
-		return res, forUninstall(err)
+		return res, err
 	}
 	return res, nil
 }
 
-// forUninstall makes the hint of err say to run uninstall again, not
-// install.
-func forUninstall(err error) error {
-	var ce *ConflictError
-	if errors.As(err, &ce) {
-		ce.Command = "uninstall"
-	}
-	var be *BrokenFolderError
-	if errors.As(err, &be) {
-		be.Command = "uninstall"
-	}
-	return err
-}
+// uninstallCmd is the command the hints of Uninstall's errors say to run
+// again (install's say install).
+const uninstallCmd = "uninstall"
 
 func planUninstall(root Root, reg host.Registry, now func() time.Time, dryRun bool) (*FolderResult, error) {
 	name := reg.String()
 	fr := &FolderResult{Target: root.Target, Registry: name, Root: root.Dir, Dir: filepath.Join(root.Dir, name), reg: reg, root: root}
-	dir, err := resolveFolder(fr.Dir)
+	dir, err := resolveFolder(fr.Dir, uninstallCmd)
 	if err != nil {
 		return nil, err
 	}
@@ -145,7 +134,7 @@ func planUninstall(root Root, reg host.Registry, now func() time.Time, dryRun bo
 			fc.Action, fc.Certkit, fc.Note = Keep, true, "installed by certkit but changed since (or its pair partner was); kept"
 		default:
 			if e.dir {
-				return nil, &ConflictError{Dir: dir, Files: []string{n + "/"}, Foreign: true}
+				return nil, &ConflictError{Dir: dir, Files: []string{n + "/"}, Foreign: true, Command: uninstallCmd}
 			}
 			fc.Action = Keep
 		}
@@ -170,7 +159,7 @@ func planUninstall(root Root, reg host.Registry, now func() time.Time, dryRun bo
 	// link does not dangle.
 	fr.Removed = fr.Changed && left == 0 && !linked
 	if fr.Changed {
-		if err := fr.checkWritable(dryRun, "uninstall"); err != nil {
+		if err := fr.checkWritable(dryRun, uninstallCmd); err != nil {
 			return nil, err
 		}
 	}
@@ -268,7 +257,7 @@ func prepareUninstall(b *batch, c *change, opt UninstallOptions) error {
 		return err
 	}
 	if broken := newErrors(fr.read.Problems, after.Problems); len(broken) > 0 {
-		return &BrokenFolderError{Dir: fr.Dir, Problems: broken}
+		return &BrokenFolderError{Dir: fr.Dir, Problems: broken, Command: uninstallCmd}
 	}
 	return nil
 }
