@@ -43,7 +43,9 @@ type change struct {
 	fr     *FolderResult
 	parent string // the folder that holds it (locked during the run)
 	name   string
-	key    string // the folder itself: its parent's device and inode, and its name
+	// parentKey names the parent by device and inode; key adds the name:
+	// the same for every path to the folder.
+	parentKey, key string
 	// dup is an earlier change of the same run with the same folder and
 	// the same outcome (two certs roots that are one folder): it does the
 	// work.
@@ -151,7 +153,7 @@ func (b *batch) identify() error {
 		if err != nil {
 			return permission(c.fr.root, err)
 		}
-		c.key = k + "/" + c.name
+		c.parentKey, c.key = k, k+"/"+c.name
 		for _, e := range b.changes[:i] {
 			if e.dup != nil || e.key != c.key {
 				continue
@@ -327,7 +329,7 @@ func (b *batch) lock() error {
 	seen := map[string]bool{}
 	var ps []parent
 	for _, c := range b.active() {
-		k := strings.TrimSuffix(c.key, "/"+c.name)
+		k := c.parentKey
 		if !seen[k] {
 			seen[k] = true
 			ps = append(ps, parent{k, c})

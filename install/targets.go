@@ -74,11 +74,7 @@ func ResolveRoot(t Target, env RootEnv) (Root, error) {
 	case Docker:
 		r.Dir, r.System = dockerRootDir, true
 		// containerd's config_path: /etc/containerd/certs.d, then this.
-		c, err := ResolveRoot(Containerd, env)
-		if err != nil {
-			return r, err
-		}
-		r.ContainerdFirst = []string{c.Dir}
+		r.ContainerdFirst = []string{containerdRootDir}
 	case DockerRootless:
 		cfg, err := configHome(env)
 		if err != nil {
