@@ -76,15 +76,10 @@ func Verify(ctx context.Context, opt Options) *Report {
 	return rep
 }
 
-// ReadFolder turns install.ReadFolder's findings about one registry folder
-// into checks, and returns what the live probe needs from it: the CA
-// certificates Docker adds to the roots and the client pairs it loads, in
-// filename order.
-func ReadFolder(dir string, reg host.Registry, now func() time.Time) ([]Check, Target) {
-	return readFolder(Options{Registry: reg, Dir: dir}, dir, now)
-}
-
-// readFolder is ReadFolder for the consumer in opt.
+// readFolder turns install.ReadFolderWith's findings about the registry
+// folder dir, read for the consumer in opt, into checks, and returns what
+// the live probe needs from it: the CA certificates Docker adds to the
+// roots and the client pairs it loads, in filename order.
 func readFolder(opt Options, dir string, now func() time.Time) ([]Check, Target) {
 	reg := opt.Registry
 	tg := Target{Registry: reg, Dir: dir, Readers: readers(opt.Target), Flags: rootFlags(opt)}
