@@ -87,10 +87,19 @@ func applyTOMLFix(t *testing.T, path, fix string) {
 				break
 			}
 		}
+		// Each line of the fix replaces the entry's own line of that key,
+		// and only that one.
+		key := func(l string) string {
+			k, _, _ := strings.Cut(strings.TrimSpace(l), "=")
+			return strings.TrimSpace(k)
+		}
+		set := map[string]bool{}
+		for _, l := range s.lines {
+			set[key(l)] = true
+		}
 		var kept []string
 		for _, l := range lines[start:end] {
-			f := strings.TrimSpace(l)
-			if strings.HasPrefix(f, "ca ") || strings.HasPrefix(f, "ca=") || strings.HasPrefix(f, "client ") || strings.HasPrefix(f, "client=") {
+			if k := key(l); (k == "ca" || k == "client") && set[k] {
 				continue // replaced
 			}
 			kept = append(kept, l)

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -52,6 +53,10 @@ type Options struct {
 	// which changes every folder certkit installed before.
 	ReplaceOwn bool
 	Now        func() time.Time // time.Now when nil
+	// Flags are the run's flags that name its certs roots (" --target
+	// containerd --certs-dir DIR"), for the certkit install commands the
+	// fixes of the folders' problems suggest; empty for Docker's root.
+	Flags string
 
 	// step and exchange are test-only seams: step is called with the
 	// registry folder and the name of each step of a run ("" and the name
@@ -546,7 +551,15 @@ func planInstall(root Root, reg host.Registry, m *material, opt Options) (*Folde
 			return nil, &BrokenFolderError{Dir: dir, Problems: blocking}
 		}
 	}
-	fr.Problems = fr.problems(cur.folder)
+	after := cur.folder
+	if opt.DryRun && fr.Changed {
+		// The run checks the folder it writes; the dry run the same folder,
+		// written elsewhere.
+		if after, err = fr.dryCheck(opt); err != nil {
+			return nil, err
+		}
+	}
+	fr.Problems = fr.problems(after)
 	if fr.Changed {
 		if fr.owner, err = ownerFor(root.Dir); err != nil {
 			return nil, err
@@ -810,35 +823,14 @@ func prepareInstall(b *batch, c *change, opt Options) error {
 	}
 	b.step(fr.Dir, "temp-created")
 
-	for _, f := range fr.Files {
-		dst := filepath.Join(tmp, f.Name)
-		switch f.Action {
-		case Remove:
-			continue
-		case Keep, Unchanged:
-			err = linkOrCopy(filepath.Join(fr.Dir, f.Name), dst)
-		default:
-			err = writeNew(dst, fr.want[f.Name], f.Mode, fr.owner)
-		}
-		if err != nil {
-			return permission(root, err)
-		}
-		b.step(fr.Dir, "file:"+f.Name)
-	}
-	if err := syncDir(tmp); err != nil {
+	if err := fr.stage(tmp, fr.owner, func(name string) { b.step(fr.Dir, "file:"+name) }); err != nil {
 		return err
 	}
 	b.step(fr.Dir, "temp-written")
 
-	// The new folder is checked with the same rules the runtimes apply,
-	// as the folder it becomes, before it replaces anything; once it is in
-	// place, that is what the folder is.
-	nf, err := ReadFolderWith(tmp, ReadOptions{Now: opt.Now, Name: fr.Registry, As: fr.Dir})
+	nf, err := fr.checkNew(tmp, opt)
 	if err != nil {
 		return err
-	}
-	if broken := nf.Errors(); len(broken) > 0 {
-		return &BrokenFolderError{Dir: fr.Dir, Problems: broken}
 	}
 	c.after = nf
 
@@ -849,6 +841,69 @@ func prepareInstall(b *batch, c *change, opt Options) error {
 	}
 	b.step(fr.Dir, "backed-up")
 	return nil
+}
+
+// stage writes the new content of the registry folder into the empty
+// folder tmp, flushed to disk: certkit's files, and links to (or copies
+// of) the files that stay. done is called after each file.
+func (fr *FolderResult) stage(tmp string, o owner, done func(name string)) error {
+	for _, f := range fr.Files {
+		dst := filepath.Join(tmp, f.Name)
+		var err error
+		switch f.Action {
+		case Remove:
+			continue
+		case Keep, Unchanged:
+			err = linkOrCopy(filepath.Join(fr.Dir, f.Name), dst)
+		default:
+			err = writeNew(dst, fr.want[f.Name], f.Mode, o)
+		}
+		if err != nil {
+			return permission(fr.root, err)
+		}
+		done(f.Name)
+	}
+	return syncDir(tmp)
+}
+
+// checkNew reads the new content of the registry folder, staged in tmp,
+// with the same rules the runtimes apply, as the folder it becomes: it
+// must not be broken. Once it is in place, that is what the folder is.
+func (fr *FolderResult) checkNew(tmp string, opt Options) (*Folder, error) {
+	nf, err := ReadFolderWith(tmp, ReadOptions{Now: opt.Now, Name: fr.Registry, As: fr.Dir, Flags: opt.Flags})
+	if err != nil {
+		return nil, err
+	}
+	if broken := nf.Errors(); len(broken) > 0 {
+		for i, p := range broken {
+			// A hosts.toml of the user's that names certkit's files the
+			// wrong way: the lines that name them right.
+			if p.File == HostsFile && p.Path != "" && fr.keptForeign(HostsFile) && nf.HostsTOML != nil &&
+				nf.HostsTOML.Err == nil && len(nf.HostsTOML.Hosts) > 0 && fr.named([]string{p.Path}, filepath.Base(p.Path)) &&
+				slices.Contains(fr.certkitFiles(), filepath.Base(p.Path)) {
+				broken[i].Fix = tomlLines(nf.HostsTOML, fr, filepath.Join(fr.Dir, HostsFile))
+			}
+		}
+		return nil, &BrokenFolderError{Dir: fr.Dir, Problems: broken}
+	}
+	return nf, nil
+}
+
+// dryCheck is the check of the new folder for a dry run: the new content
+// is staged in a private temporary folder outside the certs root (removed
+// after), read as the folder it would become, so that the dry run fails,
+// or warns, exactly as the run would; nothing is written in the certs
+// root. It returns the new folder as the run would leave it.
+func (fr *FolderResult) dryCheck(opt Options) (*Folder, error) {
+	tmp, err := os.MkdirTemp("", "certkit-dry-run.*")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	if err := fr.stage(tmp, owner{}, func(string) {}); err != nil {
+		return nil, err
+	}
+	return fr.checkNew(tmp, opt)
 }
 
 // recoverFolder finishes, under the lock, what an earlier run that died
@@ -1343,13 +1398,30 @@ func (fr *FolderResult) entryLines(e TOMLHost) []string {
 		}
 		return p
 	}
-	var out []string
-	if !fr.named(e.CA, CAFileName) {
-		cas := []string{}
-		for _, c := range e.CA {
-			cas = append(cas, strconv.Quote(rel(c)))
+	// What an entry names of certkit's files in the wrong place (a key or
+	// client certificate as a CA, a pair swapped or split) is dropped from
+	// its line, and certkit's files are named where they belong.
+	pairFile := func(p string) bool {
+		for _, n := range fr.pairs {
+			if fr.named([]string{p}, n+CertExt) || fr.named([]string{p}, n+KeyExt) {
+				return true
+			}
 		}
-		cas = append(cas, strconv.Quote(CAFileName))
+		return false
+	}
+	var out []string
+	cas, dropped := []string{}, false
+	for _, c := range e.CA {
+		if pairFile(c) {
+			dropped = true
+			continue
+		}
+		cas = append(cas, strconv.Quote(rel(c)))
+	}
+	if dropped || !fr.named(e.CA, CAFileName) {
+		if !fr.named(e.CA, CAFileName) {
+			cas = append(cas, strconv.Quote(CAFileName))
+		}
 		if len(cas) == 1 {
 			out = append(out, "ca = "+cas[0])
 		} else {
@@ -1357,8 +1429,22 @@ func (fr *FolderResult) entryLines(e TOMLHost) []string {
 		}
 	}
 	var pairs, add []string
+	right := func(p [2]string) bool {
+		for _, n := range fr.pairs {
+			if fr.named(p[:1], n+CertExt) && fr.named(p[1:], n+KeyExt) {
+				return true
+			}
+		}
+		return false
+	}
+	dropped = false
 	for _, p := range e.Client {
-		if p[1] == "" {
+		switch {
+		case right(p):
+		case pairFile(p[0]) || p[1] != "" && pairFile(p[1]):
+			dropped = true
+			continue
+		case p[1] == "":
 			pairs = append(pairs, strconv.Quote(rel(p[0])))
 			continue
 		}
@@ -1373,7 +1459,7 @@ func (fr *FolderResult) entryLines(e TOMLHost) []string {
 			add = append(add, fmt.Sprintf("[%s, %s]", strconv.Quote(n+CertExt), strconv.Quote(n+KeyExt)))
 		}
 	}
-	if len(add) > 0 {
+	if len(add) > 0 || dropped {
 		out = append(out, "client = ["+strings.Join(append(pairs, add...), ", ")+"]")
 	}
 	return out
