@@ -94,7 +94,7 @@ func alertName(code uint8) string {
 }
 
 func (p *prober) alertFix(code uint8, pr *Pair) string {
-	reg := p.t.Registry
+	reg := hostArg(p.t.Registry)
 	reissue := fmt.Sprintf("certkit issue client --host %s --name %s --force, then certkit install --host %s%s", reg, shellquote.Quote(pr.Name), reg, p.t.Flags)
 	switch code {
 	case alertUnknownCA:
@@ -195,7 +195,7 @@ func signedByFolder(chain, cas []*x509.Certificate) bool {
 // a client certificate from the registry's CA, or the registry told to
 // trust this one.
 func (p *prober) foreignFix(pr *Pair) string {
-	reg := p.t.Registry
+	reg := hostArg(p.t.Registry)
 	name := ""
 	if pr.Name != "client" {
 		name = " --name " + shellquote.Quote(pr.Name)
@@ -248,7 +248,7 @@ func (p *prober) diagnoseHandshake(err error, s *sniffConn) (kind, msg, fix stri
 		if bytes.HasPrefix(rhe.RecordHeader[:], []byte("HTTP/")) {
 			return "plain-http",
 				fmt.Sprintf("%s answers plain HTTP, not TLS", p.addr),
-				fmt.Sprintf("configure TLS on the registry (http.tls.certificate, key and clientcas in its config.yml); certkit issue server --host %s makes the certificate", p.t.Registry)
+				fmt.Sprintf("configure TLS on the registry (http.tls.certificate, key and clientcas in its config.yml); certkit issue server --host %s makes the certificate", hostArg(p.t.Registry))
 		}
 		return "not-tls", fmt.Sprintf("%s does not speak TLS (it answered % x)", p.addr, rhe.RecordHeader[:]),
 			"check that this port is the registry's TLS port"
@@ -301,7 +301,7 @@ func (p *prober) diagnoseHTTP(err error) (kind, msg, fix string) {
 func (p *prober) diagnoseServerCert(err error, peer []*x509.Certificate) (kind, msg, fix string) {
 	reg := p.t.Registry
 	now := p.now()
-	reissue := fmt.Sprintf("certkit issue server --host %s --force, then restart the registry with the new certificate", reg)
+	reissue := fmt.Sprintf("certkit issue server --host %s --force, then restart the registry with the new certificate", hostArg(reg))
 	var he x509.HostnameError
 	var ce x509.CertificateInvalidError
 	var ue x509.UnknownAuthorityError
@@ -320,7 +320,7 @@ func (p *prober) diagnoseServerCert(err error, peer []*x509.Certificate) (kind, 
 		return "hostname",
 			fmt.Sprintf("the server certificate is valid for %s, not for %s: it lacks the SAN %s%s",
 				strings.Join(sans(c), ", "), reg.Hostname(), sanName(reg.Hostname(), reg.IP.IsValid()), why),
-			fmt.Sprintf("issue a server certificate that names it: certkit issue server --host %s%s --force, then restart the registry with it", reg, keepSANs(c, reg.Hostname()))
+			fmt.Sprintf("issue a server certificate that names it: certkit issue server --host %s%s --force, then restart the registry with it", hostArg(reg), keepSANs(c, reg.Hostname()))
 	case errors.As(err, &ce):
 		who := "the server certificate"
 		if len(peer) > 0 && !ce.Cert.Equal(peer[0]) {
@@ -371,7 +371,7 @@ func (p *prober) diagnoseUnknownAuthority(peer []*x509.Certificate) (kind, msg, 
 	if len(trusted) > 0 {
 		trust = "the system roots and the folder's CA " + prose.AndList(trusted)
 	}
-	installFix := fmt.Sprintf("install the CA that issued the registry's certificate, from the certkit home that issued it: certkit install --host %s%s (or copy its ca.crt into %s)", reg, p.t.Flags, dir)
+	installFix := fmt.Sprintf("install the CA that issued the registry's certificate, from the certkit home that issued it: certkit install --host %s%s (or copy its ca.crt into %s)", hostArg(reg), p.t.Flags, dir)
 	top := peer[len(peer)-1]
 	for _, c := range p.t.CAs {
 		if bytes.Equal(c.RawSubject, top.RawIssuer) {
@@ -417,7 +417,7 @@ func keepSANs(c *x509.Certificate, except string) string {
 	var b strings.Builder
 	for _, d := range c.DNSNames {
 		if !strings.EqualFold(d, except) {
-			b.WriteString(" --san " + d)
+			b.WriteString(" --san " + shellquote.Quote(d))
 		}
 	}
 	for _, ip := range c.IPAddresses {

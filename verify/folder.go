@@ -124,7 +124,7 @@ func readFolder(opt Options, dir string, now func() time.Time) ([]Check, Target)
 		summary.Kind = "empty-folder"
 		summary.Message = fmt.Sprintf("%s has no CA file and no client pair: %s only the system roots here and %s no client certificate",
 			dir, tg.Readers+" "+agree(tg.Readers, "trust", "trusts"), agree(tg.Readers, "send", "sends"))
-		summary.Fix = "certkit install --host " + reg.String() + rootFlags(opt)
+		summary.Fix = "certkit install --host " + hostArg(reg) + rootFlags(opt)
 	}
 	checks := []Check{summary}
 	var errs, warns int

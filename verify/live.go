@@ -415,7 +415,7 @@ func (p *prober) tlsCheck(s *session) bool {
 			c.Status = Warning
 			c.Kind = "expiring"
 			c.Message = fmt.Sprintf("the server certificate %s expires in %d days, on %s", nameOf(leaf.Subject), int(left.Hours()/24), day(leaf.NotAfter))
-			c.Fix = fmt.Sprintf("renew it: certkit issue server --host %s --force, then restart the registry with it", p.t.Registry)
+			c.Fix = fmt.Sprintf("renew it: certkit issue server --host %s --force, then restart the registry with it", hostArg(p.t.Registry))
 		}
 		p.add(c)
 		return true
@@ -497,12 +497,12 @@ func (p *prober) requestCheck(s *session) int {
 		c.Status = Error
 		c.Kind = "no-pairs"
 		c.Message = asks + ", and the folder has no client pair: Docker sends no certificate"
-		c.Fix = fmt.Sprintf("certkit issue client --host %s, then certkit install --host %s%s", p.t.Registry, p.t.Registry, p.t.Flags)
+		c.Fix = fmt.Sprintf("certkit issue client --host %s, then certkit install --host %s%s", hostArg(p.t.Registry), hostArg(p.t.Registry), p.t.Flags)
 	case sent < 0:
 		c.Status = Error
 		c.Kind = "no-acceptable-pair"
 		c.Message = fmt.Sprintf("%s, and none of the installed pairs is: %s; Docker sends no certificate", asks, prose.AndList(skipped))
-		c.Fix = fmt.Sprintf("install a client certificate from the CA the registry trusts (certkit issue client --host %s, then certkit install --host %s%s), or add the CA that issued the pairs to the registry's http.tls.clientcas", p.t.Registry, p.t.Registry, p.t.Flags)
+		c.Fix = fmt.Sprintf("install a client certificate from the CA the registry trusts (certkit issue client --host %s, then certkit install --host %s%s), or add the CA that issued the pairs to the registry's http.tls.clientcas", hostArg(p.t.Registry), hostArg(p.t.Registry), p.t.Flags)
 	default:
 		pr := &p.t.Pairs[sent]
 		c.Status = OK

@@ -10,6 +10,7 @@ import (
 	"github.com/certkit/certkit/host"
 	"github.com/certkit/certkit/install"
 	"github.com/certkit/certkit/internal/prose"
+	"github.com/certkit/certkit/internal/rootflags"
 	"github.com/certkit/certkit/internal/shellquote"
 )
 
@@ -120,8 +121,8 @@ func containerdShadow(opt Options) []Check {
 	if used := search[first]; install.CertkitFolder(used, opt.Registry) {
 		// certkit's own folder for containerd: what containerd should read
 		return []Check{{ID: "lookup:containerd", Status: OK,
-			Message: fmt.Sprintf("containerd reads %s, the folder certkit installs for containerd, before %s (certkit verify --host %s --target containerd checks it)",
-				used, opt.Dir, opt.Registry)}}
+			Message: fmt.Sprintf("containerd reads %s, the folder certkit installs for containerd, before %s (certkit verify --host %s%s checks it)",
+				used, opt.Dir, hostArg(opt.Registry), rootflags.Flags([]string{string(install.Containerd)}, ""))}}
 	}
 	c := lookupCheck(opt, install.Containerd, search, first)
 	c.ID = "lookup:containerd"
@@ -196,19 +197,19 @@ func searchOrder(search []string) string {
 // than used, the folder they find first.
 func shadowFix(opt Options, target install.Target, used string) string {
 	who := readers(target)
-	reg := opt.Registry.String()
+	reg := hostArg(opt.Registry)
 	move := fmt.Sprintf("if %s is left over, move it out of the way: %s (then %s %s %s)",
 		used, install.ShadowMove(used), who, agree(who, "read", "reads"), opt.Dir)
 	switch {
 	case target == install.Containerd && filepath.Base(used) == install.ContainerdDefaultDir:
 		// _default serves every registry without a folder of its own in
 		// that root: give this one its own there rather than move it
-		return fmt.Sprintf("%s is containerd's folder for every registry without one of its own in %s; give %s its own, which containerd reads before it: certkit install --host %s --target containerd --certs-dir %s; or, %s",
-			used, filepath.Dir(used), reg, reg, shellquote.Quote(filepath.Dir(used)), move)
-	case filepath.Base(used) == reg && (target == install.Podman || target == install.Containerd):
+		return fmt.Sprintf("%s is containerd's folder for every registry without one of its own in %s; give %s its own, which containerd reads before it: certkit install --host %s%s; or, %s",
+			used, filepath.Dir(used), opt.Registry, reg, rootflags.Flags([]string{string(install.Containerd)}, filepath.Dir(used)), move)
+	case filepath.Base(used) == opt.Registry.String() && (target == install.Podman || target == install.Containerd):
 		// the registry's folder in a root searched earlier
-		return fmt.Sprintf("%s; if it is the folder you want, install into it: certkit install --host %s --target %s --certs-dir %s",
-			move, reg, target, shellquote.Quote(filepath.Dir(used)))
+		return fmt.Sprintf("%s; if it is the folder you want, install into it: certkit install --host %s%s",
+			move, reg, rootflags.Flags([]string{string(target)}, filepath.Dir(used)))
 	}
 	return move
 }
@@ -224,10 +225,7 @@ func missingFolder(opt Options, dir string) Check {
 	reg := opt.Registry
 	c := Check{ID: "folder", Status: Error, Kind: "no-folder",
 		Message: fmt.Sprintf("%s does not exist: Docker and podman trust no extra CA for %s and send it no client certificate", dir, reg),
-		Fix:     fmt.Sprintf("certkit install --host %s (with --certs-dir or --target for the folder checked here)", reg)}
-	if opt.Target != "" || opt.CertsDir != "" {
-		c.Fix = "certkit install --host " + reg.String() + rootFlags(opt)
-	}
+		Fix:     "certkit install --host " + hostArg(reg) + rootFlags(opt)}
 	if len(opt.Search) > 1 {
 		who := readers(opt.Target)
 		c.Message = fmt.Sprintf("none of %s exists: %s %s no extra CA for %s and %s it no client certificate", searchOrder(opt.Search), who, agree(who, "trust", "trusts"), reg, agree(who, "send", "sends"))
@@ -280,8 +278,8 @@ func nearMisses(opt Options, dir string) []nearMiss {
 			}
 			wantPath := filepath.Join(root, want)
 			rename := fmt.Sprintf("mv %s %s", shellquote.Quote(path), shellquote.Quote(wantPath))
-			inst := "certkit install --host " + want + rootFlags(opt)
-			check := "certkit verify --host " + name + rootFlags(opt)
+			inst := "certkit install --host " + hostArg(reg) + rootFlags(opt)
+			check := "certkit verify --host " + shellquote.Quote(name) + rootFlags(opt)
 			var m nearMiss
 			switch other, perr := host.Parse(name); {
 			case reg.Port != 0 && strings.EqualFold(name, reg.ContainerdDirs()[0]):
@@ -315,15 +313,20 @@ func nearMisses(opt Options, dir string) []nearMiss {
 }
 
 // rootFlags are the flags that name the certs root checked, for the
-// commands verify suggests: --target unless Docker's, and --certs-dir for
-// a root given with it.
-func rootFlags(opt Options) string {
-	var f string
-	if opt.Target != "" && opt.Target != install.Docker {
-		f += " --target " + string(opt.Target)
+// commands verify suggests: --target unless Docker's (the default), and
+// --certs-dir for a root given with it.
+func rootFlags(opt Options) string { return targetFlags(opt.Target, opt.CertsDir) }
+
+// targetFlags are rootFlags for the root of target t, given with
+// --certs-dir when certsDir is set.
+func targetFlags(t install.Target, certsDir string) string {
+	var targets []string
+	if t != "" && t != install.Docker {
+		targets = []string{string(t)}
 	}
-	if opt.CertsDir != "" {
-		f += " --certs-dir " + shellquote.Quote(opt.CertsDir)
-	}
-	return f
+	return rootflags.Flags(targets, certsDir)
 }
+
+// hostArg is the registry as the value of --host in a suggested command,
+// quoted for the shell (an IPv6 registry's brackets are a glob).
+func hostArg(reg host.Registry) string { return shellquote.Quote(reg.String()) }
