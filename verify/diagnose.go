@@ -95,7 +95,7 @@ func alertName(code uint8) string {
 
 func (p *prober) alertFix(code uint8, pr *Pair) string {
 	reg := hostArg(p.t.Registry)
-	reissue := fmt.Sprintf("certkit issue client --host %s --name %s --force, then certkit install --host %s%s", reg, shellquote.Quote(pr.Name), reg, p.t.Flags)
+	reissue := fmt.Sprintf("certkit issue client --host %s --name %s --force, then certkit install --host %s%s", reg, shellquote.Quote(pr.Name), reg, p.t.flags())
 	switch code {
 	case alertUnknownCA:
 		return fmt.Sprintf("the registry does not trust %s, the CA that issued %s.cert: add that CA's certificate to the registry's http.tls.clientcas, or issue the pair from the CA it trusts: %s",
@@ -201,7 +201,7 @@ func (p *prober) foreignFix(pr *Pair) string {
 		name = " --name " + shellquote.Quote(pr.Name)
 	}
 	return fmt.Sprintf("issue the client certificate from the registry's CA, in the certkit home that holds it: certkit issue client --host %s%s, then certkit install --host %s%s; or add the CA that issued %s.cert (%s) to the registry's http.tls.clientcas",
-		reg, name, reg, p.t.Flags, pr.Name, issuerOf(pr))
+		reg, name, reg, p.t.flags(), pr.Name, issuerOf(pr))
 }
 
 // httpRejectionFix says what to do about an HTTP rejection of pr (nil:
@@ -371,7 +371,7 @@ func (p *prober) diagnoseUnknownAuthority(peer []*x509.Certificate) (kind, msg, 
 	if len(trusted) > 0 {
 		trust = "the system roots and the folder's CA " + prose.AndList(trusted)
 	}
-	installFix := fmt.Sprintf("install the CA that issued the registry's certificate, from the certkit home that issued it: certkit install --host %s%s (or copy its ca.crt into %s)", hostArg(reg), p.t.Flags, dir)
+	installFix := fmt.Sprintf("install the CA that issued the registry's certificate, from the certkit home that issued it: certkit install --host %s%s (or copy its ca.crt into %s)", hostArg(reg), p.t.flags(), dir)
 	top := peer[len(peer)-1]
 	for _, c := range p.t.CAs {
 		if bytes.Equal(c.RawSubject, top.RawIssuer) {

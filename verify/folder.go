@@ -65,7 +65,7 @@ func Verify(ctx context.Context, opt Options) *Report {
 			rep.Checks = append(rep.Checks, Check{ID: "loopback", Status: Warning, Kind: "loopback", Message: msg})
 		}
 	} else {
-		rep = Probe(ctx, tg, opt.Live)
+		rep = probeChecks(ctx, tg, opt.Live)
 	}
 	rep.Checks = append(append(lookup, checks...), rep.Checks...)
 	if dir != opt.Dir {
@@ -82,7 +82,7 @@ func Verify(ctx context.Context, opt Options) *Report {
 // roots and the client pairs it loads, in filename order.
 func readFolder(opt Options, dir string, now func() time.Time) ([]Check, Target) {
 	reg := opt.Registry
-	tg := Target{Registry: reg, Dir: dir, Readers: readers(opt.Target), Flags: rootFlags(opt)}
+	tg := Target{Registry: reg, Dir: dir, Consumer: opt.Target, CertsDir: opt.CertsDir}
 	f, err := install.ReadFolderWith(dir, install.ReadOptions{Now: now, Name: reg.String(), Flags: rootFlags(opt)})
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -123,11 +123,10 @@ func readFolder(opt Options, dir string, now func() time.Time) ([]Check, Target)
 		summary.Status = Warning
 		summary.Kind = "empty-folder"
 		summary.Message = fmt.Sprintf("%s has no CA file and no client pair: %s only the system roots here and %s no client certificate",
-			dir, tg.Readers+" "+agree(tg.Readers, "trust", "trusts"), agree(tg.Readers, "send", "sends"))
+			dir, readers(opt.Target)+" "+agree(opt.Target, "trust", "trusts"), agree(opt.Target, "send", "sends"))
 		summary.Fix = "certkit install --host " + hostArg(reg) + rootFlags(opt)
 	}
 	checks := []Check{summary}
-	var errs, warns int
 	for _, p := range f.Problems {
 		// The ID names the file, the kind what is wrong with it (install's
 		// diagnosis), the message both in words.
@@ -138,14 +137,9 @@ func readFolder(opt Options, dir string, now func() time.Time) ([]Check, Target)
 		if p.Severity == install.SeverityError {
 			c.Status = Error
 		}
-		switch c.Status {
-		case Error:
-			errs++
-		case Warning:
-			warns++
-		}
 		checks = append(checks, c)
 	}
+	errs, warns := tally(checks[1:])
 	// The summary line sums up the folder's checks below it: it takes the
 	// worst of their statuses, and is not counted again in the report's
 	// totals.
@@ -159,7 +153,7 @@ func readFolder(opt Options, dir string, now func() time.Time) ([]Check, Target)
 		}
 		refuse := ""
 		if tg.Refused != nil {
-			refuse = tg.Readers + " " + agree(tg.Readers, "refuse", "refuses") + " to load it: "
+			refuse = readers(opt.Target) + " " + agree(opt.Target, "refuse", "refuses") + " to load it: "
 		}
 		s.Message += fmt.Sprintf("; %s%s, %s below", refuse, plural(errs, "error"), plural(warns, "warning"))
 		if s.Fix == "" {

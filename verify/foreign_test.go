@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/certkit/certkit/ca"
+	"github.com/certkit/certkit/install"
 	"github.com/certkit/certkit/issue"
 )
 
@@ -79,7 +80,7 @@ func TestProbeForeignClientCA(t *testing.T) {
 			t.Parallel()
 			addr := badCertServer(t, cur, tt.listCAs)
 			tg := target(t, addr, regName, []*x509.Certificate{cur.cert}, Pair{Name: "client", Cert: tt.pair})
-			tg.Flags = " --target podman"
+			tg.Consumer = install.Podman
 			rep := probe(t, tg, 10*time.Second)
 			if !rep.Failed() {
 				t.Fatalf("passed:\n%s", dump(rep))

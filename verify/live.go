@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/certkit/certkit/host"
+	"github.com/certkit/certkit/install"
 	"github.com/certkit/certkit/internal/prose"
 	"github.com/certkit/certkit/issue"
 )
@@ -53,14 +54,20 @@ type Target struct {
 	// before they connect, so they send no pair at all. nil when they load
 	// the folder.
 	Refused error
-	// Readers names who reads the folder, for messages ("Docker and
-	// podman" when empty).
-	Readers string
-	// Flags name the certs root the folder is in, for the commands the
-	// fixes suggest (" --target podman", " --certs-dir DIR"; "" for
-	// Docker's root).
-	Flags string
+	// Consumer is the target whose certs root holds the folder (Docker's
+	// when empty): it says who reads the folder, and, with CertsDir, names
+	// the certs root in the commands the fixes suggest.
+	Consumer install.Target
+	// CertsDir is the certs root given with --certs-dir, if any.
+	CertsDir string
+	// Manifest is certkit's record of the files it installed in the
+	// folder (nil when none): certkit install replaces one of those that
+	// changes only with --force, and never a file of the user's.
+	Manifest *install.Manifest
 }
+
+// flags name the certs root of the folder in suggested commands.
+func (t *Target) flags() string { return targetFlags(t.Consumer, t.CertsDir) }
 
 // LiveOptions tune the probe.
 type LiveOptions struct {
@@ -83,13 +90,20 @@ type LiveOptions struct {
 // failure is a check in the report.
 func Probe(ctx context.Context, t Target, opt LiveOptions) *Report {
 	start := time.Now()
+	rep := probeChecks(ctx, t, opt)
+	rep.count()
+	rep.Elapsed = Millis(time.Since(start))
+	return rep
+}
+
+// probeChecks is Probe without the totals, for Verify, which counts once the
+// folder's checks are in.
+func probeChecks(ctx context.Context, t Target, opt LiveOptions) *Report {
 	rep := &Report{Registry: t.Registry.String(), Dir: t.Dir, Accepted: []string{}}
 	p := newProber(t, opt, rep)
 	ctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
 	p.run(ctx)
-	rep.count()
-	rep.Elapsed = Millis(time.Since(start))
 	return rep
 }
 
@@ -497,12 +511,12 @@ func (p *prober) requestCheck(s *session) int {
 		c.Status = Error
 		c.Kind = "no-pairs"
 		c.Message = asks + ", and the folder has no client pair: Docker sends no certificate"
-		c.Fix = fmt.Sprintf("certkit issue client --host %s, then certkit install --host %s%s", hostArg(p.t.Registry), hostArg(p.t.Registry), p.t.Flags)
+		c.Fix = fmt.Sprintf("certkit issue client --host %s, then certkit install --host %s%s", hostArg(p.t.Registry), hostArg(p.t.Registry), p.t.flags())
 	case sent < 0:
 		c.Status = Error
 		c.Kind = "no-acceptable-pair"
 		c.Message = fmt.Sprintf("%s, and none of the installed pairs is: %s; Docker sends no certificate", asks, prose.AndList(skipped))
-		c.Fix = fmt.Sprintf("install a client certificate from the CA the registry trusts (certkit issue client --host %s, then certkit install --host %s%s), or add the CA that issued the pairs to the registry's http.tls.clientcas", hostArg(p.t.Registry), hostArg(p.t.Registry), p.t.Flags)
+		c.Fix = fmt.Sprintf("install a client certificate from the CA the registry trusts (certkit issue client --host %s, then certkit install --host %s%s), or add the CA that issued the pairs to the registry's http.tls.clientcas", hostArg(p.t.Registry), hostArg(p.t.Registry), p.t.flags())
 	default:
 		pr := &p.t.Pairs[sent]
 		c.Status = OK
@@ -802,16 +816,13 @@ func (p *prober) refused() {
 	if err == nil {
 		return
 	}
-	who := p.t.Readers
-	if who == "" {
-		who = "Docker and podman"
-	}
+	who := readers(p.t.Consumer)
 	r := p.t.Registry
 	c := Check{ID: "loader", Status: Error, Kind: "folder-refused",
 		Message: fmt.Sprintf("%s %s to load %s (%s), so every pull and login for %s fails before %s and no client certificate is sent, whatever the registry accepts; the checks below show the registry's side only",
-			who, agree(who, "refuse", "refuses"), p.t.Dir, err, r, agree(who, "they connect", "it connects")),
+			who, agree(p.t.Consumer, "refuse", "refuses"), p.t.Dir, err, r, agree(p.t.Consumer, "they connect", "it connects")),
 		Fix: "correct the folder first (the folder checks above say how), then run certkit verify again"}
-	if p.isLoopback() && who == "Docker and podman" {
+	if p.isLoopback() && dockerAndPodman(p.t.Consumer) {
 		c.Message = fmt.Sprintf("podman refuses to load %s (%s), so every podman pull and login for %s fails before it connects; Docker's classic path does not read the folder of a loopback registry and sends no client certificate either; the checks below show the registry's side only",
 			p.t.Dir, err, r)
 	}

@@ -211,7 +211,7 @@ func TestProbeServerCertificate(t *testing.T) {
 			tg := target(t, addr, regName, tt.cas)
 			// The fixes name the certs root the folder is in, so that they
 			// can be pasted as they are.
-			tg.Flags = " --certs-dir /srv/certs.d"
+			tg.CertsDir = "/srv/certs.d"
 			if tt.kind == "unknown-authority" || tt.kind == "ca-mismatch" {
 				tt.fix = append(tt.fix, "certkit install --host "+tg.Registry.String()+" --certs-dir /srv/certs.d")
 			}

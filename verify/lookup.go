@@ -68,24 +68,35 @@ func ContainerdLookup(root install.Root, reg host.Registry) []string {
 	return search
 }
 
-// readers names the programs that read a target's folders, for messages.
+// readers names the programs that read a target's folders, for messages:
+// Docker's rootful root is podman's last fallback too (install.PodmanSearch),
+// the rootless and Desktop roots are Docker's alone. A root given with
+// --certs-dir in Docker's layout is named as Docker's rootful root.
 func readers(t install.Target) string {
 	switch t {
 	case install.Podman:
 		return "podman, skopeo and buildah"
 	case install.Containerd:
 		return "containerd"
+	case install.DockerRootless:
+		return "rootless Docker"
+	case install.DockerDesktop:
+		return "Docker Desktop"
 	}
 	return "Docker and podman"
 }
 
-// agree picks the verb form for readers' answer: plural for "Docker and
-// podman", singular for "containerd".
-func agree(who, many, one string) string {
-	if who == readers(install.Containerd) {
-		return one
+// dockerAndPodman reports whether t's root is Docker's rootful root,
+// which podman reads too (or a root in its layout).
+func dockerAndPodman(t install.Target) bool { return t == "" || t == install.Docker }
+
+// agree picks the verb form that agrees with readers(t): many for a list
+// of programs, one for a single one.
+func agree(t install.Target, many, one string) string {
+	if strings.Contains(readers(t), " and ") {
+		return many
 	}
-	return many
+	return one
 }
 
 // pickFolder is the consumer's choice among opt.Search: the first folder
@@ -144,21 +155,22 @@ func firstExisting(search []string) int {
 func lookupCheck(opt Options, target install.Target, search []string, first int) Check {
 	used := search[first]
 	who := readers(target)
+	agree := func(many, one string) string { return agree(target, many, one) }
 	order := searchOrder(search)
 	own := slices.Index(search, opt.Dir)
 	c := Check{Status: OK}
 	switch {
 	case used == opt.Dir:
-		c.Message = fmt.Sprintf("%s %s %s: the first that exists of %s (%s one, never several)", who, agree(who, "read", "reads"), used, order, agree(who, "they read", "it reads"))
+		c.Message = fmt.Sprintf("%s %s %s: the first that exists of %s (%s one, never several)", who, agree("read", "reads"), used, order, agree("they read", "it reads"))
 	case own > first && exists(opt.Dir):
 		c.Status = Warning
 		c.Kind = "shadowed"
 		c.Message = fmt.Sprintf("%s %s %s, not %s where certkit installs: %s the first that exists of %s and %s the others, so %s hides %s",
-			who, agree(who, "read", "reads"), used, opt.Dir, agree(who, "they take", "it takes"), order, agree(who, "ignore", "ignores"), used, opt.Dir)
+			who, agree("read", "reads"), used, opt.Dir, agree("they take", "it takes"), order, agree("ignore", "ignores"), used, opt.Dir)
 		c.Fix = shadowFix(opt, target, used)
 	default:
 		c.Message = fmt.Sprintf("%s %s %s: %s, where certkit installs, does not exist, and %s is the first that exists of %s",
-			who, agree(who, "read", "reads"), used, opt.Dir, used, order)
+			who, agree("read", "reads"), used, opt.Dir, used, order)
 		if own > first {
 			c.Message += fmt.Sprintf(" (a folder installed at %s would stay hidden behind it)", opt.Dir)
 		}
@@ -199,7 +211,7 @@ func shadowFix(opt Options, target install.Target, used string) string {
 	who := readers(target)
 	reg := hostArg(opt.Registry)
 	move := fmt.Sprintf("if %s is left over, move it out of the way: %s (then %s %s %s)",
-		used, install.ShadowMove(used), who, agree(who, "read", "reads"), opt.Dir)
+		used, install.ShadowMove(used), who, agree(target, "read", "reads"), opt.Dir)
 	switch {
 	case target == install.Containerd && filepath.Base(used) == install.ContainerdDefaultDir:
 		// _default serves every registry without a folder of its own in
@@ -228,7 +240,7 @@ func missingFolder(opt Options, dir string) Check {
 		Fix:     "certkit install --host " + hostArg(reg) + rootFlags(opt)}
 	if len(opt.Search) > 1 {
 		who := readers(opt.Target)
-		c.Message = fmt.Sprintf("none of %s exists: %s %s no extra CA for %s and %s it no client certificate", searchOrder(opt.Search), who, agree(who, "trust", "trusts"), reg, agree(who, "send", "sends"))
+		c.Message = fmt.Sprintf("none of %s exists: %s %s no extra CA for %s and %s it no client certificate", searchOrder(opt.Search), who, agree(opt.Target, "trust", "trusts"), reg, agree(opt.Target, "send", "sends"))
 	}
 	var whys, fixes []string
 	for _, m := range nearMisses(opt, dir) {

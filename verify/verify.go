@@ -111,17 +111,20 @@ func (r *Report) Failed() bool {
 }
 
 // count sets Errors and Warnings.
-func (r *Report) count() {
-	r.Errors, r.Warnings = 0, 0
-	for _, c := range r.Checks {
+func (r *Report) count() { r.Errors, r.Warnings = tally(r.Checks) }
+
+// tally counts the errors and warnings among checks, summaries left out.
+func tally(checks []Check) (errors, warnings int) {
+	for _, c := range checks {
 		switch {
 		case c.Summary:
 		case c.Status == Error:
-			r.Errors++
+			errors++
 		case c.Status == Warning:
-			r.Warnings++
+			warnings++
 		}
 	}
+	return errors, warnings
 }
 
 // Check returns the first check with the given ID.
