@@ -11,6 +11,7 @@ import (
 	"github.com/certkit/certkit/host"
 	"github.com/certkit/certkit/install"
 	"github.com/certkit/certkit/internal/errs"
+	"github.com/certkit/certkit/internal/rootflags"
 	"github.com/certkit/certkit/internal/shellquote"
 	"github.com/certkit/certkit/issue"
 )
@@ -67,6 +68,7 @@ Examples:
 			}
 			res, err := install.Install(install.Options{
 				Home: h, Registries: regs, Roots: roots, DryRun: c.Bool("dry-run"), Force: c.Bool("force"),
+				Flags: runRootFlags(c),
 			})
 			if err != nil {
 				return sudoHint(err, h)
@@ -112,7 +114,7 @@ Examples:
 			if err != nil {
 				return err
 			}
-			res, err := install.Uninstall(install.UninstallOptions{Registries: regs, Roots: roots, DryRun: c.Bool("dry-run")})
+			res, err := install.Uninstall(install.UninstallOptions{Registries: regs, Roots: roots, DryRun: c.Bool("dry-run"), Flags: runRootFlags(c)})
 			if err != nil {
 				h, _ := e.home(c)
 				return sudoHint(err, h)
@@ -128,6 +130,12 @@ func targetFlag() cli.Flag {
 
 func certsDirFlag() cli.Flag {
 	return &cli.StringFlag{Name: "certs-dir", Usage: "write the layout of --target into this certs root instead"}
+}
+
+// runRootFlags are the run's --target and --certs-dir flags, as the
+// commands certkit suggests name them (rootflags.Flags).
+func runRootFlags(c *cli.Context) string {
+	return rootflags.Flags(c.StringSlice("target"), c.String("certs-dir"))
 }
 
 func parseHosts(list []string, command string) ([]host.Registry, error) {
@@ -337,13 +345,7 @@ func reportNotes(u *ui, notes []string) {
 // wrote: one per registry (verify takes one --host), reading the same
 // roots as the install (its --target and --certs-dir).
 func verifyCommands(res *install.Result, targets []string, certsDir string) []string {
-	var where string
-	for _, t := range targets {
-		where += " --target " + shellquote.Quote(t)
-	}
-	if certsDir != "" {
-		where += " --certs-dir " + shellquote.Quote(certsDir)
-	}
+	where := rootflags.Flags(targets, certsDir)
 	seen := map[string]bool{}
 	var out []string
 	for _, f := range res.Folders {

@@ -339,6 +339,11 @@ type ReadOptions struct {
 	// podman --certs-dir DIR"), for the certkit install commands the fixes
 	// suggest; empty for Docker's root.
 	Flags string
+	// HostsTOML: the folder's certs root has the containerd layout, where
+	// certkit install writes a hosts.toml naming its files (the fixes
+	// then say to run install with Flags); when false, the fixes about
+	// hosts.toml name --target containerd.
+	HostsTOML bool
 	// As is the path the folder read will have, when that is another one
 	// (install and uninstall check a new folder beside the one it
 	// replaces): the folder is reported at As, and a file hosts.toml names
@@ -685,9 +690,9 @@ func (r *reader) pairError(p Pair, keyPEM []byte) (kind Kind, msg, fix string) {
 			"put the key that belongs to " + p.CertPath + " in " + p.KeyPath
 	case !ca.KeyMatches(p.Cert.PublicKey, key):
 		return KindKeyMismatch, fmt.Sprintf("%s does not belong to %s: %s", filepath.Base(p.KeyPath), filepath.Base(p.CertPath), loaderSays),
-			"install the matching pair again: certkit install --force --host " + r.host()
+			"install the matching pair again: " + r.installCmd(true)
 	}
-	return KindBadPair, "cannot be loaded: " + loaderSays, "replace both files with a working pair: certkit install --force --host " + r.host()
+	return KindBadPair, "cannot be loaded: " + loaderSays, "replace both files with a working pair: " + r.installCmd(true)
 }
 
 func (r *reader) strayKeyFile(name, stem string) {
@@ -1058,6 +1063,18 @@ func (r *reader) installCmd(force bool) string {
 	return cmd + " --host " + r.host() + r.opt.Flags
 }
 
+// hostsTOMLCmd is the certkit install command that writes certkit's
+// hosts.toml in the folder: in its certs root when that has the
+// containerd layout (ReadOptions.HostsTOML), with --force when it must
+// replace the one there (certkit's, changed, or the user's, kept under
+// .certkit-backup); else into containerd's own certs root.
+func (r *reader) hostsTOMLCmd(force bool) string {
+	if r.opt.HostsTOML {
+		return r.installCmd(force)
+	}
+	return "certkit install --target containerd --host " + r.host()
+}
+
 func (r *reader) validity(file, what string, c *x509.Certificate, expiredSev Severity, fix string) {
 	switch {
 	case r.now.After(c.NotAfter):
@@ -1074,7 +1091,7 @@ func (r *reader) manifest() {
 	m, err := readManifest(r.dir)
 	if err != nil {
 		r.add(SeverityWarning, KindBadManifest, ManifestFile, "cannot be read ("+err.Error()+"); certkit uninstall will not know which files certkit installed",
-			"run certkit install --force --host "+r.host()+" to write it again")
+			"run "+r.installCmd(true)+" to write it again")
 		return
 	}
 	r.f.Manifest = m
@@ -1095,13 +1112,13 @@ func (r *reader) readHostsTOML() {
 	r.f.HostsTOML = h
 	if len(data) == 0 {
 		r.add(SeverityWarning, KindHostsTOMLEmpty, HostsFile, "is empty; containerd reads the loose files instead",
-			"remove it, or run: certkit install --target containerd --host "+r.host())
+			"remove it, or run: "+r.hostsTOMLCmd(true))
 		r.f.HostsTOML = nil
 		return
 	}
 	if h.Err != nil {
 		r.add(SeverityError, KindHostsTOMLSyntax, HostsFile, "cannot be parsed ("+h.Err.Error()+"); containerd logs the error and falls back to the loose files",
-			"fix the TOML syntax, or remove it and run: certkit install --target containerd --host "+r.host())
+			"fix the TOML syntax, or "+map[bool]string{true: "run", false: "remove it and run"}[r.opt.HostsTOML]+": "+r.hostsTOMLCmd(true))
 		return
 	}
 	r.checkServer(h)
@@ -1153,7 +1170,7 @@ func (r *reader) readHostsTOML() {
 	for _, name := range r.looseNames() {
 		if !used[r.path(name)] {
 			r.add(SeverityWarning, KindHiddenByHostsTOML, name, "is ignored by containerd: hosts.toml exists and does not name it (Docker and podman still read it)",
-				"name it in "+p+" (ca = [...] for a .crt, client = [[\"NAME.cert\", \"NAME.key\"]] for a pair), or run: certkit install --target containerd --host "+r.host())
+				"name it in "+p+" (ca = [...] for a .crt, client = [[\"NAME.cert\", \"NAME.key\"]] for a pair), or run: "+r.hostsTOMLCmd(false))
 		}
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/certkit/certkit/internal/errs"
 	"github.com/certkit/certkit/internal/home"
 	"github.com/certkit/certkit/internal/prose"
+	"github.com/certkit/certkit/internal/rootflags"
 	"github.com/certkit/certkit/internal/shellquote"
 )
 
@@ -419,7 +420,7 @@ func planInstall(root Root, reg host.Registry, m *material, opt Options) (*Folde
 		want[HostsFile] = renderHostsTOML(name, CAFileName, fr.pairs)
 	}
 
-	cur, err := readCurrent(root, dir, name, opt.Now)
+	cur, err := readCurrent(root, dir, fr.readOptions(opt.Now, opt.Roots, opt.Flags))
 	if err != nil {
 		return nil, err
 	}
@@ -666,8 +667,8 @@ type current struct {
 // readCurrent reads what a registry folder of root holds now. A file
 // this process may not read (a key that root installed, for a dry run
 // without sudo) is a PermissionError: the plan needs its content.
-func readCurrent(root Root, dir, name string, now func() time.Time) (*current, error) {
-	c, err := readEntries(dir, name, now)
+func readCurrent(root Root, dir string, ro ReadOptions) (*current, error) {
+	c, err := readEntries(dir, ro)
 	if errors.Is(err, fs.ErrPermission) {
 		return nil, &PermissionError{Dir: root.Dir, System: root.System, Err: err, Read: true}
 	}
@@ -675,7 +676,7 @@ func readCurrent(root Root, dir, name string, now func() time.Time) (*current, e
 }
 
 // readEntries is readCurrent without the rewording of its errors.
-func readEntries(dir, name string, now func() time.Time) (*current, error) {
+func readEntries(dir string, ro ReadOptions) (*current, error) {
 	c := &current{entries: map[string]entry{}}
 	des, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -705,7 +706,7 @@ func readEntries(dir, name string, now func() time.Time) (*current, error) {
 		}
 		c.manifest = m
 	}
-	if c.folder, err = ReadFolderWith(dir, ReadOptions{Now: now, Name: name}); err != nil {
+	if c.folder, err = ReadFolderWith(dir, ro); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -843,6 +844,20 @@ func prepareInstall(b *batch, c *change, opt Options) error {
 	return nil
 }
 
+// readOptions are the options the run reads the registry folder with:
+// the fixes of its problems name the folder's certs root as flags, the
+// run's (flags, from the CLI) when it has one root, else the target's
+// (a run with several roots has no --certs-dir).
+func (fr *FolderResult) readOptions(now func() time.Time, roots []Root, flags string) ReadOptions {
+	if len(roots) > 1 {
+		flags = ""
+		if fr.root.Target != Docker {
+			flags = rootflags.Flags([]string{string(fr.root.Target)}, "")
+		}
+	}
+	return ReadOptions{Now: now, Name: fr.Registry, Flags: flags, HostsTOML: fr.root.HostsTOML}
+}
+
 // stage writes the new content of the registry folder into the empty
 // folder tmp, flushed to disk: certkit's files, and links to (or copies
 // of) the files that stay. done is called after each file.
@@ -870,7 +885,9 @@ func (fr *FolderResult) stage(tmp string, o owner, done func(name string)) error
 // with the same rules the runtimes apply, as the folder it becomes: it
 // must not be broken. Once it is in place, that is what the folder is.
 func (fr *FolderResult) checkNew(tmp string, opt Options) (*Folder, error) {
-	nf, err := ReadFolderWith(tmp, ReadOptions{Now: opt.Now, Name: fr.Registry, As: fr.Dir, Flags: opt.Flags})
+	ro := fr.readOptions(opt.Now, opt.Roots, opt.Flags)
+	ro.As = fr.Dir
+	nf, err := ReadFolderWith(tmp, ro)
 	if err != nil {
 		return nil, err
 	}

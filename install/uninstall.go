@@ -15,6 +15,8 @@ type UninstallOptions struct {
 	Roots      []Root
 	DryRun     bool
 	Now        func() time.Time
+	// Flags name the run's certs roots, as in Options.
+	Flags string
 
 	step     func(dir, step string) // test-only seams, as in Options
 	exchange func(a, b string) error
@@ -44,7 +46,7 @@ func Uninstall(opt UninstallOptions) (*Result, error) {
 					return nil, err
 				}
 			}
-			fr, err := planUninstall(root, reg, opt.Now, opt.DryRun)
+			fr, err := planUninstall(root, reg, opt)
 			if err != nil {
 				return nil, err
 			}
@@ -73,7 +75,7 @@ func Uninstall(opt UninstallOptions) (*Result, error) {
 // again (install's say install).
 const uninstallCmd = "uninstall"
 
-func planUninstall(root Root, reg host.Registry, now func() time.Time, dryRun bool) (*FolderResult, error) {
+func planUninstall(root Root, reg host.Registry, opt UninstallOptions) (*FolderResult, error) {
 	name := reg.String()
 	fr := &FolderResult{Target: root.Target, Registry: name, Root: root.Dir, Dir: filepath.Join(root.Dir, name), reg: reg, root: root}
 	dir, err := resolveFolder(fr.Dir, uninstallCmd)
@@ -82,7 +84,7 @@ func planUninstall(root Root, reg host.Registry, now func() time.Time, dryRun bo
 	}
 	linked := dir != fr.Dir
 	fr.Dir = dir
-	cur, err := readCurrent(root, dir, name, now)
+	cur, err := readCurrent(root, dir, fr.readOptions(opt.Now, opt.Roots, opt.Flags))
 	if err != nil {
 		return nil, err
 	}
@@ -159,7 +161,7 @@ func planUninstall(root Root, reg host.Registry, now func() time.Time, dryRun bo
 	// link does not dangle.
 	fr.Removed = fr.Changed && left == 0 && !linked
 	if fr.Changed {
-		if err := fr.checkWritable(dryRun, uninstallCmd); err != nil {
+		if err := fr.checkWritable(opt.DryRun, uninstallCmd); err != nil {
 			return nil, err
 		}
 	}
@@ -252,7 +254,9 @@ func prepareUninstall(b *batch, c *change, opt UninstallOptions) error {
 	// of the user's that names them, say).
 	// The new folder is read as the folder it becomes, and compared with
 	// the folder as the plan read it.
-	after, err := ReadFolderWith(tmp, ReadOptions{Now: opt.Now, Name: fr.Registry, As: fr.Dir})
+	ro := fr.readOptions(opt.Now, opt.Roots, opt.Flags)
+	ro.As = fr.Dir
+	after, err := ReadFolderWith(tmp, ro)
 	if err != nil {
 		return err
 	}
