@@ -659,8 +659,8 @@ func (r *reader) checkPair(i int) {
 		// that signs nothing else.
 		r.judged[p.Name] = true
 		r.add(SeverityWarning, KindSelfSignedClient, certName, fmt.Sprintf("is a self-signed client certificate (%s), as the old openssl req -x509 recipe made: a registry that checks client certificates against its CA (http.tls.clientcas) does not trust it, and Go clients do not even send it to a registry that names the CAs it accepts", describe(c)),
-			fmt.Sprintf("move the old pair out of certs.d (mkdir -p -m 700 ~/old-certs && mv -n %s %s ~/old-certs/), then issue a client certificate from the registry's CA and install it: certkit issue client --host %s, then certkit install --host %s",
-				shellquote.Quote(p.CertPath), shellquote.Quote(p.KeyPath), r.host(), r.host()))
+			fmt.Sprintf("move the old pair out of certs.d (%s), then issue a client certificate from the registry's CA and install it: certkit issue client --host %s, then %s",
+				r.oldPairMove(p), r.host(), r.installCmd(false)))
 		return
 	}
 	if !clientAuth(c) {
@@ -672,6 +672,18 @@ func (r *reader) checkPair(i int) {
 			"issue a client certificate: certkit issue client --host "+r.host())
 	}
 	r.validity(certName, "client certificate "+describe(c), c, SeverityError, "issue a new one: certkit issue client --host "+r.host())
+}
+
+// oldPairMove is the command that moves a pair out of certs.d, into a
+// folder of its own under ~/old-certs, per registry and pair name: the
+// folder is made by this command (mkdir without -p), so that a second run,
+// or another registry's pair of the same name, fails loudly rather than
+// overwriting or skipping files.
+func (r *reader) oldPairMove(p Pair) string {
+	reg := "~/old-certs/" + shellquote.Quote(r.opt.Name)
+	dst := reg + "/" + shellquote.Quote(p.Name)
+	return fmt.Sprintf("mkdir -p -m 700 %s && mkdir -m 700 %s && mv %s %s %s/",
+		reg, dst, shellquote.Quote(p.CertPath), shellquote.Quote(p.KeyPath), dst)
 }
 
 // pairError explains why a pair does not load.

@@ -424,7 +424,7 @@ func TestReadFolder(t *testing.T) {
 				testenv.WriteFile(t, filepath.Join(dir, "client.key"), oldClientKey, 0o600)
 			},
 			want: []wantProblem{{SeverityWarning, KindSelfSignedClient, "client.cert", `is a self-signed client certificate ("client"), as the old openssl req -x509 recipe made`}},
-			fixes: []string{"mv -n $DIR/client.cert $DIR/client.key ~/old-certs/), then issue a client certificate from the registry's CA and install it: " +
+			fixes: []string{"mkdir -p -m 700 ~/old-certs/reg.example.com:5000 && mkdir -m 700 ~/old-certs/reg.example.com:5000/client && mv $DIR/client.cert $DIR/client.key ~/old-certs/reg.example.com:5000/client/), then issue a client certificate from the registry's CA and install it: " +
 				"certkit issue client --host reg.example.com:5000, then certkit install --host reg.example.com:5000"},
 			cas: 1, pairs: 1,
 		},
