@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/certkit/certkit/install"
 	"github.com/certkit/certkit/internal/prose"
 	"github.com/certkit/certkit/internal/shellquote"
 )
@@ -94,8 +95,7 @@ func alertName(code uint8) string {
 }
 
 func (p *prober) alertFix(code uint8, pr *Pair) string {
-	reg := hostArg(p.t.Registry)
-	reissue := fmt.Sprintf("certkit issue client --host %s --name %s --force, then certkit install --host %s%s", reg, shellquote.Quote(pr.Name), reg, p.t.flags())
+	reissue := p.reissue(pr)
 	switch code {
 	case alertUnknownCA:
 		return fmt.Sprintf("the registry does not trust %s, the CA that issued %s.cert: add that CA's certificate to the registry's http.tls.clientcas, or issue the pair from the CA it trusts: %s",
@@ -195,13 +195,25 @@ func signedByFolder(chain, cas []*x509.Certificate) bool {
 // a client certificate from the registry's CA, or the registry told to
 // trust this one.
 func (p *prober) foreignFix(pr *Pair) string {
-	reg := hostArg(p.t.Registry)
-	name := ""
-	if pr.Name != "client" {
-		name = " --name " + shellquote.Quote(pr.Name)
+	return fmt.Sprintf("issue the client certificate from the registry's CA, in the certkit home that holds it: %s; or add the CA that issued %s.cert (%s) to the registry's http.tls.clientcas",
+		p.reissue(pr), pr.Name, issuerOf(pr))
+}
+
+// reissue is the fix's commands for a new pair under pr's name: issue it
+// (with --force: the certkit home may hold one of that name already, which
+// it keeps as a backup), then install it over pr.
+func (p *prober) reissue(pr *Pair) string {
+	return p.issueClient(pr.Name) + ", then " + p.t.installCmd(pairFiles(pr.Name), install.CAFileName)
+}
+
+// issueClient is the command that issues the client pair name for the
+// registry, replacing one of that name in the certkit home.
+func (p *prober) issueClient(name string) string {
+	cmd := "certkit issue client --host " + hostArg(p.t.Registry)
+	if name != "client" {
+		cmd += " --name " + shellquote.Quote(name)
 	}
-	return fmt.Sprintf("issue the client certificate from the registry's CA, in the certkit home that holds it: certkit issue client --host %s%s, then certkit install --host %s%s; or add the CA that issued %s.cert (%s) to the registry's http.tls.clientcas",
-		reg, name, reg, p.t.flags(), pr.Name, issuerOf(pr))
+	return cmd + " --force"
 }
 
 // httpRejectionFix says what to do about an HTTP rejection of pr (nil:
@@ -358,7 +370,6 @@ func (p *prober) diagnoseServerCert(err error, peer []*x509.Certificate) (kind, 
 // the folder does not trust, one signed by another CA with a trusted CA's
 // name (a CA made again), and one whose issuer the server does not send.
 func (p *prober) diagnoseUnknownAuthority(peer []*x509.Certificate) (kind, msg, fix string) {
-	reg := p.t.Registry
 	dir := "the folder"
 	if p.t.Dir != "" {
 		dir = p.t.Dir
@@ -371,7 +382,7 @@ func (p *prober) diagnoseUnknownAuthority(peer []*x509.Certificate) (kind, msg, 
 	if len(trusted) > 0 {
 		trust = "the system roots and the folder's CA " + prose.AndList(trusted)
 	}
-	installFix := fmt.Sprintf("install the CA that issued the registry's certificate, from the certkit home that issued it: certkit install --host %s%s (or copy its ca.crt into %s)", hostArg(reg), p.t.flags(), dir)
+	installFix := fmt.Sprintf("install the CA that issued the registry's certificate, from the certkit home that issued it: %s (or copy its ca.crt into %s)", p.t.installCmd([]string{install.CAFileName}), dir)
 	top := peer[len(peer)-1]
 	for _, c := range p.t.CAs {
 		if bytes.Equal(c.RawSubject, top.RawIssuer) {

@@ -58,6 +58,9 @@ func Verify(ctx context.Context, opt Options) *Report {
 	lookup = append(lookup, containerdShadow(opt)...)
 	checks, tg := readFolder(opt, dir, now)
 	tg.Addr = opt.Addr
+	if dir != opt.Dir {
+		tg.InstallDir = opt.Dir
+	}
 	var rep *Report
 	if opt.Offline {
 		rep = &Report{Registry: opt.Registry.String(), Dir: dir, Accepted: []string{}}
@@ -92,6 +95,7 @@ func readFolder(opt Options, dir string, now func() time.Time) ([]Check, Target)
 			Message: fmt.Sprintf("cannot read %s: %v", dir, err),
 			Fix:     "run verify as a user who can read the folder (sudo for /etc), or check the path"}}, tg
 	}
+	tg.Manifest = f.Manifest
 	if opt.Target == install.Containerd {
 		tg.Refused = f.ContainerdError()
 	} else {

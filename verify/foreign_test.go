@@ -93,7 +93,7 @@ func TestProbeForeignClientCA(t *testing.T) {
 			contains(t, "fix", c.Fix, tt.fix...)
 			if tt.foreign {
 				contains(t, "fix", c.Fix, "issue the client certificate from the registry's CA",
-					"certkit issue client --host "+tg.Registry.String()+", then certkit install --host "+tg.Registry.String()+" --target podman;",
+					"certkit issue client --host "+tg.Registry.String()+" --force, then certkit install --host "+tg.Registry.String()+" --target podman;",
 					"or add the CA that issued client.cert", "to the registry's http.tls.clientcas")
 				if strings.Contains(c.Fix, "clientAuth") {
 					t.Errorf("a pair from another CA is blamed on its usage: %s", c.Fix)
@@ -141,7 +141,8 @@ func TestDockerRegistryForeignClient(t *testing.T) {
 	c := expect(t, rep, "pair:client", Warning, "rejected-tls")
 	contains(t, "message", c.Message, "rejected in the TLS handshake: ",
 		`the registry trusts another CA: it accepts client certificates issued by `+nameOf(p.ca.Cert.Subject)+`, and client.cert is issued by "certkit CA laptop"`)
-	contains(t, "fix", c.Fix, "certkit issue client --host "+reg.String()+", then certkit install --host "+reg.String()+";", "http.tls.clientcas")
+	// client.cert is certkit's, so install replaces it only with --force
+	contains(t, "fix", c.Fix, "certkit issue client --host "+reg.String()+" --force, then certkit install --force --host "+reg.String()+";", "http.tls.clientcas")
 	if strings.Contains(c.Fix, "clientAuth") {
 		t.Errorf("a pair from another CA is blamed on its usage: %s", c.Fix)
 	}

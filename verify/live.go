@@ -8,6 +8,9 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -64,10 +67,52 @@ type Target struct {
 	// folder (nil when none): certkit install replaces one of those that
 	// changes only with --force, and never a file of the user's.
 	Manifest *install.Manifest
+	// InstallDir is the folder certkit install writes for Consumer, when
+	// the folder read is another one (Options.Search); empty: Dir.
+	InstallDir string
 }
 
 // flags name the certs root of the folder in suggested commands.
 func (t *Target) flags() string { return targetFlags(t.Consumer, t.CertsDir) }
+
+// installCmd is the certkit install command a fix suggests for the
+// folder's registry and certs root. replace are the folder's files it
+// must replace (a re-issued pair, another CA), may are those it may
+// change (ca.crt, installed from another certkit home). Install replaces
+// a file it installed that changed only with --force, which the command
+// then carries (install keeps a backup), and never a file of the user's:
+// the command starts by moving those of replace out of certs.d.
+func (t *Target) installCmd(replace []string, may ...string) string {
+	dir, own := t.Dir, t.Manifest.Has
+	if t.InstallDir != "" && t.InstallDir != t.Dir {
+		// install writes another folder than the one read: only its
+		// manifest says whether certkit installed there
+		certkit := install.CertkitFolder(t.InstallDir, t.Registry)
+		dir, own = t.InstallDir, func(string) (string, bool) { return "", certkit }
+	}
+	force := ""
+	var moves []string
+	for i, name := range append(slices.Clone(replace), may...) {
+		path := filepath.Join(dir, name)
+		if _, err := os.Lstat(path); err != nil {
+			continue
+		}
+		switch _, mine := own(name); {
+		case mine:
+			force = " --force"
+		case i < len(replace):
+			moves = append(moves, path)
+		}
+	}
+	cmd := "certkit install" + force + " --host " + hostArg(t.Registry) + t.flags()
+	if len(moves) > 0 {
+		cmd = fmt.Sprintf("move %s out of certs.d (install never replaces a file it did not install), then %s", prose.AndList(moves), cmd)
+	}
+	return cmd
+}
+
+// pairFiles are the files of the client pair name in a registry folder.
+func pairFiles(name string) []string { return []string{name + install.CertExt, name + install.KeyExt} }
 
 // LiveOptions tune the probe.
 type LiveOptions struct {
@@ -511,12 +556,12 @@ func (p *prober) requestCheck(s *session) int {
 		c.Status = Error
 		c.Kind = "no-pairs"
 		c.Message = asks + ", and the folder has no client pair: Docker sends no certificate"
-		c.Fix = fmt.Sprintf("certkit issue client --host %s, then certkit install --host %s%s", hostArg(p.t.Registry), hostArg(p.t.Registry), p.t.flags())
+		c.Fix = fmt.Sprintf("in the certkit home of the registry's CA: %s, then %s", p.issueClient("client"), p.t.installCmd(nil, install.CAFileName))
 	case sent < 0:
 		c.Status = Error
 		c.Kind = "no-acceptable-pair"
 		c.Message = fmt.Sprintf("%s, and none of the installed pairs is: %s; Docker sends no certificate", asks, prose.AndList(skipped))
-		c.Fix = fmt.Sprintf("install a client certificate from the CA the registry trusts (certkit issue client --host %s, then certkit install --host %s%s), or add the CA that issued the pairs to the registry's http.tls.clientcas", hostArg(p.t.Registry), hostArg(p.t.Registry), p.t.flags())
+		c.Fix = fmt.Sprintf("install a client certificate from the CA the registry trusts, in the certkit home that holds it (%s, then %s), or add the CA that issued the pairs to the registry's http.tls.clientcas", p.issueClient("client"), p.t.installCmd(pairFiles("client"), install.CAFileName))
 	default:
 		pr := &p.t.Pairs[sent]
 		c.Status = OK

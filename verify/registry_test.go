@@ -119,7 +119,8 @@ func TestDockerRegistry(t *testing.T) {
 		rep := verifyLive(reg, d, addr)
 		c := expect(t, rep, "tls", Error, "unknown-authority")
 		contains(t, "message", c.Message, "signed by the CA "+nameOf(p.ca.Cert.Subject), `the folder's CA "certkit CA impostor"`)
-		contains(t, "fix", c.Fix, "certkit install --host "+reg.String())
+		// certkit installed ca.crt: install replaces it only with --force
+		contains(t, "fix", c.Fix, "certkit install --force --host "+reg.String())
 		// the client pair no longer chains to the folder's CA either
 		expect(t, rep, "file:client.cert", Warning, "untrusted-client")
 	})
