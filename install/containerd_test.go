@@ -644,3 +644,62 @@ func TestInstallHintsPaste(t *testing.T) {
 		t.Errorf("uninstall's hint %q", h)
 	}
 }
+
+// TestInstallSubfolderHint: a folder inside a registry folder is moved,
+// by the hint's command, out of the certs root (not beside the registry
+// folder, where it would be listed as a registry), to a free name; install
+// then goes through, and the certs root holds the registry folder only.
+func TestInstallSubfolderHint(t *testing.T) {
+	p := newPKI(t)
+	r := mustParse(t, "reg.example.com:5000")
+	p.issueClient(t, r.String(), "client")
+	for _, cmd := range []string{"install", uninstallCmd} {
+		t.Run(cmd, func(t *testing.T) {
+			base := t.TempDir()
+			root := filepath.Join(base, "certs.d")
+			dir := filepath.Join(root, r.String())
+			roots := []Root{customRoot(t, Docker, root)}
+			if cmd == uninstallCmd {
+				if _, err := Install(Options{Home: p.home, Roots: roots}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := os.MkdirAll(filepath.Join(dir, "old"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			// A name taken where it goes: the next free one is used.
+			if err := os.Mkdir(filepath.Join(base, r.String()+"-old"+shadowSuffix), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			run := func() error {
+				if cmd == uninstallCmd {
+					_, err := Uninstall(UninstallOptions{Registries: []host.Registry{r}, Roots: roots})
+					return err
+				}
+				_, err := Install(Options{Home: p.home, Roots: roots})
+				return err
+			}
+			err := run()
+			var ce *ConflictError
+			if !errors.As(err, &ce) {
+				t.Fatalf("got %v, want a conflict on old/", err)
+			}
+			runShell(t, mvCommand(t, errs.HintOf(err)))
+			if !exists(filepath.Join(base, r.String()+"-old"+shadowSuffix+"2")) {
+				t.Errorf("the hint %q did not move the folder out of the certs root", errs.HintOf(err))
+			}
+			if err := run(); err != nil {
+				t.Fatalf("after the hint's mv: %v", err)
+			}
+			des, err := os.ReadDir(root)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range des {
+				if d.Name() != r.String() {
+					t.Errorf("the certs root holds %s", d.Name())
+				}
+			}
+		})
+	}
+}

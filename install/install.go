@@ -174,9 +174,12 @@ func (e *ConflictError) Hint() string {
 	}
 	if f, dir := strings.CutSuffix(e.Files[0], "/"); dir {
 		// A folder in the registry folder: any name in it is in the way,
-		// so it goes beside the registry folder.
-		return fmt.Sprintf("nothing was changed; move it out of the registry folder (%s) and run %s again",
-			moveAside(filepath.Join(e.Dir, f), e.Dir+"."+f), cmd)
+		// and beside the registry folder it would be listed as a registry
+		// (and a key in it would still be in certs.d), so it leaves the
+		// certs root, as a shadow folder does.
+		outside := filepath.Dir(filepath.Dir(e.Dir)) // the certs root's parent
+		return fmt.Sprintf("nothing was changed; move it out of the certs root (%s) and run %s again",
+			moveAside(filepath.Join(e.Dir, f), filepath.Join(outside, filepath.Base(e.Dir)+"-"+f+shadowSuffix)), cmd)
 	}
 	// A file renamed in the folder is read by no runtime, but a key left
 	// anywhere in certs.d reads as a stray key: keys leave certs.d.
