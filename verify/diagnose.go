@@ -122,41 +122,27 @@ func issuerAlert(code uint8) bool {
 	return false
 }
 
-// foreignIssuer tells whether pr comes from another CA than the one the
-// registry trusts for client certificates, and says why: its issuer is not
-// among the CAs the server's CertificateRequest names (cri), or, when the
-// server names none or names its issuer's name, it is signed by none of
-// the folder's CAs while one of them bears its issuer's name (another CA
-// with the same name) or, with no list to go by, while the folder has CAs
-// at all (certkit's registry trusts the CA of the folder for clients).
-func (p *prober) foreignIssuer(pr *Pair, cri *tls.CertificateRequestInfo) (string, bool) {
+// foreignIssuer tells whether pair i comes from another CA than the one
+// the registry trusts for client certificates, and says why: its issuer
+// is not among the CAs the server's CertificateRequest names
+// (requestCheck's finding), or, when the server names none or names its
+// issuer's name, it is signed by none of the folder's CAs while one of
+// them bears its issuer's name (another CA with the same name) or, with
+// no list to go by, while the folder has CAs at all (certkit's registry
+// trusts the CA of the folder for clients).
+func (p *prober) foreignIssuer(i int) (string, bool) {
+	pr := &p.t.Pairs[i]
 	leaf := pr.Cert.Leaf
 	if leaf == nil {
 		return "", false
 	}
-	chain := []*x509.Certificate{leaf}
-	for _, der := range pr.Cert.Certificate[min(1, len(pr.Cert.Certificate)):] {
-		if c, err := x509.ParseCertificate(der); err == nil {
-			chain = append(chain, c)
-		}
-	}
 	cert := pr.Name + ".cert"
-	listed := cri == nil || len(cri.AcceptableCAs) == 0
-	var names []string
-	if cri != nil {
-		for _, der := range cri.AcceptableCAs {
-			if n, ok := rawName(der); ok {
-				names = append(names, nameOf(n))
-			}
-			for _, c := range chain {
-				listed = listed || bytes.Equal(c.RawIssuer, der)
-			}
-		}
-	}
-	if !listed {
+	names := p.acceptable
+	if i < len(p.unlisted) && p.unlisted[i] {
 		return fmt.Sprintf("the registry trusts another CA: it accepts client certificates issued by %s, and %s is issued by %s",
 			prose.AndList(names), cert, nameOf(leaf.Issuer)), true
 	}
+	chain := pairChain(pr)
 	if len(p.t.CAs) == 0 || signedByFolder(chain, p.t.CAs) {
 		return "", false
 	}
@@ -176,6 +162,34 @@ func (p *prober) foreignIssuer(pr *Pair, cri *tls.CertificateRequestInfo) (strin
 	}
 	return fmt.Sprintf("the registry most likely trusts another CA: it names none it accepts, and %s is issued by %s, not by the folder's CA %s",
 		cert, nameOf(leaf.Issuer), prose.AndList(folder)), true
+}
+
+// issuerListed reports whether a certificate of pr's chain is issued by
+// one of the CAs a CertificateRequest names (DER names, as acceptable).
+func issuerListed(pr *Pair, acceptable [][]byte) bool {
+	for _, c := range pairChain(pr) {
+		for _, der := range acceptable {
+			if bytes.Equal(c.RawIssuer, der) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// pairChain is pr's chain as parsed certificates, leaf first; nil when
+// the leaf is unknown.
+func pairChain(pr *Pair) []*x509.Certificate {
+	if pr.Cert.Leaf == nil {
+		return nil
+	}
+	chain := []*x509.Certificate{pr.Cert.Leaf}
+	for _, der := range pr.Cert.Certificate[min(1, len(pr.Cert.Certificate)):] {
+		if c, err := x509.ParseCertificate(der); err == nil {
+			chain = append(chain, c)
+		}
+	}
+	return chain
 }
 
 // signedByFolder reports a chain whose leaf or one of whose certificates

@@ -169,6 +169,11 @@ type prober struct {
 	// refusesNoCert is set when the registry refused the connection made
 	// without a client certificate.
 	refusesNoCert bool
+	// acceptable are the CAs the server's CertificateRequest names, as
+	// nameOf writes them; unlisted[i] is set when it names some and the
+	// chain of pair i has an issuer among none of them (requestCheck).
+	acceptable []string
+	unlisted   []bool
 }
 
 func newProber(t Target, opt LiveOptions, rep *Report) *prober {
@@ -238,7 +243,7 @@ func (p *prober) run(ctx context.Context) {
 	}
 	sent := p.requestCheck(first)
 	for i := range p.t.Pairs {
-		p.pairCheck(ctx, &p.t.Pairs[i], i == sent)
+		p.pairCheck(ctx, i, i == sent)
 	}
 	p.nameWorkingPair(sent)
 	p.noCertCheck(first)
@@ -532,6 +537,7 @@ func (p *prober) requestCheck(s *session) int {
 		if n, ok := rawName(der); ok {
 			info.AcceptableCAs = append(info.AcceptableCAs, n.String())
 			accepted = append(accepted, nameOf(n))
+			p.acceptable = append(p.acceptable, nameOf(n))
 		} else {
 			info.AcceptableCAs = append(info.AcceptableCAs, fmt.Sprintf("(unparsable name %x)", der))
 		}
@@ -542,14 +548,18 @@ func (p *prober) requestCheck(s *session) int {
 	}
 	sent := -1
 	var skipped []string
+	p.unlisted = make([]bool, len(p.t.Pairs))
 	for i := range p.t.Pairs {
 		pr := &p.t.Pairs[i]
+		p.unlisted[i] = len(cri.AcceptableCAs) > 0 && !issuerListed(pr, cri.AcceptableCAs)
+		if sent >= 0 {
+			continue
+		}
 		if err := cri.SupportsCertificate(&pr.Cert); err != nil {
 			skipped = append(skipped, fmt.Sprintf("%s.cert (issued by %s)", pr.Name, issuerOf(pr)))
 			continue
 		}
 		sent = i
-		break
 	}
 	switch {
 	case len(p.t.Pairs) == 0:
@@ -592,8 +602,9 @@ func issuerOf(pr *Pair) string {
 	return nameOf(pr.Cert.Leaf.Issuer)
 }
 
-// pairCheck tries one pair on its own connection.
-func (p *prober) pairCheck(ctx context.Context, pr *Pair, sent bool) {
+// pairCheck tries pair i on its own connection.
+func (p *prober) pairCheck(ctx context.Context, i int, sent bool) {
+	pr := &p.t.Pairs[i]
 	id := "pair:" + pr.Name
 	res := PairResult{Name: pr.Name, Sent: sent && p.t.Refused == nil}
 	if leaf := pr.Cert.Leaf; leaf != nil {
@@ -665,7 +676,10 @@ func (p *prober) pairCheck(ctx context.Context, pr *Pair, sent bool) {
 			// docker-registry among them) answer a certificate from a CA
 			// they do not trust with "bad certificate", not "unknown
 			// certificate authority": the pair's issuer says which it is.
-			if why, ok := p.foreignIssuer(pr, s.hs.cri); ok && issuerAlert(code) {
+			if !issuerAlert(code) {
+				break
+			}
+			if why, ok := p.foreignIssuer(i); ok {
 				c.Message += "; " + why
 				c.Fix = p.foreignFix(pr)
 			}
