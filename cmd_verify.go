@@ -124,7 +124,7 @@ func verifyOptions(c *cli.Context) ([]verify.Options, error) {
 		o := base
 		o.Registry, o.Dir, o.Target = reg, r.Folder(reg), r.Target
 		o.Search = verify.Lookup(r, reg, lookupEnv)
-		o.ContainerdSearch = verify.ContainerdLookup(r, reg)
+		o.Root = r
 		if lookupEnv == nil {
 			o.CertsDir = r.Dir
 		}

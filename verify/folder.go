@@ -36,11 +36,12 @@ type Options struct {
 	// order (see Lookup); it reads the first that exists, which verify
 	// then checks instead of Dir. Empty means Dir alone.
 	Search []string
-	// ContainerdSearch is, for a folder containerd reads too (Docker's
-	// root is containerd's second certs root), the folders containerd
-	// tries for the registry, in order (see ContainerdLookup): when one
-	// before Dir exists, containerd reads it instead, and a check warns.
-	ContainerdSearch []string
+	// Root is the certs root Dir is in, as install resolved it: when
+	// containerd reads it after other roots (Docker's is containerd's
+	// second, install.ContainerdLookup) and a folder it tries before Dir
+	// exists, containerd reads that one instead, and a check warns. The
+	// zero Root: containerd's search is not checked.
+	Root install.Root
 }
 
 // Verify reads the registry's folder as Docker and podman would (through

@@ -53,21 +53,6 @@ func Lookup(root install.Root, reg host.Registry, env *install.RootEnv) []string
 	return []string{root.Folder(reg)}
 }
 
-// ContainerdLookup returns containerd's search for reg (install's
-// ContainerdLookup) when containerd reads root too, as well as the
-// runtimes the root is for: Docker's /etc/docker/certs.d, which it
-// searches after /etc/containerd/certs.d, so that a folder in that one,
-// or an earlier spelling, hides the folder certkit installs from
-// containerd. nil for a root containerd does not read, and for the
-// containerd layout, whose search is Lookup's.
-func ContainerdLookup(root install.Root, reg host.Registry) []string {
-	if root.HostsTOML {
-		return nil
-	}
-	search, _, _, _ := install.ContainerdLookup(root, reg)
-	return search
-}
-
 // readers names the programs that read a target's folders, for messages:
 // Docker's rootful root is podman's last fallback too (install.PodmanSearch),
 // the rootless and Desktop roots are Docker's alone. A root given with
@@ -115,18 +100,18 @@ func pickFolder(opt Options) (string, []Check) {
 	return opt.Search[first], []Check{c}
 }
 
-// containerdShadow is the check for a Docker folder that containerd reads
-// too (opt.ContainerdSearch): it warns when a folder containerd tries
+// containerdShadow is the check for a folder of a root that containerd
+// reads too, after others (opt.Root: Docker's, after containerd's own;
+// install.ContainerdLookup): it warns when a folder containerd tries
 // first exists and hides the one certkit installed, and says nothing
-// otherwise (Docker's own folder is what the rest of the report checks).
+// otherwise (the folder itself is what the rest of the report checks).
+// The containerd layout's own search is Lookup's.
 func containerdShadow(opt Options) []Check {
-	search := opt.ContainerdSearch
-	own := slices.Index(search, opt.Dir)
-	if own < 1 || !exists(opt.Dir) {
+	if opt.Root.HostsTOML || opt.Root.Dir == "" {
 		return nil
 	}
-	first := firstExisting(search)
-	if first < 0 || first >= own {
+	search, first, own, _ := install.ContainerdLookup(opt.Root, opt.Registry)
+	if own < 1 || first < 0 || first >= own || !exists(opt.Dir) {
 		return nil
 	}
 	if used := search[first]; install.CertkitFolder(used, opt.Registry) {

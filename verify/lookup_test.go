@@ -419,9 +419,9 @@ func TestVerifyFolderSummary(t *testing.T) {
 }
 
 // containerd reads /etc/docker/certs.d after /etc/containerd/certs.d:
-// ContainerdLookup gives its search for Docker's root (named with
-// --certs-dir too), and nothing for a root containerd does not read after
-// another.
+// install.ContainerdLookup, which verify's check of containerd's search
+// calls with the root, gives its search for Docker's root (named with
+// --certs-dir too), and nothing for a root containerd does not read.
 func TestContainerdLookup(t *testing.T) {
 	t.Parallel()
 	reg, _ := host.Parse("reg.example.com:5000")
@@ -442,7 +442,7 @@ func TestContainerdLookup(t *testing.T) {
 		{"docker's root with --certs-dir", install.Docker, "/etc/docker/certs.d", want},
 		{"another root with --certs-dir", install.Docker, "/x/certs.d", nil},
 		{"podman", install.Podman, "", nil},
-		{"containerd", install.Containerd, "", nil},
+
 		{"docker-rootless", install.DockerRootless, "", nil},
 	}
 	for _, tt := range tests {
@@ -451,7 +451,7 @@ func TestContainerdLookup(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := ContainerdLookup(roots[0], reg); !slices.Equal(got, tt.want) {
+			if got, _, _, _ := install.ContainerdLookup(roots[0], reg); !slices.Equal(got, tt.want) {
 				t.Errorf("ContainerdLookup = %q, want %q", got, tt.want)
 			}
 		})
@@ -539,7 +539,7 @@ func TestVerifyContainerdRoots(t *testing.T) {
 			id := "lookup"
 			if tt.target == install.Docker {
 				opt.Dir = filepath.Join(droot, reg.String())
-				opt.ContainerdSearch = search
+				opt.Root = install.Root{Target: install.Docker, Dir: droot, ContainerdFirst: []string{croot}}
 				id = "lookup:containerd"
 			} else {
 				opt.Dir = filepath.Join(croot, reg.String())
@@ -605,7 +605,7 @@ func TestVerifyShadowFixFreeName(t *testing.T) {
 	taken := filepath.Join(base, "docker", "reg.example.com_5000_.certkit-old")
 	writeFolder(t, taken, map[string][]byte{"README": []byte("moved aside before")})
 	opt := Options{Registry: reg, Dir: dir, Target: install.Docker, Offline: true,
-		ContainerdSearch: install.ContainerdSearch([]string{croot, droot}, reg)}
+		Root: install.Root{Target: install.Docker, Dir: droot, ContainerdFirst: []string{croot}}}
 	c := expect(t, Verify(context.Background(), opt), "lookup:containerd", Warning, "shadowed")
 	mv := "mv " + shadow + " " + taken + "2"
 	contains(t, "fix", c.Fix, mv+" (then containerd reads "+dir+")")
