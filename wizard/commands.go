@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/certkit/certkit/ca"
+	"github.com/certkit/certkit/internal/rootflags"
 	"github.com/certkit/certkit/internal/shellquote"
 	"github.com/certkit/certkit/issue"
 )
@@ -83,14 +84,11 @@ func (p *Plan) SetupCommand() string {
 }
 
 func (p *Plan) targetFlags() string {
-	s := ""
-	for _, t := range p.Targets {
-		s += " --target " + string(t)
+	targets := make([]string, len(p.Targets))
+	for i, t := range p.Targets {
+		targets[i] = string(t)
 	}
-	if p.CertsDir != "" {
-		s += " --certs-dir " + shellquote.Quote(p.CertsDir)
-	}
-	return s
+	return rootflags.Flags(targets, p.CertsDir)
 }
 
 // formatValidity writes a validity the way --validity reads it back.
