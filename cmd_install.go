@@ -400,7 +400,10 @@ func reportFolder(u *ui, f install.FolderResult, dry, uninstall bool) {
 	if f.Removed {
 		u.printf("  (the folder itself goes too: nothing else was in it)")
 	}
-	if f.Note != "" && !uninstall {
+	switch {
+	case f.Note != "" && uninstall:
+		u.printf("  (%s)", f.Note)
+	case f.Note != "":
 		u.printf("Then %s.", f.Note)
 	}
 }

@@ -1138,8 +1138,15 @@ func (r *reader) readHostsTOML() {
 	for _, u := range h.Uses() {
 		used[u] = true
 	}
+	// A file named by several entries (the [host] entry and the root
+	// entry name the same ones) is checked, and reported, once.
+	checked := map[string]bool{}
 	for _, e := range h.Hosts {
 		for _, c := range e.CA {
+			if checked["ca\x00"+c] {
+				continue
+			}
+			checked["ca\x00"+c] = true
 			data, err := r.read(c)
 			switch {
 			case err != nil:
@@ -1153,6 +1160,10 @@ func (r *reader) readHostsTOML() {
 			}
 		}
 		for _, pair := range e.Client {
+			if checked["client\x00"+pair[0]+"\x00"+pair[1]] {
+				continue
+			}
+			checked["client\x00"+pair[0]+"\x00"+pair[1]] = true
 			certPEM, err := r.read(pair[0])
 			if err != nil {
 				pr := r.add(SeverityError, KindHostsTOMLUnreadableFile, HostsFile, fmt.Sprintf("names the client certificate %s, which containerd cannot read: %s", pair[0], errText(err)),

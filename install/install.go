@@ -119,6 +119,10 @@ type FolderResult struct {
 	pairs []string  // the names of certkit's client pairs (install)
 	extra []Problem // problems found outside the folder (shadow folders)
 	read  *Folder   // the folder as the plan read it (uninstall)
+	// unlink: uninstall leaves the folder empty, and it is reached
+	// through a symbolic link in a certs root containerd reads: the link
+	// goes after the run.
+	unlink bool
 }
 
 // Result lists every folder install looked at, in order.

@@ -494,3 +494,122 @@ func TestInstallNeverCopiesPrivateKeysOfCAOrServer(t *testing.T) {
 		})
 	}
 }
+
+// TestUninstallRefusalListsEachFileOnce: a hosts.toml of the user's that
+// names certkit's files in its [host] entry and at the top keeps uninstall
+// from taking them away; each file it names is one problem, not two.
+func TestUninstallRefusalListsEachFileOnce(t *testing.T) {
+	p := newPKI(t)
+	r := mustParse(t, "reg.example.com:5000")
+	p.issueClient(t, r.String(), "client")
+	root := filepath.Join(t.TempDir(), "certs.d")
+	dir := filepath.Join(root, r.String())
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	u := "https://" + r.String()
+	testenv.WriteFile(t, filepath.Join(dir, HostsFile), []byte("server = \""+u+"\"\nca = \"ca.crt\"\nclient = [[\"client.cert\", \"client.key\"]]\n\n[host.\""+u+"\"]\n  capabilities = [\"pull\", \"resolve\"]\n  ca = \"ca.crt\"\n  client = [[\"client.cert\", \"client.key\"]]\n"), 0o644)
+	roots := []Root{customRoot(t, Containerd, root)}
+	if _, err := Install(Options{Home: p.home, Roots: roots}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Uninstall(UninstallOptions{Registries: []host.Registry{r}, Roots: roots})
+	var be *BrokenFolderError
+	if !errors.As(err, &be) {
+		t.Fatalf("got %v, want a BrokenFolderError", err)
+	}
+	seen := map[string]bool{}
+	for _, pr := range be.Problems {
+		if seen[pr.Path] {
+			t.Errorf("%s is listed twice: %v", pr.Path, be.Problems)
+		}
+		seen[pr.Path] = true
+	}
+	if len(seen) != 2 {
+		t.Errorf("problems %v, want one for ca.crt and one for the client pair", be.Problems)
+	}
+}
+
+// TestUninstallLeavesNoFolderForContainerd: containerd stops its search
+// at the first registry folder it finds, empty or not (certsd.md §2), so
+// uninstall leaves no empty registry folder in a containerd root: not even
+// through a symbolic link (the link goes); and when files of the user's
+// stay, it warns that containerd reads them, with a fix that works.
+func TestUninstallLeavesNoFolderForContainerd(t *testing.T) {
+	p := newPKI(t)
+	r := mustParse(t, "reg.example.com:5000")
+	p.issueClient(t, r.String(), "client")
+	uninstall := func(t *testing.T, roots []Root) *Result {
+		t.Helper()
+		res, err := Uninstall(UninstallOptions{Registries: []host.Registry{r}, Roots: roots})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+
+	t.Run("only certkit's files", func(t *testing.T) {
+		root := filepath.Join(t.TempDir(), "certs.d")
+		roots := []Root{customRoot(t, Containerd, root)}
+		if _, err := Install(Options{Home: p.home, Roots: roots}); err != nil {
+			t.Fatal(err)
+		}
+		uninstall(t, roots)
+		if exists(filepath.Join(root, r.String())) {
+			t.Error("the registry folder is still in the certs root")
+		}
+	})
+
+	t.Run("through a link", func(t *testing.T) {
+		base := t.TempDir()
+		root := filepath.Join(base, "certs.d")
+		real := filepath.Join(base, "real", r.String())
+		for _, d := range []string{root, real} {
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		link := filepath.Join(root, r.String())
+		if err := os.Symlink(real, link); err != nil {
+			t.Fatal(err)
+		}
+		roots := []Root{customRoot(t, Containerd, root)}
+		if _, err := Install(Options{Home: p.home, Roots: roots}); err != nil {
+			t.Fatal(err)
+		}
+		res := uninstall(t, roots)
+		if _, err := os.Lstat(link); err == nil {
+			t.Error("the link to the empty folder is still in the certs root, where containerd stops at it")
+		}
+		if !strings.Contains(res.Folders[0].Note, link) {
+			t.Errorf("note %q does not say the link went", res.Folders[0].Note)
+		}
+		if des, err := os.ReadDir(real); err != nil || len(des) != 0 {
+			t.Errorf("the linked folder: %v, %d entries; want it there, empty", err, len(des))
+		}
+	})
+
+	t.Run("files of the user's stay", func(t *testing.T) {
+		testenv.NeedTools(t, "sh")
+		base := t.TempDir()
+		root := filepath.Join(base, "certs.d")
+		dir := filepath.Join(root, r.String())
+		roots := []Root{customRoot(t, Containerd, root)}
+		if _, err := Install(Options{Home: p.home, Roots: roots}); err != nil {
+			t.Fatal(err)
+		}
+		testenv.WriteFile(t, filepath.Join(dir, "notes.txt"), []byte("notes"), 0o644)
+		res := uninstall(t, roots)
+		ws := problemsOf(res.Folders[0].Problems, KindLeftForContainerd)
+		if len(ws) != 1 || !strings.Contains(ws[0].Message, "notes.txt") {
+			t.Fatalf("problems %v, want one %s warning naming notes.txt", res.Folders[0].Problems, KindLeftForContainerd)
+		}
+		runShell(t, mvCommand(t, ws[0].Fix))
+		if exists(dir) {
+			t.Errorf("the fix %q left the folder in the certs root", ws[0].Fix)
+		}
+		if !exists(filepath.Join(base, r.String()+shadowSuffix, "notes.txt")) {
+			t.Errorf("the fix %q did not keep the user's file", ws[0].Fix)
+		}
+	})
+}

@@ -1,12 +1,17 @@
 package install
 
 import (
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/certkit/certkit/host"
 	"github.com/certkit/certkit/internal/errs"
+	"github.com/certkit/certkit/internal/prose"
+	"github.com/certkit/certkit/internal/shellquote"
 )
 
 // UninstallOptions say what to take away where.
@@ -68,7 +73,35 @@ func Uninstall(opt UninstallOptions) (*Result, error) {
 	if err := b.run(func(c *change) error { return prepareUninstall(b, c, opt) }); err != nil {
 		return res, err
 	}
+	for i := range res.Folders {
+		if err := res.Folders[i].removeLink(); err != nil {
+			return res, err
+		}
+	}
 	return res, nil
+}
+
+// KindLeftForContainerd: uninstall left files of the user's in a registry
+// folder of a containerd root, without hosts.toml: containerd reads that
+// folder, and no later certs root, for the registry.
+const KindLeftForContainerd Kind = "left-for-containerd"
+
+// removeLink removes the symbolic link, in a certs root containerd reads,
+// to a registry folder uninstall left empty (FolderResult.unlink).
+func (fr *FolderResult) removeLink() error {
+	if !fr.unlink {
+		return nil
+	}
+	link := filepath.Join(fr.Root, fr.Registry)
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+		return err
+	}
+	if err := os.Remove(link); err != nil {
+		return fmt.Errorf("certkit's files for %s were removed, but not the link %s to the folder, now empty, which containerd reads and stops at: %w; remove it: rm %s",
+			fr.Registry, link, permission(fr.root, err), shellquote.Quote(link))
+	}
+	fr.Note = fmt.Sprintf("the link %s to it was removed too: containerd would read the empty folder for %s and stop its search there", link, fr.Registry)
+	return syncDir(fr.Root)
 }
 
 // uninstallCmd is the command the hints of Uninstall's errors say to run
@@ -77,7 +110,8 @@ const uninstallCmd = "uninstall"
 
 func planUninstall(root Root, reg host.Registry, opt UninstallOptions) (*FolderResult, error) {
 	name := reg.String()
-	fr := &FolderResult{Target: root.Target, Registry: name, Root: root.Dir, Dir: filepath.Join(root.Dir, name), reg: reg, root: root}
+	fr := &FolderResult{Target: root.Target, Registry: name, Root: root.Dir, Dir: filepath.Join(root.Dir, name), reg: reg, root: root,
+		Files: []FileChange{}} // [] in JSON when there is none
 	dir, err := resolveFolder(fr.Dir, uninstallCmd)
 	if err != nil {
 		return nil, err
@@ -158,8 +192,25 @@ func planUninstall(root Root, reg host.Registry, opt UninstallOptions) (*FolderR
 		}
 	}
 	// A folder reached through a symbolic link stays (empty), so that the
-	// link does not dangle.
+	// link does not dangle; but in a certs root containerd reads, the link
+	// to an empty folder would be a registry folder where containerd
+	// stops its search (certsd.md §2): the link goes, after the run.
 	fr.Removed = fr.Changed && left == 0 && !linked
+	fr.unlink = fr.Changed && left == 0 && linked && root.ContainerdReads()
+	if fr.Changed && left > 0 && root.HostsTOML && !slices.ContainsFunc(fr.Files, func(f FileChange) bool {
+		return f.Name == HostsFile && f.Action != Remove
+	}) {
+		var kept []string
+		for _, f := range fr.Files {
+			if f.Action != Remove && f.Name != ManifestFile {
+				kept = append(kept, f.Name)
+			}
+		}
+		fr.Problems = append(fr.Problems, Problem{Severity: SeverityWarning, Kind: KindLeftForContainerd,
+			Message: fmt.Sprintf("keeps %s, which certkit did not install (or which changed since), so containerd still reads this folder for %s: with no hosts.toml left, it reads the loose files here and does not go on to the next certs root of its config_path (such as /etc/docker/certs.d)",
+				prose.AndList(kept), name),
+			Fix: "if containerd should not read it, move the folder out of the certs root: " + ShadowMove(filepath.Join(root.Dir, name))})
+	}
 	if fr.Changed {
 		if err := fr.checkWritable(opt.DryRun, uninstallCmd); err != nil {
 			return nil, err
