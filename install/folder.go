@@ -554,8 +554,14 @@ func (r *reader) caFile(name string) {
 		notCA := !(c.IsCA && c.BasicConstraintsValid)
 		first := len(r.f.Problems)
 		if notCA {
-			r.add(SeverityWarning, KindNotCA, name, fmt.Sprintf("holds %s, which is not a CA: it only helps if the registry serves exactly this certificate", describe(c)),
-				"put the CA that signed the registry's certificate here instead (certkit's is ca.crt in the certkit home's ca folder)")
+			fix := "put the CA that signed the registry's certificate here instead (certkit's is ca.crt in the certkit home's ca folder)"
+			if name != CAFileName && r.names[CAFileName] {
+				// ca.crt is there (certkit installs it): the leftover goes,
+				// to a name no runtime reads.
+				fix = fmt.Sprintf("unless the registry serves exactly this certificate, move it out of the way (%s is the folder's CA file): %s",
+					CAFileName, moveAside(p, ""))
+			}
+			r.add(SeverityWarning, KindNotCA, name, fmt.Sprintf("holds %s, which is not a CA: it only helps if the registry serves exactly this certificate", describe(c)), fix)
 			what = "certificate " + describe(c)
 		}
 		r.validity(name, what, c, SeverityWarning, "replace it with the current CA certificate")

@@ -231,6 +231,20 @@ func TestReadFolderFixesRun(t *testing.T) {
 			},
 		},
 		{
+			name: "leftover server certificate beside ca.crt",
+			setup: func(t *testing.T, dir string) {
+				good(t, dir)
+				serverPEM, _ := p.server(t, "reg.example.com")
+				testenv.WriteFile(t, filepath.Join(dir, "localhost.crt"), serverPEM, 0o644)
+			},
+			kind: KindNotCA,
+			check: func(t *testing.T, dir string) {
+				if !exists(filepath.Join(dir, "localhost.crt.orig")) {
+					t.Error("the leftover was not kept under a name no runtime reads")
+				}
+			},
+		},
+		{
 			name: "copy of ca.crt saved as ca.cert",
 			setup: func(t *testing.T, dir string) {
 				good(t, dir)
