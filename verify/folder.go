@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -87,7 +88,15 @@ func Verify(ctx context.Context, opt Options) *Report {
 func readFolder(opt Options, dir string, now func() time.Time) ([]Check, Target) {
 	reg := opt.Registry
 	tg := Target{Registry: reg, Dir: dir, Consumer: opt.Target, CertsDir: opt.CertsDir}
-	f, err := install.ReadFolderWith(dir, install.ReadOptions{Now: now, Name: reg.String(), Flags: rootFlags(opt)})
+	flags := rootFlags(opt)
+	if opt.Dir != "" && dir != opt.Dir {
+		// The runtime reads another folder than the one certkit installs
+		// (found first in its search): the fixes install into the folder
+		// it reads, else they would write one it never looks at.
+		tg.CertsDir = filepath.Dir(dir)
+		flags = targetFlags(opt.Target, tg.CertsDir)
+	}
+	f, err := install.ReadFolderWith(dir, install.ReadOptions{Now: now, Name: reg.String(), Flags: flags})
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return []Check{missingFolder(opt, dir)}, tg
@@ -129,7 +138,7 @@ func readFolder(opt Options, dir string, now func() time.Time) ([]Check, Target)
 		summary.Kind = "empty-folder"
 		summary.Message = fmt.Sprintf("%s has no CA file and no client pair: %s only the system roots here and %s no client certificate",
 			dir, readers(opt.Target)+" "+agree(opt.Target, "trust", "trusts"), agree(opt.Target, "send", "sends"))
-		summary.Fix = "certkit install --host " + hostArg(reg) + rootFlags(opt)
+		summary.Fix = "certkit install --host " + hostArg(reg) + flags
 	}
 	checks := []Check{summary}
 	for _, p := range f.Problems {

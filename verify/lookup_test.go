@@ -122,6 +122,24 @@ func TestVerifyPodmanSearch(t *testing.T) {
 	}
 }
 
+// An empty folder that podman reads first (as root, in root's home) hides
+// the folder certkit installs: the fix installs into the folder podman
+// reads, not into the hidden one.
+func TestVerifyPodmanEmptyFolderFirst(t *testing.T) {
+	t.Parallel()
+	reg, _ := host.Parse("reg.example.com:5000")
+	roots := podmanRoots(t)
+	var search []string
+	for _, r := range roots {
+		search = append(search, filepath.Join(r, reg.String()))
+	}
+	writeFolder(t, search[0], nil)
+	rep := Verify(context.Background(), Options{Registry: reg, Dir: search[1], Target: install.Podman, Search: search, Offline: true})
+	c := expect(t, rep, "folder", Warning, "empty-folder")
+	contains(t, "message", c.Message, search[0])
+	contains(t, "fix", c.Fix, "certkit install --host "+reg.String()+" --target podman --certs-dir "+roots[0])
+}
+
 // Live, a leftover folder that podman reads first decides what it sends:
 // here a pair from an old CA, which the registry refuses, while the folder
 // certkit installed behind it would work.
