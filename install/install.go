@@ -260,18 +260,40 @@ func (e *BrokenFolderError) Error() string {
 	return b.String()
 }
 
-// Hint is the fix of the first problem.
+// Hint gives the fix of every problem, once each: for a file that must
+// leave the folder (a stray key), only that, which ends its other
+// problems (a key readable by others) too.
 func (e *BrokenFolderError) Hint() string {
 	cmd := e.Command
 	if cmd == "" {
 		cmd = "install"
 	}
+	leaves := map[string]bool{}
 	for _, p := range e.Problems {
-		if p.Fix != "" {
-			return p.Fix + "; then run " + cmd + " again"
+		if p.File != "" && p.Fix != "" && (p.Kind == KindStrayKey || p.Kind == KindCAKey || p.Kind == KindServerKey) {
+			leaves[p.File] = true
 		}
 	}
-	return ""
+	var fixes, labelled []string
+	for _, p := range e.Problems {
+		if p.Fix == "" || leaves[p.File] && p.Kind != KindStrayKey && p.Kind != KindCAKey && p.Kind != KindServerKey {
+			continue
+		}
+		l := p.Fix
+		if p.File != "" {
+			l = p.File + ": " + l
+		}
+		if !slices.Contains(labelled, l) {
+			fixes, labelled = append(fixes, p.Fix), append(labelled, l)
+		}
+	}
+	switch len(fixes) {
+	case 0:
+		return ""
+	case 1:
+		return fixes[0] + "; then run " + cmd + " again"
+	}
+	return "fix each of them, then run " + cmd + " again:\n  " + strings.Join(labelled, "\n  ")
 }
 
 // PermissionError reports a certs root this process may not write, or

@@ -362,3 +362,56 @@ func checkPermissionError(t *testing.T, err error, root string) {
 		t.Fatalf("got %v, want a PermissionError on %s with a sudo hint", err, root)
 	}
 }
+
+// TestBrokenFolderHintGivesEveryFix: a folder broken in two ways gets a
+// hint that fixes both, so that the run after it goes through: for a
+// world-readable stray key, moving it out (which ends its mode problem
+// too), not a chmod that leaves it stray; for two files, both fixes.
+func TestBrokenFolderHintGivesEveryFix(t *testing.T) {
+	testenv.NeedTools(t, "sh")
+	p := newPKI(t)
+	other := newPKI(t)
+	r := mustParse(t, "reg.example.com:5000")
+	p.issueClient(t, r.String(), "client")
+	_, strayKey := other.client(t, "old", nil)
+	theirCert, _ := other.client(t, "theirs", nil)
+
+	t.Run("world-readable stray key", func(t *testing.T) {
+		root := filepath.Join(t.TempDir(), "certs.d")
+		dir := filepath.Join(root, r.String())
+		os.MkdirAll(dir, 0o755)
+		testenv.WriteFile(t, filepath.Join(dir, "old.key"), strayKey, 0o644)
+		roots := []Root{customRoot(t, Docker, root)}
+		_, err := Install(Options{Home: p.home, Roots: roots})
+		isBroken("old.key", "missing client certificate")(t, err)
+		h := errs.HintOf(err)
+		if strings.Contains(h, "chmod") || !strings.Contains(h, "move "+filepath.Join(dir, "old.key")+" out of certs.d") {
+			t.Fatalf("hint %q, want the move that ends both problems", h)
+		}
+		if err := os.Rename(filepath.Join(dir, "old.key"), filepath.Join(t.TempDir(), "old.key")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Install(Options{Home: p.home, Roots: roots}); err != nil {
+			t.Fatalf("after the hint: %v", err)
+		}
+	})
+
+	t.Run("two broken files", func(t *testing.T) {
+		root := filepath.Join(t.TempDir(), "certs.d")
+		dir := filepath.Join(root, r.String())
+		os.MkdirAll(dir, 0o755)
+		// A client certificate without its key, and a readable key of
+		// another pair: each has its own fix, and both are given.
+		testenv.WriteFile(t, filepath.Join(dir, "theirs.cert"), theirCert, 0o644)
+		testenv.WriteFile(t, filepath.Join(dir, "old.key"), strayKey, 0o600)
+		roots := []Root{customRoot(t, Docker, root)}
+		_, err := Install(Options{Home: p.home, Roots: roots})
+		isBroken("theirs.cert", "has no theirs.key")(t, err)
+		h := errs.HintOf(err)
+		for _, f := range []string{"theirs.cert: ", "old.key: "} {
+			if !strings.Contains(h, f) {
+				t.Errorf("hint %q gives no fix for %s", h, f)
+			}
+		}
+	})
+}
