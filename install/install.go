@@ -438,6 +438,7 @@ func planInstall(root Root, reg host.Registry, m *material, opt Options) (*Folde
 	if fr.extra, err = containerdShadows(root, reg, opt.Roots, dir); err != nil {
 		return nil, err
 	}
+	fr.extra = append(fr.extra, podmanShadows(root, reg, opt.Roots)...)
 
 	want := map[string][]byte{CAFileName: m.caPEM}
 	for _, p := range m.pairs {

@@ -37,7 +37,7 @@ func Roots(targets []Target, certsDir string, env RootEnv) ([]Root, error) {
 		// The target's own root named with --certs-dir is read as that
 		// root is.
 		if d, err := ResolveRoot(r.Target, env); err == nil && filepath.Clean(d.Dir) == r.Dir {
-			r.ContainerdFirst = d.ContainerdFirst
+			r.ContainerdFirst, r.PodmanFirst = d.ContainerdFirst, d.PodmanFirst
 		}
 		return []Root{r}, nil
 	}

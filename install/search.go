@@ -2,12 +2,14 @@ package install
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 
 	"github.com/certkit/certkit/host"
+	"github.com/certkit/certkit/internal/shellquote"
 )
 
 // The runtimes' searches for a registry's folder (certsd.md §2): install
@@ -66,20 +68,49 @@ func ContainerdLookup(root Root, reg host.Registry) (search []string, used, own 
 // read the first that exists and no other. The per-user folder is left
 // out when env finds no home.
 func PodmanSearch(env RootEnv, reg host.Registry) []string {
+	var out []string
+	for _, r := range podmanRoots(env) {
+		if d := filepath.Join(r, reg.String()); !slices.Contains(out, d) {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// podmanRoots are the certs roots of PodmanSearch, in its order.
+func podmanRoots(env RootEnv) []string {
 	var roots []string
 	if env.HomeDir != nil {
 		if h, err := env.HomeDir(); err == nil && h != "" {
 			roots = append(roots, filepath.Join(h, podmanUserDir))
 		}
 	}
-	roots = append(roots, podmanSystemDir, dockerRootDir)
-	var out []string
-	for _, r := range roots {
-		if d := filepath.Join(r, reg.String()); !slices.Contains(out, d) {
-			out = append(out, d)
+	return append(roots, podmanSystemDir, dockerRootDir)
+}
+
+// podmanShadows warns about a folder podman, skopeo and buildah read for
+// reg instead of the one certkit installs into root: the registry's
+// folder in a certs root they search first (root.PodmanFirst: the
+// per-user root of whoever runs them, when certkit installs into
+// /etc/containers/certs.d as root). A root the run installs into too is
+// no shadow; nor is a folder certkit installed there.
+func podmanShadows(root Root, reg host.Registry, roots []Root) []Problem {
+	name := reg.String()
+	for _, first := range root.PodmanFirst {
+		if slices.ContainsFunc(roots, func(r Root) bool { return filepath.Clean(r.Dir) == filepath.Clean(first) }) {
+			return nil
 		}
+		shadow := filepath.Join(first, name)
+		if i, _ := FirstExisting([]string{shadow}); i < 0 || CertkitFolder(shadow, reg) {
+			continue
+		}
+		return []Problem{{Severity: SeverityWarning, Kind: KindShadowFolder,
+			Message: fmt.Sprintf("podman, skopeo and buildah, run as the user whose home holds %s, read %s for %s and never this folder (they read the first folder for the registry that exists, per-user first)",
+				first, shadow, name),
+			Fix: fmt.Sprintf("install into that folder too: certkit install --target podman --host %s --certs-dir %s; or move it out of the way: %s",
+				shellquote.Quote(name), shellquote.Quote(first), ShadowMove(shadow))}}
 	}
-	return out
+	return nil
 }
 
 // FirstExisting returns the index of the folder of search that a runtime

@@ -60,6 +60,10 @@ type Root struct {
 	// one (its config_path order): a folder for a registry there, or
 	// _default, hides this root's folder from containerd.
 	ContainerdFirst []string `json:"containerd_first,omitempty"`
+	// PodmanFirst are the certs roots podman, skopeo and buildah search
+	// before this one (PodmanSearch): a folder for a registry there hides
+	// this root's folder from them.
+	PodmanFirst []string `json:"podman_first,omitempty"`
 }
 
 // RootEnv is the part of the environment the certs roots depend on: the
@@ -91,6 +95,13 @@ func ResolveRoot(t Target, env RootEnv) (Root, error) {
 	case Podman:
 		if euid(env) == 0 {
 			r.Dir, r.System = podmanSystemDir, true
+			// As root, podman reads root's own per-user root first.
+			for _, d := range podmanRoots(env) {
+				if d == podmanSystemDir {
+					break
+				}
+				r.PodmanFirst = append(r.PodmanFirst, d)
+			}
 			break
 		}
 		h, err := userHome(env)
