@@ -1196,8 +1196,14 @@ func (r *reader) readHostsTOML() {
 			r.add(SeverityWarning, KindSkipVerify, HostsFile, "sets skip_verify = true for "+e.URL+": containerd does not check the registry's certificate", "remove skip_verify and name the CA with ca = \"ca.crt\"")
 		}
 	}
+	notPEM := map[string]bool{}
+	for _, c := range r.f.CAs {
+		notPEM[c.Name] = len(c.Certs) == 0
+	}
 	for _, name := range r.looseNames() {
-		if !used[r.path(name)] {
+		// A .crt that is not PEM is reported as such: named in hosts.toml,
+		// it would make containerd fail.
+		if !used[r.path(name)] && !notPEM[name] {
 			r.add(SeverityWarning, KindHiddenByHostsTOML, name, "is ignored by containerd: hosts.toml exists and does not name it (Docker and podman still read it)",
 				"name it in "+p+" (ca = [...] for a .crt, client = [[\"NAME.cert\", \"NAME.key\"]] for a pair), or run: "+r.hostsTOMLCmd(false))
 		}

@@ -567,9 +567,17 @@ func planInstall(root Root, reg host.Registry, m *material, opt Options) (*Folde
 	// The user's files must not break the folder: that would make certkit's
 	// pair useless, and the fix is theirs to make.
 	if cur.folder != nil {
+		// With certkit's hosts.toml written, containerd no longer reads
+		// the loose files: what fails only its reading of them (a .crt
+		// that is not PEM) no longer breaks the folder, and the check of
+		// the new folder (prepareInstall, dryCheck) says what it is then.
+		writesTOML := slices.ContainsFunc(fr.Files, func(f FileChange) bool { return f.Name == HostsFile && f.Certkit })
 		var blocking []Problem
 		for _, p := range cur.folder.Problems {
 			if p.Severity != SeverityError || !isKept(fr.Files, p.File) || fr.namesNew(p) {
+				continue
+			}
+			if writesTOML && p.LoaderError == "" && p.ContainerdError != "" && p.File != HostsFile {
 				continue
 			}
 			if _, own := cur.manifest.Has(p.File); own {
