@@ -1204,8 +1204,14 @@ func (r *reader) readHostsTOML() {
 		// A .crt that is not PEM is reported as such: named in hosts.toml,
 		// it would make containerd fail.
 		if !used[r.path(name)] && !notPEM[name] {
-			r.add(SeverityWarning, KindHiddenByHostsTOML, name, "is ignored by containerd: hosts.toml exists and does not name it (Docker and podman still read it)",
-				"name it in "+p+" (ca = [...] for a .crt, client = [[\"NAME.cert\", \"NAME.key\"]] for a pair), or run: "+r.hostsTOMLCmd(false))
+			fix := "name it in " + p + " (ca = [...] for a .crt, client = [[\"NAME.cert\", \"NAME.key\"]] for a pair)"
+			// certkit's own hosts.toml names every PEM .crt of the folder
+			// once install writes it again; elsewhere, install writes one
+			// into containerd's certs root.
+			if _, own := r.f.Manifest.Has(HostsFile); strings.HasSuffix(name, CAExt) && (own || !r.opt.HostsTOML) {
+				fix += ", or run: " + r.hostsTOMLCmd(false)
+			}
+			r.add(SeverityWarning, KindHiddenByHostsTOML, name, "is ignored by containerd: hosts.toml exists and does not name it (Docker and podman still read it)", fix)
 		}
 	}
 }

@@ -646,7 +646,7 @@ ca = "/abs/root.crt"
 
 func TestRenderHostsTOMLParses(t *testing.T) {
 	dir := t.TempDir()
-	h := parseHostsTOML(dir, renderHostsTOML("[fd00::1]:5000", "ca.crt", []string{"alice", "bob"}))
+	h := parseHostsTOML(dir, renderHostsTOML("[fd00::1]:5000", []string{"ca.crt"}, []string{"alice", "bob"}))
 	if h.Err != nil {
 		t.Fatal(h.Err)
 	}

@@ -13,7 +13,7 @@ import (
 // FuzzParseHostsTOML: any bytes parse without a panic, and every path a
 // parsed file names is made absolute against the folder, as containerd does.
 func FuzzParseHostsTOML(f *testing.F) {
-	f.Add([]byte(renderHostsTOML("reg.example.com:5000", "ca.crt", []string{"client", "ci"})))
+	f.Add([]byte(renderHostsTOML("reg.example.com:5000", []string{"ca.crt", "corp.crt"}, []string{"client", "ci"})))
 	f.Add([]byte("server = \"https://reg\"\nca = [\"/abs/a.crt\", \"b.crt\"]\nclient = \"combined.pem\"\n"))
 	f.Add([]byte("[host.\"https://m\"]\n  client = [[\"a.cert\", \"a.key\"], \"b.pem\"]\n[host.\"https://m\".header]\n  x = [\"1\"]\n"))
 	f.Add([]byte("[host.\"x\"\n"))

@@ -194,7 +194,7 @@ func serverHost(server string) string {
 }
 
 // renderHostsTOML writes the hosts.toml certkit installs: the registry as
-// server, and the CA and every client pair, relative to the folder (so the
+// server, and the CA files (certkit's first) and every client pair, relative to the folder (so the
 // folder can be moved into place whole). They are named twice: in the
 // [host] entry, which containerd tries first, and at the root, which
 // applies to the server entry containerd appends last. That second entry
@@ -202,7 +202,7 @@ func serverHost(server string) string {
 // know, so the [host] entry cannot list it) and is also where containerd
 // falls through to after an error; without the root fields it would reach
 // the registry with no CA and no client certificate.
-func renderHostsTOML(registry, caFile string, pairs []string) []byte {
+func renderHostsTOML(registry string, caFiles []string, pairs []string) []byte {
 	u := "https://" + registry
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Written by certkit for %s; certkit uninstall removes it.\n", registry)
@@ -216,12 +216,20 @@ func renderHostsTOML(registry, caFile string, pairs []string) []byte {
 		fmt.Fprintf(&client, "[%s, %s]", strconv.Quote(name+CertExt), strconv.Quote(name+KeyExt))
 	}
 	client.WriteString("]")
+	ca := strconv.Quote(caFiles[0])
+	if len(caFiles) > 1 {
+		var q []string
+		for _, c := range caFiles {
+			q = append(q, strconv.Quote(c))
+		}
+		ca = "[" + strings.Join(q, ", ") + "]"
+	}
 	fmt.Fprintf(&b, "server = %s\n", strconv.Quote(u))
-	fmt.Fprintf(&b, "ca = %s\n", strconv.Quote(caFile))
+	fmt.Fprintf(&b, "ca = %s\n", ca)
 	fmt.Fprintf(&b, "client = %s\n\n", client.String())
 	fmt.Fprintf(&b, "[host.%s]\n", strconv.Quote(u))
 	b.WriteString("  capabilities = [\"pull\", \"resolve\", \"push\"]\n")
-	fmt.Fprintf(&b, "  ca = %s\n", strconv.Quote(caFile))
+	fmt.Fprintf(&b, "  ca = %s\n", ca)
 	fmt.Fprintf(&b, "  client = %s\n", client.String())
 	return []byte(b.String())
 }

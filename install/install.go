@@ -446,13 +446,25 @@ func planInstall(root Root, reg host.Registry, m *material, opt Options) (*Folde
 		want[p.name+KeyExt] = p.keyPEM
 		fr.pairs = append(fr.pairs, p.name)
 	}
-	if root.HostsTOML {
-		want[HostsFile] = renderHostsTOML(name, CAFileName, fr.pairs)
-	}
-
 	cur, err := readCurrent(root, dir, fr.readOptions(opt.Now, opt.Roots, opt.Flags))
 	if err != nil {
 		return nil, err
+	}
+	if root.HostsTOML {
+		// containerd reads only what hosts.toml names: it names, after
+		// certkit's ca.crt, every other CA file of the folder that Docker
+		// and podman load (PEM), so that they all trust the same CAs. One
+		// that is not PEM stays out (containerd would fail on it; the
+		// loaders ignore it) and is reported.
+		cas := []string{CAFileName}
+		if cur.folder != nil {
+			for _, c := range cur.folder.CAs {
+				if _, own := cur.manifest.Has(c.Name); c.Name != CAFileName && !own && len(c.Certs) > 0 {
+					cas = append(cas, c.Name)
+				}
+			}
+		}
+		want[HostsFile] = renderHostsTOML(name, cas, fr.pairs)
 	}
 	fr.Existed = cur.exists
 	var foreign, changed []string
