@@ -96,7 +96,9 @@ func readFolder(opt Options, dir string, now func() time.Time) ([]Check, Target)
 		tg.CertsDir = filepath.Dir(dir)
 		flags = targetFlags(opt.Target, tg.CertsDir)
 	}
-	f, err := install.ReadFolderWith(dir, install.ReadOptions{Now: now, Name: reg.String(), Flags: flags})
+	// The fixes' install commands name --target as opt.Target: with
+	// containerd's, install writes the folder's hosts.toml.
+	f, err := install.ReadFolderWith(dir, install.ReadOptions{Now: now, Name: reg.String(), Flags: flags, HostsTOML: opt.Target == install.Containerd})
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return []Check{missingFolder(opt, dir)}, tg
