@@ -450,6 +450,10 @@ func planInstall(root Root, reg host.Registry, m *material, opt Options) (*Folde
 	if err != nil {
 		return nil, err
 	}
+	if cur.badManifest != nil && !opt.Force {
+		return nil, &BadManifestError{Path: filepath.Join(dir, ManifestFile), Err: cur.badManifest, Command: "install",
+			Fix: "certkit install --force --host " + shellquote.Quote(name) + opt.Flags}
+	}
 	if root.HostsTOML {
 		// containerd reads only what hosts.toml names: it names, after
 		// certkit's ca.crt, every other CA file of the folder that Docker
@@ -474,6 +478,11 @@ func planInstall(root Root, reg host.Registry, m *material, opt Options) (*Folde
 		fc := FileChange{Name: fname, Path: filepath.Join(dir, fname), Mode: modeFor(fname), Certkit: true}
 		e, exists := cur.entries[fname]
 		ownSum, own := cur.manifest.Has(fname)
+		if cur.badManifest != nil && exists && e.regular && bytes.Equal(e.data, data) {
+			// --force over a manifest that cannot be read: what holds
+			// exactly what certkit installs is taken as certkit's.
+			ownSum, own = sum(data), true
+		}
 		switch {
 		case !exists:
 			fc.Action = Create
@@ -711,7 +720,35 @@ type current struct {
 	exists   bool
 	entries  map[string]entry
 	manifest *Manifest
-	folder   *Folder
+	// badManifest is why the folder's manifest cannot be read; manifest
+	// is nil then. Install refuses such a folder unless forced, and then
+	// takes as certkit's the files whose content is what it installs.
+	badManifest error
+	folder      *Folder
+}
+
+// BadManifestError reports a manifest certkit cannot read: which files of
+// the folder are certkit's is not known.
+type BadManifestError struct {
+	Path    string
+	Err     error
+	Command string // "install" or "uninstall"
+	Fix     string // the install command that writes it again
+}
+
+func (e *BadManifestError) Error() string {
+	return fmt.Sprintf("%s: %v; certkit cannot tell which files of the folder it installed", e.Path, e.Err)
+}
+
+func (e *BadManifestError) Unwrap() error { return e.Err }
+
+// Hint names the command that writes the manifest again.
+func (e *BadManifestError) Hint() string {
+	h := "nothing was changed; " + e.Fix + " writes it again: the files whose content is what certkit installs become certkit's, the others stay yours"
+	if e.Command == uninstallCmd {
+		h += "; then run uninstall again"
+	}
+	return h
 }
 
 // readCurrent reads what a registry folder of root holds now. A file
@@ -750,11 +787,11 @@ func readEntries(dir string, ro ReadOptions) (*current, error) {
 		c.entries[d.Name()] = e
 	}
 	if _, ok := c.entries[ManifestFile]; ok {
-		m, err := readManifest(dir)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", filepath.Join(dir, ManifestFile), err)
+		if c.manifest, err = readManifest(dir); errors.Is(err, fs.ErrPermission) {
+			return nil, err
+		} else if err != nil {
+			c.badManifest = err
 		}
-		c.manifest = m
 	}
 	if c.folder, err = ReadFolderWith(dir, ro); err != nil {
 		return nil, err

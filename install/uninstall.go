@@ -122,6 +122,10 @@ func planUninstall(root Root, reg host.Registry, opt UninstallOptions) (*FolderR
 	if err != nil {
 		return nil, err
 	}
+	if cur.badManifest != nil {
+		return nil, &BadManifestError{Path: filepath.Join(dir, ManifestFile), Err: cur.badManifest, Command: uninstallCmd,
+			Fix: "certkit install --force --host " + shellquote.Quote(fr.Registry) + opt.Flags}
+	}
 	fr.Existed, fr.read = cur.exists, cur.folder
 	if !cur.exists || cur.manifest == nil {
 		for _, n := range sortedKeys(cur.entries) {
