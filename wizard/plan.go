@@ -294,7 +294,7 @@ func Run(p Plan, env install.RootEnv, now func() time.Time) (out *Outcome, err e
 			ReplaceOwn: p.Force || out.CACreated, Now: now,
 		})
 		if err != nil {
-			return nil, err
+			return nil, againWithSetup(err)
 		}
 		out.Install = ires
 	}
@@ -370,4 +370,19 @@ func machine() string {
 func CASummary(c *x509.Certificate) string {
 	return fmt.Sprintf("%q (%s, SHA-256 %s…, expires %s)", c.Subject.CommonName, ca.KeyTypeOf(c.PublicKey),
 		ca.Fingerprint(c)[:23], c.NotAfter.UTC().Format(time.DateOnly))
+}
+
+// againWithSetup makes the hint of an install error say to run setup
+// again, not install: setup takes back what it made before the install
+// failed, so install alone would find nothing to install.
+func againWithSetup(err error) error {
+	var ce *install.ConflictError
+	var be *install.BrokenFolderError
+	switch {
+	case errors.As(err, &ce):
+		ce.Command = "setup"
+	case errors.As(err, &be):
+		be.Command = "setup"
+	}
+	return err
 }
