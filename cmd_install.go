@@ -247,22 +247,12 @@ func reportInstall(e *env, c *cli.Context, res *install.Result, uninstall bool) 
 	if !uninstall {
 		r.Notes = res.Notes()
 	}
-	warned := map[string]bool{}
-	for _, f := range res.Folders {
-		if f.Loopback && !uninstall && !warned[f.Registry] {
-			warned[f.Registry] = true
-			if reg, err := host.Parse(f.Registry); err == nil {
-				r.Warnings = append(r.Warnings, issue.LoopbackWarning(reg))
-			}
-		}
-	}
 	if !uninstall {
+		warned := map[string]bool{}
 		for _, f := range res.Folders {
-			if reg, err := host.Parse(f.Registry); err == nil && !warned[f.Registry+" port"] {
-				warned[f.Registry+" port"] = true
-				if w := issue.PortWarning(reg); w != "" {
-					r.Warnings = append(r.Warnings, w)
-				}
+			if reg, err := host.Parse(f.Registry); err == nil && !warned[f.Registry] {
+				warned[f.Registry] = true
+				r.Warnings = append(r.Warnings, issue.Warnings(reg)...)
 			}
 		}
 	}

@@ -261,11 +261,7 @@ func reportIssue(e *env, c *cli.Context, res *issue.Result) error {
 		r.Warnings = append(r.Warnings, fmt.Sprintf("the CA expires on %s, so the certificates end then, not after %s; plan a new CA before that",
 			res.CANotAfter.UTC().Format(time.DateOnly), describeDuration(res.Requested)))
 	}
-	for _, w := range []string{issue.LoopbackWarning(res.Registry), issue.PortWarning(res.Registry)} {
-		if w != "" {
-			r.Warnings = append(r.Warnings, w)
-		}
-	}
+	r.Warnings = append(r.Warnings, issue.Warnings(res.Registry)...)
 	u := e.ui
 	for _, w := range r.Warnings {
 		u.warnf("%s", w)

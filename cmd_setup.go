@@ -112,10 +112,8 @@ func runSetup(e *env, c *cli.Context) error {
 		if !given.Registry {
 			return errs.Input("--yes needs --host", "certkit setup --yes --host reg.example.com:5000")
 		}
-		for _, msg := range []string{issue.LoopbackWarning(p.Registry), issue.PortWarning(p.Registry)} {
-			if msg != "" {
-				e.ui.warnf("%s", msg)
-			}
+		for _, msg := range issue.Warnings(p.Registry) {
+			e.ui.warnf("%s", msg)
 		}
 		p.Defaults()
 	}

@@ -143,6 +143,19 @@ func PortWarning(reg host.Registry) string {
 		"unless your references say %s/IMAGE, use --host %s", reg, bare, bare, bare, reg, bare)
 }
 
+// Warnings are the warnings about how the runtimes treat the registry's
+// name itself (LoopbackWarning, PortWarning), for every command that names
+// one.
+func Warnings(reg host.Registry) []string {
+	var ws []string
+	for _, w := range []string{LoopbackWarning(reg), PortWarning(reg)} {
+		if w != "" {
+			ws = append(ws, w)
+		}
+	}
+	return ws
+}
+
 // Issue validates every input, then makes the certificates and writes
 // them, all or none.
 func Issue(opt Options) (*Result, error) {

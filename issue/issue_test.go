@@ -810,3 +810,33 @@ func mustCSR(t *testing.T, key crypto.Signer) []byte {
 	}
 	return p
 }
+
+// TestWarnings: the registry-name warnings every command prints, each only
+// where it applies.
+func TestWarnings(t *testing.T) {
+	for _, tt := range []struct {
+		host string
+		want []string // a word of each warning, in order
+	}{
+		{"reg.example.com:5000", nil},
+		{"reg.example.com", nil},
+		{"localhost:5000", []string{"loopback"}},
+		{"reg.example.com:443", []string{"different certs.d folders"}},
+		{"127.0.0.1:443", []string{"loopback", "different certs.d folders"}},
+	} {
+		reg, err := host.Parse(tt.host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := Warnings(reg)
+		if len(got) != len(tt.want) {
+			t.Errorf("%s: %d warnings %q, want %d", tt.host, len(got), got, len(tt.want))
+			continue
+		}
+		for i, w := range tt.want {
+			if !strings.Contains(got[i], w) {
+				t.Errorf("%s: warning %d %q lacks %q", tt.host, i, got[i], w)
+			}
+		}
+	}
+}
