@@ -179,6 +179,7 @@ func checkDialAddr(addr string) error {
 func reportVerify(e *env, asJSON bool, reports []*verify.Report) error {
 	var failed []*verify.Report
 	names := map[string]bool{}
+	read := 0
 	for _, r := range reports {
 		if asJSON {
 			if err := e.printJSON(r); err != nil {
@@ -191,6 +192,9 @@ func reportVerify(e *env, asJSON bool, reports []*verify.Report) error {
 			failed = append(failed, r)
 		}
 		names[r.Registry] = true
+		if r.CoveredBy == "" {
+			read++
+		}
 	}
 	switch {
 	case len(failed) == 0:
@@ -205,34 +209,32 @@ func reportVerify(e *env, asJSON bool, reports []*verify.Report) error {
 		return fmt.Errorf("%d of %d registries failed verification: %s", len(failed), len(reports), strings.Join(list, ", "))
 	}
 	// Several certs roots (--target all): a registry's name says nothing,
-	// its folder in each root does. A folder read for two targets (podman
-	// falls back to Docker's) is named once.
-	folders := map[string]bool{}
-	for _, r := range reports {
-		folders[r.Dir] = true
-	}
-	var order []string
-	wrong := map[string][]string{}
+	// its folder in each root does. verify reads a folder once for each
+	// set of rules (a report covered by another reads nothing): the same
+	// folder is named twice only when containerd reads it by its own.
+	dirs := map[string]int{}
 	for _, r := range failed {
-		if _, seen := wrong[r.Dir]; !seen {
-			order = append(order, r.Dir)
-			wrong[r.Dir] = []string{}
-		}
+		dirs[r.Dir]++
+	}
+	var list []string
+	for _, r := range failed {
+		var wrong []string
 		for _, c := range r.Checks {
 			what := c.Kind
 			if what == "" {
 				what = c.ID
 			}
-			if c.Status == verify.Error && !c.Summary && !slices.Contains(wrong[r.Dir], what) {
-				wrong[r.Dir] = append(wrong[r.Dir], what)
+			if c.Status == verify.Error && !c.Summary && !slices.Contains(wrong, what) {
+				wrong = append(wrong, what)
 			}
 		}
+		name := r.Dir
+		if dirs[r.Dir] > 1 && r.Target == string(install.Containerd) {
+			name += " as containerd reads it"
+		}
+		list = append(list, fmt.Sprintf("%s (%s)", name, strings.Join(wrong, ", ")))
 	}
-	var list []string
-	for _, d := range order {
-		list = append(list, fmt.Sprintf("%s (%s)", d, strings.Join(wrong[d], ", ")))
-	}
-	return fmt.Errorf("%d of %d folders failed verification: %s", len(order), len(folders), strings.Join(list, "; "))
+	return fmt.Errorf("%d of %d folders failed verification: %s", len(failed), read, strings.Join(list, "; "))
 }
 
 func printVerify(u *ui, r *verify.Report) {
@@ -245,6 +247,8 @@ func printVerify(u *ui, r *verify.Report) {
 	}
 	took := time.Duration(r.Elapsed).Round(time.Millisecond)
 	switch {
+	case r.CoveredBy != "":
+		u.printf("%s: %s, %s; the folder is checked in the report for --target %s (%s)", r.Registry, plural(r.Errors, "error"), plural(r.Warnings, "warning"), r.CoveredBy, took)
 	case r.Errors > 0:
 		u.printf("%s: %s, %s (%s)", r.Registry, plural(r.Errors, "error"), plural(r.Warnings, "warning"), took)
 	default:

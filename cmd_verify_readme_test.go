@@ -101,7 +101,7 @@ func TestReadmeVerifyJSON(t *testing.T) {
 	if row == "" {
 		t.Fatal("README.md lacks verify's --json row")
 	}
-	fields := []string{"registry", "dir", "install_dir", "errors", "warnings"}
+	fields := []string{"registry", "target", "dir", "install_dir", "covered_by", "errors", "warnings"}
 	ct := reflect.TypeFor[verify.Check]()
 	for i := range ct.NumField() {
 		tag, _, _ := strings.Cut(ct.Field(i).Tag.Get("json"), ",")

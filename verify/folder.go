@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -52,12 +53,24 @@ type Options struct {
 // check says which. Every finding is a check in the report.
 func Verify(ctx context.Context, opt Options) *Report {
 	start := time.Now()
+	dir, lookup := lookupFolder(opt)
+	return verifyFolder(ctx, opt, dir, lookup, start)
+}
+
+// lookupFolder is the folder the consumer of opt reads and the checks
+// that say how it found it (Options.Search, and containerd's search
+// through Docker's root).
+func lookupFolder(opt Options) (string, []Check) {
+	dir, lookup := pickFolder(opt)
+	return dir, append(lookup, containerdShadow(opt)...)
+}
+
+// verifyFolder is Verify once the folder to read, dir, is known.
+func verifyFolder(ctx context.Context, opt Options, dir string, lookup []Check, start time.Time) *Report {
 	now := opt.Live.Now
 	if now == nil {
 		now = time.Now
 	}
-	dir, lookup := pickFolder(opt)
-	lookup = append(lookup, containerdShadow(opt)...)
 	checks, tg := readFolder(opt, dir, now)
 	tg.Addr = opt.Addr
 	if dir != opt.Dir {
@@ -72,10 +85,57 @@ func Verify(ctx context.Context, opt Options) *Report {
 	} else {
 		rep = probeChecks(ctx, tg, opt.Live)
 	}
+	rep.Target = targetName(opt.Target)
 	rep.Checks = append(append(lookup, checks...), rep.Checks...)
 	if dir != opt.Dir {
 		rep.InstallDir = opt.Dir
 	}
+	rep.count()
+	rep.Elapsed = Millis(time.Since(start))
+	return rep
+}
+
+// targetName is the --target whose certs root t is (docker when empty).
+func targetName(t install.Target) string {
+	if t == "" {
+		return string(install.Docker)
+	}
+	return string(t)
+}
+
+// readKey is what decides a report's findings: the folder read, the
+// registry and address probed, and the rules the folder is read by
+// (containerd reads hosts.toml; Docker and podman do not, and fail on
+// other files).
+type readKey struct {
+	dir, registry, addr string
+	offline, containerd bool
+}
+
+func keyOf(opt Options, dir string) readKey {
+	return readKey{dir: filepath.Clean(dir), registry: opt.Registry.String(), addr: opt.Addr, offline: opt.Offline, containerd: opt.Target == install.Containerd}
+}
+
+// coveredReport is the report for opt when the folder its consumer reads,
+// dir, is read by the same rules for another report (by): it keeps only
+// the lookup, which says where the folder's findings and the live checks
+// are, and counts nothing else again.
+func coveredReport(opt Options, dir string, lookup []Check, by Options, start time.Time) *Report {
+	rep := &Report{Registry: opt.Registry.String(), Dir: dir, Target: targetName(opt.Target),
+		CoveredBy: targetName(by.Target), Accepted: []string{}}
+	if dir != opt.Dir {
+		rep.InstallDir = opt.Dir
+	}
+	i := slices.IndexFunc(lookup, func(c Check) bool { return c.ID == "lookup" })
+	if i < 0 {
+		// the consumer reads its one folder, dir
+		lookup = append([]Check{{ID: "lookup", Status: OK,
+			Message: fmt.Sprintf("%s %s %s", readers(opt.Target), agree(opt.Target, "read", "reads"), dir)}}, lookup...)
+		i = 0
+	}
+	lookup[i].Message += fmt.Sprintf("; %s %s it by the same rules as %s: the report for --target %s checks that folder and the registry, and its findings are not repeated here",
+		readers(opt.Target), agree(opt.Target, "read", "reads"), readers(by.Target), rep.CoveredBy)
+	rep.Checks = lookup
 	rep.count()
 	rep.Elapsed = Millis(time.Since(start))
 	return rep
@@ -205,7 +265,12 @@ func plural(n int, what string) string {
 const DefaultConcurrency = 128
 
 // All verifies every registry, at most limit at a time (DefaultConcurrency
-// when limit < 1), and returns the reports in the order of opts.
+// when limit < 1), and returns the reports in the order of opts. A folder
+// is read, and its registry probed, once for each set of rules it is read
+// by: when two consumers read the same folder the same way (podman falls
+// back to Docker's root), the later report keeps only its lookup and
+// names the report that covers it (Report.CoveredBy). containerd reads
+// the same folder by its own rules (hosts.toml), so its report is whole.
 func All(ctx context.Context, opts []Options, limit int) []*Report {
 	if limit < 1 {
 		limit = DefaultConcurrency
@@ -213,13 +278,22 @@ func All(ctx context.Context, opts []Options, limit int) []*Report {
 	reports := make([]*Report, len(opts))
 	sem := make(chan struct{}, limit)
 	var wg sync.WaitGroup
+	first := map[readKey]int{}
 	for i := range opts {
+		start := time.Now()
+		dir, lookup := lookupFolder(opts[i])
+		key := keyOf(opts[i], dir)
+		if j, seen := first[key]; seen {
+			reports[i] = coveredReport(opts[i], dir, lookup, opts[j], start)
+			continue
+		}
+		first[key] = i
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			reports[i] = Verify(ctx, opts[i])
+			reports[i] = verifyFolder(ctx, opts[i], dir, lookup, start)
 		}()
 	}
 	wg.Wait()

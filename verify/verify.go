@@ -81,9 +81,16 @@ type Report struct {
 	// InstallDir is the folder certkit installs for the target, when the
 	// consumer reads another one (Options.Search): one that comes first
 	// and hides it, or one it falls back to.
-	InstallDir string  `json:"install_dir,omitempty"`
-	Addr       string  `json:"addr,omitempty"` // the address connected to
-	Checks     []Check `json:"checks"`
+	InstallDir string `json:"install_dir,omitempty"`
+	// Target is the --target whose certs root the report is for.
+	Target string `json:"target,omitempty"`
+	// CoveredBy is set when the folder read is read by the same rules for
+	// an earlier report, that of this --target: that report holds the
+	// folder's findings and the live checks, and this one only its
+	// lookup, so nothing is checked or counted twice.
+	CoveredBy string  `json:"covered_by,omitempty"`
+	Addr      string  `json:"addr,omitempty"` // the address connected to
+	Checks    []Check `json:"checks"`
 	// Errors and Warnings count the checks, summaries left out.
 	Errors   int `json:"errors"`
 	Warnings int `json:"warnings"`
