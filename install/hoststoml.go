@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -193,43 +192,97 @@ func serverHost(server string) string {
 	return u.Host
 }
 
-// renderHostsTOML writes the hosts.toml certkit installs: the registry as
-// server, and the CA files (certkit's first) and every client pair, relative to the folder (so the
-// folder can be moved into place whole). They are named twice: in the
-// [host] entry, which containerd tries first, and at the root, which
-// applies to the server entry containerd appends last. That second entry
-// has every capability (referrers included, which containerd 1.x does not
-// know, so the [host] entry cannot list it) and is also where containerd
-// falls through to after an error; without the root fields it would reach
-// the registry with no CA and no client certificate.
+// renderHostsTOML writes the hosts.toml certkit installs: a comment that
+// says whose it is, then RenderHostsTOML's body with the CA files
+// (certkit's first) and every client pair relative to the folder, so that
+// the folder can be moved into place whole.
 func renderHostsTOML(registry string, caFiles []string, pairs []string) []byte {
-	u := "https://" + registry
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Written by certkit for %s; certkit uninstall removes it.\n", registry)
 	b.WriteString("# containerd reads only the files named here, not the loose ones beside it.\n")
-	var client strings.Builder
-	client.WriteString("[")
+	files := make([][2]string, len(pairs))
 	for i, name := range pairs {
-		if i > 0 {
-			client.WriteString(", ")
-		}
-		fmt.Fprintf(&client, "[%s, %s]", strconv.Quote(name+CertExt), strconv.Quote(name+KeyExt))
+		files[i] = [2]string{name + CertExt, name + KeyExt}
 	}
-	client.WriteString("]")
-	ca := strconv.Quote(caFiles[0])
-	if len(caFiles) > 1 {
-		var q []string
-		for _, c := range caFiles {
-			q = append(q, strconv.Quote(c))
+	b.Write(RenderHostsTOML(registry, caFiles, files))
+	return []byte(b.String())
+}
+
+// RenderHostsTOML writes the body of a hosts.toml for registry
+// (host[:port], as in image references), without comments: the registry
+// as server, the CA files cas and the client pairs (certificate, key),
+// each path as given (relative to the folder, or absolute). They are
+// named twice: in the [host] entry, which containerd tries first, and at
+// the root, which applies to the server entry containerd appends last.
+// That second entry has every capability (referrers included, which
+// containerd 1.x does not know, so the [host] entry cannot list it) and is
+// also where containerd falls through to after an error; without the root
+// fields it would reach the registry with no CA and no client
+// certificate. One CA is written as a string, several as a list; with no
+// pair the client lines are left out. certkit install and certkit template
+// containerd both write hosts.toml through it, so the two agree. Every
+// string must be valid UTF-8, as TOML is.
+func RenderHostsTOML(registry string, cas []string, pairs [][2]string) []byte {
+	u := tomlQuote("https://" + registry)
+	var ca string
+	switch len(cas) {
+	case 0:
+	case 1:
+		ca = tomlQuote(cas[0])
+	default:
+		q := make([]string, len(cas))
+		for i, c := range cas {
+			q[i] = tomlQuote(c)
 		}
 		ca = "[" + strings.Join(q, ", ") + "]"
 	}
-	fmt.Fprintf(&b, "server = %s\n", strconv.Quote(u))
-	fmt.Fprintf(&b, "ca = %s\n", ca)
-	fmt.Fprintf(&b, "client = %s\n\n", client.String())
-	fmt.Fprintf(&b, "[host.%s]\n", strconv.Quote(u))
+	var client string
+	if len(pairs) > 0 {
+		q := make([]string, len(pairs))
+		for i, p := range pairs {
+			q[i] = "[" + tomlQuote(p[0]) + ", " + tomlQuote(p[1]) + "]"
+		}
+		client = "[" + strings.Join(q, ", ") + "]"
+	}
+	var b strings.Builder
+	fields := func(indent string) {
+		if ca != "" {
+			fmt.Fprintf(&b, "%sca = %s\n", indent, ca)
+		}
+		if client != "" {
+			fmt.Fprintf(&b, "%sclient = %s\n", indent, client)
+		}
+	}
+	fmt.Fprintf(&b, "server = %s\n", u)
+	fields("")
+	fmt.Fprintf(&b, "\n[host.%s]\n", u)
 	b.WriteString("  capabilities = [\"pull\", \"resolve\", \"push\"]\n")
-	fmt.Fprintf(&b, "  ca = %s\n", ca)
-	fmt.Fprintf(&b, "  client = %s\n", client.String())
+	fields("  ")
 	return []byte(b.String())
+}
+
+// tomlQuote writes s as a TOML basic string: '"', '\\' and control
+// characters escaped, everything else as it is.
+func tomlQuote(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, `\u%04X`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
 }

@@ -220,7 +220,7 @@ func Render(kind Kind, opt Options) ([]byte, error) {
 		return nil, err
 	}
 	t, err := template.New(filepath.Base(name)).
-		Funcs(template.FuncMap{"q": quote}).
+		Funcs(template.FuncMap{"q": quote, "hostsTOML": hostsTOML}).
 		Option("missingkey=error").
 		ParseFS(files, name)
 	if err != nil {
@@ -415,6 +415,19 @@ func checkPath(what, p string) error {
 // quote writes s as a double-quoted string; checkPath made it safe for every
 // format the templates produce.
 func quote(s string) string { return `"` + s + `"` }
+
+// hostsTOML is the body of containerd's hosts.toml for the registry host
+// (host[:port]), with the CA file ca and the client pairs by absolute
+// path: install's rendering (install.RenderHostsTOML), so that the
+// template and certkit install --target containerd write the same keys in
+// the same order.
+func hostsTOML(host, ca string, clients []clientPair) string {
+	pairs := make([][2]string, len(clients))
+	for i, c := range clients {
+		pairs[i] = [2]string{c.Cert, c.Key}
+	}
+	return string(install.RenderHostsTOML(host, []string{ca}, pairs))
+}
 
 // shortTag returns 8 hex digits of the SHA-256 of s.
 func shortTag(s string) string {
