@@ -47,7 +47,7 @@ Examples:
 			targetFlag(),
 			certsDirFlag(),
 			&cli.BoolFlag{Name: "dry-run", Usage: "print what would change (paths, modes) and write nothing"},
-			&cli.BoolFlag{Name: "force", Usage: "replace certkit's changed files and a user's hosts.toml not naming them (backups: <root>/.certkit-backup)"},
+			&cli.BoolFlag{Name: "force", Usage: "replace certkit's changed files, remove its stale ones (backups: <root>/.certkit-backup), not the user's"},
 			jsonFlag(),
 		},
 		Action: func(c *cli.Context) error {

@@ -114,7 +114,7 @@ func applyTOMLFix(t *testing.T, path, fix string) {
 }
 
 // TestInstallBesideForeignHostsTOML: a hosts.toml of the user's stays as it
-// is (with or without --force when it names certkit's files already);
+// is, with or without --force (which never replaces it);
 // certkit's files go beside it; when it does not name them, one warning per
 // folder says that containerd ignores them, with the lines to set, and
 // those lines, set, make containerd reach the registry.
@@ -153,7 +153,7 @@ func TestInstallBesideForeignHostsTOML(t *testing.T) {
 			"server = \"https://" + name + "\"\nca = \"theirs.crt\"\n\n[host.\"https://" + name + "\"]\n  capabilities = [\"pull\", \"resolve\"]\n  ca = [\"theirs.crt\"]\n  [host.\"https://" + name + "\".header]\n    x-team = \"builds\"\n",
 			map[string][]byte{"theirs.crt": other.ca.CertPEM},
 			"containerd reads only the files hosts.toml names, so it will not use them until it does",
-			[]string{`  ca = ["theirs.crt", "ca.crt"]`, "--force"}},
+			[]string{`  ca = ["theirs.crt", "ca.crt"]`, `under [host."https://` + name + `"]`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -210,8 +210,20 @@ func TestInstallBesideForeignHostsTOML(t *testing.T) {
 					t.Errorf("fix %q, want %q in it", w.Fix, l)
 				}
 			}
-			if (tt.target == Containerd) != strings.Contains(w.Fix, "--force") {
-				t.Errorf("fix %q: --force replaces a hosts.toml only in the containerd layout", w.Fix)
+			if strings.Contains(w.Fix, "--force") {
+				t.Errorf("fix %q: --force never replaces the user's hosts.toml", w.Fix)
+			}
+			// --force keeps it byte for byte, with the same warning.
+			kept := readString(t, tomlPath)
+			res, err = Install(Options{Home: p.home, Roots: roots, Force: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if readString(t, tomlPath) != kept {
+				t.Fatalf("--force changed the user's hosts.toml:\n%s", readString(t, tomlPath))
+			}
+			if ws := problemsOf(res.Folders[0].Problems, KindHiddenByHostsTOML); len(ws) != 1 || ws[0].Fix != w.Fix {
+				t.Errorf("--force: problems %v, want the same warning", res.Folders[0].Problems)
 			}
 			if err := reg.viaContainerd(root); err == nil {
 				t.Fatal("containerd reached the registry through a hosts.toml that names no client pair: the warning proves nothing")

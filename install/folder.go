@@ -1084,14 +1084,35 @@ func (r *reader) installCmd(force bool) string {
 // hostsTOMLCmd is the certkit install command that writes certkit's
 // hosts.toml in the folder: in its certs root when that has the
 // containerd layout (ReadOptions.HostsTOML), with --force when it must
-// replace the one there (certkit's, changed, or the user's, kept under
-// .certkit-backup); else into containerd's own certs root.
+// replace certkit's own one, changed; else into containerd's own certs
+// root.
 func (r *reader) hostsTOMLCmd(force bool) string {
 	if r.opt.HostsTOML {
 		return r.installCmd(force)
 	}
 	return "certkit install --target containerd --host " + r.host()
 }
+
+// replaceTOML is the command that has certkit write its hosts.toml in
+// place of the folder's, which is empty or broken, and whether the
+// folder's must be removed first: install --force replaces certkit's
+// own, but never the user's, which goes first (install then needs --force
+// only when the manifest cannot be read). Outside the containerd layout,
+// install writes one into containerd's own certs root, and the folder's,
+// which containerd would read too, goes first.
+func (r *reader) replaceTOML() (cmd string, remove bool) {
+	if _, own := r.f.Manifest.Has(HostsFile); r.opt.HostsTOML && own {
+		return r.installCmd(true), false
+	}
+	if r.opt.HostsTOML {
+		return r.installCmd(r.badManifest()), true
+	}
+	return r.hostsTOMLCmd(false), true
+}
+
+// badManifest reports whether the folder has a certkit manifest that
+// cannot be read (install then needs --force).
+func (r *reader) badManifest() bool { return r.names[ManifestFile] && r.f.Manifest == nil }
 
 func (r *reader) validity(file, what string, c *x509.Certificate, expiredSev Severity, fix string) {
 	switch {
@@ -1129,14 +1150,20 @@ func (r *reader) readHostsTOML() {
 	h.Path = p
 	r.f.HostsTOML = h
 	if len(data) == 0 {
-		r.add(SeverityWarning, KindHostsTOMLEmpty, HostsFile, "is empty; containerd reads the loose files instead",
-			"remove it, or run: "+r.hostsTOMLCmd(true))
+		fix := "remove it"
+		if cmd, remove := r.replaceTOML(); remove {
+			fix += " (then, for certkit to write one, run: " + cmd + ")"
+		} else {
+			fix += ", or run: " + cmd
+		}
+		r.add(SeverityWarning, KindHostsTOMLEmpty, HostsFile, "is empty; containerd reads the loose files instead", fix)
 		r.f.HostsTOML = nil
 		return
 	}
 	if h.Err != nil {
+		cmd, remove := r.replaceTOML()
 		r.add(SeverityError, KindHostsTOMLSyntax, HostsFile, "cannot be parsed ("+h.Err.Error()+"); containerd logs the error and falls back to the loose files",
-			"fix the TOML syntax, or "+map[bool]string{true: "run", false: "remove it and run"}[r.opt.HostsTOML]+": "+r.hostsTOMLCmd(true))
+			"fix the TOML syntax, or "+map[bool]string{true: "remove it and run", false: "run"}[remove]+": "+cmd)
 		return
 	}
 	r.checkServer(h)

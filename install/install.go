@@ -45,15 +45,13 @@ type Options struct {
 	Roots      []Root // at least one
 	DryRun     bool   // plan only
 	// Force replaces certkit's own files that changed (a re-issued
-	// certificate, a new CA), and a hosts.toml certkit did not write,
-	// keeping the old files under <root>/.certkit-backup. It never
-	// replaces other files.
+	// certificate, a new CA) and removes certkit's files the home no
+	// longer has, keeping the old files under <root>/.certkit-backup. It
+	// never replaces a file of the user's, a hosts.toml certkit did not
+	// write included: that one stays, and a warning gives the lines that
+	// make it name certkit's files.
 	Force bool
-	// ReplaceOwn replaces certkit's own files that changed, as Force does,
-	// and nothing of the user's: setup sets it after making a new CA,
-	// which changes every folder certkit installed before.
-	ReplaceOwn bool
-	Now        func() time.Time // time.Now when nil
+	Now   func() time.Time // time.Now when nil
 	// Flags are the run's flags that name its certs roots (" --target
 	// containerd --certs-dir DIR"), for the certkit install commands the
 	// fixes of the folders' problems suggest; empty for Docker's root.
@@ -495,13 +493,11 @@ func planInstall(root Root, reg host.Registry, m *material, opt Options) (*Folde
 			fc.Note = "same content, not installed by certkit"
 		case !own && fname == HostsFile:
 			// The user's hosts.toml may hold more than certkit's would
-			// (mirrors, headers): it stays, and certkit's files go beside
-			// it, unless --force replaces one that does not name them.
-			if !opt.Force || fr.namesAll(cur.folder.HostsTOML) {
-				delete(want, HostsFile) // kept below, with the user's files
-				continue
-			}
-			fc.Action, fc.Note = Update, "hosts.toml not written by certkit and not naming certkit's files, replaced (--force)"
+			// (mirrors, headers): it always stays, --force or not, and
+			// certkit's files go beside it (hostsTOMLWarning gives the
+			// lines that make it name them).
+			delete(want, HostsFile) // kept below, with the user's files
+			continue
 		case !own:
 			foreign = append(foreign, fname)
 			continue
@@ -512,7 +508,7 @@ func planInstall(root Root, reg host.Registry, m *material, opt Options) (*Folde
 		case fname == HostsFile && sum(e.data) == ownSum:
 			fc.Action, fc.Note = Rewrite, "regenerated"
 		default:
-			if !opt.Force && !opt.ReplaceOwn {
+			if !opt.Force {
 				changed = append(changed, fname)
 				continue
 			}
@@ -544,7 +540,7 @@ func planInstall(root Root, reg host.Registry, m *material, opt Options) (*Folde
 				continue
 			}
 			fc := FileChange{Name: e.Name, Path: filepath.Join(dir, e.Name), Mode: ce.mode, Certkit: true}
-			if opt.Force || opt.ReplaceOwn {
+			if opt.Force {
 				fc.Action, fc.Certkit, fc.Note = Remove, false, "no longer in the certkit home (--force)"
 			} else {
 				fc.Action, fc.Note = Keep, "no longer in the certkit home; kept (install --force or uninstall removes it)"
@@ -1384,14 +1380,6 @@ func (fr *FolderResult) named(paths []string, name string) bool {
 	return false
 }
 
-// namesAll reports whether hosts.toml names every file of certkit's.
-func (fr *FolderResult) namesAll(h *HostsTOML) bool {
-	if h == nil || h.Err != nil {
-		return false
-	}
-	return len(fr.missingFrom(h)) == 0
-}
-
 // missingFrom lists certkit's files that h does not name anywhere.
 func (fr *FolderResult) missingFrom(h *HostsTOML) []string {
 	uses := h.Uses()
@@ -1449,9 +1437,6 @@ func (fr *FolderResult) hostsTOMLWarning(h *HostsTOML) *Problem {
 			prose.AndList(missing), readers)
 	}
 	fix := tomlLines(h, fr, path)
-	if fr.root.HostsTOML {
-		fix += "\nor run install again with --force to replace it with certkit's own (the old one is kept under .certkit-backup in the certs root, but its other entries, such as mirrors and headers, are not carried over)"
-	}
 	return &Problem{Severity: SeverityWarning, Kind: KindHiddenByHostsTOML, File: HostsFile, Message: msg, Fix: fix}
 }
 

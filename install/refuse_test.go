@@ -162,8 +162,8 @@ func isMaterial(text, hint string) func(*testing.T, error) {
 }
 
 // TestInstallForce: a re-issued certificate is a change to certkit's own
-// files, made only with --force, with the old files kept as backups; a
-// foreign hosts.toml is replaced only with --force too. Foreign files stay.
+// files, made only with --force, with the old files kept as backups. A
+// foreign hosts.toml is never replaced, --force or not: foreign files stay.
 func TestInstallForce(t *testing.T) {
 	p := newPKI(t)
 	reg := startRegistry(t, p)
@@ -193,13 +193,30 @@ func TestInstallForce(t *testing.T) {
 	if err := reg.viaContainerd(root); err == nil {
 		t.Fatal("containerd reached the registry through a hosts.toml that names no client pair")
 	}
+	// --force never replaces it either: it is kept byte for byte, with
+	// the same warning.
 	res, err = Install(Options{Home: p.home, Roots: roots, Force: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := backupOf(t, res, HostsFile)
-	if data, _ := os.ReadFile(b); string(data) != string(foreignTOML) {
-		t.Errorf("backup %s holds %q", b, data)
+	if data, _ := os.ReadFile(filepath.Join(dir, "hosts.toml")); string(data) != string(foreignTOML) {
+		t.Fatalf("install --force changed the user's hosts.toml: %q", data)
+	}
+	for _, f := range res.Folders[0].Files {
+		if f.Name == HostsFile && (f.Action != Keep || f.Certkit || f.Backup != "") {
+			t.Errorf("hosts.toml: %+v, want kept as the user's", f)
+		}
+	}
+	if ps := problemsOf(res.Folders[0].Problems, KindHiddenByHostsTOML); len(ps) != 1 || strings.Contains(ps[0].Fix, "--force") {
+		t.Errorf("problems %v, want one %s warning whose fix is the lines, not --force", res.Folders[0].Problems, KindHiddenByHostsTOML)
+	}
+	if _, own := mustManifest(t, dir).Has(HostsFile); own {
+		t.Error("the manifest claims the user's hosts.toml")
+	}
+	// The user removes theirs: install writes certkit's.
+	os.Remove(filepath.Join(dir, "hosts.toml"))
+	if _, err := Install(Options{Home: p.home, Roots: roots}); err != nil {
+		t.Fatal(err)
 	}
 	bothOracles(t, reg, root)
 

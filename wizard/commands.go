@@ -47,7 +47,13 @@ func (p *Plan) Commands() []string {
 			names += " --name " + shellquote.Quote(n)
 		}
 		cmds = append(cmds, "certkit issue client"+homeFlag+" "+reg+names+keyType+validity+force)
-		cmds = append(cmds, "certkit install"+homeFlag+" "+reg+p.targetFlags()+force)
+		// A new CA changes certkit's installed files, which setup's
+		// install replaces (never the user's), as install --force does.
+		installForce := force
+		if p.NewCA {
+			installForce = " --force"
+		}
+		cmds = append(cmds, "certkit install"+homeFlag+" "+reg+p.targetFlags()+installForce)
 	}
 	if p.server() {
 		cmds = append(cmds, "certkit template registry"+homeFlag+" "+reg+" --out "+shellquote.Quote(p.ConfigPath())+force)

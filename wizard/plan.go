@@ -286,12 +286,13 @@ func Run(p Plan, env install.RootEnv, now func() time.Time) (out *Outcome, err e
 		}
 		// A new CA or re-issued pairs change certkit's own installed
 		// files; the plan was confirmed (or forced) with that in view.
-		// setup's --force is about certificates: it never replaces the
-		// user's files, a hosts.toml of theirs included (install warns
-		// with the lines to add to it instead).
+		// install's --force replaces only certkit's own files, never the
+		// user's (a hosts.toml of theirs included: install warns with the
+		// lines to add to it instead), so the printed install --force
+		// does what this run does.
 		ires, err := install.Install(install.Options{
 			Home: p.Home, Registries: []host.Registry{p.Registry}, Roots: roots,
-			ReplaceOwn: p.Force || out.CACreated, Now: now,
+			Force: p.Force || out.CACreated, Now: now,
 		})
 		if err != nil {
 			return nil, againWithSetup(err)

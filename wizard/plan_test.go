@@ -165,7 +165,7 @@ func TestCommands(t *testing.T) {
 		"certkit init-ca --key-type rsa-2048 --force",
 		"certkit issue server --host '[fd00::1]:5000' --key-type rsa-2048 --validity 90d",
 		"certkit issue client --host '[fd00::1]:5000' --name 'ci 1' --key-type rsa-2048 --validity 90d",
-		"certkit install --host '[fd00::1]:5000' --target podman",
+		"certkit install --host '[fd00::1]:5000' --target podman --force",
 		"certkit template registry --host '[fd00::1]:5000' --out '/h/hosts/[fd00::1]:5000/registry-config.yml'",
 	}
 	if got := p.Commands(); strings.Join(got, "\n") != strings.Join(want, "\n") {
