@@ -344,6 +344,14 @@ type ReadOptions struct {
 	// then say to run install with Flags); when false, the fixes about
 	// hosts.toml name --target containerd.
 	HostsTOML bool
+	// ContainerdSkips: containerd never reads the folder's certs root
+	// (Root.ContainerdReads is false: podman's roots, a per-user Docker
+	// root, a --certs-dir containerd's config_path does not name), so what
+	// fails only containerd's reading of the loose files (a .crt that is
+	// not PEM, which Docker and podman ignore) stays a warning. False,
+	// the default (a bare ReadFolder), takes the folder as one containerd
+	// may read, and such a file as an error.
+	ContainerdSkips bool
 	// As is the path the folder read will have, when that is another one
 	// (install and uninstall check a new folder beside the one it
 	// replaces): the folder is reported at As, and a file hosts.toml names
@@ -394,7 +402,7 @@ func ReadFolderWith(dir string, opt ReadOptions) (*Folder, error) {
 	r.checkStrayKeys()
 	r.checkCase(entries)
 	r.readHostsTOML()
-	if h := r.f.HostsTOML; h == nil || h.Err != nil {
+	if h := r.f.HostsTOML; (h == nil || h.Err != nil) && !opt.ContainerdSkips {
 		r.containerdLoose()
 	}
 	r.dropProblems()

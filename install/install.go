@@ -938,7 +938,7 @@ func (fr *FolderResult) readOptions(now func() time.Time, roots []Root, flags st
 			flags = rootflags.Flags([]string{string(fr.root.Target)}, "")
 		}
 	}
-	return ReadOptions{Now: now, Name: fr.Registry, Flags: flags, HostsTOML: fr.root.HostsTOML}
+	return ReadOptions{Now: now, Name: fr.Registry, Flags: flags, HostsTOML: fr.root.HostsTOML, ContainerdSkips: !fr.root.ContainerdReads()}
 }
 
 // stage writes the new content of the registry folder into the empty

@@ -3,6 +3,7 @@
 package install
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -48,6 +49,80 @@ func TestInstallContainerdBesideDERFile(t *testing.T) {
 	}
 	if res, err := Install(Options{Home: p.home, Roots: roots}); err != nil || res.Changed() {
 		t.Errorf("second run: changed %v, %v", res != nil && res.Changed(), err)
+	}
+}
+
+// TestInstallDERFileByRoot: a .crt that is not PEM, which Docker and
+// podman ignore, breaks only containerd's reading of the loose files: it
+// stops an install into a root containerd reads (Docker's, searched after
+// containerd's own), with containerd's error; in a root containerd never
+// reads (podman's, a per-user Docker root, a --certs-dir) it is a warning,
+// the install goes through, and podman's loader reaches the registry.
+func TestInstallDERFileByRoot(t *testing.T) {
+	p := newPKI(t)
+	other := newPKI(t)
+	reg := startRegistry(t, p)
+	name := reg.Name.String()
+	p.issueClient(t, name, "client")
+	tests := []struct {
+		name       string
+		target     Target
+		containerd bool // containerd reads the root
+	}{
+		{"Docker's root, which containerd reads", Docker, true},
+		{"a --certs-dir in Docker's layout", Docker, false},
+		{"podman", Podman, false},
+		{"docker-rootless", DockerRootless, false},
+		{"docker-desktop", DockerDesktop, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := filepath.Join(t.TempDir(), "certs.d")
+			dir := filepath.Join(root, name)
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			testenv.WriteFile(t, filepath.Join(dir, "corp.crt"), other.ca.Cert.Raw, 0o644)
+			r := customRoot(t, tt.target, root)
+			if tt.containerd {
+				r.ContainerdFirst = []string{filepath.Join(t.TempDir(), "containerd")}
+			}
+			for _, dry := range []bool{true, false} {
+				res, err := Install(Options{Home: p.home, Roots: []Root{r}, DryRun: dry})
+				if tt.containerd {
+					var be *BrokenFolderError
+					if !errors.As(err, &be) || len(be.Problems) != 1 || be.Problems[0].File != "corp.crt" ||
+						!strings.Contains(be.Problems[0].Message, "unable to load CA cert") {
+						t.Fatalf("dry run %v: got %v, want the folder refused for corp.crt, with containerd's error", dry, err)
+					}
+					if exists(filepath.Join(dir, "client.cert")) {
+						t.Fatal("the refused install wrote client.cert")
+					}
+					continue
+				}
+				if err != nil {
+					t.Fatalf("dry run %v: %v", dry, err)
+				}
+				ps := res.Folders[0].Problems
+				if w := problemsOf(ps, KindNotPEM); len(w) != 1 || w[0].File != "corp.crt" || w[0].Severity != SeverityWarning ||
+					w[0].ContainerdError != "" || strings.Contains(w[0].Message, "containerd") {
+					t.Errorf("dry run %v: problems %v, want a not-pem warning on corp.crt that blames no containerd", dry, ps)
+				}
+			}
+			if !tt.containerd {
+				if err := reg.viaPodman(dir); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
+	}
+	// A bare ReadFolder takes the folder as one containerd may read.
+	dir := filepath.Join(t.TempDir(), name)
+	os.MkdirAll(dir, 0o755)
+	testenv.WriteFile(t, filepath.Join(dir, "corp.crt"), other.ca.Cert.Raw, 0o644)
+	f, err := ReadFolder(dir)
+	if err != nil || len(f.Errors()) != 1 || f.Errors()[0].Kind != KindNotPEM {
+		t.Errorf("ReadFolder: %v %v, want a not-pem error", err, f.Problems)
 	}
 }
 

@@ -55,8 +55,6 @@ func TestInstallRefuses(t *testing.T) {
 			isBroken("ca.key", "missing client certificate ca.cert for key ca.key")},
 		{"unpaired cert", inFolder("old.cert", func(p *testPKI) []byte { return p.ca.CertPEM }, 0o644), Docker,
 			isBroken("old.cert", "missing key old.key for client certificate old.cert")},
-		{"DER .crt (containerd fails on it)", inFolder("legacy.crt", func(p *testPKI) []byte { return other.ca.Cert.Raw }, 0o644), Docker,
-			isBroken("legacy.crt", "unable to load CA cert")},
 		{"shadowing containerd folder", func(t *testing.T, p *testPKI, dir string) {
 			good(t, p, dir)
 			os.MkdirAll(filepath.Join(filepath.Dir(dir), "reg.example.com_5000_"), 0o755)
