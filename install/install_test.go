@@ -560,32 +560,83 @@ func TestUninstallLeavesNoFolderForContainerd(t *testing.T) {
 		}
 	})
 
+	// containerd's root links the registry folder to Docker's, which
+	// containerd searches after its own: install --target containerd
+	// writes into Docker's folder; uninstall --target containerd takes the
+	// link and the folder it emptied (the dry run says so), and a later
+	// uninstall of every target has nothing left to remove.
 	t.Run("through a link", func(t *testing.T) {
 		base := t.TempDir()
-		root := filepath.Join(base, "certs.d")
-		real := filepath.Join(base, "real", r.String())
-		for _, d := range []string{root, real} {
+		ctrRoot := filepath.Join(base, "containerd", "certs.d")
+		dkrRoot := filepath.Join(base, "docker", "certs.d")
+		real := filepath.Join(dkrRoot, r.String())
+		for _, d := range []string{ctrRoot, real} {
 			if err := os.MkdirAll(d, 0o755); err != nil {
 				t.Fatal(err)
 			}
 		}
-		link := filepath.Join(root, r.String())
+		link := filepath.Join(ctrRoot, r.String())
 		if err := os.Symlink(real, link); err != nil {
 			t.Fatal(err)
 		}
-		roots := []Root{customRoot(t, Containerd, root)}
-		if _, err := Install(Options{Home: p.home, Roots: roots}); err != nil {
+		ctr := customRoot(t, Containerd, ctrRoot)
+		dkr := customRoot(t, Docker, dkrRoot)
+		dkr.ContainerdFirst = []string{ctrRoot}
+		if _, err := Install(Options{Home: p.home, Roots: []Root{ctr}}); err != nil {
 			t.Fatal(err)
 		}
-		res := uninstall(t, roots)
+		before := tree(t, base)
+		dry, err := Uninstall(UninstallOptions{Registries: []host.Registry{r}, Roots: []Root{ctr}, DryRun: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f := dry.Folders[0]; !f.Removed || !strings.Contains(f.Note, "the link "+link+" to it goes too") {
+			t.Errorf("dry run: removed %v, note %q; want the folder and the link %s said to go", f.Removed, f.Note, link)
+		}
+		sameTree(t, "the dry run", before, tree(t, base))
+		res := uninstall(t, []Root{ctr})
 		if _, err := os.Lstat(link); err == nil {
 			t.Error("the link to the empty folder is still in the certs root, where containerd stops at it")
 		}
-		if !strings.Contains(res.Folders[0].Note, link) {
-			t.Errorf("note %q does not say the link went", res.Folders[0].Note)
+		if !strings.Contains(res.Folders[0].Note, link) || !res.Folders[0].Removed {
+			t.Errorf("removed %v, note %q: want the folder and the link said to be gone", res.Folders[0].Removed, res.Folders[0].Note)
 		}
-		if des, err := os.ReadDir(real); err != nil || len(des) != 0 {
-			t.Errorf("the linked folder: %v, %d entries; want it there, empty", err, len(des))
+		if exists(real) {
+			t.Error("the folder the link led to, emptied by certkit, is still in Docker's certs root")
+		}
+		if res := uninstall(t, []Root{ctr, dkr}); res.Changed() {
+			t.Errorf("uninstall of every target after it changed %+v", res.Folders)
+		}
+	})
+
+	// Both roots in one run: the folder is one, taken away once, and the
+	// link goes with it.
+	t.Run("through a link, every target", func(t *testing.T) {
+		base := t.TempDir()
+		ctrRoot := filepath.Join(base, "containerd", "certs.d")
+		dkrRoot := filepath.Join(base, "docker", "certs.d")
+		real := filepath.Join(dkrRoot, r.String())
+		for _, d := range []string{ctrRoot, real} {
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		link := filepath.Join(ctrRoot, r.String())
+		if err := os.Symlink(real, link); err != nil {
+			t.Fatal(err)
+		}
+		ctr := customRoot(t, Containerd, ctrRoot)
+		if _, err := Install(Options{Home: p.home, Roots: []Root{ctr}}); err != nil {
+			t.Fatal(err)
+		}
+		dkr := customRoot(t, Docker, dkrRoot)
+		dkr.ContainerdFirst = []string{ctrRoot}
+		uninstall(t, []Root{dkr, ctr})
+		if _, err := os.Lstat(link); err == nil {
+			t.Error("the link is still in containerd's certs root")
+		}
+		if exists(real) {
+			t.Error("the emptied folder is still in Docker's certs root")
 		}
 	})
 

@@ -87,7 +87,8 @@ func Uninstall(opt UninstallOptions) (*Result, error) {
 const KindLeftForContainerd Kind = "left-for-containerd"
 
 // removeLink removes the symbolic link, in a certs root containerd reads,
-// to a registry folder uninstall left empty (FolderResult.unlink).
+// to a registry folder uninstall emptied and took away
+// (FolderResult.unlink).
 func (fr *FolderResult) removeLink() error {
 	if !fr.unlink {
 		return nil
@@ -100,7 +101,7 @@ func (fr *FolderResult) removeLink() error {
 		return fmt.Errorf("certkit's files for %s were removed, but not the link %s to the folder, now empty, which containerd reads and stops at: %w; remove it: rm %s",
 			fr.Registry, link, permission(fr.root, err), shellquote.Quote(link))
 	}
-	fr.Note = fmt.Sprintf("the link %s to it was removed too: containerd would read the empty folder for %s and stop its search there", link, fr.Registry)
+	fr.Note = fmt.Sprintf("the link %s to it was removed too: containerd would read an empty folder for %s and stop its search there", link, fr.Registry)
 	return syncDir(fr.Root)
 }
 
@@ -198,9 +199,16 @@ func planUninstall(root Root, reg host.Registry, opt UninstallOptions) (*FolderR
 	// A folder reached through a symbolic link stays (empty), so that the
 	// link does not dangle; but in a certs root containerd reads, the link
 	// to an empty folder would be a registry folder where containerd
-	// stops its search (certsd.md §2): the link goes, after the run.
-	fr.Removed = fr.Changed && left == 0 && !linked
+	// stops its search (certsd.md §2): the link goes, after the run, and
+	// the folder it led to, which certkit emptied, goes in the run, so
+	// that no empty folder is left behind for good (where the link led,
+	// in Docker's root say, it would read as the registry's).
 	fr.unlink = fr.Changed && left == 0 && linked && root.ContainerdReads()
+	fr.Removed = fr.Changed && left == 0 && (!linked || fr.unlink)
+	if fr.unlink && opt.DryRun {
+		fr.Note = fmt.Sprintf("the link %s to it goes too: containerd would read the empty folder for %s and stop its search there",
+			filepath.Join(fr.Root, fr.Registry), name)
+	}
 	if fr.Changed && left > 0 && root.HostsTOML && !slices.ContainsFunc(fr.Files, func(f FileChange) bool {
 		return f.Name == HostsFile && f.Action != Remove
 	}) {
