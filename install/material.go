@@ -12,6 +12,7 @@ import (
 	"github.com/certkit/certkit/ca"
 	"github.com/certkit/certkit/host"
 	"github.com/certkit/certkit/internal/home"
+	"github.com/certkit/certkit/internal/shellquote"
 )
 
 // CAFileName is the name certkit gives the CA certificate in a registry
@@ -81,7 +82,7 @@ func loadMaterial(homeDir string, reg host.Registry, now time.Time) (*material, 
 	}
 	if len(names) == 0 {
 		return nil, &MaterialError{home.HostDir(homeDir, folder), "no client certificate was issued for " + folder,
-			"issue one first: certkit issue client --host " + folder}
+			"issue one first: certkit issue client --host " + shellquote.Quote(folder)}
 	}
 	roots := x509.NewCertPool()
 	roots.AddCert(caCert)
@@ -99,7 +100,7 @@ func loadPair(homeDir, folder, name string, roots *x509.CertPool, now time.Time)
 	dir := home.HostDir(homeDir, folder)
 	certPath := filepath.Join(dir, name+home.CertExt)
 	keyPath := filepath.Join(dir, name+home.KeyExt)
-	reissue := "issue it again: certkit issue client --force --host " + folder + " --name " + name
+	reissue := "issue it again: certkit issue client --force --host " + shellquote.Quote(folder) + " --name " + shellquote.Quote(name)
 	if !validPairName(name) {
 		return nil, &MaterialError{certPath, fmt.Sprintf("the name %q cannot be a certs.d file name (use letters, digits, '.', '_' and '-')", name), reissue}
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -44,5 +45,38 @@ func TestMaterialEncryptedKeyFix(t *testing.T) {
 	hint := errs.HintOf(err)
 	if !strings.Contains(hint, "-out "+key+".new") || strings.Contains(hint, "-out "+key+" ") {
 		t.Errorf("hint %q: the fix must write a new file, never the key it reads", hint)
+	}
+}
+
+// TestMaterialFixesQuoteTheHost: the issue commands of the material's
+// fixes quote the registry and the pair name for the shell: an IPv6
+// registry's brackets are a glob, a name may hold a space.
+func TestMaterialFixesQuoteTheHost(t *testing.T) {
+	p := newPKI(t)
+	const name = "[fd00::1]:5000"
+	reg, err := host.Parse(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	install := func() string {
+		_, err := Install(Options{Home: p.home, Registries: []host.Registry{reg}, Roots: []Root{customRoot(t, Docker, t.TempDir())}})
+		var me *MaterialError
+		if !errors.As(err, &me) {
+			t.Fatalf("got %v, want a MaterialError", err)
+		}
+		return errs.HintOf(err)
+	}
+	if h := install(); !strings.HasSuffix(h, "certkit issue client --host '[fd00::1]:5000'") {
+		t.Errorf("no client: hint %q, want the registry quoted", h)
+	}
+	certPEM, keyPEM := p.client(t, "ci 1", nil)
+	dir := home.HostDir(p.home, name)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	testenv.WriteFile(t, filepath.Join(dir, "ci 1.cert"), certPEM, 0o644)
+	testenv.WriteFile(t, filepath.Join(dir, "ci 1.key"), keyPEM, 0o600)
+	if h := install(); !strings.HasSuffix(h, "certkit issue client --force --host '[fd00::1]:5000' --name 'ci 1'") {
+		t.Errorf("a name no certs.d file may have: hint %q, want the registry and the name quoted", h)
 	}
 }
