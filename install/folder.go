@@ -1122,6 +1122,32 @@ func (r *reader) replaceTOML() (cmd string, remove bool) {
 // cannot be read (install then needs --force).
 func (r *reader) badManifest() bool { return r.names[ManifestFile] && r.f.Manifest == nil }
 
+// ownTOML reports whether the folder's hosts.toml (data, parsed as h) is
+// certkit's: in its manifest, or, when the manifest cannot be read,
+// exactly what certkit install writes (renderedByCertkit). force: install
+// must replace it with --force (changed since certkit wrote it, or no
+// manifest to say it is certkit's).
+func (r *reader) ownTOML(data []byte, h *HostsTOML) (own, force bool) {
+	if want, ok := r.f.Manifest.Has(HostsFile); ok {
+		return true, sum(data) != want
+	}
+	if r.badManifest() && renderedByCertkit(data, r.opt.Name, h, r.f.Dir) {
+		return true, true
+	}
+	return false, false
+}
+
+// entryFix is the fix for an entry of hosts.toml (path) naming a file
+// containerd cannot use: the user's hosts.toml is theirs to fix; certkit's
+// own is not to be edited by hand (install would then refuse it as
+// changed), install writes it again for the files the folder has now.
+func (r *reader) entryFix(entry, path string, data []byte, h *HostsTOML) string {
+	if own, force := r.ownTOML(data, h); own && r.opt.HostsTOML {
+		return "certkit wrote this hosts.toml; run install again, which writes it for the files the folder has now: " + r.installCmd(force)
+	}
+	return "fix the " + entry + " entry in " + path
+}
+
 func (r *reader) validity(file, what string, c *x509.Certificate, expiredSev Severity, fix string) {
 	switch {
 	case r.now.After(c.NotAfter):
@@ -1154,6 +1180,7 @@ func (r *reader) readHostsTOML() {
 		r.add(SeverityError, KindUnreadable, HostsFile, "cannot be read: "+errText(err)+"; containerd fails for this registry", "make it readable by containerd").ContainerdError = err.Error()
 		return
 	}
+	tomlData := data
 	h := parseHostsTOML(r.f.Dir, data)
 	h.Path = p
 	r.f.HostsTOML = h
@@ -1192,11 +1219,11 @@ func (r *reader) readHostsTOML() {
 			switch {
 			case err != nil:
 				pr := r.add(SeverityError, KindHostsTOMLUnreadableFile, HostsFile, fmt.Sprintf("names the CA file %s, which containerd cannot read: %s", c, errText(err)),
-					"fix the ca entry in "+p)
+					r.entryFix("ca", p, tomlData, h))
 				pr.Path, pr.ContainerdError = c, fmt.Sprintf("unable to read CA cert %q: %v", c, err)
 			case len(pemCerts(data)) == 0:
 				pr := r.add(SeverityError, KindHostsTOMLNotPEM, HostsFile, fmt.Sprintf("names the CA file %s, which holds no PEM certificate; containerd fails with \"unable to load CA cert\"", c),
-					"fix the ca entry in "+p)
+					r.entryFix("ca", p, tomlData, h))
 				pr.Path, pr.ContainerdError = c, fmt.Sprintf("unable to load CA cert %q", c)
 			}
 		}
@@ -1208,7 +1235,7 @@ func (r *reader) readHostsTOML() {
 			certPEM, err := r.read(pair[0])
 			if err != nil {
 				pr := r.add(SeverityError, KindHostsTOMLUnreadableFile, HostsFile, fmt.Sprintf("names the client certificate %s, which containerd cannot read: %s", pair[0], errText(err)),
-					"fix the client entry in "+p)
+					r.entryFix("client", p, tomlData, h))
 				pr.Path, pr.ContainerdError = pair[0], fmt.Sprintf("unable to read CERT file %q: %v", pair[0], err)
 				continue
 			}
@@ -1216,14 +1243,14 @@ func (r *reader) readHostsTOML() {
 			if pair[1] != "" {
 				if keyPEM, err = r.read(pair[1]); err != nil {
 					pr := r.add(SeverityError, KindHostsTOMLUnreadableFile, HostsFile, fmt.Sprintf("names the client key %s, which containerd cannot read: %s", pair[1], errText(err)),
-						"fix the client entry in "+p)
+						r.entryFix("client", p, tomlData, h))
 					pr.Path, pr.ContainerdError = pair[1], fmt.Sprintf("unable to read CERT file %q: %v", pair[1], err)
 					continue
 				}
 			}
 			if _, err := tls.X509KeyPair(certPEM, keyPEM); err != nil {
 				pr := r.add(SeverityError, KindHostsTOMLBadPair, HostsFile, fmt.Sprintf("names the client pair %s, %s, which containerd cannot load: %v", pair[0], pair[1], err),
-					"fix the client entry in "+p)
+					r.entryFix("client", p, tomlData, h))
 				pr.Path, pr.ContainerdError = pair[0], "failed to load X509 key pair: "+err.Error()
 			}
 		}

@@ -480,6 +480,11 @@ func planInstall(root Root, reg host.Registry, m *material, opt Options) (*Folde
 			// --force over a manifest that cannot be read: what holds
 			// exactly what certkit installs is taken as certkit's.
 			ownSum, own = sum(data), true
+		} else if cur.badManifest != nil && exists && e.regular && fname == HostsFile && cur.folder != nil &&
+			renderedByCertkit(e.data, name, cur.folder.HostsTOML, dir) {
+			// A hosts.toml exactly as certkit writes it, for files the
+			// folder may no longer have: certkit's, written again.
+			ownSum, own = sum(e.data), true
 		}
 		switch {
 		case !exists:
@@ -1552,6 +1557,34 @@ func (fr *FolderResult) entryLines(e TOMLHost) []string {
 		out = append(out, "client = ["+strings.Join(append(pairs, add...), ", ")+"]")
 	}
 	return out
+}
+
+// renderedByCertkit reports whether data, the hosts.toml of a registry
+// folder dir (parsed as h), is byte for byte one certkit install writes
+// for registry, naming files of the folder: certkit's, even when the
+// manifest that would say so cannot be read. A hosts.toml the user wrote,
+// or edited, or one certkit template containerd made (absolute paths,
+// its own header), is not.
+func renderedByCertkit(data []byte, registry string, h *HostsTOML, dir string) bool {
+	if h == nil || h.Err != nil || len(h.Hosts) == 0 {
+		return false
+	}
+	e := h.Hosts[0]
+	var cas, pairs []string
+	for _, c := range e.CA {
+		if filepath.Dir(c) != filepath.Clean(dir) {
+			return false
+		}
+		cas = append(cas, filepath.Base(c))
+	}
+	for _, p := range e.Client {
+		stem, ok := strings.CutSuffix(p[0], CertExt)
+		if !ok || filepath.Dir(p[0]) != filepath.Clean(dir) || p[1] != stem+KeyExt {
+			return false
+		}
+		pairs = append(pairs, filepath.Base(stem))
+	}
+	return bytes.Equal(data, renderHostsTOML(registry, cas, pairs))
 }
 
 // sameRegistry reports whether a [host] URL of a hosts.toml is the
