@@ -1373,13 +1373,27 @@ func (fr *FolderResult) keptForeign(name string) bool {
 }
 
 // named reports whether one of paths (absolute, as HostsTOML holds them) is
-// name in the registry folder.
+// name in the registry folder: by its path, or by a path whose folder is
+// the registry folder reached another way (through a symbolic link to the
+// folder or to its certs root), as containerd opens it.
 func (fr *FolderResult) named(paths []string, name string) bool {
-	for _, d := range fr.dirs() {
-		for _, p := range paths {
-			if p == filepath.Join(d, name) {
-				return true
+	var dir fs.FileInfo // the registry folder's, read once
+	for _, p := range paths {
+		if filepath.Base(p) != name {
+			continue
+		}
+		parent := filepath.Dir(p)
+		if slices.Contains(fr.dirs(), parent) {
+			return true
+		}
+		if dir == nil {
+			var err error
+			if dir, err = os.Stat(fr.Dir); err != nil {
+				continue
 			}
+		}
+		if fi, err := os.Stat(parent); err == nil && os.SameFile(fi, dir) {
+			return true
 		}
 	}
 	return false
@@ -1404,11 +1418,9 @@ func (fr *FolderResult) namesNew(p Problem) bool {
 	if p.Kind != KindHostsTOMLUnreadableFile || p.File != HostsFile {
 		return false
 	}
-	for _, d := range fr.dirs() {
-		for _, f := range fr.Files {
-			if path := filepath.Join(d, f.Name); p.Path == path && f.Action == Create && !exists(path) {
-				return true
-			}
+	for _, f := range fr.Files {
+		if f.Action == Create && fr.named([]string{p.Path}, f.Name) && !exists(p.Path) {
+			return true
 		}
 	}
 	return false

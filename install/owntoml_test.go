@@ -106,3 +106,46 @@ func TestOwnHostsTOMLNamesMissingFile(t *testing.T) {
 		t.Errorf("got %v, want the folder refused, the fix the user's", err)
 	}
 }
+
+// TestForeignHostsTOMLThroughLinkedRoot: a hosts.toml of the user's that
+// names certkit's files through a symbolic link to the certs root
+// (ca = "L/<registry>/ca.crt") names them: the install goes through, even
+// before the files exist, with no warning that they are not named, and
+// containerd reaches the registry with it.
+func TestForeignHostsTOMLThroughLinkedRoot(t *testing.T) {
+	p := newPKI(t)
+	reg := startRegistry(t, p)
+	name := reg.Name.String()
+	p.issueClient(t, name, "client")
+	base := t.TempDir()
+	root := filepath.Join(base, "certs.d")
+	link := filepath.Join(base, "link")
+	dir := filepath.Join(root, name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(root, link); err != nil {
+		t.Fatal(err)
+	}
+	via := filepath.Join(link, name)
+	toml := "server = \"https://" + name + "\"\n" +
+		"ca = \"" + via + "/ca.crt\"\n" +
+		"client = [[\"" + via + "/client.cert\", \"" + via + "/client.key\"]]\n"
+	testenv.WriteFile(t, filepath.Join(dir, HostsFile), []byte(toml), 0o644)
+	roots := []Root{customRoot(t, Containerd, root)}
+	for _, dry := range []bool{true, false} {
+		res, err := Install(Options{Home: p.home, Roots: roots, DryRun: dry})
+		if err != nil {
+			t.Fatalf("dry run %v: %v", dry, err)
+		}
+		if ws := problemsOf(res.Folders[0].Problems, KindHiddenByHostsTOML); len(ws) != 0 {
+			t.Errorf("dry run %v: warns %v, but the hosts.toml names certkit's files", dry, ws)
+		}
+	}
+	if readString(t, filepath.Join(dir, HostsFile)) != toml {
+		t.Error("the user's hosts.toml changed")
+	}
+	if err := reg.viaContainerd(root); err != nil {
+		t.Fatal(err)
+	}
+}
