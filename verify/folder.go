@@ -158,7 +158,11 @@ func readFolder(opt Options, dir string, now func() time.Time) ([]Check, Target)
 	}
 	// The fixes' install commands name --target as opt.Target: with
 	// containerd's, install writes the folder's hosts.toml.
-	f, err := install.ReadFolderWith(dir, install.ReadOptions{Now: now, Name: reg.String(), Flags: flags, HostsTOML: opt.Target == install.Containerd})
+	// What breaks only containerd is an error only where containerd
+	// reads (a root it never reads: podman's, rootless or Desktop Docker's).
+	skips := opt.Root.Dir != "" && dir == opt.Dir && !opt.Root.ContainerdReads()
+	f, err := install.ReadFolderWith(dir, install.ReadOptions{Now: now, Name: reg.String(), Flags: flags,
+		HostsTOML: opt.Target == install.Containerd, ContainerdSkips: skips})
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return []Check{missingFolder(opt, dir)}, tg
