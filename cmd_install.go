@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -133,9 +134,19 @@ func certsDirFlag() cli.Flag {
 }
 
 // runRootFlags are the run's --target and --certs-dir flags, as the
-// commands certkit suggests name them (rootflags.Flags).
+// commands certkit suggests name them (rootflags.Flags), and its --home
+// when one was given: a pasted install command must read the same home.
 func runRootFlags(c *cli.Context) string {
-	return rootflags.Flags(c.StringSlice("target"), c.String("certs-dir"))
+	flags := rootflags.Flags(c.StringSlice("target"), c.String("certs-dir"))
+	for _, cc := range c.Lineage() {
+		if v := cc.String("home"); v != "" {
+			if abs, err := filepath.Abs(v); err == nil {
+				v = abs
+			}
+			return flags + " --home " + shellquote.Quote(v)
+		}
+	}
+	return flags
 }
 
 func parseHosts(list []string, command string) ([]host.Registry, error) {
