@@ -731,7 +731,14 @@ func (r *reader) strayKeyFile(name, stem string) {
 		}
 	}
 	r.keys = append(r.keys, strayKey{file: name, key: pub, problem: len(r.f.Problems)})
-	r.add(SeverityError, KindStrayKey, name, fmt.Sprintf("has no %s beside it: Docker and podman fail every pull and login for this registry with %q", stem+CertExt, msg),
+	sev, why := SeverityError, fmt.Sprintf("Docker and podman fail every pull and login for this registry with %q", msg)
+	if r.opt.HostsTOML {
+		// containerd's layout: only containerd reads this root, and it
+		// ignores a key hosts.toml does not name. A CA or server key is
+		// still an error (matchStrayKey): a secret left where it is read.
+		sev, why = SeverityWarning, "containerd, the only reader of this certs root, ignores it (Docker and podman would fail every pull on it)"
+	}
+	r.add(sev, KindStrayKey, name, fmt.Sprintf("has no %s beside it: %s", stem+CertExt, why),
 		fmt.Sprintf("move %s out of certs.d (a CA or server key never belongs here; a client key needs its certificate as %s)", r.path(name), stem+CertExt)).LoaderError = msg
 }
 
@@ -795,7 +802,7 @@ func (r *reader) checkStrayKeys() {
 		}
 		// The message stays the loaders' words; the fix says what it is.
 		p := &r.f.Problems[k.problem]
-		p.Kind = KindServerKey
+		p.Severity, p.Kind = SeverityError, KindServerKey
 		p.Fix = fmt.Sprintf("move %s out of certs.d: by its name it is the registry's server key, which never belongs in certs.d (the registry reads it from its own configuration, http.tls.key)", r.path(k.file))
 	}
 }
@@ -817,14 +824,14 @@ func (r *reader) matchStrayKey(k strayKey) bool {
 			moveOut := "move " + r.path(k.file) + " out of certs.d, to where that key is kept"
 			isCA := cert.IsCA && cert.BasicConstraintsValid
 			caKey := func() {
-				p.Kind, p.Fix = KindCAKey, moveOut
+				p.Severity, p.Kind, p.Fix = SeverityError, KindCAKey, moveOut
 				p.Message = "is the private key of the CA in " + c.Name + ": whoever reads it can issue certificates your registry trusts; " + p.Message
 			}
 			switch {
 			case isCA && (cert.KeyUsage&x509.KeyUsageCertSign != 0 || r.signsOther(cert)):
 				caKey()
 			case r.isServerCert(cert, k.file):
-				p.Kind, p.Fix = KindServerKey, moveOut
+				p.Severity, p.Kind, p.Fix = SeverityError, KindServerKey, moveOut
 				p.Message = "is the private key of the server certificate in " + c.Name + "; " + p.Message
 			case isCA && !selfSigned(cert):
 				caKey()
