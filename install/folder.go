@@ -731,14 +731,15 @@ func (r *reader) strayKeyFile(name, stem string) {
 		}
 	}
 	r.keys = append(r.keys, strayKey{file: name, key: pub, problem: len(r.f.Problems)})
-	sev, why := SeverityError, fmt.Sprintf("Docker and podman fail every pull and login for this registry with %q", msg)
+	why := fmt.Sprintf("Docker and podman fail every pull and login for this registry with %q", msg)
 	if r.opt.HostsTOML {
 		// containerd's layout: only containerd reads this root, and it
-		// ignores a key hosts.toml does not name. A CA or server key is
-		// still an error (matchStrayKey): a secret left where it is read.
-		sev, why = SeverityWarning, "containerd, the only reader of this certs root, ignores it (Docker and podman would fail every pull on it)"
+		// ignores a key hosts.toml does not name. Still an error: a
+		// private key does not belong in certs.d, and one certkit cannot
+		// tell apart may be the registry's server key.
+		why = "containerd, the only reader of this certs root, ignores it, but a private key does not belong in certs.d (Docker and podman would fail every pull on it)"
 	}
-	r.add(sev, KindStrayKey, name, fmt.Sprintf("has no %s beside it: %s", stem+CertExt, why),
+	r.add(SeverityError, KindStrayKey, name, fmt.Sprintf("has no %s beside it: %s", stem+CertExt, why),
 		fmt.Sprintf("move %s out of certs.d (a CA or server key never belongs here; a client key needs its certificate as %s)", r.path(name), stem+CertExt)).LoaderError = msg
 }
 
@@ -1209,9 +1210,11 @@ func (r *reader) readHostsTOML() {
 		return
 	}
 	r.checkServer(h)
+	// Files are compared as files, not as path text: hosts.toml may name
+	// them through a linked certs root.
 	used := map[string]bool{}
 	for _, u := range h.Uses() {
-		used[u] = true
+		used[realPath(u)] = true
 	}
 	// A file named by several entries (the [host] entry and the root
 	// entry name the same ones) is checked, and reported, once.
@@ -1271,8 +1274,10 @@ func (r *reader) readHostsTOML() {
 	}
 	for _, name := range r.looseNames() {
 		// A .crt that is not PEM is reported as such: named in hosts.toml,
-		// it would make containerd fail.
-		if !used[r.path(name)] && !notPEM[name] {
+		// it would make containerd fail. A key without its certificate is
+		// a stray key (reported as such): no hosts.toml entry can name it.
+		stray := strings.HasSuffix(name, KeyExt) && !r.names[strings.TrimSuffix(name, KeyExt)+CertExt]
+		if !used[realPath(r.path(name))] && !notPEM[name] && !stray {
 			fix := "name it in " + p + " (ca = [...] for a .crt, client = [[\"NAME.cert\", \"NAME.key\"]] for a pair)"
 			// certkit's own hosts.toml names every PEM .crt of the folder
 			// once install writes it again; elsewhere, install writes one
@@ -1460,3 +1465,12 @@ func (r *reader) checkCase(entries []fs.DirEntry) {
 
 // host is the registry's name as a command argument.
 func (r *reader) host() string { return shellquote.Quote(r.opt.Name) }
+
+// realPath is path with its symbolic links resolved, or path itself when
+// that fails (a file that does not exist).
+func realPath(path string) string {
+	if p, err := filepath.EvalSymlinks(path); err == nil {
+		return p
+	}
+	return path
+}
