@@ -19,6 +19,7 @@ import (
 	"github.com/certkit/certkit/internal/atomicfile"
 	"github.com/certkit/certkit/internal/errs"
 	"github.com/certkit/certkit/internal/home"
+	"github.com/certkit/certkit/internal/shellquote"
 	"github.com/certkit/certkit/issue"
 	"github.com/certkit/certkit/templates"
 )
@@ -290,9 +291,14 @@ func Run(p Plan, env install.RootEnv, now func() time.Time) (out *Outcome, err e
 		// user's (a hosts.toml of theirs included: install warns with the
 		// lines to add to it instead), so the printed install --force
 		// does what this run does.
+		// The fixes install prints name the same roots and home.
+		flags := p.targetFlags()
+		if p.HomeFlag {
+			flags += " --home " + shellquote.Quote(p.Home)
+		}
 		ires, err := install.Install(install.Options{
 			Home: p.Home, Registries: []host.Registry{p.Registry}, Roots: roots,
-			Force: p.Force || out.CACreated, Now: now,
+			Force: p.Force || out.CACreated, Now: now, Flags: flags,
 		})
 		if err != nil {
 			return nil, againWithSetup(err)
