@@ -9,12 +9,14 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/certkit/certkit/ca"
+	"github.com/certkit/certkit/host"
 	"github.com/certkit/certkit/install"
 )
 
@@ -153,5 +155,32 @@ func TestAllReadsAFolderOnce(t *testing.T) {
 		if back.CoveredBy != r.CoveredBy || back.Target != r.Target || len(back.Checks) != len(r.Checks) {
 			t.Errorf("JSON does not read back: %s", b)
 		}
+	}
+}
+
+// TestAllLinkedRootsReadOnce: two certs roots that are one folder through
+// a link (rootless Docker's root linked to Desktop's) are one folder: the
+// second report is covered by the first.
+func TestAllLinkedRootsReadOnce(t *testing.T) {
+	t.Parallel()
+	root := newCA(t, "certkit CA linked")
+	client := root.issue(t, leafOpts{cn: "client"})
+	reg, _ := host.Parse("reg.example.com:5000")
+	base := t.TempDir()
+	desktop := filepath.Join(base, "home", ".docker", "certs.d")
+	rootless := filepath.Join(base, "cfg", "docker", "certs.d")
+	writeFolder(t, filepath.Join(desktop, reg.String()), map[string][]byte{"ca.crt": ca.EncodeCert(root.cert), "client.cert": certPEM(client), "client.key": keyPEM(t, client)})
+	if err := os.MkdirAll(filepath.Dir(rootless), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(desktop, rootless); err != nil {
+		t.Fatal(err)
+	}
+	reps := All(context.Background(), []Options{
+		{Registry: reg, Dir: filepath.Join(desktop, reg.String()), Target: install.DockerDesktop, Offline: true},
+		{Registry: reg, Dir: filepath.Join(rootless, reg.String()), Target: install.DockerRootless, Offline: true},
+	}, 0)
+	if reps[0].CoveredBy != "" || reps[1].CoveredBy != string(install.DockerDesktop) {
+		t.Errorf("covered by %q and %q, want the second covered by %s", reps[0].CoveredBy, reps[1].CoveredBy, install.DockerDesktop)
 	}
 }

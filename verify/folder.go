@@ -113,6 +113,11 @@ type readKey struct {
 }
 
 func keyOf(opt Options, dir string) readKey {
+	// The folder itself, not the path's text: two certs roots may be one
+	// folder through a link (rootless Docker's linked to Desktop's).
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = real
+	}
 	return readKey{dir: filepath.Clean(dir), registry: opt.Registry.String(), addr: opt.Addr, offline: opt.Offline, containerd: opt.Target == install.Containerd}
 }
 
