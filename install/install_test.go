@@ -566,19 +566,7 @@ func TestUninstallLeavesNoFolderForContainerd(t *testing.T) {
 	// link and the folder it emptied (the dry run says so), and a later
 	// uninstall of every target has nothing left to remove.
 	t.Run("through a link", func(t *testing.T) {
-		base := t.TempDir()
-		ctrRoot := filepath.Join(base, "containerd", "certs.d")
-		dkrRoot := filepath.Join(base, "docker", "certs.d")
-		real := filepath.Join(dkrRoot, r.String())
-		for _, d := range []string{ctrRoot, real} {
-			if err := os.MkdirAll(d, 0o755); err != nil {
-				t.Fatal(err)
-			}
-		}
-		link := filepath.Join(ctrRoot, r.String())
-		if err := os.Symlink(real, link); err != nil {
-			t.Fatal(err)
-		}
+		base, ctrRoot, dkrRoot, real, link := linkedRegistryFolder(t, r)
 		ctr := customRoot(t, Containerd, ctrRoot)
 		dkr := customRoot(t, Docker, dkrRoot)
 		dkr.ContainerdFirst = []string{ctrRoot}
@@ -612,19 +600,7 @@ func TestUninstallLeavesNoFolderForContainerd(t *testing.T) {
 	// Both roots in one run: the folder is one, taken away once, and the
 	// link goes with it.
 	t.Run("through a link, every target", func(t *testing.T) {
-		base := t.TempDir()
-		ctrRoot := filepath.Join(base, "containerd", "certs.d")
-		dkrRoot := filepath.Join(base, "docker", "certs.d")
-		real := filepath.Join(dkrRoot, r.String())
-		for _, d := range []string{ctrRoot, real} {
-			if err := os.MkdirAll(d, 0o755); err != nil {
-				t.Fatal(err)
-			}
-		}
-		link := filepath.Join(ctrRoot, r.String())
-		if err := os.Symlink(real, link); err != nil {
-			t.Fatal(err)
-		}
+		_, ctrRoot, dkrRoot, real, link := linkedRegistryFolder(t, r)
 		ctr := customRoot(t, Containerd, ctrRoot)
 		if _, err := Install(Options{Home: p.home, Roots: []Root{ctr}}); err != nil {
 			t.Fatal(err)
@@ -663,4 +639,25 @@ func TestUninstallLeavesNoFolderForContainerd(t *testing.T) {
 			t.Errorf("the fix %q did not keep the user's file", ws[0].Fix)
 		}
 	})
+}
+
+// linkedRegistryFolder makes containerd's and Docker's certs roots under a
+// new base folder, with reg's folder in Docker's root and a link to it in
+// containerd's.
+func linkedRegistryFolder(t *testing.T, reg host.Registry) (base, ctrRoot, dkrRoot, real, link string) {
+	t.Helper()
+	base = t.TempDir()
+	ctrRoot = filepath.Join(base, "containerd", "certs.d")
+	dkrRoot = filepath.Join(base, "docker", "certs.d")
+	real = filepath.Join(dkrRoot, reg.String())
+	for _, d := range []string{ctrRoot, real} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	link = filepath.Join(ctrRoot, reg.String())
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	return base, ctrRoot, dkrRoot, real, link
 }
