@@ -3,9 +3,17 @@
 // is renamed into place. A set is all or nothing: if any step fails, the
 // files already moved are put back as they were and the temporary files are
 // removed, so a failed command leaves no file behind.
+//
+// Every step goes through safefs: each file's folder is opened as an
+// os.Root at its nearest existing folder, so no link leads a write out of
+// it, and, when root writes into a folder a user controls, the write is
+// made with that user's rights: what it creates is the user's from the
+// start, and nothing is chowned after the fact.
 package atomicfile
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -13,6 +21,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"github.com/certkit/certkit/internal/safefs"
 )
 
 // File is one file to write.
@@ -64,6 +74,23 @@ func Exists(path string) bool {
 	return err == nil
 }
 
+// group is the files of a set whose folders have one nearest existing
+// folder: they are written through one safefs.Dir opened there.
+type group struct {
+	dir   *safefs.Dir
+	files []int // indexes into the set
+}
+
+// entry is what WriteAll knows of one file of the set, by names relative
+// to its group's folder.
+type entry struct {
+	g      *group
+	rel    string // the file
+	old    bool   // it existed
+	temp   string // its temporary file, until renamed
+	backup string // the backup made of it
+}
+
 // WriteAll writes every file in files, or none of them.
 func WriteAll(files []File, opt Options) (res Result, err error) {
 	if opt.Now.IsZero() {
@@ -72,17 +99,55 @@ func WriteAll(files []File, opt Options) (res Result, err error) {
 	if opt.DirMode == 0 {
 		opt.DirMode = 0o700
 	}
-	var existing []string
-	old := make([]bool, len(files))
+	es := make([]entry, len(files))
+	var groups []*group
+	byBase := map[string]*group{}
 	for i, f := range files {
-		fi, err := os.Lstat(f.Path)
-		switch {
-		case err == nil && !fi.Mode().IsRegular():
-			return res, fmt.Errorf("%s exists and is not a regular file", f.Path)
-		case err == nil:
-			old[i] = true
-			existing = append(existing, f.Path)
-		case !errors.Is(err, fs.ErrNotExist):
+		abs, err := filepath.Abs(f.Path)
+		if err != nil {
+			return res, err
+		}
+		files[i].Path = abs
+		base, err := nearestFolder(filepath.Dir(abs))
+		if err != nil {
+			return res, err
+		}
+		g := byBase[base]
+		if g == nil {
+			d, err := safefs.OpenDir(base)
+			if err != nil {
+				return res, err
+			}
+			g = &group{dir: d}
+			byBase[base] = g
+			groups = append(groups, g)
+		}
+		g.files = append(g.files, i)
+		rel, err := filepath.Rel(base, abs)
+		if err != nil {
+			return res, err
+		}
+		es[i] = entry{g: g, rel: rel}
+	}
+
+	var existing []string
+	for _, g := range groups {
+		err := g.dir.Do(func(r *safefs.Root) error {
+			for _, i := range g.files {
+				fi, err := r.Lstat(es[i].rel)
+				switch {
+				case err == nil && !fi.Mode().IsRegular():
+					return fmt.Errorf("%s exists and is not a regular file", files[i].Path)
+				case err == nil:
+					es[i].old = true
+					existing = append(existing, files[i].Path)
+				case !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR):
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
 			return res, err
 		}
 	}
@@ -90,109 +155,139 @@ func WriteAll(files []File, opt Options) (res Result, err error) {
 		return res, &ExistsError{Paths: existing}
 	}
 
-	var createdDirs []string
-	temps := make([]string, len(files))
-	backups := make([]string, len(files))
+	created := map[*group][]string{} // folders made, outermost first
 	renamed := 0
+	order := make([]int, 0, len(files)) // the set, group by group
+	for _, g := range groups {
+		order = append(order, g.files...)
+	}
 	defer func() {
 		if err == nil {
 			return
 		}
-		for i := renamed - 1; i >= 0; i-- {
-			if backups[i] != "" {
-				os.Rename(backups[i], files[i].Path)
-			} else {
-				os.Remove(files[i].Path)
-			}
-		}
-		for i := renamed; i < len(files); i++ {
-			if backups[i] != "" {
-				os.Remove(backups[i])
-			}
-		}
-		for _, t := range temps {
-			if t != "" {
-				os.Remove(t)
-			}
-		}
-		for i := len(createdDirs) - 1; i >= 0; i-- {
-			os.Remove(createdDirs[i])
+		for _, g := range groups {
+			g.dir.Do(func(r *safefs.Root) error {
+				for k := renamed - 1; k >= 0; k-- {
+					e := &es[order[k]]
+					if e.g != g {
+						continue
+					}
+					if e.backup != "" {
+						r.Rename(e.backup, e.rel)
+						e.backup = ""
+					} else {
+						r.Remove(e.rel)
+					}
+				}
+				for _, i := range g.files {
+					if es[i].backup != "" {
+						r.Remove(es[i].backup)
+					}
+					if es[i].temp != "" {
+						r.Remove(es[i].temp)
+					}
+				}
+				dirs := created[g]
+				for k := len(dirs) - 1; k >= 0; k-- {
+					r.Remove(dirs[k])
+				}
+				return nil
+			})
 		}
 		res = Result{}
 	}()
 
-	// Run as root (sudo certkit …) into a folder a user owns, such as that
-	// user's certkit home, what is created belongs to that user, as it
-	// would had the user run the command: otherwise the user could no
-	// longer use or replace their own files.
-	owners := make([]owner, len(files))
-	for i, f := range files {
-		owners[i] = inheritedOwner(filepath.Dir(f.Path))
-		dirs, err := mkdirAll(filepath.Dir(f.Path), opt.DirMode)
-		createdDirs = append(createdDirs, dirs...)
+	stamp := opt.Now.UTC().Format("20060102T150405Z")
+	for _, g := range groups {
+		err = g.dir.Do(func(r *safefs.Root) error {
+			for _, i := range g.files {
+				dirs, err := mkdirAll(r, filepath.Dir(es[i].rel), opt.DirMode)
+				created[g] = append(created[g], dirs...)
+				if err != nil {
+					return err
+				}
+				if es[i].temp, err = writeTemp(r, es[i].rel, files[i], !opt.NoSync); err != nil {
+					return err
+				}
+			}
+			for _, i := range g.files {
+				if es[i].old {
+					if es[i].backup, err = backup(r, es[i].rel, stamp); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
 		if err != nil {
 			return res, err
 		}
-		for _, d := range dirs {
-			if err := owners[i].apply(d); err != nil {
-				return res, err
+	}
+	for _, g := range groups {
+		err = g.dir.Do(func(r *safefs.Root) error {
+			for _, i := range g.files {
+				if err := r.Rename(es[i].temp, es[i].rel); err != nil {
+					return err
+				}
+				es[i].temp = ""
+				renamed++
 			}
-		}
-	}
-	for i, f := range files {
-		if temps[i], err = writeTemp(f, !opt.NoSync); err != nil {
-			return res, err
-		}
-		if err = owners[i].apply(temps[i]); err != nil {
-			return res, err
-		}
-	}
-	stamp := opt.Now.UTC().Format("20060102T150405Z")
-	for i, f := range files {
-		if !old[i] {
-			continue
-		}
-		if backups[i], err = backup(f.Path, stamp); err != nil {
-			return res, err
-		}
-	}
-	for i, f := range files {
-		if err = os.Rename(temps[i], f.Path); err != nil {
-			return res, err
-		}
-		temps[i] = ""
-		renamed++
-	}
-	if !opt.NoSync {
-		seen := map[string]bool{}
-		for _, f := range files {
-			d := filepath.Dir(f.Path)
-			if !seen[d] {
-				seen[d] = true
-				if err = syncDir(d); err != nil {
-					return res, err
+			if opt.NoSync {
+				return nil
+			}
+			seen := map[string]bool{}
+			for _, i := range g.files {
+				if d := filepath.Dir(es[i].rel); !seen[d] {
+					seen[d] = true
+					if err := r.Sync(d); err != nil {
+						return err
+					}
 				}
 			}
+			return nil
+		})
+		if err != nil {
+			return res, err
 		}
 	}
 	for i, f := range files {
 		res.Written = append(res.Written, f.Path)
-		if backups[i] != "" {
-			res.Backups = append(res.Backups, backups[i])
+		if es[i].backup != "" {
+			res.Backups = append(res.Backups, filepath.Join(es[i].g.dir.Path, es[i].backup))
 		}
 	}
 	return res, nil
 }
 
-// mkdirAll is os.MkdirAll that reports the folders it created, outermost
-// first, so that a failed write can remove them again.
-func mkdirAll(dir string, mode fs.FileMode) ([]string, error) {
-	var missing []string
+// nearestFolder is dir, or its nearest ancestor that exists.
+func nearestFolder(dir string) (string, error) {
 	for d := dir; ; d = filepath.Dir(d) {
 		fi, err := os.Stat(d)
 		if err == nil {
 			if !fi.IsDir() {
-				return nil, fmt.Errorf("%s is not a folder", d)
+				return "", fmt.Errorf("%s is not a folder", d)
+			}
+			return d, nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return "", err
+		}
+		if filepath.Dir(d) == d {
+			return "", err
+		}
+	}
+}
+
+// mkdirAll makes the folder rel of r and the missing ones above it, with
+// mode, and reports those it created, outermost first, so that a failed
+// write can remove them again.
+func mkdirAll(r *safefs.Root, rel string, mode fs.FileMode) ([]string, error) {
+	var missing []string
+	for d := rel; d != "." && d != string(filepath.Separator); d = filepath.Dir(d) {
+		fi, err := r.Stat(d)
+		if err == nil {
+			if !fi.IsDir() {
+				return nil, fmt.Errorf("%s is not a folder", r.Join(d))
 			}
 			break
 		}
@@ -200,17 +295,14 @@ func mkdirAll(dir string, mode fs.FileMode) ([]string, error) {
 			return nil, err
 		}
 		missing = append(missing, d)
-		if filepath.Dir(d) == d {
-			break
-		}
 	}
 	var created []string
 	for i := len(missing) - 1; i >= 0; i-- {
-		if err := os.Mkdir(missing[i], mode); err != nil && !errors.Is(err, fs.ErrExist) {
+		if err := r.Mkdir(missing[i], mode); err != nil && !errors.Is(err, fs.ErrExist) {
 			return created, err
 		}
 		// Mkdir is subject to the umask; the mode asked for is the mode meant.
-		if err := os.Chmod(missing[i], mode); err != nil {
+		if err := r.Chmod(missing[i], mode); err != nil {
 			return created, err
 		}
 		created = append(created, missing[i])
@@ -218,15 +310,22 @@ func mkdirAll(dir string, mode fs.FileMode) ([]string, error) {
 	return created, nil
 }
 
-func writeTemp(f File, sync bool) (name string, err error) {
-	t, err := os.CreateTemp(filepath.Dir(f.Path), "."+filepath.Base(f.Path)+".tmp-*")
+func writeTemp(r *safefs.Root, rel string, f File, sync bool) (name string, err error) {
+	var t *os.File
+	for range 100 {
+		name = filepath.Join(filepath.Dir(rel), "."+filepath.Base(rel)+".tmp-"+randomSuffix())
+		t, err = r.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if !errors.Is(err, fs.ErrExist) {
+			break
+		}
+	}
 	if err != nil {
 		return "", err
 	}
 	defer func() {
 		if err != nil {
 			t.Close()
-			os.Remove(t.Name())
+			r.Remove(name)
 		}
 	}()
 	if err = t.Chmod(f.Mode); err != nil {
@@ -240,43 +339,39 @@ func writeTemp(f File, sync bool) (name string, err error) {
 			return "", err
 		}
 	}
-	return t.Name(), t.Close()
+	return name, t.Close()
 }
 
-// backup makes a second name for path, so that path itself never goes
+func randomSuffix() string {
+	b := make([]byte, 6)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// backup makes a second name for rel, so that the file itself never goes
 // missing while it is replaced.
-func backup(path, stamp string) (string, error) {
-	name := path + ".bak-" + stamp
-	for n := 2; Exists(name); n++ {
-		name = fmt.Sprintf("%s.bak-%s.%d", path, stamp, n)
+func backup(r *safefs.Root, rel, stamp string) (string, error) {
+	name := rel + ".bak-" + stamp
+	for n := 2; ; n++ {
+		if _, err := r.Lstat(name); errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		name = fmt.Sprintf("%s.bak-%s.%d", rel, stamp, n)
 	}
-	if err := os.Link(path, name); err == nil {
+	if err := r.Link(rel, name); err == nil {
 		return name, nil
 	}
-	data, err := os.ReadFile(path)
+	data, err := r.ReadFile(rel, 64*safefs.MaxFile)
 	if err != nil {
 		return "", err
 	}
-	fi, err := os.Stat(path)
+	fi, err := r.Lstat(rel)
 	if err != nil {
 		return "", err
 	}
-	if err := os.WriteFile(name, data, fi.Mode().Perm()); err != nil {
-		os.Remove(name)
+	if err := r.WriteFile(name, data, fi.Mode().Perm()); err != nil {
+		r.Remove(name)
 		return "", err
 	}
 	return name, nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	// Some file systems cannot flush a folder; the rename is still atomic.
-	if err := d.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) {
-		return err
-	}
-	return nil
 }

@@ -1,0 +1,205 @@
+package safefs
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+)
+
+// Dir is a folder and the user who controls it (see Controller).
+type Dir struct {
+	Path string
+	As   *User // nil: root controls it, or this process is not root
+
+	// boundary is where As's control begins (see control): root opens it,
+	// and As resolves rel inside it.
+	boundary, rel string
+}
+
+// OpenDir names the folder at path and finds who controls it. The folder
+// need not exist yet.
+func OpenDir(path string) (*Dir, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	u, boundary, rel, err := control(abs)
+	if err != nil {
+		return nil, err
+	}
+	return &Dir{Path: abs, As: u, boundary: boundary, rel: rel}, nil
+}
+
+// Do opens d as an os.Root and calls fn with it, with the rights of the
+// user who controls d (Run). Every path fn uses is resolved inside d: no
+// link, and no "..", leads out of it.
+//
+// In a folder a user controls, root opens only the boundary of the user's
+// control (a folder whose name is root's), and the rest of the path is
+// resolved inside it with the user's rights: a link of the user's cannot
+// lead root anywhere, and the user needs no right to the folders above
+// their own.
+func (d *Dir) Do(fn func(r *Root) error) error {
+	var base *os.Root
+	if d.As != nil {
+		var err error
+		if base, err = os.OpenRoot(d.boundary); err != nil {
+			return err
+		}
+		defer base.Close()
+	}
+	return Run(d.As, func() error {
+		var or *os.Root
+		var err error
+		if base != nil {
+			or, err = base.OpenRoot(d.rel)
+		} else {
+			or, err = os.OpenRoot(d.Path)
+		}
+		if err != nil {
+			return renamePathErr(err, d.Path)
+		}
+		defer or.Close()
+		r := &Root{Root: or, dir: d}
+		if err := r.checkSelf(); err != nil {
+			return err
+		}
+		return fn(r)
+	})
+}
+
+// Root is a folder opened with os.Root, which resolves every name inside
+// it, with certkit's checks on what it reads.
+type Root struct {
+	*os.Root
+	dir *Dir
+}
+
+// Path is the folder's path, for messages.
+func (r *Root) Path() string { return r.dir.Path }
+
+// Join names a file of the folder, for messages.
+func (r *Root) Join(name string) string { return filepath.Join(r.dir.Path, name) }
+
+// checkSelf checks the folder that was opened (not the path): in a folder
+// a user controls, it must be that user's or root's.
+func (r *Root) checkSelf() error {
+	if r.dir.As == nil {
+		return nil
+	}
+	fi, err := r.Root.Stat(".")
+	if err != nil {
+		return err
+	}
+	return r.checkOwner(fi, r.dir.Path, "folder")
+}
+
+// checkOwner refuses, in a folder a user controls, what is neither that
+// user's nor root's, and a root-owned file with a second name (a hard
+// link the user made to root's file).
+func (r *Root) checkOwner(fi fs.FileInfo, path, what string) error {
+	u := r.dir.As
+	if u == nil {
+		return nil
+	}
+	uid := ownerUID(fi)
+	switch {
+	case uid == u.UID:
+		return nil
+	case uid == 0:
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Nlink > 1 && !fi.IsDir() {
+			return &OwnerError{Path: path, What: what, UID: uid, Want: u, Links: int(st.Nlink)}
+		}
+		return nil
+	}
+	return &OwnerError{Path: path, What: what, UID: uid, Want: u}
+}
+
+// OwnerError is a file root will not read in a folder a user controls:
+// it belongs to someone else.
+type OwnerError struct {
+	Path  string
+	What  string // "file" or "folder"
+	UID   int
+	Want  *User
+	Links int // a root file with more than one name
+}
+
+func (e *OwnerError) Error() string {
+	if e.Links > 1 {
+		return fmt.Sprintf("%s is a %s of root's with %d names, in a folder %s controls: certkit will not read it as root", e.Path, e.What, e.Links, e.Want)
+	}
+	return fmt.Sprintf("%s belongs to %s, not to %s who controls its folder: certkit will not read it as root", e.Path, LookupUID(e.UID, -1), e.Want)
+}
+
+// Hint says how to go on.
+func (e *OwnerError) Hint() string {
+	return "keep only " + e.Want.String() + "'s own files in the certkit home, or run certkit as that user"
+}
+
+// ReadFile reads the regular file name in r, at most max bytes (MaxFile
+// when 0). It opens the file without waiting on a named pipe and checks
+// what it opened: a regular file, not too large, and in a folder a user
+// controls, that user's or root's.
+func (r *Root) ReadFile(name string, max int64) ([]byte, error) {
+	path := r.Join(name)
+	f, err := r.Root.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
+	if err != nil {
+		return nil, renamePathErr(err, path)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if err := r.checkOwner(fi, path, "file"); err != nil {
+		return nil, err
+	}
+	return ReadOpen(f, path, max)
+}
+
+// ReadDir lists the folder name of r, sorted by name.
+func (r *Root) ReadDir(name string) ([]fs.DirEntry, error) {
+	f, err := r.Root.Open(name)
+	if err != nil {
+		return nil, renamePathErr(err, r.Join(name))
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.IsDir() {
+		return nil, &fs.PathError{Op: "readdir", Path: r.Join(name), Err: syscall.ENOTDIR}
+	}
+	if err := r.checkOwner(fi, r.Join(name), "folder"); err != nil {
+		return nil, err
+	}
+	return f.ReadDir(-1)
+}
+
+// Sync flushes the folder name of r.
+func (r *Root) Sync(name string) error {
+	f, err := r.Root.Open(name)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	// Some file systems cannot flush a folder; a rename is still atomic.
+	if err := f.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) {
+		return err
+	}
+	return nil
+}
+
+// renamePathErr names the full path in an error from r.
+func renamePathErr(err error, path string) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return &fs.PathError{Op: pe.Op, Path: path, Err: pe.Err}
+	}
+	return err
+}
