@@ -15,6 +15,8 @@ type env struct {
 	stdin  io.Reader
 	stdout io.Writer
 	ui     *ui
+
+	sudoNoted bool // the hint about an ignored SUDO_USER was given
 }
 
 func newEnv(stdin io.Reader, stdout, stderr io.Writer) *env {
@@ -31,13 +33,21 @@ func (e *env) home(c *cli.Context) (string, error) {
 			break
 		}
 	}
-	return home.Resolve(flag, processEnv())
+	h, err := home.Resolve(flag, processEnv())
+	if err == nil && flag == "" && os.Getenv("CERTKIT_HOME") == "" && os.Getenv("XDG_DATA_HOME") == "" && !e.sudoNoted {
+		if su := ignoredSudoUser(); su != "" {
+			e.sudoNoted = true
+			e.ui.hintf("running as root in a shell sudo started (SUDO_USER=%s, SUDO_COMMAND=%s): using root's certkit home %s; pass --home to use another",
+				su, os.Getenv("SUDO_COMMAND"), h)
+		}
+	}
+	return h, err
 }
 
 // processEnv is this process's environment, as the certkit home and the
 // certs roots read it.
 func processEnv() home.Env {
-	return home.Env{Getenv: os.Getenv, HomeDir: os.UserHomeDir, LookupUser: home.LookupUserHome, Geteuid: os.Geteuid}
+	return home.Env{Getenv: sudoGetenv, HomeDir: os.UserHomeDir, LookupUser: home.LookupUserHome, Geteuid: os.Geteuid}
 }
 
 // printJSON writes v to stdout as indented JSON.

@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/certkit/certkit/internal/safefs"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -169,7 +170,7 @@ func Create(opt Options) (*Result, error) {
 		return nil, err
 	}
 	c := &CA{Cert: cert, CertPEM: certPEM, Key: key, Dir: dir}
-	backups, err := write(c, opt.Force, t)
+	backups, err := lockedWrite(opt.Home, c, opt.Force, t)
 	if err != nil {
 		return nil, err
 	}
@@ -233,26 +234,37 @@ func Import(certPEM, keyPEM []byte, opt ImportOptions) (*Result, error) {
 		}
 	}
 	c := &CA{Cert: cert, CertPEM: EncodeCert(cert), Key: key, Dir: dir}
-	backups, err := write(c, opt.Force, now())
+	backups, err := lockedWrite(opt.Home, c, opt.Force, now())
 	if err != nil {
 		return nil, err
 	}
 	return &Result{CA: c, Backups: backups}, nil
 }
 
-// Load reads the CA of a home.
+// Load reads the CA of a home, through safefs: inside the home (no link
+// leads out of it), bounded, and as root under sudo with the rights of
+// the user who owns the home.
 func Load(homeDir string) (*CA, error) {
 	dir := home.CADir(homeDir)
-	certPEM, err := os.ReadFile(filepath.Join(dir, CertFile))
-	if errors.Is(err, fs.ErrNotExist) {
+	var certPEM, keyPEM []byte
+	hd, err := safefs.OpenDir(homeDir)
+	if err == nil {
+		err = hd.Do(func(r *safefs.Root) error {
+			var err error
+			if certPEM, err = r.ReadFile(filepath.Join("ca", CertFile), 0); err != nil {
+				return err
+			}
+			if keyPEM, err = r.ReadFile(filepath.Join("ca", KeyFile), 0); err != nil {
+				return fmt.Errorf("reading the CA key: %w", err)
+			}
+			return nil
+		})
+	}
+	if errors.Is(err, fs.ErrNotExist) && certPEM == nil {
 		return nil, &NotFoundError{Dir: dir}
 	}
 	if err != nil {
 		return nil, err
-	}
-	keyPEM, err := os.ReadFile(filepath.Join(dir, KeyFile))
-	if err != nil {
-		return nil, fmt.Errorf("reading the CA key: %w", err)
 	}
 	certs, err := ParseCerts(certPEM)
 	if err != nil {
@@ -268,6 +280,23 @@ func Load(homeDir string) (*CA, error) {
 	return &CA{Cert: certs[0], CertPEM: certPEM, Key: key, Dir: dir}, nil
 }
 
+// lockedWrite writes the CA under the home's lock, and checks again, under
+// it, that no CA appeared meanwhile (the key was made before the lock was
+// taken, so that a slow RSA key does not hold it).
+func lockedWrite(homeDir string, c *CA, force bool, now time.Time) (backups []string, err error) {
+	release, err := home.Lock(homeDir, true)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { release(err != nil) }()
+	if !force {
+		if err := refuseExisting(c.Dir); err != nil {
+			return nil, err
+		}
+	}
+	return write(c, force, now)
+}
+
 func write(c *CA, force bool, now time.Time) ([]string, error) {
 	keyPEM, err := MarshalKey(c.Key)
 	if err != nil {
@@ -281,7 +310,11 @@ func write(c *CA, force bool, now time.Time) ([]string, error) {
 		return nil, err
 	}
 	// The CA folder must stay private even if it existed with looser modes.
-	if err := os.Chmod(c.Dir, 0o700); err != nil {
+	d, err := safefs.OpenDir(filepath.Dir(c.Dir))
+	if err == nil {
+		err = d.Do(func(r *safefs.Root) error { return r.Chmod(filepath.Base(c.Dir), 0o700) })
+	}
+	if err != nil {
 		return nil, err
 	}
 	return res.Backups, nil

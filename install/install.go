@@ -15,11 +15,13 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/certkit/certkit/ca"
 	"github.com/certkit/certkit/host"
 	"github.com/certkit/certkit/internal/errs"
 	"github.com/certkit/certkit/internal/home"
 	"github.com/certkit/certkit/internal/prose"
 	"github.com/certkit/certkit/internal/rootflags"
+	"github.com/certkit/certkit/internal/safefs"
 	"github.com/certkit/certkit/internal/shellquote"
 )
 
@@ -327,6 +329,63 @@ func (e *PermissionError) Hint() string {
 	return "check who owns " + e.Dir
 }
 
+// readHome reads, under the home's shared lock and through safefs, the
+// material of each registry (every registry with client pairs when regs
+// is empty).
+func readHome(homeDir string, regs []host.Registry, now time.Time) ([]host.Registry, []*material, error) {
+	release, err := home.RLock(homeDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer release()
+	hd, err := safefs.OpenDir(homeDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	var mats []*material
+	err = hd.Do(func(r *safefs.Root) error {
+		if len(regs) == 0 {
+			entries, err := r.ReadDir("hosts")
+			if err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+			for _, e := range entries {
+				if !e.IsDir() {
+					continue
+				}
+				pairs, err := r.ReadDir(filepath.Join("hosts", e.Name()))
+				if err != nil || len(home.PairNames(pairs)) == 0 {
+					continue
+				}
+				reg, err := host.Parse(e.Name())
+				if err != nil {
+					return fmt.Errorf("%s: %w", home.HostDir(homeDir, e.Name()), err)
+				}
+				regs = append(regs, reg)
+			}
+			if len(regs) == 0 {
+				return errs.Input("no client certificates in the certkit home "+homeDir,
+					"issue one first: certkit issue client --host reg.example.com:5000")
+			}
+		}
+		for _, reg := range regs {
+			m, err := loadMaterial(r, reg, now)
+			if err != nil {
+				return err
+			}
+			mats = append(mats, m)
+		}
+		return nil
+	})
+	if errors.Is(err, fs.ErrNotExist) && mats == nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) && pe.Path == homeDir {
+			return nil, nil, &ca.NotFoundError{Dir: home.CADir(homeDir)}
+		}
+	}
+	return regs, mats, err
+}
+
 // Install copies the CA certificate and the client pairs of each registry
 // into each root. Every folder is planned and checked before the first one
 // is written, each is replaced atomically, and the set is too: when one
@@ -341,31 +400,9 @@ func Install(opt Options) (*Result, error) {
 	if len(opt.Roots) == 0 {
 		return nil, errs.Input("no target given", "pass --target or --certs-dir")
 	}
-	regs := opt.Registries
-	if len(regs) == 0 {
-		names, err := home.Registries(opt.Home)
-		if err != nil {
-			return nil, err
-		}
-		for _, n := range names {
-			r, err := host.Parse(n)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", home.HostDir(opt.Home, n), err)
-			}
-			regs = append(regs, r)
-		}
-		if len(regs) == 0 {
-			return nil, errs.Input("no client certificates in the certkit home "+opt.Home,
-				"issue one first: certkit issue client --host reg.example.com:5000")
-		}
-	}
-	mats := make([]*material, len(regs))
-	for i, reg := range regs {
-		m, err := loadMaterial(opt.Home, reg, now)
-		if err != nil {
-			return nil, err
-		}
-		mats[i] = m
+	regs, mats, err := readHome(opt.Home, opt.Registries, now)
+	if err != nil {
+		return nil, err
 	}
 	res := &Result{DryRun: opt.DryRun}
 	for _, root := range opt.Roots {

@@ -12,6 +12,7 @@ import (
 	"github.com/certkit/certkit/ca"
 	"github.com/certkit/certkit/host"
 	"github.com/certkit/certkit/internal/home"
+	"github.com/certkit/certkit/internal/safefs"
 	"github.com/certkit/certkit/internal/shellquote"
 )
 
@@ -50,9 +51,13 @@ func (e *MaterialError) Hint() string { return e.Fix }
 // issued for reg: each key matches its certificate, each client
 // certificate has clientAuth and chains to the CA, the CA is a CA, and
 // nothing is expired. The CA's private key is not read.
-func loadMaterial(homeDir string, reg host.Registry, now time.Time) (*material, error) {
+//
+// The home is read through r, the home opened with safefs: no link leads
+// out of it, and under sudo it is read with its owner's rights.
+func loadMaterial(r *safefs.Root, reg host.Registry, now time.Time) (*material, error) {
+	homeDir := r.Path()
 	caPath := filepath.Join(home.CADir(homeDir), ca.CertFile)
-	caPEM, err := readFile(caPath)
+	caPEM, err := r.ReadFile(filepath.Join("ca", ca.CertFile), maxFileSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, &ca.NotFoundError{Dir: home.CADir(homeDir)}
 	}
@@ -76,10 +81,12 @@ func loadMaterial(homeDir string, reg host.Registry, now time.Time) (*material, 
 	m := &material{caPEM: ca.EncodeCert(caCert), caCert: caCert}
 
 	folder := reg.String()
-	names, err := home.ClientNames(homeDir, folder)
+	var names []string
+	entries, err := r.ReadDir(filepath.Join("hosts", folder))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
+	names = home.PairNames(entries)
 	if len(names) == 0 {
 		return nil, &MaterialError{home.HostDir(homeDir, folder), "no client certificate was issued for " + folder,
 			"issue one first: certkit issue client --host " + shellquote.Quote(folder)}
@@ -87,7 +94,7 @@ func loadMaterial(homeDir string, reg host.Registry, now time.Time) (*material, 
 	roots := x509.NewCertPool()
 	roots.AddCert(caCert)
 	for _, name := range names {
-		p, err := loadPair(homeDir, folder, name, roots, now)
+		p, err := loadPair(r, folder, name, roots, now)
 		if err != nil {
 			return nil, err
 		}
@@ -96,19 +103,20 @@ func loadMaterial(homeDir string, reg host.Registry, now time.Time) (*material, 
 	return m, nil
 }
 
-func loadPair(homeDir, folder, name string, roots *x509.CertPool, now time.Time) (*pairMaterial, error) {
-	dir := home.HostDir(homeDir, folder)
+func loadPair(r *safefs.Root, folder, name string, roots *x509.CertPool, now time.Time) (*pairMaterial, error) {
+	dir := home.HostDir(r.Path(), folder)
 	certPath := filepath.Join(dir, name+home.CertExt)
 	keyPath := filepath.Join(dir, name+home.KeyExt)
 	reissue := "issue it again: certkit issue client --force --host " + shellquote.Quote(folder) + " --name " + shellquote.Quote(name)
 	if !validPairName(name) {
 		return nil, &MaterialError{certPath, fmt.Sprintf("the name %q cannot be a certs.d file name (use letters, digits, '.', '_' and '-')", name), reissue}
 	}
-	certPEM, err := readFile(certPath)
+	rel := filepath.Join("hosts", folder)
+	certPEM, err := r.ReadFile(filepath.Join(rel, name+home.CertExt), maxFileSize)
 	if err != nil {
 		return nil, err
 	}
-	keyPEM, err := readFile(keyPath)
+	keyPEM, err := r.ReadFile(filepath.Join(rel, name+home.KeyExt), maxFileSize)
 	if err != nil {
 		return nil, err
 	}

@@ -238,6 +238,14 @@ func Issue(opt Options) (*Result, error) {
 		}
 	}
 
+	// The home's lock is held from the check of what exists to the last
+	// file written: two runs for one name cannot both succeed.
+	release, err := home.Lock(opt.Home, false)
+	if err != nil {
+		return nil, err
+	}
+	defer release(false)
+
 	// Every target is checked before the first key is made: a refused
 	// batch costs nothing and changes nothing.
 	if !opt.Force {

@@ -11,6 +11,7 @@ package home
 
 import (
 	"errors"
+	"github.com/certkit/certkit/internal/safefs"
 	"io/fs"
 	"os"
 	"os/user"
@@ -89,6 +90,13 @@ func ClientNames(home, folder string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	return PairNames(entries), nil
+}
+
+// PairNames picks the client pair names out of a registry folder's
+// entries: NAME of each regular NAME.cert with a NAME.key beside it,
+// sorted.
+func PairNames(entries []fs.DirEntry) []string {
 	have := map[string]bool{}
 	for _, e := range entries {
 		have[e.Name()] = true
@@ -100,7 +108,7 @@ func ClientNames(home, folder string) ([]string, error) {
 		}
 	}
 	sort.Strings(names)
-	return names, nil
+	return names
 }
 
 // Registries lists the registry folders in the home that hold at least one
@@ -123,4 +131,54 @@ func Registries(home string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// Lock takes the home's lock for a command that changes it, so that two
+// certkit processes never interleave their changes (two init-ca leaving
+// the key of one CA beside the certificate of the other). A run that finds
+// it taken waits safefs.LockWait, then fails naming the holder.
+//
+// With create, a missing home is made first (0700, with the rights of the
+// user who controls where it goes); release(failed) then removes the
+// folders made, if the command failed and they are still empty. Without
+// create, a missing home is not locked (the command fails on what it
+// lacks).
+func Lock(dir string, create bool) (release func(failed bool), err error) {
+	return lock(dir, create, false)
+}
+
+// RLock takes the home's lock for a command that only reads it (install
+// reading the pairs it copies): readers share it, a writer waits for them.
+func RLock(dir string) (release func(), err error) {
+	rel, err := lock(dir, false, true)
+	if err != nil {
+		return nil, err
+	}
+	return func() { rel(false) }, nil
+}
+
+func lock(dir string, create, shared bool) (release func(failed bool), err error) {
+	var made []string
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		if !create {
+			return func(bool) {}, nil
+		}
+		if made, err = safefs.MkdirAll(dir, 0o700); err != nil {
+			return nil, err
+		}
+	}
+	d, err := safefs.OpenDir(dir)
+	if err == nil {
+		var unlock func()
+		if unlock, err = d.Lock(shared, safefs.LockWait); err == nil {
+			return func(failed bool) {
+				unlock()
+				if failed {
+					safefs.RemoveEmpty(made)
+				}
+			}, nil
+		}
+	}
+	safefs.RemoveEmpty(made)
+	return nil, err
 }

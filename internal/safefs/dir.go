@@ -199,7 +199,73 @@ func (r *Root) Sync(name string) error {
 func renamePathErr(err error, path string) error {
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
-		return &fs.PathError{Op: pe.Op, Path: path, Err: pe.Err}
+		op := pe.Op
+		if op == "openat" {
+			op = "open" // as os.Open says, and the runtimes' loaders with it
+		}
+		return &fs.PathError{Op: op, Path: path, Err: pe.Err}
 	}
 	return err
+}
+
+// MkdirAll makes the folder path and the missing ones above it, with mode
+// (not subject to the umask), with the rights of the user who controls
+// where they go, and returns the folders it made, outermost first.
+func MkdirAll(path string, mode fs.FileMode) (made []string, err error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	var missing []string
+	base := abs
+	for {
+		_, err := os.Stat(base)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, fs.ErrNotExist) || filepath.Dir(base) == base {
+			return nil, err
+		}
+		missing = append(missing, filepath.Base(base))
+		base = filepath.Dir(base)
+	}
+	if len(missing) == 0 {
+		return nil, nil
+	}
+	d, err := OpenDir(base)
+	if err != nil {
+		return nil, err
+	}
+	err = d.Do(func(r *Root) error {
+		rel := "."
+		for i := len(missing) - 1; i >= 0; i-- {
+			rel = filepath.Join(rel, missing[i])
+			if err := r.Mkdir(rel, mode); err != nil {
+				return renamePathErr(err, r.Join(rel))
+			}
+			made = append(made, r.Join(rel))
+			if err := r.Chmod(rel, mode); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		RemoveEmpty(made)
+		return nil, err
+	}
+	return made, nil
+}
+
+// RemoveEmpty removes the folders made by MkdirAll, innermost first, each
+// only if it is empty, with the rights of who controls each.
+func RemoveEmpty(made []string) {
+	for i := len(made) - 1; i >= 0; i-- {
+		d, err := OpenDir(filepath.Dir(made[i]))
+		if err != nil {
+			continue
+		}
+		name := filepath.Base(made[i])
+		d.Do(func(r *Root) error { return r.Remove(name) })
+	}
 }
