@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/certkit/certkit/internal/prose"
+	"github.com/certkit/certkit/internal/safefs"
 )
 
 // A run of Install or Uninstall changes its registry folders as one set:
@@ -82,6 +83,11 @@ func newBatch(step func(dir, step string), xchg func(a, b string) error) *batch 
 	return &batch{step: step, exchange: xchg}
 }
 
+// do calls fn with the rights of the user who controls the change's certs
+// root (safefs.Run): as root in a root a user owns, every step is that
+// user's to make.
+func (c *change) do(fn func() error) error { return safefs.Run(c.fr.as, fn) }
+
 func (b *batch) add(fr *FolderResult) {
 	b.changes = append(b.changes, &change{fr: fr, parent: filepath.Dir(fr.Dir), name: filepath.Base(fr.Dir)})
 }
@@ -110,12 +116,12 @@ func (b *batch) run(prepare func(*change) error) error {
 		return b.fail(err)
 	}
 	for _, c := range b.active() {
-		if err := recoverLeftovers(c.parent, c.name); err != nil {
+		if err := c.do(func() error { return recoverLeftovers(c.parent, c.name) }); err != nil {
 			return b.fail(permission(c.fr.root, err))
 		}
 	}
 	for _, c := range b.active() {
-		if err := prepare(c); err != nil {
+		if err := c.do(func() error { return prepare(c) }); err != nil {
 			return b.fail(err)
 		}
 	}
@@ -132,7 +138,7 @@ func (b *batch) run(prepare func(*change) error) error {
 	}
 	b.step("", "prepared")
 	for _, c := range b.active() {
-		if err := b.swap(c); err != nil {
+		if err := c.do(func() error { return b.swap(c) }); err != nil {
 			return b.fail(permission(c.fr.root, err))
 		}
 	}
@@ -149,6 +155,10 @@ func (b *batch) run(prepare func(*change) error) error {
 // duplicate of the earlier.
 func (b *batch) identify() error {
 	for i, c := range b.changes {
+		var err error
+		if c.fr.as, err = safefs.Controller(c.parent); err != nil {
+			return err
+		}
 		k, err := dirKey(c.parent)
 		if err != nil {
 			return permission(c.fr.root, err)
@@ -337,7 +347,11 @@ func (b *batch) lock() error {
 	}
 	sort.Slice(ps, func(i, j int) bool { return ps[i].key < ps[j].key })
 	for _, p := range ps {
-		unlock, err := lockDir(p.c.parent)
+		d, err := safefs.OpenDir(p.c.parent)
+		if err != nil {
+			return err
+		}
+		unlock, err := d.Lock(false, safefs.LockWait)
 		if err != nil {
 			return permission(p.c.fr.root, err)
 		}
@@ -451,11 +465,14 @@ func (b *batch) commit() error {
 			continue
 		}
 		b.step(c.fr.Dir, "before-cleanup")
-		err := os.RemoveAll(prev)
-		if err == nil {
-			b.step(c.fr.Dir, "cleaned-up")
-			err = syncDir(c.parent)
-		}
+		err := c.do(func() error {
+			err := os.RemoveAll(prev)
+			if err == nil {
+				b.step(c.fr.Dir, "cleaned-up")
+				err = syncDir(c.parent)
+			}
+			return err
+		})
 		if err != nil {
 			failed = append(failed, prev)
 			if first == nil {
@@ -480,7 +497,7 @@ func (b *batch) fail(err error) error {
 		if c.swapped == notSwapped {
 			continue
 		}
-		if serr := b.swapBack(c); serr != nil {
+		if serr := c.do(func() error { return b.swapBack(c) }); serr != nil {
 			c.lost = true
 			lost = append(lost, fmt.Errorf("%s: %w", c.fr.Dir, serr))
 			continue
@@ -495,16 +512,19 @@ func (b *batch) fail(err error) error {
 		if c.dup == nil && b.locked {
 			// The new folders (and, for a folder that could not be
 			// swapped back, the old one), as the next run would.
-			if rerr := recoverLeftovers(c.parent, c.name); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
+			if rerr := c.do(func() error { return recoverLeftovers(c.parent, c.name) }); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
 				lost = append(lost, fmt.Errorf("%s: %w", c.fr.Dir, rerr))
 			}
 		}
 		if c.lost {
 			continue // its backups are backups of files now replaced
 		}
-		for j := len(c.backups) - 1; j >= 0; j-- {
-			os.Remove(c.backups[j]) // a folder only when empty
-		}
+		c.do(func() error {
+			for j := len(c.backups) - 1; j >= 0; j-- {
+				os.Remove(c.backups[j]) // a folder only when empty
+			}
+			return nil
+		})
 		for j := range c.fr.Files {
 			c.fr.Files[j].Backup = ""
 		}
@@ -512,9 +532,7 @@ func (b *batch) fail(err error) error {
 	}
 	b.step("", "rolled-back")
 	b.unlock()
-	for i := len(b.created) - 1; i >= 0; i-- {
-		os.Remove(b.created[i]) // only when empty
-	}
+	safefs.RemoveEmpty(b.created) // each only when empty
 	if len(restored) == 0 && len(lost) == 0 {
 		return err
 	}

@@ -115,7 +115,11 @@ type FolderResult struct {
 	reg   host.Registry
 	root  Root
 	want  map[string][]byte // name -> content to write
-	owner owner
+	// as is the user who controls the certs root, when certkit runs as
+	// root in a root a user owns (sudo into ~/.config/...): every change
+	// there is made with that user's rights (safefs.Run), so what certkit
+	// makes is the user's from the start, and nothing is chowned.
+	as    *safefs.User
 	pairs []string  // the names of certkit's client pairs (install)
 	extra []Problem // problems found outside the folder (shadow folders)
 	read  *Folder   // the folder as the plan read it (uninstall)
@@ -439,7 +443,11 @@ func applyInstall(res *Result, opt Options) error {
 		if !fr.Changed {
 			continue
 		}
-		made, err := mkdirAll(fr.root.Dir, DirMode, fr.owner)
+		var made []string
+		err := safefs.Run(fr.as, func() (err error) {
+			made, err = mkdirAll(fr.root.Dir, DirMode)
+			return err
+		})
 		b.created = append(b.created, made...)
 		if err != nil {
 			return b.fail(permission(fr.root, err))
@@ -659,7 +667,7 @@ func planInstall(root Root, reg host.Registry, m *material, opt Options) (*Folde
 	}
 	fr.Problems = fr.problems(after)
 	if fr.Changed {
-		if fr.owner, err = ownerFor(root.Dir); err != nil {
+		if fr.as, err = safefs.Controller(root.Dir); err != nil {
 			return nil, err
 		}
 		if err := fr.checkWritable(opt.DryRun, "install"); err != nil {
@@ -860,39 +868,6 @@ func sortFiles(fs []FileChange) {
 	}
 }
 
-// owner is who the files install makes belong to: the owner of the certs
-// root (or of its nearest existing parent), when certkit runs as root.
-type owner struct {
-	set      bool
-	uid, gid int
-}
-
-func ownerFor(rootDir string) (owner, error) {
-	if os.Geteuid() != 0 {
-		return owner{}, nil
-	}
-	for d := rootDir; ; d = filepath.Dir(d) {
-		fi, err := os.Stat(d)
-		if err == nil {
-			uid, gid, ok := ownerOf(fi)
-			return owner{set: ok, uid: uid, gid: gid}, nil
-		}
-		if !errors.Is(err, fs.ErrNotExist) {
-			return owner{}, err
-		}
-		if filepath.Dir(d) == d {
-			return owner{}, nil
-		}
-	}
-}
-
-func (o owner) chown(path string) error {
-	if !o.set {
-		return nil
-	}
-	return os.Lchown(path, o.uid, o.gid)
-}
-
 // checkWritable fails early, before anything is written, when the certs
 // root (or the parent it would be made in) is not writable.
 func checkWritable(root Root, dir string) error {
@@ -944,12 +919,9 @@ func prepareInstall(b *batch, c *change, opt Options) error {
 	if err := os.Chmod(tmp, DirMode); err != nil {
 		return err
 	}
-	if err := fr.owner.chown(tmp); err != nil {
-		return err
-	}
 	b.step(fr.Dir, "temp-created")
 
-	if err := fr.stage(tmp, fr.owner, func(name string) { b.step(fr.Dir, "file:"+name) }); err != nil {
+	if err := fr.stage(tmp, func(name string) { b.step(fr.Dir, "file:"+name) }); err != nil {
 		return err
 	}
 	b.step(fr.Dir, "temp-written")
@@ -986,7 +958,7 @@ func (fr *FolderResult) readOptions(now func() time.Time, roots []Root, flags st
 // stage writes the new content of the registry folder into the empty
 // folder tmp, flushed to disk: certkit's files, and links to (or copies
 // of) the files that stay. done is called after each file.
-func (fr *FolderResult) stage(tmp string, o owner, done func(name string)) error {
+func (fr *FolderResult) stage(tmp string, done func(name string)) error {
 	for _, f := range fr.Files {
 		dst := filepath.Join(tmp, f.Name)
 		var err error
@@ -996,7 +968,7 @@ func (fr *FolderResult) stage(tmp string, o owner, done func(name string)) error
 		case Keep, Unchanged:
 			err = linkOrCopy(filepath.Join(fr.Dir, f.Name), dst)
 		default:
-			err = writeNew(dst, fr.want[f.Name], f.Mode, o)
+			err = writeNew(dst, fr.want[f.Name], f.Mode)
 		}
 		if err != nil {
 			return permission(fr.root, err)
@@ -1042,7 +1014,7 @@ func (fr *FolderResult) dryCheck(opt Options) (*Folder, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
-	if err := fr.stage(tmp, owner{}, func(string) {}); err != nil {
+	if err := fr.stage(tmp, func(string) {}); err != nil {
 		return nil, err
 	}
 	return fr.checkNew(tmp, opt)
@@ -1073,12 +1045,16 @@ func recoverFolder(root Root, reg host.Registry, cmd string) error {
 	if !found {
 		return nil
 	}
-	unlock, err := lockDir(parent)
+	d, err := safefs.OpenDir(parent)
+	if err != nil {
+		return err
+	}
+	unlock, err := d.Lock(false, safefs.LockWait)
 	if err != nil {
 		return permission(root, err)
 	}
 	defer unlock()
-	return permission(root, recoverLeftovers(parent, name))
+	return permission(root, safefs.Run(d.As, func() error { return recoverLeftovers(parent, name) }))
 }
 
 // recoverLeftovers finishes what a run that died left behind, under the
@@ -1148,7 +1124,7 @@ func (fr *FolderResult) backup(now time.Time, made *[]string) error {
 	for n := 2; exists(dir); n++ {
 		dir = filepath.Join(base, fmt.Sprintf("%s.%d", stamp, n))
 	}
-	m, err := mkdirAll(dir, 0o700, fr.owner)
+	m, err := mkdirAll(dir, 0o700)
 	*made = append(*made, m...)
 	if err != nil {
 		return err
@@ -1169,7 +1145,7 @@ func (fr *FolderResult) backup(now time.Time, made *[]string) error {
 // mkdirAll makes dir and its missing parents with mode (a certs root
 // DirMode; a backup folder 0700, as backups hold keys), owned by o, and
 // reports those it made, outermost first, even when it fails.
-func mkdirAll(dir string, mode fs.FileMode, o owner) ([]string, error) {
+func mkdirAll(dir string, mode fs.FileMode) ([]string, error) {
 	var missing []string
 	for d := dir; !exists(d); d = filepath.Dir(d) {
 		missing = append(missing, d)
@@ -1188,16 +1164,13 @@ func mkdirAll(dir string, mode fs.FileMode, o owner) ([]string, error) {
 		if err := os.Chmod(missing[i], mode); err != nil { // the umask does not decide
 			return made, err
 		}
-		if err := o.chown(missing[i]); err != nil {
-			return made, err
-		}
 	}
 	return made, nil
 }
 
 // writeNew writes a new file, flushed to disk, with its final mode and
 // owner.
-func writeNew(path string, data []byte, mode fs.FileMode, o owner) error {
+func writeNew(path string, data []byte, mode fs.FileMode) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
 	if err != nil {
 		return err
@@ -1205,11 +1178,6 @@ func writeNew(path string, data []byte, mode fs.FileMode, o owner) error {
 	defer f.Close()
 	if err := f.Chmod(mode); err != nil { // the umask does not decide
 		return err
-	}
-	if o.set {
-		if err := f.Chown(o.uid, o.gid); err != nil {
-			return err
-		}
 	}
 	if _, err := f.Write(data); err != nil {
 		return err
@@ -1250,11 +1218,6 @@ func linkOrCopy(src, dst string) error {
 	defer out.Close()
 	if err := out.Chmod(fi.Mode().Perm()); err != nil {
 		return err
-	}
-	if uid, gid, ok := ownerOf(fi); ok && os.Geteuid() == 0 {
-		if err := out.Chown(uid, gid); err != nil {
-			return err
-		}
 	}
 	if _, err := io.Copy(out, in); err != nil {
 		return err

@@ -22,7 +22,7 @@ func TestMkdirAll(t *testing.T) {
 		t.Run(mode.String(), func(t *testing.T) {
 			top := filepath.Join(base, mode.String())
 			dir := filepath.Join(top, "b", "c")
-			made, err := mkdirAll(dir, mode, owner{})
+			made, err := mkdirAll(dir, mode)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -38,7 +38,7 @@ func TestMkdirAll(t *testing.T) {
 			if fi, _ := os.Stat(base); fi.Mode().Perm() != 0o750 {
 				t.Errorf("the existing parent's mode changed to %v", fi.Mode().Perm())
 			}
-			if made, err := mkdirAll(dir, mode, owner{}); err != nil || len(made) != 0 {
+			if made, err := mkdirAll(dir, mode); err != nil || len(made) != 0 {
 				t.Errorf("again: made %q, %v; want nothing", made, err)
 			}
 		})

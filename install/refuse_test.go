@@ -301,7 +301,8 @@ func TestInstallDryRunWritesNothing(t *testing.T) {
 
 // TestInstallChownsToTheRootsOwner: run as root into a certs root that a
 // user owns (sudo into ~/.config/...), what certkit makes belongs to that
-// user.
+// user: it is made with that user's rights, so the user must be able to
+// reach the folder, as a user reaches their own home.
 func TestInstallChownsToTheRootsOwner(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to give files away")
@@ -311,6 +312,9 @@ func TestInstallChownsToTheRootsOwner(t *testing.T) {
 	p.issueClient(t, r.String(), "client")
 	base := t.TempDir()
 	if err := os.Chown(base, 4242, 4343); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Dir(base), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	root := filepath.Join(base, "docker", "certs.d") // made by install

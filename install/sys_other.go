@@ -8,8 +8,6 @@ import (
 	"path/filepath"
 )
 
-func lockDir(dir string) (func(), error) { return func() {}, nil }
-
 // dirKey names a folder by its absolute path (no locks to share here).
 func dirKey(dir string) (string, error) { return filepath.Abs(dir) }
 

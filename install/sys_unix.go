@@ -11,21 +11,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// lockDir takes an exclusive lock on a folder (flock on the folder
-// itself, so nothing is written to take it), so that two certkit runs do
-// not swap the same registry folder at once.
-func lockDir(dir string) (unlock func(), err error) {
-	f, err := os.Open(dir)
-	if err != nil {
-		return nil, err
-	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return func() { unix.Flock(int(f.Fd()), unix.LOCK_UN); f.Close() }, nil
-}
-
 // dirKey names a folder by device and inode: the same for every path to it.
 func dirKey(dir string) (string, error) {
 	var st unix.Stat_t

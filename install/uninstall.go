@@ -284,23 +284,14 @@ func prepareUninstall(b *batch, c *change, opt UninstallOptions) error {
 	if err := os.Chmod(tmp, fi.Mode().Perm()); err != nil {
 		return err
 	}
-	if uid, gid, ok := ownerOf(fi); ok && os.Geteuid() == 0 {
-		if err := os.Chown(tmp, uid, gid); err != nil {
-			return err
-		}
-	}
 	b.step(fr.Dir, "temp-created")
-	o, err := ownerFor(c.parent)
-	if err != nil {
-		return err
-	}
 	for _, f := range fr.Files {
 		dst := filepath.Join(tmp, f.Name)
 		switch {
 		case f.Action == Remove:
 			continue
 		case fr.want[f.Name] != nil:
-			err = writeNew(dst, fr.want[f.Name], f.Mode, o)
+			err = writeNew(dst, fr.want[f.Name], f.Mode)
 		default:
 			err = linkOrCopy(f.Path, dst)
 		}
