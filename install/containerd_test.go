@@ -261,7 +261,7 @@ func TestInstallBesideForeignHostsTOML(t *testing.T) {
 
 func mustManifest(t *testing.T, dir string) *Manifest {
 	t.Helper()
-	m, err := readManifest(dir)
+	m, err := readManifest(dir, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -752,7 +752,54 @@ func resolveFolder(dir, cmd string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%s is a broken symbolic link: %w", dir, err)
 	}
+	if err := checkLink(dir, fi, real); err != nil {
+		return "", err
+	}
 	return resolveFolder(real, cmd)
+}
+
+// checkLink refuses, as root, a registry folder that is a symbolic link
+// unless root owns the link and every folder it leads through: root does
+// not rebuild a folder that a user chose for it.
+func checkLink(link string, fi fs.FileInfo, real string) error {
+	if os.Geteuid() != 0 {
+		return nil
+	}
+	var who *safefs.User
+	if uid, gid, ok := ownerOf(fi); ok && uid != 0 {
+		who = safefs.LookupUID(uid, gid)
+	}
+	for _, p := range []string{filepath.Dir(link), real} {
+		if who != nil {
+			break
+		}
+		u, err := safefs.Controller(p)
+		if err != nil {
+			return err
+		}
+		who = u
+	}
+	if who == nil {
+		return nil
+	}
+	return &LinkError{Link: link, Target: real, User: who}
+}
+
+// LinkError reports a registry folder that is a symbolic link root will not
+// follow: the link, or a folder on its way, is a user's.
+type LinkError struct {
+	Link, Target string
+	User         *safefs.User
+}
+
+func (e *LinkError) Error() string {
+	return fmt.Sprintf("%s is a symbolic link to %s that %s controls; as root, certkit follows a registry folder's link only when root owns it and every folder it leads through",
+		e.Link, e.Target, e.User)
+}
+
+// Hint says how to go on.
+func (e *LinkError) Hint() string {
+	return "nothing was changed; make " + e.Link + " a folder of its own (rm " + shellquote.Quote(e.Link) + "), or run certkit as " + e.User.String() + " without sudo"
 }
 
 type entry struct {
@@ -833,7 +880,7 @@ func readEntries(dir string, ro ReadOptions) (*current, error) {
 		c.entries[d.Name()] = e
 	}
 	if _, ok := c.entries[ManifestFile]; ok {
-		if c.manifest, err = readManifest(dir); errors.Is(err, fs.ErrPermission) {
+		if c.manifest, err = readManifest(dir, ro.Name); errors.Is(err, fs.ErrPermission) {
 			return nil, err
 		} else if err != nil {
 			c.badManifest = err
@@ -1322,8 +1369,8 @@ func CertkitFolder(dir string, reg host.Registry) bool {
 	if filepath.Base(dir) != reg.String() {
 		return false
 	}
-	m, err := readManifest(dir)
-	return err == nil && m.Registry == reg.String() && len(m.Files) > 0
+	m, err := readManifest(dir, reg.String())
+	return err == nil && len(m.Files) > 0
 }
 
 // problems are the folder's problems after the run (or before it, for a

@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"path/filepath"
 	"sort"
+
+	"github.com/certkit/certkit/internal/safefs"
+	"github.com/certkit/certkit/internal/shellquote"
 )
 
 // ManifestFile is certkit's record of the files it installed in a registry
@@ -44,8 +47,16 @@ func (m *Manifest) Has(name string) (sum string, ok bool) {
 	return "", false
 }
 
-func readManifest(dir string) (*Manifest, error) {
-	data, err := readFile(filepath.Join(dir, ManifestFile))
+// maxManifestSize bounds a manifest: one entry is about 150 bytes, so a
+// folder of a hundred thousand pairs still fits.
+const maxManifestSize = 32 << 20
+
+// readManifest reads the manifest of the registry folder dir. With reg
+// set, a manifest written for another registry is an error: the folder is
+// another registry's (reached through a link, or copied), and certkit
+// must not change it as this one's.
+func readManifest(dir, reg string) (*Manifest, error) {
+	data, err := safefs.ReadFile(filepath.Join(dir, ManifestFile), maxManifestSize)
 	if err != nil {
 		return nil, err
 	}
@@ -55,6 +66,9 @@ func readManifest(dir string) (*Manifest, error) {
 	}
 	if m.Version != manifestVersion {
 		return nil, fmt.Errorf("manifest version %d; this certkit knows version %d", m.Version, manifestVersion)
+	}
+	if reg != "" && m.Registry != reg {
+		return nil, fmt.Errorf("it is the manifest of registry %s, not %s: this folder is another registry's (reached through a link, or copied)", shellquote.Quote(m.Registry), reg)
 	}
 	for _, e := range m.Files {
 		if e.Name == "" || e.Name != filepath.Base(e.Name) || e.Name == "." || e.Name == ".." || e.Name == ManifestFile {
