@@ -8,6 +8,7 @@ import (
 
 	"github.com/certkit/certkit/ca"
 	"github.com/certkit/certkit/internal/errs"
+	"github.com/certkit/certkit/internal/safefs"
 )
 
 func initCACommand(e *env) *cli.Command {
@@ -78,11 +79,11 @@ func importCA(e *env, c *cli.Context, h string) error {
 			return errs.Input("--"+f+" cannot be used with --import-cert", "an imported CA keeps its own name, key and validity")
 		}
 	}
-	certPEM, err := os.ReadFile(c.String("import-cert"))
+	certPEM, err := safefs.ReadFile(c.String("import-cert"), 0)
 	if err != nil {
 		return errs.Input("cannot read --import-cert: "+err.Error(), "")
 	}
-	keyPEM, err := os.ReadFile(c.String("import-key"))
+	keyPEM, err := safefs.ReadFile(c.String("import-key"), 0)
 	if err != nil {
 		return errs.Input("cannot read --import-key: "+err.Error(), "")
 	}

@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -13,6 +11,7 @@ import (
 	"github.com/certkit/certkit/ca"
 	"github.com/certkit/certkit/host"
 	"github.com/certkit/certkit/internal/errs"
+	"github.com/certkit/certkit/internal/safefs"
 	"github.com/certkit/certkit/internal/shellquote"
 	"github.com/certkit/certkit/issue"
 )
@@ -181,13 +180,16 @@ func hostHint(err error, command string) error {
 	return errs.WithHint(err, fix[:i]+": "+command+" --host "+shellquote.Quote(fix[i+2:]))
 }
 
+// maxNamesFile bounds --names-file: a hundred thousand names fit.
+const maxNamesFile = 16 << 20
+
 func readNamesFile(e *env, path string) ([]string, error) {
 	var data []byte
 	var err error
 	if path == "-" {
-		data, err = io.ReadAll(io.LimitReader(e.stdin, 64<<20))
+		data, err = safefs.ReadLimited(e.stdin, "standard input", maxNamesFile)
 	} else {
-		data, err = os.ReadFile(path)
+		data, err = safefs.ReadFile(path, maxNamesFile)
 	}
 	if err != nil {
 		return nil, errs.Input("cannot read --names-file: "+err.Error(), "")
