@@ -112,9 +112,9 @@ type FolderResult struct {
 	// root; a not-writable warning among Problems says so too.
 	NeedsRoot bool `json:"needs_root,omitempty"`
 
-	reg   host.Registry
-	root  Root
-	want  map[string][]byte // name -> content to write
+	reg  host.Registry
+	root Root
+	want map[string][]byte // name -> content to write
 	// as is the user who controls the certs root, when certkit runs as
 	// root in a root a user owns (sudo into ~/.config/...): every change
 	// there is made with that user's rights (safefs.Run), so what certkit
