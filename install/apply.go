@@ -69,18 +69,18 @@ type batch struct {
 	exchange func(a, b string) error
 	created  []string // certs roots and their parents the run made, outermost first
 	locked   bool     // every parent folder is locked
-	unlocks  []func()
+	locks    *lockSet // the run's, held to its end
 	changes  []*change
 }
 
-func newBatch(step func(dir, step string), xchg func(a, b string) error) *batch {
+func newBatch(step func(dir, step string), xchg func(a, b string) error, locks *lockSet) *batch {
 	if step == nil {
 		step = func(string, string) {}
 	}
 	if xchg == nil {
 		xchg = exchange
 	}
-	return &batch{step: step, exchange: xchg}
+	return &batch{step: step, exchange: xchg, locks: locks}
 }
 
 // do calls fn with the rights of the user who controls the change's certs
@@ -143,9 +143,7 @@ func (b *batch) run(prepare func(*change) error) error {
 		}
 	}
 	b.step("", "swapped")
-	err := b.commit()
-	b.unlock()
-	return err
+	return b.commit()
 }
 
 // identify names each folder by its parent's device and inode, so that
@@ -327,10 +325,9 @@ func firstLink(path string) string {
 	return ""
 }
 
-// lock takes the lock of every parent folder of the run, each once (flock
-// on one folder through two descriptors would wait for itself), in one
-// order for every certkit run (by device and inode), so that two runs
-// that lock the same folders never wait for each other.
+// lock takes the lock of every parent folder of the run that the run does
+// not hold yet (its certs roots it holds from the start), in one order
+// for every certkit run (by device and inode).
 func (b *batch) lock() error {
 	type parent struct {
 		key string
@@ -347,25 +344,12 @@ func (b *batch) lock() error {
 	}
 	sort.Slice(ps, func(i, j int) bool { return ps[i].key < ps[j].key })
 	for _, p := range ps {
-		d, err := safefs.OpenDir(p.c.parent)
-		if err != nil {
+		if err := b.locks.lock(p.c.fr.root, p.c.parent); err != nil {
 			return err
 		}
-		unlock, err := d.Lock(false, safefs.LockWait)
-		if err != nil {
-			return permission(p.c.fr.root, err)
-		}
-		b.unlocks = append(b.unlocks, unlock)
 	}
 	b.locked = true
 	return nil
-}
-
-func (b *batch) unlock() {
-	for i := len(b.unlocks) - 1; i >= 0; i-- {
-		b.unlocks[i]()
-	}
-	b.unlocks = nil
 }
 
 // swap puts the prepared folder of c in place. When the folder exists the
@@ -531,7 +515,6 @@ func (b *batch) fail(err error) error {
 		c.fr.Changed, c.fr.Removed = false, false
 	}
 	b.step("", "rolled-back")
-	b.unlock()
 	safefs.RemoveEmpty(b.created) // each only when empty
 	if len(restored) == 0 && len(lost) == 0 {
 		return err

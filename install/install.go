@@ -396,7 +396,7 @@ func readHome(homeDir string, regs []host.Registry, now time.Time) ([]host.Regis
 // folder fails, those already replaced are put back, so that a failed run
 // changes nothing (Changed is then false for every folder that is back as
 // it was). A crash leaves each folder complete, old or new.
-func Install(opt Options) (*Result, error) {
+func Install(opt Options) (_ *Result, err error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
@@ -408,11 +408,31 @@ func Install(opt Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The certs roots are locked before the run reads what it changes:
+	// a second run plans on what the first one left.
+	ls := &lockSet{}
+	defer ls.release()
+	if !opt.DryRun {
+		made, lerr := ls.lockRoots(opt.Roots, true)
+		if lerr != nil {
+			return nil, lerr
+		}
+		defer func() {
+			if err != nil {
+				safefs.RemoveEmpty(made) // a failed run leaves no certs root it made
+			}
+		}()
+	}
+	return installLocked(ls, regs, mats, opt)
+}
+
+// installLocked is Install once the home is read and the roots locked.
+func installLocked(ls *lockSet, regs []host.Registry, mats []*material, opt Options) (*Result, error) {
 	res := &Result{DryRun: opt.DryRun}
 	for _, root := range opt.Roots {
 		for i, reg := range regs {
 			if !opt.DryRun {
-				if err := recoverFolder(root, reg, "install"); err != nil {
+				if err := recoverFolder(ls, root, reg, "install"); err != nil {
 					return nil, err
 				}
 			}
@@ -429,15 +449,15 @@ func Install(opt Options) (*Result, error) {
 	if opt.DryRun {
 		return res, nil
 	}
-	if err := applyInstall(res, opt); err != nil {
+	if err := applyInstall(ls, res, opt); err != nil {
 		return res, err
 	}
 	return res, nil
 }
 
 // applyInstall makes every registry folder what its plan says, or none.
-func applyInstall(res *Result, opt Options) error {
-	b := newBatch(opt.step, opt.exchange)
+func applyInstall(ls *lockSet, res *Result, opt Options) error {
+	b := newBatch(opt.step, opt.exchange, ls)
 	for i := range res.Folders {
 		fr := &res.Folders[i]
 		if !fr.Changed {
@@ -1070,7 +1090,7 @@ func (fr *FolderResult) dryCheck(opt Options) (*Folder, error) {
 // recoverFolder finishes, under the lock, what an earlier run that died
 // left behind for one registry folder (see recoverLeftovers). It writes
 // nothing when nothing was left behind. cmd is as for resolveFolder.
-func recoverFolder(root Root, reg host.Registry, cmd string) error {
+func recoverFolder(ls *lockSet, root Root, reg host.Registry, cmd string) error {
 	dir, err := resolveFolder(filepath.Join(root.Dir, reg.String()), cmd)
 	if err != nil {
 		return err
@@ -1092,16 +1112,14 @@ func recoverFolder(root Root, reg host.Registry, cmd string) error {
 	if !found {
 		return nil
 	}
-	d, err := safefs.OpenDir(parent)
+	if err := ls.lock(root, parent); err != nil {
+		return err
+	}
+	as, err := safefs.Controller(parent)
 	if err != nil {
 		return err
 	}
-	unlock, err := d.Lock(false, safefs.LockWait)
-	if err != nil {
-		return permission(root, err)
-	}
-	defer unlock()
-	return permission(root, safefs.Run(d.As, func() error { return recoverLeftovers(parent, name) }))
+	return permission(root, safefs.Run(as, func() error { return recoverLeftovers(parent, name) }))
 }
 
 // recoverLeftovers finishes what a run that died left behind, under the

@@ -43,11 +43,18 @@ func Uninstall(opt UninstallOptions) (*Result, error) {
 	if len(opt.Roots) == 0 {
 		return nil, errs.Input("no target given", "pass --target or --certs-dir")
 	}
+	ls := &lockSet{}
+	defer ls.release()
+	if !opt.DryRun {
+		if _, err := ls.lockRoots(opt.Roots, false); err != nil {
+			return nil, err
+		}
+	}
 	res := &Result{DryRun: opt.DryRun}
 	for _, root := range opt.Roots {
 		for _, reg := range opt.Registries {
 			if !opt.DryRun {
-				if err := recoverFolder(root, reg, uninstallCmd); err != nil {
+				if err := recoverFolder(ls, root, reg, uninstallCmd); err != nil {
 					return nil, err
 				}
 			}
@@ -64,7 +71,7 @@ func Uninstall(opt UninstallOptions) (*Result, error) {
 	if opt.DryRun {
 		return res, nil
 	}
-	b := newBatch(opt.step, opt.exchange)
+	b := newBatch(opt.step, opt.exchange, ls)
 	for i := range res.Folders {
 		if res.Folders[i].Changed {
 			b.add(&res.Folders[i])

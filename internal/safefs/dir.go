@@ -240,7 +240,13 @@ func MkdirAll(path string, mode fs.FileMode) (made []string, err error) {
 		rel := "."
 		for i := len(missing) - 1; i >= 0; i-- {
 			rel = filepath.Join(rel, missing[i])
-			if err := r.Mkdir(rel, mode); err != nil {
+			if err := r.Mkdir(rel, mode); errors.Is(err, fs.ErrExist) {
+				// Another run made it meanwhile: it is theirs.
+				if fi, serr := r.Stat(rel); serr == nil && fi.IsDir() {
+					continue
+				}
+				return renamePathErr(err, r.Join(rel))
+			} else if err != nil {
 				return renamePathErr(err, r.Join(rel))
 			}
 			made = append(made, r.Join(rel))
