@@ -14,6 +14,7 @@ import (
 
 	"github.com/certkit/certkit/host"
 	"github.com/certkit/certkit/internal/errs"
+	"github.com/certkit/certkit/internal/prose"
 	"github.com/certkit/certkit/testserver"
 )
 
@@ -85,12 +86,14 @@ Examples:
 				if en.Reason != "" {
 					line += ": " + en.Reason
 				}
-				e.ui.printf("%s", line)
+				// The subject is the client's to choose: a newline in it
+				// would forge a log line, an ESC reach the terminal.
+				e.ui.printf("%s", prose.Printable(line))
 			}
 			opt.ErrorLog = func(msg string) {
 				mu.Lock()
 				defer mu.Unlock()
-				e.ui.printf("%s %s", time.Now().UTC().Format(time.RFC3339), msg)
+				e.ui.printf("%s %s", time.Now().UTC().Format(time.RFC3339), prose.Printable(msg))
 			}
 
 			fmt.Fprintln(e.stdout, ln.Addr().String())

@@ -3,9 +3,14 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"io"
+	"math/big"
 	"net/http"
 	"os"
 	"os/exec"
@@ -95,6 +100,21 @@ func testTestserver(t *testing.T, sig syscall.Signal) {
 	if status, body, _ := get(nil); status != 403 || !strings.Contains(body, "no client certificate was sent") {
 		t.Errorf("without a client certificate: %d %q", status, body)
 	}
+	// A client names itself: a newline or an ESC in its certificate's
+	// subject must not forge a log line or reach the terminal.
+	forged := forgedClient(t, "mallory\n2026-01-01T00:00:00Z 127.0.0.1 GET /v2/ 200 CN=admin\x1b[2J")
+	fc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: roots, ServerName: "localhost",
+			// Sent whatever CAs the server asks for.
+			GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &forged, nil }},
+		DisableKeepAlives: true,
+	}}
+	if resp, err := fc.Get("https://" + addr + "/v2/"); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode != 403 {
+			t.Errorf("with a forged client: %d", resp.StatusCode)
+		}
+	}
 
 	if err := cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
@@ -109,7 +129,11 @@ func testTestserver(t *testing.T, sig syscall.Signal) {
 		t.Fatalf("still running 20s after %v", sig)
 	}
 	log := stderr.String()
+	if strings.Contains(log, "\x1b") || strings.Contains(log, "\nCN=admin") || strings.Contains(log, "\n2026-01-01") {
+		t.Errorf("a client's subject reached the log raw:\n%q", log)
+	}
 	for _, want := range []string{
+		`CN=mallory\n2026-01-01T00:00:00Z 127.0.0.1 GET /v2/ 200 CN=admin\x1b[2J`,
 		"Serving https://" + addr + "/v2/ with the server certificate of localhost:5000.",
 		" GET /v2/ 200 CN=alice",
 		" GET /v2/ 403 (no client certificate): no client certificate was sent",
@@ -119,4 +143,26 @@ func testTestserver(t *testing.T, sig syscall.Signal) {
 			t.Errorf("stderr lacks %q:\n%s", want, log)
 		}
 	}
+}
+
+// forgedClient is a self-signed client certificate with the given Common
+// Name, from no CA certkit knows.
+func forgedClient(t *testing.T, cn string) tls.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: cn},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }

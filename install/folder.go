@@ -19,6 +19,7 @@ import (
 
 	"github.com/certkit/certkit/ca"
 	"github.com/certkit/certkit/host"
+	"github.com/certkit/certkit/internal/prose"
 	"github.com/certkit/certkit/internal/shellquote"
 )
 
@@ -1205,7 +1206,7 @@ func (r *reader) readHostsTOML() {
 	}
 	if h.Err != nil {
 		cmd, remove := r.replaceTOML()
-		r.add(SeverityError, KindHostsTOMLSyntax, HostsFile, "cannot be parsed ("+h.Err.Error()+"); containerd logs the error and falls back to the loose files",
+		r.add(SeverityError, KindHostsTOMLSyntax, HostsFile, "cannot be parsed ("+prose.Printable(h.Err.Error())+"); containerd logs the error and falls back to the loose files",
 			"fix the TOML syntax, or "+map[bool]string{true: "remove it and run", false: "run"}[remove]+": "+cmd)
 		return
 	}

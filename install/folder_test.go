@@ -293,6 +293,17 @@ func TestReadFolder(t *testing.T) {
 			cas:  1, pairs: 1,
 		},
 		{
+			// The parser echoes what it read: a NUL, an ESC must not
+			// reach the terminal.
+			name: "hosts.toml with control characters",
+			setup: func(t *testing.T, dir string) {
+				good(t, dir)
+				testenv.WriteFile(t, filepath.Join(dir, "hosts.toml"), []byte("server = \"https://reg.example.com:5000\"\n[host.\"https://reg.example.com:5000\"]\ncapabilities = [\"pull\\u0000\\u001b[2J\"]\n"), 0o644)
+			},
+			want: []wantProblem{{SeverityError, KindHostsTOMLSyntax, "hosts.toml", `cannot be parsed`}},
+			cas:  1, pairs: 1,
+		},
+		{
 			name: "hosts.toml names a missing file",
 			setup: func(t *testing.T, dir string) {
 				good(t, dir)
@@ -559,6 +570,9 @@ func TestReadFolder(t *testing.T) {
 				}
 				if p.Kind == "" {
 					t.Errorf("problem without a kind: %+v", p)
+				}
+				if strings.ContainsAny(p.Message, "\x00\x1b\n") {
+					t.Errorf("problem message with a control character: %q", p.Message)
 				}
 			}
 		})

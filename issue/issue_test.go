@@ -247,6 +247,8 @@ func TestValidateName(t *testing.T) {
 		{"a\x00b", `contains '\x00'`},
 		{"-x", "starts with"},
 		{"_x", "starts with"},
+		{"é", "starts with 'é'"},
+		{"\x1bx", `starts with '\x1b'`},
 		{"server", "reserved"},
 		{"SERVER", "reserved"},
 		{"ca", "reserved"},

@@ -77,7 +77,8 @@ func ValidateName(name string) error {
 		if name[0] == '.' {
 			return bad("starts with a dot, which would hide its files", allowed)
 		}
-		return bad(fmt.Sprintf("starts with %q", name[0]), allowed)
+		r, _ := utf8.DecodeRuneInString(name)
+		return bad(fmt.Sprintf("starts with %q", r), allowed)
 	}
 	for i := 0; i < len(name); i++ {
 		c := name[i]

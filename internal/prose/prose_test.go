@@ -19,3 +19,22 @@ func TestAndList(t *testing.T) {
 		}
 	}
 }
+
+func TestPrintable(t *testing.T) {
+	for in, want := range map[string]string{
+		"CN=alice":    "CN=alice",
+		"café é":      "café é",
+		"a\nb":        `a\nb`,
+		"\x1b[2J":     `\x1b[2J`,
+		"nul\x00here": `nul\x00here`,
+		"del\x7f":     `del\x7f`,
+		"c1\u0085":    `c1\u0085`,
+		"bad\xffutf8": `bad\xffutf8`,
+		"tab\tand\r":  `tab\tand\r`,
+		"":            "",
+	} {
+		if got := Printable(in); got != want {
+			t.Errorf("Printable(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
