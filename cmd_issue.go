@@ -41,7 +41,7 @@ Examples:
 			if c.Args().Present() {
 				return usageError{errs.Input(fmt.Sprintf("unknown certificate kind %q", c.Args().First()), "use certkit issue server or certkit issue client")}
 			}
-			return cli.ShowSubcommandHelp(c)
+			return usageError{errs.Input("name the certificate to issue: server or client", "certkit issue server|client --host HOST[:PORT]")}
 		},
 	}
 }

@@ -99,20 +99,38 @@ Examples:
 		},
 		// Errors are printed once, by run; App.Run never exits.
 		ExitErrHandler: func(*cli.Context, error) {},
-		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return usageError{err}
-		},
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
-				return usageError{fmt.Errorf("unknown command %q; run certkit --help", c.Args().First())}
+				err := fmt.Errorf("unknown command %q; run certkit --help", c.Args().First())
+				return usageError{errs.WithHint(err, commandSuggestion(c.Args().First(), c.App.Commands, "certkit "))}
 			}
 			return cli.ShowAppHelp(c)
 		},
 	}
-	for _, cmd := range app.Commands {
-		cmd.OnUsageError = app.OnUsageError
+	// Every command's usage errors exit 2 and suggest the flag meant.
+	app.OnUsageError = func(_ *cli.Context, err error, _ bool) error {
+		return usageErrorWithSuggestion(err, app.Flags)
 	}
+	var setUsage func([]*cli.Command)
+	setUsage = func(cmds []*cli.Command) {
+		for _, cmd := range cmds {
+			cmd.OnUsageError = func(_ *cli.Context, err error, _ bool) error {
+				return usageErrorWithSuggestion(err, cmd.Flags)
+			}
+			setUsage(cmd.Subcommands)
+		}
+	}
+	setUsage(app.Commands)
 	return app
+}
+
+func findVisibleCommand(cmds []*cli.Command, name string) *cli.Command {
+	for _, c := range cmds {
+		if !c.Hidden && c.HasName(name) {
+			return c
+		}
+	}
+	return nil
 }
 
 // homeFlag is built per use: urfave/cli flags keep state once applied.
