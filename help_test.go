@@ -247,6 +247,35 @@ func TestReadmeMainJob(t *testing.T) {
 	}
 }
 
+// TestHelpCommand: certkit help [COMMAND...] prints what --help prints,
+// on stdout, and an unknown topic is a usage error that names the command
+// meant.
+func TestHelpCommand(t *testing.T) {
+	for _, path := range [][]string{{}, {"issue"}, {"issue", "client"}, {"verify"}} {
+		name := strings.Join(append([]string{"help"}, path...), " ")
+		t.Run(name, func(t *testing.T) {
+			var want, got, stderr bytes.Buffer
+			if code := runWith(append(append([]string{"certkit"}, path...), "--help"), nil, &want, &stderr); code != 0 {
+				t.Fatalf("--help: exit %d: %s", code, stderr.String())
+			}
+			if code := runWith(append([]string{"certkit", "help"}, path...), nil, &got, &stderr); code != 0 {
+				t.Fatalf("certkit %s: exit %d: %s", name, code, stderr.String())
+			}
+			if got.String() != want.String() {
+				t.Errorf("certkit %s printed:\n%s\nwant what --help prints:\n%s", name, got.String(), want.String())
+			}
+		})
+	}
+	var stdout, stderr bytes.Buffer
+	code := runWith([]string{"certkit", "help", "issue", "clinet"}, nil, &stdout, &stderr)
+	if code != 2 || stdout.Len() > 0 {
+		t.Errorf("certkit help issue clinet: exit %d, stdout %q; want exit 2 and nothing on stdout", code, stdout.String())
+	}
+	if want := "certkit: error: no help for \"issue clinet\": certkit issue has no command \"clinet\"\ncertkit: hint: did you mean certkit issue client?\n"; stderr.String() != want {
+		t.Errorf("stderr:\n%s\nwant:\n%s", stderr.String(), want)
+	}
+}
+
 // TestUsageErrors: a command line certkit cannot make sense of exits 2 with
 // an error and, when a name is near one certkit has, the name meant.
 func TestUsageErrors(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"strings"
 
 	cflog "github.com/cloudflare/cfssl/log"
 	"github.com/urfave/cli/v2"
@@ -100,6 +101,9 @@ Examples:
 		// Errors are printed once, by run; App.Run never exits.
 		ExitErrHandler: func(*cli.Context, error) {},
 		Action: func(c *cli.Context) error {
+			if c.Args().First() == "help" {
+				return showHelp(c, c.Args().Tail(), stdin, stdout, stderr)
+			}
 			if c.Args().Present() {
 				err := fmt.Errorf("unknown command %q; run certkit --help", c.Args().First())
 				return usageError{errs.WithHint(err, commandSuggestion(c.Args().First(), c.App.Commands, "certkit "))}
@@ -122,6 +126,30 @@ Examples:
 	}
 	setUsage(app.Commands)
 	return app
+}
+
+// showHelp is certkit help [COMMAND [SUBCOMMAND]]: the same text as
+// certkit COMMAND SUBCOMMAND --help.
+func showHelp(c *cli.Context, path []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(path) == 0 {
+		return cli.ShowAppHelp(c)
+	}
+	cmds := c.App.Commands
+	for i, name := range path {
+		cmd := findVisibleCommand(cmds, name)
+		if cmd == nil {
+			within := strings.Join(append([]string{"certkit"}, path[:i]...), " ")
+			err := errs.Input(fmt.Sprintf("no help for %q: %s has no command %q", strings.Join(path, " "), within, name), "")
+			hint := commandSuggestion(name, cmds, within+" ")
+			if hint == "" {
+				hint = "run " + within + " --help"
+			}
+			return usageError{errs.WithHint(err, hint)}
+		}
+		cmds = cmd.Subcommands
+	}
+	args := append(append([]string{"certkit"}, path...), "--help")
+	return newApp(stdin, stdout, stderr).Run(args)
 }
 
 func findVisibleCommand(cmds []*cli.Command, name string) *cli.Command {
