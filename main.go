@@ -57,12 +57,37 @@ func runWith(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // errInterrupted ends a command that the user stopped (Ctrl-C): exit 130.
 var errInterrupted = wizard.ErrInterrupted
 
+// version is certkit's version from its build info: the module version
+// (a release tag, or the pseudo-version that go build stamps in a git
+// checkout) and the VCS revision it was built from.
 func version() string {
 	bi, ok := debug.ReadBuildInfo()
-	if !ok || bi.Main.Version == "" || bi.Main.Version == "(devel)" {
+	if !ok {
 		return "devel"
 	}
-	return bi.Main.Version
+	return versionOf(bi)
+}
+
+func versionOf(bi *debug.BuildInfo) string {
+	v := bi.Main.Version
+	if v == "" || v == "(devel)" {
+		v = "devel"
+	}
+	var rev, modified string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				modified = ", modified"
+			}
+		}
+	}
+	if rev == "" {
+		return v
+	}
+	return v + " (revision " + rev + modified + ")"
 }
 
 func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
