@@ -251,7 +251,7 @@ func TestReadmeMainJob(t *testing.T) {
 // on stdout, and an unknown topic is a usage error that names the command
 // meant.
 func TestHelpCommand(t *testing.T) {
-	for _, path := range [][]string{{}, {"issue"}, {"issue", "client"}, {"verify"}} {
+	for _, path := range [][]string{{}, {"issue"}, {"issue", "client"}, {"verify"}, {"completion"}} {
 		name := strings.Join(append([]string{"help"}, path...), " ")
 		t.Run(name, func(t *testing.T) {
 			var want, got, stderr bytes.Buffer

@@ -122,6 +122,8 @@ Examples:
 			verifyCommand(env),
 			setupCommand(env),
 			demoCommand(env),
+			completionCommand(env),
+			completeCommand(env),
 		},
 		// Errors are printed once, by run; App.Run never exits.
 		ExitErrHandler: func(*cli.Context, error) {},
