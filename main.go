@@ -123,6 +123,7 @@ Examples:
 			setupCommand(env),
 			demoCommand(env),
 			completionCommand(env),
+			manCommand(env),
 			completeCommand(env),
 		},
 		// Errors are printed once, by run; App.Run never exits.
