@@ -119,7 +119,7 @@ func reportCA(e *env, c *cli.Context, verb string, res *ca.Result) error {
 	u.printf("  certificate  %s", r.Cert)
 	u.printf("  private key  %s (0600: keep it secret, never copy it into certs.d)", r.Key)
 	u.printf("  SHA-256      %s", r.SHA256)
-	u.printf("  expires      %s", r.NotAfter.Format(time.DateOnly))
+	u.printf("  expires      %s", expiryText(r.NotAfter, time.Now()))
 	for _, b := range r.Backups {
 		u.printf("  backup       %s", b)
 	}

@@ -40,7 +40,7 @@ Examples:
 			if c.Args().Present() {
 				return usageError{errs.Input(fmt.Sprintf("unknown certificate kind %q", c.Args().First()), "use certkit issue server or certkit issue client")}
 			}
-			return cli.ShowSubcommandHelp(c)
+			return usageError{errs.Input("name the certificate to issue: server or client", "certkit issue server|client --host HOST[:PORT]")}
 		},
 	}
 }
@@ -258,10 +258,11 @@ func reportIssue(e *env, c *cli.Context, res *issue.Result) error {
 			Name: ct.Name, CN: ct.CN, Cert: ct.CertPath, Key: ct.KeyPath, Chain: ct.ChainPath, SHA256: ct.SHA256,
 		})
 	}
-	until := res.NotAfter.Format(time.DateOnly)
+	now := time.Now()
+	until := expiryText(res.NotAfter, now)
 	if res.Clamped {
 		r.Warnings = append(r.Warnings, fmt.Sprintf("the CA expires on %s, so the certificates end then, not after %s; plan a new CA before that",
-			res.CANotAfter.UTC().Format(time.DateOnly), describeDuration(res.Requested)))
+			expiryText(res.CANotAfter, now), describeDuration(res.Requested)))
 	}
 	r.Warnings = append(r.Warnings, issue.Warnings(res.Registry)...)
 	u := e.ui

@@ -246,10 +246,10 @@ func reportSetup(e *env, p wizard.Plan, out *wizard.Outcome, next bool) {
 			continue
 		}
 		for _, cert := range r.Certs {
-			u.printf("Issued the %s certificate %q: %s (until %s)", r.Kind, cert.Name, cert.CertPath, r.NotAfter.UTC().Format(time.DateOnly))
+			u.printf("Issued the %s certificate %q: %s (until %s)", r.Kind, cert.Name, cert.CertPath, expiryText(r.NotAfter, time.Now()))
 		}
 		if r.Clamped {
-			u.warnf("the validity was cut to the CA's expiry, %s", r.CANotAfter.UTC().Format(time.DateOnly))
+			u.warnf("the validity was cut to the CA's expiry, %s", expiryText(r.CANotAfter, time.Now()))
 		}
 	}
 	if out.Install != nil {

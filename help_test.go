@@ -246,3 +246,71 @@ func TestReadmeMainJob(t *testing.T) {
 		t.Errorf("left behind in TMPDIR: %s", e.Name())
 	}
 }
+
+// TestHelpCommand: certkit help [COMMAND...] prints what --help prints,
+// on stdout, and an unknown topic is a usage error that names the command
+// meant.
+func TestHelpCommand(t *testing.T) {
+	for _, path := range [][]string{{}, {"issue"}, {"issue", "client"}, {"verify"}, {"completion"}} {
+		name := strings.Join(append([]string{"help"}, path...), " ")
+		t.Run(name, func(t *testing.T) {
+			var want, got, stderr bytes.Buffer
+			if code := runWith(append(append([]string{"certkit"}, path...), "--help"), nil, &want, &stderr); code != 0 {
+				t.Fatalf("--help: exit %d: %s", code, stderr.String())
+			}
+			if code := runWith(append([]string{"certkit", "help"}, path...), nil, &got, &stderr); code != 0 {
+				t.Fatalf("certkit %s: exit %d: %s", name, code, stderr.String())
+			}
+			if got.String() != want.String() {
+				t.Errorf("certkit %s printed:\n%s\nwant what --help prints:\n%s", name, got.String(), want.String())
+			}
+		})
+	}
+	var stdout, stderr bytes.Buffer
+	code := runWith([]string{"certkit", "help", "issue", "clinet"}, nil, &stdout, &stderr)
+	if code != 2 || stdout.Len() > 0 {
+		t.Errorf("certkit help issue clinet: exit %d, stdout %q; want exit 2 and nothing on stdout", code, stdout.String())
+	}
+	if want := "certkit: error: no help for \"issue clinet\": certkit issue has no command \"clinet\"\ncertkit: hint: did you mean certkit issue client?\n"; stderr.String() != want {
+		t.Errorf("stderr:\n%s\nwant:\n%s", stderr.String(), want)
+	}
+}
+
+// TestUsageErrors: a command line certkit cannot make sense of exits 2 with
+// an error and, when a name is near one certkit has, the name meant.
+func TestUsageErrors(t *testing.T) {
+	tests := []struct {
+		args      []string
+		err, hint string
+	}{
+		{[]string{"issue"}, "name the certificate to issue: server or client", "certkit issue server|client --host HOST[:PORT]"},
+		{[]string{"template"}, "name the template to render", "certkit template registry|nginx|apache|containerd|compose --host HOST[:PORT]"},
+		{[]string{"issue", "client", "--hots", "reg"}, "flag provided but not defined: -hots", "did you mean --host?"},
+		{[]string{"issue", "server", "--vaildity", "2y"}, "flag provided but not defined: -vaildity", "did you mean --validity?"},
+		{[]string{"install", "--dryrun"}, "flag provided but not defined: -dryrun", "did you mean --dry-run?"},
+		{[]string{"verify", "--offlin"}, "flag provided but not defined: -offlin", "did you mean --offline?"},
+		{[]string{"--hme", "x", "demo"}, "flag provided but not defined: -hme", "did you mean --home?"},
+		{[]string{"verify", "--zzzzzz"}, "flag provided but not defined: -zzzzzz", ""},
+		{[]string{"isue"}, `unknown command "isue"; run certkit --help`, "did you mean certkit issue?"},
+		{[]string{"frobnicate"}, `unknown command "frobnicate"; run certkit --help`, ""},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := runWith(append([]string{"certkit"}, tt.args...), nil, &stdout, &stderr)
+			if code != 2 {
+				t.Errorf("exit %d, want 2", code)
+			}
+			if stdout.Len() > 0 {
+				t.Errorf("stdout: %q, want nothing", stdout.String())
+			}
+			want := "certkit: error: " + tt.err + "\n"
+			if tt.hint != "" {
+				want += "certkit: hint: " + tt.hint + "\n"
+			}
+			if stderr.String() != want {
+				t.Errorf("stderr:\n%s\nwant:\n%s", stderr.String(), want)
+			}
+		})
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"strings"
 
 	cflog "github.com/cloudflare/cfssl/log"
 	"github.com/urfave/cli/v2"
@@ -56,12 +57,37 @@ func runWith(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // errInterrupted ends a command that the user stopped (Ctrl-C): exit 130.
 var errInterrupted = wizard.ErrInterrupted
 
+// version is certkit's version from its build info: the module version
+// (a release tag, or the pseudo-version that go build stamps in a git
+// checkout) and the VCS revision it was built from.
 func version() string {
 	bi, ok := debug.ReadBuildInfo()
-	if !ok || bi.Main.Version == "" || bi.Main.Version == "(devel)" {
+	if !ok {
 		return "devel"
 	}
-	return bi.Main.Version
+	return versionOf(bi)
+}
+
+func versionOf(bi *debug.BuildInfo) string {
+	v := bi.Main.Version
+	if v == "" || v == "(devel)" {
+		v = "devel"
+	}
+	var rev, modified string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				modified = ", modified"
+			}
+		}
+	}
+	if rev == "" {
+		return v
+	}
+	return v + " (revision " + rev + modified + ")"
 }
 
 func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
@@ -96,23 +122,71 @@ Examples:
 			verifyCommand(env),
 			setupCommand(env),
 			demoCommand(env),
+			completionCommand(env),
+			manCommand(env),
+			completeCommand(env),
 		},
 		// Errors are printed once, by run; App.Run never exits.
 		ExitErrHandler: func(*cli.Context, error) {},
-		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return usageError{err}
-		},
 		Action: func(c *cli.Context) error {
+			if c.Args().First() == "help" {
+				return showHelp(c, c.Args().Tail(), stdin, stdout, stderr)
+			}
 			if c.Args().Present() {
-				return usageError{fmt.Errorf("unknown command %q; run certkit --help", c.Args().First())}
+				err := fmt.Errorf("unknown command %q; run certkit --help", c.Args().First())
+				return usageError{errs.WithHint(err, commandSuggestion(c.Args().First(), c.App.Commands, "certkit "))}
 			}
 			return cli.ShowAppHelp(c)
 		},
 	}
-	for _, cmd := range app.Commands {
-		cmd.OnUsageError = app.OnUsageError
+	// Every command's usage errors exit 2 and suggest the flag meant.
+	app.OnUsageError = func(_ *cli.Context, err error, _ bool) error {
+		return usageErrorWithSuggestion(err, app.Flags)
 	}
+	var setUsage func([]*cli.Command)
+	setUsage = func(cmds []*cli.Command) {
+		for _, cmd := range cmds {
+			cmd.OnUsageError = func(_ *cli.Context, err error, _ bool) error {
+				return usageErrorWithSuggestion(err, cmd.Flags)
+			}
+			setUsage(cmd.Subcommands)
+		}
+	}
+	setUsage(app.Commands)
 	return app
+}
+
+// showHelp is certkit help [COMMAND [SUBCOMMAND]]: the same text as
+// certkit COMMAND SUBCOMMAND --help.
+func showHelp(c *cli.Context, path []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(path) == 0 {
+		return cli.ShowAppHelp(c)
+	}
+	cmds := c.App.Commands
+	for i, name := range path {
+		cmd := findVisibleCommand(cmds, name)
+		if cmd == nil {
+			within := strings.Join(append([]string{"certkit"}, path[:i]...), " ")
+			err := errs.Input(fmt.Sprintf("no help for %q: %s has no command %q", strings.Join(path, " "), within, name), "")
+			hint := commandSuggestion(name, cmds, within+" ")
+			if hint == "" {
+				hint = "run " + within + " --help"
+			}
+			return usageError{errs.WithHint(err, hint)}
+		}
+		cmds = cmd.Subcommands
+	}
+	args := append(append([]string{"certkit"}, path...), "--help")
+	return newApp(stdin, stdout, stderr).Run(args)
+}
+
+func findVisibleCommand(cmds []*cli.Command, name string) *cli.Command {
+	for _, c := range cmds {
+		if !c.Hidden && c.HasName(name) {
+			return c
+		}
+	}
+	return nil
 }
 
 // homeFlag is built per use: urfave/cli flags keep state once applied.
