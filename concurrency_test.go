@@ -4,7 +4,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -96,7 +95,7 @@ func checkOnePKI(t *testing.T, h, certs string) {
 		filepath.Join(h, "ca", "ca.crt"): "ca.crt", filepath.Join(reg, "x.cert"): "x.cert", filepath.Join(reg, "x.key"): "x.key",
 	} {
 		if got := read(filepath.Join(installed, dst)); string(got) != string(read(src)) {
-			t.Fatal(fmt.Sprintf("%s differs from the home's %s", dst, src))
+			t.Fatalf("%s differs from the home's %s", dst, src)
 		}
 	}
 }

@@ -15,8 +15,7 @@ import (
 // itself. The run takes them before it reads what it will change, and
 // holds them to its end.
 type lockSet struct {
-	held     map[string]func()
-	released bool
+	held map[string]func()
 }
 
 // lock takes the lock on dir, unless the run holds it already. root says
