@@ -19,6 +19,7 @@ import (
 	"github.com/certkit/certkit/internal/atomicfile"
 	"github.com/certkit/certkit/internal/errs"
 	"github.com/certkit/certkit/internal/home"
+	"github.com/certkit/certkit/internal/safefs"
 	"github.com/certkit/certkit/internal/shellquote"
 	"github.com/certkit/certkit/issue"
 	"github.com/certkit/certkit/templates"
@@ -343,17 +344,17 @@ func (u *undoLog) add(written, backups []string) {
 func (u *undoLog) rollback() {
 	for i := len(u.steps) - 1; i >= 0; i-- {
 		s := u.steps[i]
+		// Through safefs: under sudo the home is the user's, and what
+		// is undone there is undone with the user's rights.
 		for _, p := range s.written {
 			if b, ok := s.backups[p]; ok {
-				os.Rename(b, p)
+				safefs.Rename(b, p)
 			} else {
-				os.Remove(p)
+				safefs.Remove(p)
 			}
 		}
 	}
-	for i := len(u.newDirs) - 1; i >= 0; i-- {
-		os.Remove(u.newDirs[i]) // only when empty
-	}
+	safefs.RemoveEmpty(u.newDirs) // each only when empty
 }
 
 func timeNow(now func() time.Time) time.Time {

@@ -275,3 +275,26 @@ func RemoveEmpty(made []string) {
 		d.Do(func(r *Root) error { return r.Remove(name) })
 	}
 }
+
+// Remove removes the file (or empty folder) at path, inside its folder and
+// with the rights of who controls it.
+func Remove(path string) error {
+	d, err := OpenDir(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	return d.Do(func(r *Root) error { return r.Remove(filepath.Base(path)) })
+}
+
+// Rename renames old to new, two names in one folder, inside it and with
+// the rights of who controls it.
+func Rename(old, new string) error {
+	if filepath.Dir(old) != filepath.Dir(new) {
+		return fmt.Errorf("rename %s to %s: not one folder", old, new)
+	}
+	d, err := OpenDir(filepath.Dir(old))
+	if err != nil {
+		return err
+	}
+	return d.Do(func(r *Root) error { return r.Rename(filepath.Base(old), filepath.Base(new)) })
+}
