@@ -1091,11 +1091,7 @@ func (r *reader) untrustedFix(p Pair) string {
 // installCmd is the certkit install command for the folder's registry and
 // certs root, with --force when it must replace a file certkit installed.
 func (r *reader) installCmd(force bool) string {
-	cmd := "certkit install"
-	if force {
-		cmd += " --force"
-	}
-	return cmd + " --host " + r.host() + r.opt.Flags
+	return Command(r.opt.Name, force, r.opt.Flags)
 }
 
 // hostsTOMLCmd is the certkit install command that writes certkit's
@@ -1107,7 +1103,7 @@ func (r *reader) hostsTOMLCmd(force bool) string {
 	if r.opt.HostsTOML {
 		return r.installCmd(force)
 	}
-	return "certkit install --target containerd --host " + r.host()
+	return Command(r.opt.Name, false, " --target containerd")
 }
 
 // replaceTOML is the command that has certkit write its hosts.toml in

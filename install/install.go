@@ -515,7 +515,7 @@ func planInstall(root Root, reg host.Registry, m *material, opt Options) (*Folde
 	}
 	if cur.badManifest != nil && !opt.Force {
 		return nil, &BadManifestError{Path: filepath.Join(dir, ManifestFile), Err: cur.badManifest, Command: "install",
-			Fix: "certkit install --force --host " + shellquote.Quote(name) + opt.Flags}
+			Fix: Command(name, true, opt.Flags)}
 	}
 	if root.HostsTOML {
 		// containerd reads only what hosts.toml names: it names, after

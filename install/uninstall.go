@@ -132,7 +132,7 @@ func planUninstall(root Root, reg host.Registry, opt UninstallOptions) (*FolderR
 	}
 	if cur.badManifest != nil {
 		return nil, &BadManifestError{Path: filepath.Join(dir, ManifestFile), Err: cur.badManifest, Command: uninstallCmd,
-			Fix: "certkit install --force --host " + shellquote.Quote(fr.Registry) + opt.Flags}
+			Fix: Command(fr.Registry, true, opt.Flags)}
 	}
 	fr.Existed, fr.read = cur.exists, cur.folder
 	if !cur.exists || cur.manifest == nil {

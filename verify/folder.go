@@ -209,7 +209,7 @@ func readFolder(opt Options, dir string, now func() time.Time) ([]Check, Target)
 		summary.Kind = "empty-folder"
 		summary.Message = fmt.Sprintf("%s has no CA file and no client pair: %s only the system roots here and %s no client certificate",
 			dir, readers(opt.Target)+" "+agree(opt.Target, "trust", "trusts"), agree(opt.Target, "send", "sends"))
-		summary.Fix = "certkit install --host " + hostArg(reg) + flags
+		summary.Fix = install.Command(reg.String(), false, flags)
 	}
 	checks := []Check{summary}
 	for _, p := range f.Problems {

@@ -90,7 +90,7 @@ func (t *Target) installCmd(replace []string, may ...string) string {
 		certkit := install.CertkitFolder(t.InstallDir, t.Registry)
 		dir, own = t.InstallDir, func(string) (string, bool) { return "", certkit }
 	}
-	force := ""
+	force := false
 	var moves []string
 	for i, name := range append(slices.Clone(replace), may...) {
 		path := filepath.Join(dir, name)
@@ -99,12 +99,12 @@ func (t *Target) installCmd(replace []string, may ...string) string {
 		}
 		switch _, mine := own(name); {
 		case mine:
-			force = " --force"
+			force = true
 		case i < len(replace):
 			moves = append(moves, path)
 		}
 	}
-	cmd := "certkit install" + force + " --host " + hostArg(t.Registry) + t.flags()
+	cmd := install.Command(t.Registry.String(), force, t.flags())
 	if len(moves) > 0 {
 		cmd = fmt.Sprintf("move %s out of certs.d (install never replaces a file it did not install), then %s", prose.AndList(moves), cmd)
 	}

@@ -222,7 +222,7 @@ func missingFolder(opt Options, dir string) Check {
 	reg := opt.Registry
 	c := Check{ID: "folder", Status: Error, Kind: "no-folder",
 		Message: fmt.Sprintf("%s does not exist: Docker and podman trust no extra CA for %s and send it no client certificate", dir, reg),
-		Fix:     "certkit install --host " + hostArg(reg) + rootFlags(opt)}
+		Fix:     install.Command(reg.String(), false, rootFlags(opt))}
 	if len(opt.Search) > 1 {
 		who := readers(opt.Target)
 		c.Message = fmt.Sprintf("none of %s exists: %s %s no extra CA for %s and %s it no client certificate", searchOrder(opt.Search), who, agree(opt.Target, "trust", "trusts"), reg, agree(opt.Target, "send", "sends"))
@@ -275,7 +275,7 @@ func nearMisses(opt Options, dir string) []nearMiss {
 			}
 			wantPath := filepath.Join(root, want)
 			rename := fmt.Sprintf("mv %s %s", shellquote.Quote(path), shellquote.Quote(wantPath))
-			inst := "certkit install --host " + hostArg(reg) + rootFlags(opt)
+			inst := install.Command(reg.String(), false, rootFlags(opt))
 			check := "certkit verify --host " + shellquote.Quote(name) + rootFlags(opt)
 			var m nearMiss
 			switch other, perr := host.Parse(name); {
