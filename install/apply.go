@@ -3,7 +3,6 @@ package install
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -305,21 +304,6 @@ func (e *SharedFolderError) link() string {
 	for _, r := range e.Roots {
 		if l := firstLink(filepath.Join(r.Dir, e.Registry)); l != "" {
 			return l
-		}
-	}
-	return ""
-}
-
-// firstLink is the first folder on path, from the top, that is a symbolic
-// link; "" when none is.
-func firstLink(path string) string {
-	path = filepath.Clean(path)
-	vol := filepath.VolumeName(path)
-	p := vol + string(filepath.Separator)
-	for _, part := range strings.Split(strings.TrimPrefix(path[len(vol):], string(filepath.Separator)), string(filepath.Separator)) {
-		p = filepath.Join(p, part)
-		if fi, err := os.Lstat(p); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
-			return p
 		}
 	}
 	return ""

@@ -1462,12 +1462,3 @@ func (r *reader) checkCase(entries []fs.DirEntry) {
 
 // host is the registry's name as a command argument.
 func (r *reader) host() string { return shellquote.Quote(r.opt.Name) }
-
-// realPath is path with its symbolic links resolved, or path itself when
-// that fails (a file that does not exist).
-func realPath(path string) string {
-	if p, err := filepath.EvalSymlinks(path); err == nil {
-		return p
-	}
-	return path
-}
