@@ -1166,7 +1166,7 @@ func (r *reader) validity(file, what string, c *x509.Certificate, expiredSev Sev
 }
 
 func (r *reader) manifest() {
-	m, err := readManifest(r.dir, r.opt.Name)
+	m, err := readManifest(r.dir, "")
 	if err != nil {
 		r.add(SeverityWarning, KindBadManifest, ManifestFile, "cannot be read ("+err.Error()+"); certkit uninstall will not know which files certkit installed",
 			"run "+r.installCmd(true)+" to write it again")

@@ -306,8 +306,18 @@ type current struct {
 // readCurrent reads what a registry folder of root holds now. A file
 // this process may not read (a key that root installed, for a dry run
 // without sudo) is a PermissionError: the plan needs its content.
+//
+// A folder reached through a symbolic link (dir is not the registry's
+// name in the certs root) must be this registry's: its manifest must say
+// so, or install and uninstall would change another registry's folder as
+// this one's. A folder the user renamed in place (as verify's fixes for a
+// misspelt folder say to) is the user's choice, and is taken as it is.
 func readCurrent(root Root, dir string, ro ReadOptions) (*current, error) {
-	c, err := readEntries(dir, ro)
+	want := ""
+	if filepath.Clean(dir) != filepath.Join(root.Dir, ro.Name) {
+		want = ro.Name
+	}
+	c, err := readEntries(dir, ro, want)
 	if errors.Is(err, fs.ErrPermission) {
 		return nil, &PermissionError{Dir: root.Dir, System: root.System, Err: err, Read: true}
 	}
@@ -315,7 +325,7 @@ func readCurrent(root Root, dir string, ro ReadOptions) (*current, error) {
 }
 
 // readEntries is readCurrent without the rewording of its errors.
-func readEntries(dir string, ro ReadOptions) (*current, error) {
+func readEntries(dir string, ro ReadOptions, registry string) (*current, error) {
 	c := &current{entries: map[string]entry{}}
 	des, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -339,7 +349,7 @@ func readEntries(dir string, ro ReadOptions) (*current, error) {
 		c.entries[d.Name()] = e
 	}
 	if _, ok := c.entries[ManifestFile]; ok {
-		if c.manifest, err = readManifest(dir, ro.Name); errors.Is(err, fs.ErrPermission) {
+		if c.manifest, err = readManifest(dir, registry); errors.Is(err, fs.ErrPermission) {
 			return nil, err
 		} else if err != nil {
 			c.badManifest = err

@@ -19,6 +19,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -107,7 +108,6 @@ func WriteAll(files []File, opt Options) (res Result, err error) {
 		if err != nil {
 			return res, err
 		}
-		files[i].Path = abs
 		base, err := nearestFolder(filepath.Dir(abs))
 		if err != nil {
 			return res, err
@@ -253,7 +253,8 @@ func WriteAll(files []File, opt Options) (res Result, err error) {
 	for i, f := range files {
 		res.Written = append(res.Written, f.Path)
 		if es[i].backup != "" {
-			res.Backups = append(res.Backups, filepath.Join(es[i].g.dir.Path, es[i].backup))
+			// Named as the caller named the file: PATH.bak-STAMP.
+			res.Backups = append(res.Backups, f.Path+strings.TrimPrefix(es[i].backup, es[i].rel))
 		}
 	}
 	return res, nil
