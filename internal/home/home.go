@@ -86,7 +86,15 @@ const (
 // ClientNames lists the client certificate names (NAME of NAME.cert with a
 // NAME.key beside it) issued for one registry folder, sorted.
 func ClientNames(home, folder string) ([]string, error) {
-	entries, err := os.ReadDir(HostDir(home, folder))
+	d, err := safefs.OpenDir(HostDir(home, folder))
+	if err != nil {
+		return nil, err
+	}
+	var entries []fs.DirEntry
+	err = d.Do(func(r *safefs.Root) (err error) {
+		entries, err = r.ReadDir(".")
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
