@@ -1,6 +1,7 @@
 package safefs
 
 import (
+	"bufio"
 	"errors"
 	"os"
 	"os/exec"
@@ -175,30 +176,25 @@ func TestLockBusy(t *testing.T) {
 		t.Skip("no flock(1) here (util-linux)")
 	}
 	dir := t.TempDir()
-	holder := exec.Command(flock, dir, "sleep", "30")
+	holder := exec.Command(flock, dir, "sh", "-c", "echo locked; exec sleep 30")
+	out, err := holder.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := holder.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer func() { holder.Process.Kill(); holder.Wait() }()
+	if line, err := bufio.NewReader(out).ReadString('\n'); err != nil || line != "locked\n" {
+		t.Fatalf("flock(1) says %q, %v", line, err)
+	}
 	d, err := OpenDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The holder takes the lock right after it starts.
 	var be *BusyError
-	for range 100 {
-		unlock, err := d.Lock(false, 50*time.Millisecond)
-		if err == nil {
-			unlock()
-			continue
-		}
-		if !errors.As(err, &be) {
-			t.Fatal(err)
-		}
-		break
-	}
-	if be == nil {
-		t.Fatal("the folder was never busy")
+	if _, err := d.Lock(false, 50*time.Millisecond); !errors.As(err, &be) {
+		t.Fatalf("locking a held folder: %v, want a BusyError", err)
 	}
 	// flock(1) runs sleep in a child, which inherits the lock.
 	if be.PID != holder.Process.Pid && be.PID <= holder.Process.Pid {
