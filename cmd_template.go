@@ -11,6 +11,7 @@ import (
 	"github.com/certkit/certkit/internal/atomicfile"
 	"github.com/certkit/certkit/internal/errs"
 	"github.com/certkit/certkit/internal/home"
+	"github.com/certkit/certkit/internal/shellquote"
 	"github.com/certkit/certkit/templates"
 )
 
@@ -27,23 +28,33 @@ type templateKind struct {
 
 // templateKinds lists the templates in the order help shows them.
 var templateKinds = []templateKind{
-	{templates.Registry, "distribution config.yml: TLS with the issued chain and key, client certificates required",
-		[]string{"listen", "storage"}, "config.yml",
-		"certkit template registry --host reg.example.com:5000 --storage /srv/registry --out config.yml",
-		func(file string, _ host.Registry, _ *cli.Context) string {
-			return "docker-registry serve " + file
+	{templates.Registry, "distribution config.yml: TLS with the issued chain and key, client certificates required; or plain HTTP behind nginx or Apache",
+		[]string{"listen", "upstream", "behind-proxy", "storage"}, "config.yml",
+		"certkit template registry --host reg.example.com:5000 --storage /srv/registry --out config.yml\n" +
+			"  certkit template registry --host reg.example.com:5000 --behind-proxy --out config.yml",
+		func(file string, reg host.Registry, c *cli.Context) string {
+			if !c.Bool("behind-proxy") {
+				return "docker-registry serve " + shellquote.Quote(file)
+			}
+			flags := homeArg(c) + templates.ProxyFlags(reg, c.String("listen"), c.String("upstream"))
+			return "docker-registry serve " + shellquote.Quote(file) + "\n" +
+				"  and in front of it, with the same flags: certkit template nginx" + flags + " (or apache)"
 		}},
 	{templates.Nginx, "nginx TLS server block requiring client certificates, proxying to the registry",
 		[]string{"listen", "upstream"}, "/etc/nginx/conf.d/registry.conf",
-		"certkit template nginx --host reg.example.com --upstream 127.0.0.1:5000 --out registry.conf",
-		func(file string, _ host.Registry, c *cli.Context) string {
-			return fmt.Sprintf("include %s in nginx's http {} block, run the registry on %s without TLS, then nginx -t && nginx -s reload", file, c.String("upstream"))
+		"certkit template registry --host reg.example.com:5000 --behind-proxy --out config.yml\n" +
+			"  certkit template nginx --host reg.example.com --upstream 127.0.0.1:5000 --out registry.conf",
+		func(file string, reg host.Registry, c *cli.Context) string {
+			return behindProxyCommand(reg, c) + "\n" +
+				fmt.Sprintf("  then docker-registry serve config.yml, include %s in nginx's http {} block, and nginx -t && nginx -s reload", file)
 		}},
 	{templates.Apache, "Apache virtual host requiring client certificates, proxying to the registry",
 		[]string{"listen", "upstream"}, "/etc/apache2/sites-available/registry.conf",
-		"certkit template apache --host reg.example.com --upstream 127.0.0.1:5000",
-		func(file string, _ host.Registry, c *cli.Context) string {
-			return fmt.Sprintf("a2enmod ssl proxy proxy_http headers, enable %s as a site, run the registry on %s without TLS, then apache2ctl -t && apache2ctl graceful", file, c.String("upstream"))
+		"certkit template registry --host reg.example.com:5000 --behind-proxy --out config.yml\n" +
+			"  certkit template apache --host reg.example.com --upstream 127.0.0.1:5000",
+		func(file string, reg host.Registry, c *cli.Context) string {
+			return behindProxyCommand(reg, c) + "\n" +
+				fmt.Sprintf("  then docker-registry serve config.yml, a2enmod ssl proxy proxy_http headers, enable %s as a site, and apache2ctl -t && apache2ctl graceful", file)
 		}},
 	{templates.Containerd, "containerd hosts.toml naming the CA and client pairs in certs.d (install --target containerd writes its own)",
 		[]string{"certs-dir"}, "hosts.toml",
@@ -58,6 +69,25 @@ var templateKinds = []templateKind{
 		func(file string, _ host.Registry, _ *cli.Context) string {
 			return "docker compose -f " + file + " up -d"
 		}},
+}
+
+// behindProxyCommand is the command that renders the config.yml of the
+// registry behind the proxy c renders: the same --home, --host, --listen
+// and --upstream, so that the registry listens where the proxy sends.
+func behindProxyCommand(reg host.Registry, c *cli.Context) string {
+	return "certkit template registry" + homeArg(c) +
+		templates.ProxyFlags(reg, c.String("listen"), c.String("upstream")) + " --behind-proxy --out config.yml"
+}
+
+// homeArg is " --home DIR" when the command line named the certkit home,
+// for the commands certkit suggests next.
+func homeArg(c *cli.Context) string {
+	for _, cc := range c.Lineage() {
+		if cc.IsSet("home") {
+			return " --home " + shellquote.Quote(cc.String("home"))
+		}
+	}
+	return ""
 }
 
 func templateCommand(e *env) *cli.Command {
@@ -81,6 +111,7 @@ certkit issue server --host HOST first.
 Examples:
   certkit template registry --host reg.example.com:5000 --out config.yml
   certkit template nginx --host reg.example.com > /etc/nginx/conf.d/registry.conf
+  certkit template registry --host reg.example.com --behind-proxy --out config.yml
   certkit template apache --host reg.example.com
   certkit template containerd --host reg.example.com:5000
   certkit template compose --host reg.example.com:5000 --out docker-compose.yml`,
@@ -106,9 +137,19 @@ func templateKindCommand(e *env, k templateKind) *cli.Command {
 	for _, f := range k.flags {
 		switch f {
 		case "listen":
-			flags = append(flags, &cli.StringFlag{Name: "listen", Usage: "where the server listens: PORT, :PORT or ADDRESS:PORT (default: every address, the registry's port or 443)"})
+			usage := "where the server listens: PORT, :PORT or ADDRESS:PORT (default: every address, the registry's port or 443)"
+			if kind == templates.Registry {
+				usage = "where the registry (--behind-proxy: its proxy) listens: PORT, :PORT or ADDRESS:PORT (default: every address, the registry's port or 443)"
+			}
+			flags = append(flags, &cli.StringFlag{Name: "listen", Usage: usage})
 		case "upstream":
-			flags = append(flags, &cli.StringFlag{Name: "upstream", Usage: "the registry behind the proxy, plain HTTP: HOST:PORT", Value: templates.DefaultUpstream})
+			usage := "the registry behind the proxy: HOST:PORT (default: " + templates.UpstreamRule + ")"
+			if kind == templates.Registry {
+				usage = "with --behind-proxy: where the registry listens (default: " + templates.UpstreamRule + ")"
+			}
+			flags = append(flags, &cli.StringFlag{Name: "upstream", Usage: usage})
+		case "behind-proxy":
+			flags = append(flags, &cli.BoolFlag{Name: "behind-proxy", Usage: "plain HTTP on --upstream for nginx or Apache in front; give both the same --listen and --upstream"})
 		case "storage":
 			usage := "the registry's storage folder (default " + templates.DefaultStorage + ")"
 			if kind == templates.Compose {
@@ -149,12 +190,13 @@ func templateKindCommand(e *env, k templateKind) *cli.Command {
 				return err
 			}
 			out, err := templates.Render(kind, templates.Options{
-				Home:     h,
-				Registry: reg,
-				Listen:   c.String("listen"),
-				Upstream: c.String("upstream"),
-				Storage:  c.String("storage"),
-				CertsDir: c.String("certs-dir"),
+				Home:        h,
+				Registry:    reg,
+				Listen:      c.String("listen"),
+				Upstream:    c.String("upstream"),
+				BehindProxy: c.Bool("behind-proxy"),
+				Storage:     c.String("storage"),
+				CertsDir:    c.String("certs-dir"),
 			})
 			if err != nil {
 				return err

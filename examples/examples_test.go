@@ -95,8 +95,13 @@ func TestRegistryMTLS(t *testing.T) {
 
 func TestNginxProxy(t *testing.T) {
 	testenv.NeedTools(t, "bash", "docker-registry", "nginx", "skopeo", "curl", "tar", "gzip", "sha256sum")
-	runExample(t, "nginx-proxy", map[string]int{"PORT": testenv.FreePort(t), "UPSTREAM_PORT": testenv.FreePort(t)},
-		"ssl_verify_client on;", "HTTP 400", "{}", "certkit/hello", "Done: nginx let through only the client with the certificate")
+	port, upstream := testenv.FreePort(t), testenv.FreePort(t)
+	for upstream == port {
+		upstream = testenv.FreePort(t)
+	}
+	runExample(t, "nginx-proxy", map[string]int{"PORT": port, "UPSTREAM_PORT": upstream},
+		"  addr: \"127.0.0.1:"+strconv.Itoa(upstream)+"\"", "ssl_verify_client on;", "HTTP 400", "{}", "certkit/hello",
+		"Done: nginx let through only the client with the certificate")
 }
 
 // exampleHome is the certkit home the compose example is rendered for.

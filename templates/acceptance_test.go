@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -253,14 +254,70 @@ func TestNginx(t *testing.T) {
 		}
 	})
 
-	t.Run("in front of docker-registry", func(t *testing.T) {
-		upstream := testenv.StartRegistry(t, testenv.RegistryConfig{}) // plain HTTP, behind nginx
-		conf := nginxConf(t, mustRender(t, Nginx, Options{Home: m.home, Registry: m.reg, Listen: listen, Upstream: upstream}))
-		testenv.StartProcess(t, testenv.Program{Path: nginx, Args: []string{"-c", conf, "-e", filepath.Join(filepath.Dir(conf), "error.log")}, Listen: listen})
+	t.Run("in front of docker-registry, defaults only", func(t *testing.T) {
+		// One machine, nothing but --host: nginx on the registry's port
+		// of every address, the registry behind it where certkit puts it.
+		port := proxyPort(t)
+		m := newMaterial(t, "localhost:"+strconv.Itoa(port), "alice")
+		block := mustRender(t, Nginx, Options{Home: m.home, Registry: m.reg})
+		upstream := startBehindProxy(t, m, port)
+		if got := lines(block); !got["listen "+strconv.Itoa(port)+" ssl;"] || !got["server "+upstream+";"] {
+			t.Fatalf("nginx does not listen on port %d of every address and send to the registry's %s:\n%s", port, upstream, block)
+		}
+		conf := nginxConf(t, block)
+		testenv.StartProcess(t, testenv.Program{Path: nginx, Args: []string{"-c", conf, "-e", filepath.Join(filepath.Dir(conf), "error.log")}, Listen: "127.0.0.1:" + strconv.Itoa(port)})
 		// nginx answers a missing certificate itself, with 400.
 		checkServesOnlyWithCert(t, m, "https://"+m.reg.String()+"/v2/", http.StatusBadRequest)
 		skopeoRoundTrip(t, m)
 	})
+}
+
+// proxyPort returns a port P free on every address, with 127.0.0.1:P+1
+// free too: for a proxy rendered with defaults only, on the port of a
+// registry named localhost:P, and the registry behind it.
+func proxyPort(t *testing.T) int {
+	t.Helper()
+	for range 20 {
+		ln, err := net.Listen("tcp", ":0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := ln.Addr().(*net.TCPAddr).Port
+		next, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p+1))
+		ln.Close()
+		if err == nil {
+			next.Close()
+			return p
+		}
+	}
+	t.Fatal("found no free port P with 127.0.0.1:P+1 free")
+	return 0
+}
+
+// startBehindProxy renders the registry's config.yml for running behind a
+// proxy on port, with defaults only (but storage), runs docker-registry
+// from it, and returns the address it listens on: 127.0.0.1:port+1.
+func startBehindProxy(t *testing.T, m *material, port int) string {
+	t.Helper()
+	bin := testenv.NeedTool(t, "docker-registry")
+	out := mustRender(t, Registry, Options{Home: m.home, Registry: m.reg, BehindProxy: true, Storage: t.TempDir()})
+	var cfg struct {
+		HTTP struct {
+			Addr string
+			Host string
+			TLS  map[string]any
+		} `yaml:"http"`
+	}
+	if err := yaml.Unmarshal(out, &cfg); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if want := "127.0.0.1:" + strconv.Itoa(port+1); cfg.HTTP.Addr != want || cfg.HTTP.TLS != nil || cfg.HTTP.Host != "https://"+m.reg.String() {
+		t.Fatalf("behind a proxy on port %d: addr %q (want %s), host %q, tls %v", port, cfg.HTTP.Addr, want, cfg.HTTP.Host, cfg.HTTP.TLS)
+	}
+	path := filepath.Join(t.TempDir(), "config.yml")
+	write(t, path, out, 0o644)
+	testenv.StartProcess(t, testenv.Program{Path: bin, Args: []string{"serve", path}, Listen: cfg.HTTP.Addr})
+	return cfg.HTTP.Addr
 }
 
 // apacheConf wraps the rendered virtual host in a minimal Apache
@@ -301,17 +358,26 @@ func TestApache(t *testing.T) {
 		}
 	})
 
-	t.Run("in front of docker-registry", func(t *testing.T) {
-		upstream := testenv.StartRegistry(t, testenv.RegistryConfig{}) // plain HTTP, behind Apache
-		conf := apacheConf(t, mustRender(t, Apache, Options{Home: m.home, Registry: m.reg, Listen: listen, Upstream: upstream}))
+	t.Run("in front of docker-registry, defaults only", func(t *testing.T) {
+		// One machine, nothing but --host: Apache on the registry's port
+		// of every address, the registry behind it where certkit puts it.
+		port := proxyPort(t)
+		m := newMaterial(t, "localhost:"+strconv.Itoa(port), "alice")
+		vhost := mustRender(t, Apache, Options{Home: m.home, Registry: m.reg})
+		upstream := startBehindProxy(t, m, port)
+		if got := lines(vhost); !got["Listen "+strconv.Itoa(port)] || !got["ProxyPass        /v2 http://"+upstream+"/v2"] {
+			t.Fatalf("Apache does not listen on port %d of every address and send to the registry's %s:\n%s", port, upstream, vhost)
+		}
+		conf := apacheConf(t, vhost)
 		// -X: one process in the foreground.
-		testenv.StartProcess(t, testenv.Program{Path: testenv.NeedTool(t, "apache2"), Args: []string{"-X", "-f", conf}, Listen: listen})
+		testenv.StartProcess(t, testenv.Program{Path: testenv.NeedTool(t, "apache2"), Args: []string{"-X", "-f", conf}, Listen: "127.0.0.1:" + strconv.Itoa(port)})
 		checkServesOnlyWithCert(t, m, "https://"+m.reg.String()+"/v2/", 0)
 		// A registry answer other than 200 keeps the header once.
 		a, err := get(m.client(t, "alice"), "https://"+m.reg.String()+"/v2/certkit/none/manifests/latest")
 		if err != nil || a.status != 404 || len(a.versions) != 1 {
 			t.Errorf("missing manifest: %v %d, API version %q", err, a.status, a.versions)
 		}
+		skopeoRoundTrip(t, m)
 	})
 }
 

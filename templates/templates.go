@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -27,6 +28,7 @@ import (
 	"github.com/certkit/certkit/install"
 	"github.com/certkit/certkit/internal/errs"
 	"github.com/certkit/certkit/internal/home"
+	"github.com/certkit/certkit/internal/shellquote"
 )
 
 //go:embed files/*.tmpl
@@ -57,13 +59,35 @@ var fileOf = map[Kind]string{
 
 // Defaults.
 const (
-	DefaultUpstream = "127.0.0.1:5000"           // the registry behind nginx or Apache
 	DefaultStorage  = "/var/lib/docker-registry" // Debian's docker-registry storage
 	DefaultCertsDir = "/etc/containerd/certs.d"  // containerd's first certs root
 	DefaultPort     = 443                        // the port of a registry named without one
 	caFileInCertsD  = ca.CertFile                // the CA's name inside a certs.d folder
 	composeTarget   = "5000"                     // the port registry:2 listens on inside its container
 )
+
+// UpstreamRule says how DefaultUpstream picks the registry's address
+// behind a proxy; help and the rendered files quote it.
+const UpstreamRule = "127.0.0.1 on the proxy's port + 1 (5000 for a port below 1024, 65534 for 65535)"
+
+// DefaultUpstream is where the registry listens behind a proxy on
+// proxyPort when no upstream is given (see UpstreamRule). It is never the
+// proxy's own port, so the two can run on one machine; below 1024 it is
+// 5000, since the registry runs unprivileged.
+func DefaultUpstream(proxyPort int) string {
+	return "127.0.0.1:" + strconv.Itoa(upstreamPort(proxyPort))
+}
+
+// upstreamPort is the port of DefaultUpstream.
+func upstreamPort(proxyPort int) int {
+	switch {
+	case proxyPort < 1024:
+		return 5000
+	case proxyPort == 65535:
+		return 65534
+	}
+	return proxyPort + 1
+}
 
 // Options say what to render.
 type Options struct {
@@ -73,9 +97,16 @@ type Options struct {
 	// "[V6]:PORT". Empty means every address, on the registry's port (443
 	// when it has none).
 	Listen string
-	// Upstream is the plain-HTTP registry behind nginx or Apache
-	// (DefaultUpstream when empty).
+	// Upstream is the plain-HTTP registry behind nginx or Apache: where
+	// the proxy sends requests and, with BehindProxy, where the registry
+	// listens. Empty means DefaultUpstream of the proxy's port.
 	Upstream string
+	// BehindProxy renders the registry's config.yml for running behind
+	// nginx or Apache (Registry only): plain HTTP on Upstream, no tls
+	// section. Listen is then where the proxy listens, as for the proxy's
+	// own template, so that the same Listen and Upstream render two files
+	// that agree.
+	BehindProxy bool
 	// Storage is the registry's storage folder (DefaultStorage when empty).
 	// For compose it is bind-mounted; when empty compose uses a named volume.
 	Storage string
@@ -104,6 +135,107 @@ func (e *NotIssuedError) Error() string {
 // Hint names the command that issues it.
 func (e *NotIssuedError) Hint() string {
 	return "certkit issue server --host " + e.Registry
+}
+
+// CollisionError reports a proxy and the registry behind it that cannot
+// both listen on one machine: the same port, and addresses that overlap
+// (either is every address, or they are the same one). It is bad input:
+// the CLI exits 2.
+type CollisionError struct {
+	Kind     Kind          // the template being rendered
+	Registry host.Registry // --host
+	Listen   string        // --listen as given, "" when the proxy's address came from --host
+	Upstream string        // --upstream
+	Port     int           // the port both would take
+	Suggest  string        // an upstream on another port, by UpstreamRule
+}
+
+func (e *CollisionError) Error() string {
+	proxy := string(e.Kind)
+	switch e.Kind {
+	case Apache:
+		proxy = "Apache"
+	case Registry:
+		proxy = "the proxy"
+	}
+	if e.Listen == "" {
+		return fmt.Sprintf("--upstream %q collides with %s, which listens on port %d of every address (the port of --host %s): the two cannot both listen on one machine",
+			e.Upstream, proxy, e.Port, e.Registry)
+	}
+	return fmt.Sprintf("--listen %q and --upstream %q collide: %s and the registry behind it cannot both listen on port %d of one machine",
+		e.Listen, e.Upstream, proxy, e.Port)
+}
+
+// InputError marks a collision as bad input.
+func (e *CollisionError) InputError() bool { return true }
+
+// Hint names the commands that render a proxy and a registry that agree,
+// with the registry on another port.
+func (e *CollisionError) Hint() string {
+	flags := ProxyFlags(e.Registry, e.Listen, e.Suggest)
+	proxy := string(e.Kind)
+	if e.Kind == Registry {
+		proxy = "nginx"
+	}
+	return fmt.Sprintf("move the registry to another port, the same in both commands: certkit template registry%s --behind-proxy and certkit template %s%s",
+		flags, proxy, flags)
+}
+
+// ProxyFlags are the flags, quoted for a shell, that make the templates of
+// a proxy and of the registry behind it agree: --host, and --listen and
+// --upstream when given.
+func ProxyFlags(reg host.Registry, listen, upstream string) string {
+	flags := " --host " + shellquote.Quote(reg.String())
+	if listen != "" {
+		flags += " --listen " + shellquote.Quote(listen)
+	}
+	if upstream != "" {
+		flags += " --upstream " + shellquote.Quote(upstream)
+	}
+	return flags
+}
+
+// collides reports whether a proxy on lhost:lport ("" for every address)
+// and a registry on upstream (HOST:PORT, checked) cannot both listen on one
+// machine: the same port and overlapping addresses. A host name other than
+// localhost is compared only with the same name: rendering does not
+// resolve names.
+func collides(lhost string, lport int, upstream string) bool {
+	uh, up, err := net.SplitHostPort(upstream)
+	if err != nil {
+		return false
+	}
+	if n, err := strconv.Atoi(up); err != nil || n != lport {
+		return false
+	}
+	return overlap(lhost, uh)
+}
+
+// overlap reports whether two listen addresses share an address.
+func overlap(a, b string) bool {
+	wild := func(h string) bool {
+		ip, err := netip.ParseAddr(h)
+		return h == "" || err == nil && ip.IsUnspecified()
+	}
+	if wild(a) || wild(b) {
+		return true
+	}
+	ia, ea := netip.ParseAddr(a)
+	ib, eb := netip.ParseAddr(b)
+	switch {
+	case ea == nil && eb == nil:
+		return ia.Unmap() == ib.Unmap()
+	case ea != nil && eb != nil:
+		return strings.EqualFold(strings.TrimSuffix(a, "."), strings.TrimSuffix(b, "."))
+	}
+	// A name and an address: only localhost is known without resolving.
+	name, ip := a, ib
+	if ea == nil {
+		name, ip = b, ia
+	}
+	ip = ip.Unmap()
+	return strings.EqualFold(strings.TrimSuffix(name, "."), "localhost") &&
+		(ip == netip.MustParseAddr("127.0.0.1") || ip == netip.IPv6Loopback())
 }
 
 // Locate returns the paths of the server material issued for reg in the
@@ -196,7 +328,17 @@ type data struct {
 	ComposePublish string   // ports: entry
 
 	Upstream string
-	Storage  string
+	// UpstreamByRule says Upstream is DefaultUpstream, picked by
+	// UpstreamRule (quoted in the file as Rule).
+	UpstreamByRule bool
+	Rule           string
+	BehindProxy    bool   // the registry's config.yml for running behind a proxy
+	ProxyAt        string // where the proxy listens, in words
+	// Flags are --host, --listen and --upstream as given, quoted for a
+	// shell: the registry behind the proxy and the proxy rendered with the
+	// same ones agree.
+	Flags   string
+	Storage string
 
 	CertsDir      string // containerd certs root
 	ContainerdDir string // CertsDir/<host>
@@ -242,12 +384,24 @@ func newData(kind Kind, opt Options) (*data, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opt.BehindProxy && kind != Registry {
+		return nil, errs.Input(fmt.Sprintf("only the registry template runs behind a proxy, not %s", kind), "certkit template registry --host "+shellquote.Quote(reg.String())+" --behind-proxy")
+	}
+	if kind == Registry && opt.Upstream != "" && !opt.BehindProxy {
+		return nil, errs.Input(fmt.Sprintf("--upstream %q is where the registry listens behind a proxy, and this config.yml is for one without", opt.Upstream),
+			"add --behind-proxy: certkit template registry --host "+shellquote.Quote(reg.String())+" --behind-proxy --upstream "+shellquote.Quote(opt.Upstream))
+	}
 	upstream := opt.Upstream
 	if upstream == "" {
-		upstream = DefaultUpstream
-	}
-	if err := checkUpstream(upstream); err != nil {
+		upstream = DefaultUpstream(lport)
+	} else if err := checkUpstream(upstream, DefaultUpstream(lport)); err != nil {
 		return nil, err
+	}
+	proxied := kind == Nginx || kind == Apache || kind == Registry && opt.BehindProxy
+	if proxied && collides(lhost, lport, upstream) {
+		uh, _, _ := net.SplitHostPort(upstream)
+		return nil, &CollisionError{Kind: kind, Registry: reg, Listen: opt.Listen, Upstream: upstream, Port: lport,
+			Suggest: net.JoinHostPort(uh, strconv.Itoa(upstreamPort(lport)))}
 	}
 	storage := opt.Storage
 	if storage == "" && kind != Compose {
@@ -289,7 +443,16 @@ func newData(kind Kind, opt Options) (*data, error) {
 		Upstream:   upstream,
 		Storage:    storage,
 		CertsDir:   certsDir,
+
+		UpstreamByRule: opt.Upstream == "",
+		Rule:           UpstreamRule,
+		BehindProxy:    opt.BehindProxy,
+		ProxyAt:        fmt.Sprintf("port %d of every address", lport),
 	}
+	if lhost != "" {
+		d.ProxyAt = net.JoinHostPort(lhost, strconv.Itoa(lport))
+	}
+	d.Flags = ProxyFlags(reg, opt.Listen, opt.Upstream)
 	if reg.IP.Is6() {
 		d.ServerName = "[" + reg.Hostname() + "]"
 	}
@@ -372,10 +535,11 @@ func parseListen(s string, reg host.Registry) (string, int, error) {
 	return h, n, nil
 }
 
-// checkUpstream accepts HOST:PORT with a literal IP or a host name.
-func checkUpstream(s string) error {
+// checkUpstream accepts HOST:PORT with a literal IP or a host name; the
+// hint offers example instead.
+func checkUpstream(s, example string) error {
 	bad := func(why string) error {
-		return errs.Input(fmt.Sprintf("--upstream %q: %s", s, why), "give the registry's plain-HTTP address, e.g. --upstream "+DefaultUpstream)
+		return errs.Input(fmt.Sprintf("--upstream %q: %s", s, why), "give the registry's plain-HTTP address, e.g. --upstream "+example)
 	}
 	h, p, err := net.SplitHostPort(s)
 	if err != nil || h == "" {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/certkit/certkit/host"
 	"github.com/certkit/certkit/internal/errs"
 	"github.com/certkit/certkit/internal/home"
+	"github.com/certkit/certkit/internal/shellquote"
 )
 
 func TestMain(m *testing.M) {
@@ -83,7 +85,11 @@ func TestRenderKeyLines(t *testing.T) {
 			`ssl_protocols TLSv1.2 TLSv1.3;`,
 			`client_max_body_size 0;`,
 			`chunked_transfer_encoding on;`,
-			`server 127.0.0.1:5000;`,
+			// The proxy takes port 5000 on every address: the registry
+			// behind it gets the next port, and the file says why.
+			`server 127.0.0.1:5001;`,
+			`# 127.0.0.1:5001 is certkit's default upstream for a proxy on port 5000:`,
+			`#   certkit template registry --host reg.example.com:5000 --behind-proxy --out config.yml`,
 			`proxy_pass                          http://certkit_registry_reg_example_com_5000;`,
 			`proxy_set_header  Host              $http_host;`,
 			`proxy_set_header  X-Real-IP         $remote_addr;`,
@@ -93,11 +99,17 @@ func TestRenderKeyLines(t *testing.T) {
 			`map $upstream_http_docker_distribution_api_version $certkit_api_version_97c0828c {`,
 			`'' 'registry/2.0';`,
 			`add_header Docker-Distribution-Api-Version $certkit_api_version_97c0828c always;`,
-		}, []string{`ssl_verify_client optional;`, `ssl_protocols TLSv1 TLSv1.1;`}},
+		}, []string{`ssl_verify_client optional;`, `ssl_protocols TLSv1 TLSv1.1;`, `server 127.0.0.1:5000;`}},
 		{Nginx, Options{Listen: "127.0.0.1:7443", Upstream: "127.0.0.1:7000"}, []string{
 			`listen 127.0.0.1:7443 ssl;`,
 			`server 127.0.0.1:7000;`,
-		}, []string{`listen 5000 ssl;`, `listen [::]:5000 ssl;`}},
+			`#   certkit template registry --host reg.example.com:5000 --listen 127.0.0.1:7443 --upstream 127.0.0.1:7000 --behind-proxy --out config.yml`,
+		}, []string{`listen 5000 ssl;`, `listen [::]:5000 ssl;`, `# 127.0.0.1:7000 is certkit's default upstream for a proxy on port 7443:`}},
+		{Nginx, Options{Listen: "127.0.0.1:7443"}, []string{
+			`server 127.0.0.1:7444;`,
+			`# 127.0.0.1:7444 is certkit's default upstream for a proxy on port 7443:`,
+			`#   certkit template registry --host reg.example.com:5000 --listen 127.0.0.1:7443 --behind-proxy --out config.yml`,
+		}, nil},
 		{Apache, Options{}, []string{
 			`Listen 5000`,
 			`<VirtualHost *:5000>`,
@@ -110,8 +122,9 @@ func TestRenderKeyLines(t *testing.T) {
 			`SSLVerifyClient require`,
 			`SSLVerifyDepth 1`,
 			`RequestHeader set X-Forwarded-Proto "https"`,
-			`ProxyPass        /v2 http://127.0.0.1:5000/v2`,
-			`ProxyPassReverse /v2 http://127.0.0.1:5000/v2`,
+			`ProxyPass        /v2 http://127.0.0.1:5001/v2`,
+			`ProxyPassReverse /v2 http://127.0.0.1:5001/v2`,
+			`#   certkit template registry --host reg.example.com:5000 --behind-proxy --out config.yml`,
 			`LimitRequestBody 0`,
 			`#   a2enmod ssl proxy proxy_http headers`,
 		}, []string{`SSLVerifyClient optional_no_ca`, `SSLVerifyClient optional`}},
@@ -119,6 +132,20 @@ func TestRenderKeyLines(t *testing.T) {
 			`Listen [::1]:7443`,
 			`<VirtualHost [::1]:7443>`,
 		}, nil},
+		{Registry, Options{BehindProxy: true}, []string{
+			`addr: "127.0.0.1:5001"`,
+			`host: "https://reg.example.com:5000"`,
+			`X-Content-Type-Options: [nosniff]`,
+			`rootdirectory: "/var/lib/docker-registry"`,
+			`# 127.0.0.1:5001 is certkit's default upstream for a proxy on port 5000:`,
+			`#   certkit template nginx --host reg.example.com:5000`,
+			`#   certkit template apache --host reg.example.com:5000`,
+		}, []string{`addr: ":5000"`, `tls:`, `certificate: "` + chain + `"`, `key: "` + key + `"`, `- "` + caCrt + `"`}},
+		{Registry, Options{BehindProxy: true, Listen: "10.0.0.5:443", Upstream: "10.0.0.5:8080", Storage: "/srv/registry"}, []string{
+			`addr: "10.0.0.5:8080"`,
+			`rootdirectory: "/srv/registry"`,
+			`#   certkit template nginx --host reg.example.com:5000 --listen 10.0.0.5:443 --upstream 10.0.0.5:8080`,
+		}, []string{`tls:`}},
 		{Containerd, Options{}, []string{
 			`server = "https://reg.example.com:5000"`,
 			`[host."https://reg.example.com:5000"]`,
@@ -148,7 +175,11 @@ func TestRenderKeyLines(t *testing.T) {
 		}, []string{`source: registry-data`, `registry-data: {}`}},
 	}
 	for _, tc := range tests {
-		t.Run(string(tc.kind)+"/"+tc.opt.Listen+tc.opt.Storage+tc.opt.CertsDir, func(t *testing.T) {
+		name := string(tc.kind) + "/" + tc.opt.Listen + tc.opt.Upstream + tc.opt.Storage + tc.opt.CertsDir
+		if tc.opt.BehindProxy {
+			name += "/behind-proxy"
+		}
+		t.Run(name, func(t *testing.T) {
 			tc.opt.Home, tc.opt.Registry = m.home, m.reg
 			out := mustRender(t, tc.kind, tc.opt)
 			got := lines(out)
@@ -186,8 +217,11 @@ func TestRenderDefaultPort(t *testing.T) {
 	if !ap[`<VirtualHost *:443>`] {
 		t.Error("apache: no <VirtualHost *:443>")
 	}
-	if got := lines(mustRender(t, Nginx, opt)); !got[`listen 443 ssl;`] {
-		t.Error("nginx: no listen 443 ssl")
+	if got := lines(mustRender(t, Nginx, opt)); !got[`listen 443 ssl;`] || !got[`server 127.0.0.1:5000;`] {
+		t.Error("nginx: no listen 443 ssl, or the registry behind it not on 127.0.0.1:5000")
+	}
+	if got := lines(mustRender(t, Registry, Options{Home: m.home, Registry: m.reg, BehindProxy: true})); !got[`addr: "127.0.0.1:5000"`] {
+		t.Error("registry behind a proxy on 443: not on 127.0.0.1:5000")
 	}
 	if got := lines(mustRender(t, Compose, opt)); !got[`- "443:5000"`] {
 		t.Error("compose: 443 not published")
@@ -409,6 +443,9 @@ func TestBadOptions(t *testing.T) {
 		{"storage with a dollar", Compose, Options{Storage: `/srv/$reg`}},
 		{"storage with a newline", Registry, Options{Storage: "/srv/reg\nx: y"}},
 		{"certs dir with a backslash", Containerd, Options{CertsDir: `/etc/c\d`}},
+		{"upstream for a registry not behind a proxy", Registry, Options{Upstream: "127.0.0.1:5001"}},
+		{"nginx behind a proxy", Nginx, Options{BehindProxy: true}},
+		{"bad upstream behind a proxy", Registry, Options{BehindProxy: true, Upstream: "127.0.0.1"}},
 		{"unknown kind", Kind("caddy"), Options{}},
 	}
 	for _, tc := range tests {
@@ -481,5 +518,100 @@ func TestContainerdOnClientMachine(t *testing.T) {
 	}
 	if !strings.Contains(string(out), "certkit issue client --host other.example.com") || strings.Contains(string(out), "\nclient =") {
 		t.Errorf("without a pair, hosts.toml should say how to issue one and name none:\n%s", out)
+	}
+}
+
+// TestDefaultUpstream: the rule UpstreamRule states, and never the
+// proxy's own port.
+func TestDefaultUpstream(t *testing.T) {
+	for proxy, want := range map[int]string{
+		443: "127.0.0.1:5000", 80: "127.0.0.1:5000", 1023: "127.0.0.1:5000",
+		1024: "127.0.0.1:1025", 4999: "127.0.0.1:5000", 5000: "127.0.0.1:5001",
+		8443: "127.0.0.1:8444", 65534: "127.0.0.1:65535", 65535: "127.0.0.1:65534",
+	} {
+		if got := DefaultUpstream(proxy); got != want {
+			t.Errorf("DefaultUpstream(%d) = %s, want %s", proxy, got, want)
+		}
+	}
+	for p := 1; p <= 65535; p++ {
+		if got := DefaultUpstream(p); collides("", p, got) {
+			t.Fatalf("DefaultUpstream(%d) = %s collides with the proxy", p, got)
+		}
+	}
+}
+
+// TestCollision: a proxy and the registry behind it on the same port and
+// overlapping addresses are refused as bad input, by the proxy's template
+// and by the registry's behind a proxy alike, with the commands that move
+// the registry; on other ports or addresses they render.
+func TestCollision(t *testing.T) {
+	m := newMaterial(t, "reg.example.com:5000")
+	tests := []struct {
+		listen, upstream string
+		collide          bool
+		suggest          string
+	}{
+		{"", "127.0.0.1:5000", true, "127.0.0.1:5001"},    // every address, from --host
+		{":5000", "10.0.0.6:5000", true, "10.0.0.6:5001"}, // every address takes any
+		{"5000", "[::1]:5000", true, "[::1]:5001"},
+		{"0.0.0.0:5000", "127.0.0.1:5000", true, "127.0.0.1:5001"},
+		{"[::]:5000", "127.0.0.1:5000", true, "127.0.0.1:5001"},
+		{"127.0.0.1:5000", "0.0.0.0:5000", true, "0.0.0.0:5001"},
+		{"127.0.0.1:5000", "127.0.0.1:5000", true, "127.0.0.1:5001"},
+		{"[::ffff:127.0.0.1]:5000", "127.0.0.1:5000", true, "127.0.0.1:5001"},
+		{"localhost:5000", "127.0.0.1:5000", true, "127.0.0.1:5001"},
+		{"[::1]:5000", "localhost:5000", true, "localhost:5001"},
+		{"reg.internal:443", "REG.internal:443", true, "REG.internal:5000"},
+		{"127.0.0.1:443", "127.0.0.1:443", true, "127.0.0.1:5000"},
+		{"127.0.0.1:5000", "127.0.0.2:5000", false, ""},
+		{"10.0.0.5:5000", "127.0.0.1:5000", false, ""},
+		{"reg.internal:5000", "127.0.0.1:5000", false, ""}, // a name is not resolved
+		{"", "127.0.0.1:5001", false, ""},
+		{"127.0.0.1:8443", "127.0.0.1:5000", false, ""},
+	}
+	for _, tc := range tests {
+		for _, k := range []Kind{Nginx, Apache, Registry} {
+			t.Run(string(k)+"/"+tc.listen+"/"+tc.upstream, func(t *testing.T) {
+				opt := Options{Home: m.home, Registry: m.reg, Listen: tc.listen, Upstream: tc.upstream, BehindProxy: k == Registry}
+				out, err := Render(k, opt)
+				if !tc.collide {
+					if err != nil {
+						t.Fatalf("refused: %v", err)
+					}
+					return
+				}
+				var ce *CollisionError
+				if !errors.As(err, &ce) || !errs.IsInput(err) {
+					t.Fatalf("err = %v, want a *CollisionError that is bad input; rendered:\n%s", err, out)
+				}
+				if ce.Suggest != tc.suggest {
+					t.Errorf("suggests --upstream %s, want %s", ce.Suggest, tc.suggest)
+				}
+				for _, w := range []string{"--upstream " + strconv.Quote(tc.upstream), "collide", "port " + strings.TrimPrefix(tc.upstream[strings.LastIndex(tc.upstream, ":"):], ":")} {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("error %q does not say %q", err, w)
+					}
+				}
+				proxy := string(k)
+				if k == Registry {
+					proxy = "nginx"
+				}
+				listen := ""
+				if tc.listen != "" {
+					listen = " --listen " + shellquote.Quote(tc.listen)
+				}
+				flags := " --host reg.example.com:5000" + listen + " --upstream " + shellquote.Quote(tc.suggest)
+				for _, w := range []string{"certkit template registry" + flags + " --behind-proxy", "certkit template " + proxy + flags} {
+					if !strings.Contains(errs.HintOf(err), w) {
+						t.Errorf("hint %q does not name %q", errs.HintOf(err), w)
+					}
+				}
+				// The suggested pair renders.
+				opt.Upstream = tc.suggest
+				if _, err := Render(k, opt); err != nil {
+					t.Errorf("the suggested --upstream %s: %v", tc.suggest, err)
+				}
+			})
+		}
 	}
 }

@@ -36,15 +36,15 @@ show "$CERTKIT" init-ca
 show "$CERTKIT" issue server --host "$reg"
 show "$CERTKIT" issue client --host "$reg" --name ci
 
-say "The registry, plain HTTP on 127.0.0.1:$UPSTREAM_PORT only"
-cat >"$work/registry.yml" <<YAML
-version: 0.1
-storage:
-  filesystem:
-    rootdirectory: $work/storage
-http:
-  addr: 127.0.0.1:$UPSTREAM_PORT
-YAML
+# The registry and nginx are rendered with the same --listen and
+# --upstream, so that they agree (without --upstream the registry would
+# listen on 127.0.0.1:$((PORT + 1)), the port after nginx's).
+flags=(--host "$reg" --listen "127.0.0.1:$PORT" --upstream "127.0.0.1:$UPSTREAM_PORT")
+
+say "The registry, plain HTTP on 127.0.0.1:$UPSTREAM_PORT only, rendered by certkit"
+show "$CERTKIT" template registry "${flags[@]}" --behind-proxy \
+	--storage "$work/storage" --out "$work/registry.yml"
+grep -E '^  addr:' "$work/registry.yml"
 echo "\$ docker-registry serve $work/registry.yml &"
 docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
 pids+=($!)
@@ -52,8 +52,7 @@ wait_port "$UPSTREAM_PORT" "$work/registry.log"
 
 say "nginx's server block, rendered by certkit"
 mkdir -p "$work/nginx"
-show "$CERTKIT" template nginx --host "$reg" --listen "127.0.0.1:$PORT" \
-	--upstream "127.0.0.1:$UPSTREAM_PORT" --out "$work/nginx/registry.conf"
+show "$CERTKIT" template nginx "${flags[@]}" --out "$work/nginx/registry.conf"
 grep -E 'ssl_(certificate|client_certificate|verify_client)|proxy_pass' "$work/nginx/registry.conf"
 
 # On a server the block goes into /etc/nginx/conf.d/. Here a minimal
