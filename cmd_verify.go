@@ -1,11 +1,13 @@
 package main
 
 import (
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,9 +16,12 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/certkit/certkit/ca"
 	"github.com/certkit/certkit/host"
 	"github.com/certkit/certkit/install"
 	"github.com/certkit/certkit/internal/errs"
+	"github.com/certkit/certkit/internal/home"
+	"github.com/certkit/certkit/internal/safefs"
 	"github.com/certkit/certkit/verify"
 )
 
@@ -56,7 +61,7 @@ Examples:
 			jsonFlag(),
 		},
 		Action: func(c *cli.Context) error {
-			opts, err := verifyOptions(c)
+			opts, err := verifyOptions(e, c)
 			if err != nil {
 				return err
 			}
@@ -81,7 +86,7 @@ Examples:
 }
 
 // verifyOptions checks the command line and lists the folders to verify.
-func verifyOptions(c *cli.Context) ([]verify.Options, error) {
+func verifyOptions(e *env, c *cli.Context) ([]verify.Options, error) {
 	if c.Args().Present() {
 		return nil, usageError{errs.Input("verify takes no arguments, got "+c.Args().First(), "name the registry with --host, or use --all")}
 	}
@@ -119,7 +124,7 @@ func verifyOptions(c *cli.Context) ([]verify.Options, error) {
 		env := processEnv()
 		lookupEnv = &env
 	}
-	base := verify.Options{Addr: addr, Offline: c.Bool("offline"), Live: verify.LiveOptions{Timeout: timeout}}
+	base := verify.Options{Addr: addr, Offline: c.Bool("offline"), Live: verify.LiveOptions{Timeout: timeout, Issued: homeServerCert(e, c)}}
 	folder := func(r install.Root, reg host.Registry) verify.Options {
 		o := base
 		o.Registry, o.Dir, o.Target = reg, r.Folder(reg), r.Target
@@ -261,4 +266,25 @@ func plural(n int, what string) string {
 		return "1 " + what
 	}
 	return strconv.Itoa(n) + " " + what + "s"
+}
+
+// homeServerCert returns the server certificate the certkit home holds now
+// for a registry, so that verify can tell a registry that was not
+// restarted since its certificate was renewed. No home, no certificate.
+func homeServerCert(e *env, c *cli.Context) func(host.Registry) *x509.Certificate {
+	h, err := e.home(c)
+	if err != nil {
+		return nil
+	}
+	return func(reg host.Registry) *x509.Certificate {
+		data, err := safefs.ReadFile(filepath.Join(home.HostDir(h, reg.String()), home.ServerCert), 0)
+		if err != nil {
+			return nil
+		}
+		certs, err := ca.ParseCerts(data)
+		if err != nil {
+			return nil
+		}
+		return certs[0]
+	}
 }

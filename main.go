@@ -120,6 +120,7 @@ Examples:
 			testserverCommand(env),
 			installCommand(env), uninstallCommand(env),
 			verifyCommand(env),
+			statusCommand(env), renewCommand(env),
 			setupCommand(env),
 			demoCommand(env),
 			completionCommand(env),

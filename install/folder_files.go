@@ -177,7 +177,7 @@ func (r *reader) checkPair(i int) {
 		r.add(SeverityError, KindNoClientAuth, certName, what+": the registry rejects it with \"bad certificate\"",
 			"issue a client certificate: certkit issue client --host "+r.host())
 	}
-	r.validity(certName, "client certificate "+describe(c), c, SeverityError, "issue a new one: certkit issue client --host "+r.host())
+	r.validity(certName, "client certificate "+describe(c), c, SeverityError, r.renewCmd(strings.TrimSuffix(certName, CertExt)))
 }
 
 // oldPairMove is the command that moves a pair out of certs.d, into a

@@ -232,3 +232,10 @@ func (r *reader) looseNames() []string {
 
 // host is the registry's name as a command argument.
 func (r *reader) host() string { return shellquote.Quote(r.opt.Name) }
+
+// renewCmd is the fix of an expired or expiring client pair: renew it in
+// the certkit home that issued it, and install it where it is (the folder's
+// certs root, named as the run names it).
+func (r *reader) renewCmd(name string) string {
+	return "renew it in the certkit home that issued it: certkit renew --all --host " + r.host() + " --name " + shellquote.Quote(name) + " --install" + r.opt.Flags
+}

@@ -70,6 +70,9 @@ type leafRequest struct {
 	keyType   ca.KeyType
 	notBefore time.Time
 	notAfter  time.Time
+	// key is the key to certify (renew --reuse-key); nil makes a new one
+	// of keyType.
+	key crypto.Signer
 }
 
 // leaf is one signed certificate and its new key.
@@ -89,9 +92,12 @@ func (ls *leafSigner) issue(r leafRequest) (*leaf, error) {
 	if !ok {
 		return nil, &ca.ProfileError{Profile: r.profile}
 	}
-	key, err := ca.GenerateKey(r.keyType)
-	if err != nil {
-		return nil, err
+	key := r.key
+	if key == nil {
+		var err error
+		if key, err = ca.GenerateKey(r.keyType); err != nil {
+			return nil, err
+		}
 	}
 	creq := &csr.CertificateRequest{CN: r.cn}
 	if r.org != "" {

@@ -325,6 +325,11 @@ func (p *prober) diagnoseHTTP(err error) (kind, msg, fix string) {
 // diagnoseServerCert explains why the server's chain failed crypto/tls's
 // verification, with typed errors, and names the fix.
 func (p *prober) diagnoseServerCert(err error, peer []*x509.Certificate) (kind, msg, fix string) {
+	if len(peer) > 0 && p.servesOld(peer[0]) {
+		// Whatever is wrong with the old certificate, the new one is
+		// what the registry must serve.
+		return p.restartNeeded(peer[0])
+	}
 	reg := p.t.Registry
 	now := p.now()
 	reissue := fmt.Sprintf("certkit issue server --host %s --force, then restart the registry with the new certificate", hostArg(reg))
@@ -481,4 +486,37 @@ func (s *sniffConn) serverHelloVersion() (uint16, bool) {
 		return 0, false
 	}
 	return uint16(h[9])<<8 | uint16(h[10]), true
+}
+
+// servesOld reports whether the registry serves another server certificate
+// than the certkit home's current one, issued before it: the registry (or
+// the proxy in front of it) has not read the renewed one yet, since
+// distribution reads its TLS files only at start.
+func (p *prober) servesOld(leaf *x509.Certificate) bool {
+	cur := p.issued
+	return cur != nil && !bytes.Equal(cur.Raw, leaf.Raw) && cur.NotBefore.After(leaf.NotBefore) &&
+		cur.Subject.CommonName == leaf.Subject.CommonName
+}
+
+// restartNeeded is the check of a registry that serves an older server
+// certificate than the certkit home's.
+func (p *prober) restartNeeded(leaf *x509.Certificate) (kind, msg, fix string) {
+	cur := p.issued
+	msg = fmt.Sprintf("the registry serves a server certificate issued %s, older than the certkit home's (issued %s)", day(leaf.NotBefore), day(cur.NotBefore))
+	if otherIssuer(leaf, cur) {
+		msg += fmt.Sprintf(", and signed by another CA (%s) than the home's", nameOf(leaf.Issuer))
+	}
+	msg += ": it reads its certificate only at start"
+	return "restart-needed", msg,
+		"restart the registry so it serves the new certificate (systemctl restart docker-registry, or restart its container); behind nginx or Apache, reload it (nginx -s reload, apachectl graceful)"
+}
+
+// otherIssuer reports whether two certificates were signed by different
+// CAs: by their authority key IDs when both have one (a CA made again
+// keeps its name), else by the issuer's name.
+func otherIssuer(a, b *x509.Certificate) bool {
+	if len(a.AuthorityKeyId) > 0 && len(b.AuthorityKeyId) > 0 {
+		return !bytes.Equal(a.AuthorityKeyId, b.AuthorityKeyId)
+	}
+	return !bytes.Equal(a.RawIssuer, b.RawIssuer)
 }

@@ -127,6 +127,10 @@ type LiveOptions struct {
 	Now func() time.Time
 	// Lookup resolves a host name (net.DefaultResolver.LookupNetIP).
 	Lookup func(ctx context.Context, host string) ([]netip.Addr, error)
+	// Issued returns the server certificate the certkit home holds now
+	// for a registry (nil when there is none, or no home): a registry that
+	// serves an older one has not been restarted since it was renewed.
+	Issued func(reg host.Registry) *x509.Certificate
 }
 
 // Probe checks the live registry: connect, TLS handshake, the server's
@@ -159,6 +163,9 @@ type prober struct {
 	now     func() time.Time
 	lookup  func(ctx context.Context, host string) ([]netip.Addr, error)
 	roots   *x509.CertPool
+	// issued is the certkit home's current server certificate for the
+	// registry, when known.
+	issued *x509.Certificate
 	port    int
 	rep     *Report
 
@@ -178,6 +185,9 @@ type prober struct {
 
 func newProber(t Target, opt LiveOptions, rep *Report) *prober {
 	p := &prober{t: t, timeout: opt.Timeout, now: opt.Now, lookup: opt.Lookup, rep: rep, answers: map[string]*answer{}}
+	if opt.Issued != nil {
+		p.issued = opt.Issued(t.Registry)
+	}
 	if p.timeout <= 0 {
 		p.timeout = DefaultTimeout
 	}
@@ -475,11 +485,14 @@ func (p *prober) tlsCheck(s *session) bool {
 		c.Status = OK
 		c.Message = fmt.Sprintf("%s, server certificate %s valid for %s until %s, %s",
 			tls.VersionName(hs.version), nameOf(leaf.Subject), p.t.Registry.Hostname(), day(leaf.NotAfter), p.trustedVia(hs.chains))
-		if left := leaf.NotAfter.Sub(p.now()); left < expiringWithin {
+		if p.servesOld(leaf) {
+			c.Status = Warning
+			c.Kind, c.Message, c.Fix = p.restartNeeded(leaf)
+		} else if left := leaf.NotAfter.Sub(p.now()); left < expiringWithin {
 			c.Status = Warning
 			c.Kind = "expiring"
 			c.Message = fmt.Sprintf("the server certificate %s expires in %d days, on %s", nameOf(leaf.Subject), int(left.Hours()/24), day(leaf.NotAfter))
-			c.Fix = fmt.Sprintf("renew it: certkit issue server --host %s --force, then restart the registry with it", hostArg(p.t.Registry))
+			c.Fix = fmt.Sprintf("renew it in the certkit home: certkit renew --all --host %s --name server, then restart the registry", hostArg(p.t.Registry))
 		}
 		p.add(c)
 		return true

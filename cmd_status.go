@@ -1,0 +1,181 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/certkit/certkit/ca"
+	"github.com/certkit/certkit/install"
+	"github.com/certkit/certkit/internal/atomicfile"
+	"github.com/certkit/certkit/internal/errs"
+	"github.com/certkit/certkit/status"
+)
+
+func statusCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:      "status",
+		Usage:     "list the certificates of the certkit home and of the certs roots, with their expiry; exit 1 when one needs attention",
+		UsageText: "certkit status [--target T]... [--certs-dir DIR] [--within DUR] [--json] [--prometheus FILE]",
+		Description: `Lists the CA, each registry's server certificate and every client pair of
+the certkit home, then what is installed in the certs roots for each
+registry (every root certkit knows that exists, or --target/--certs-dir as
+install takes them): the home's copy, an older one (a renewal not yet
+installed), a pair missing there, or one the home does not know. Without a
+certkit home (a client machine) it lists what is installed.
+
+Each certificate's state: ok, renew (inside the renewal window), expired,
+not-yet-valid, outlives-ca (a leaf valid past its CA). The window is
+--within, else a third of each certificate's lifetime, at most 30 days.
+
+Exit status: 0 nothing needs attention, 1 something does (a state other
+than ok, a copy older than the home's or missing, a file that cannot be
+read), 2 usage. Fit for cron and systemd's ExecCondition=.
+
+Examples:
+  certkit status
+  certkit status --within 14d --json
+  certkit status --certs-dir /etc/docker/certs.d         # a client machine
+  certkit status --prometheus /var/lib/node_exporter/textfile/certkit.prom`,
+		Flags: []cli.Flag{
+			homeFlag(),
+			targetFlag(),
+			certsDirFlag(),
+			&cli.StringFlag{Name: "within", Usage: "renewal window, e.g. 30d, 2w, 36h (default: a third of each lifetime, at most 30 days)"},
+			jsonFlag(),
+			&cli.StringFlag{Name: "prometheus", Usage: "also write the report for node_exporter's textfile collector to `FILE` (atomically)"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.Args().Present() {
+				return usageError{errs.Input("status takes no arguments, got "+c.Args().First(), "certkit status [--target T] [--within DUR]")}
+			}
+			rep, err := readStatus(e, c)
+			if err != nil {
+				return err
+			}
+			if p := c.String("prometheus"); p != "" {
+				var buf bytes.Buffer
+				if err := rep.WritePrometheus(&buf); err != nil {
+					return err
+				}
+				if _, err := atomicfile.WriteAll([]atomicfile.File{{Path: p, Data: buf.Bytes(), Mode: 0o644}}, atomicfile.Options{Force: true, DirMode: 0o755}); err != nil {
+					return err
+				}
+			}
+			if c.Bool("json") {
+				if err := e.printJSON(rep); err != nil {
+					return err
+				}
+			} else {
+				printStatus(e.stdout, rep)
+			}
+			return statusExit(rep, c)
+		},
+	}
+}
+
+// readStatus reads what status and renew report on.
+func readStatus(e *env, c *cli.Context) (*status.Report, error) {
+	within, err := parseWithin(c.String("within"))
+	if err != nil {
+		return nil, err
+	}
+	h, err := e.home(c)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(h); err != nil && !isHomeFlagSet(c) {
+		h = "" // no home: a client machine
+	}
+	roots, err := statusRoots(c)
+	if err != nil {
+		return nil, err
+	}
+	return status.Read(status.Options{Home: h, Roots: roots, Within: within})
+}
+
+func isHomeFlagSet(c *cli.Context) bool {
+	for _, cc := range c.Lineage() {
+		if cc.IsSet("home") {
+			return true
+		}
+	}
+	return os.Getenv("CERTKIT_HOME") != ""
+}
+
+// statusRoots are the roots of --target/--certs-dir, or every root
+// certkit knows (each once).
+func statusRoots(c *cli.Context) ([]install.Root, error) {
+	if len(c.StringSlice("target")) > 0 || c.String("certs-dir") != "" {
+		return resolveRoots(c)
+	}
+	var out []install.Root
+	seen := map[string]bool{}
+	for _, t := range install.Targets() {
+		r, err := install.ResolveRoot(t, processEnv())
+		if err != nil || seen[r.Dir] {
+			continue
+		}
+		seen[r.Dir] = true
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func parseWithin(s string) (time.Duration, error) {
+	if s == "" {
+		return 0, nil
+	}
+	d, err := ca.ParseValidity(s)
+	if err != nil {
+		return 0, errs.Input(fmt.Sprintf("--within %q is not a duration", s), "use days, weeks or hours, e.g. --within 30d, 2w or 36h")
+	}
+	return d, nil
+}
+
+// statusExit is the error that makes status exit 1, with what to do.
+func statusExit(rep *status.Report, c *cli.Context) error {
+	n := rep.Attention()
+	if n == 0 {
+		return nil
+	}
+	what := plural(n, "certificate") + " need attention"
+	if n == 1 {
+		what = "1 certificate needs attention"
+	}
+	if len(rep.Problems) > 0 {
+		what += " (" + strings.Join(rep.Problems, "; ") + ")"
+	}
+	hint := "renew them, and install the renewed pairs where the old ones are: certkit renew --install" + homeArg(c)
+	if rep.CADue {
+		hint = "the CA itself expires inside its window: a new CA is due (make one and issue again from it); " + hint
+	}
+	if rep.Home == "" {
+		hint = "on the machine with the certkit home, run certkit renew, then bring the new pairs here"
+	}
+	return errs.WithHint(fmt.Errorf("%s", what), hint)
+}
+
+func printStatus(w io.Writer, rep *status.Report) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "WHERE\tREGISTRY\tNAME\tKIND\tKEY\tNOT AFTER\tDAYS\tSTATE")
+	for _, c := range rep.Certs {
+		where := "home"
+		if c.Location == status.InCertsD {
+			where = string(c.Target) + " (" + string(c.Copy) + ")"
+		}
+		reg := c.Registry
+		if reg == "" {
+			reg = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", where, reg, c.Name, c.Kind, c.KeyType,
+			c.NotAfter.Format("2006-01-02 15:04"), c.DaysLeft, c.State)
+	}
+	tw.Flush()
+}

@@ -1,0 +1,251 @@
+package issue
+
+import (
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/netip"
+	"path/filepath"
+	"time"
+
+	"github.com/certkit/certkit/ca"
+	"github.com/certkit/certkit/host"
+	"github.com/certkit/certkit/internal/atomicfile"
+	"github.com/certkit/certkit/internal/home"
+	"github.com/certkit/certkit/internal/safefs"
+)
+
+// Renewal names one certificate of the home to make again.
+type Renewal struct {
+	Registry host.Registry
+	Kind     Kind   // Server or Client
+	Name     string // the client name; "server" for the server
+}
+
+// RenewOptions say what to renew and how.
+type RenewOptions struct {
+	Home  string
+	Certs []Renewal
+	// ReuseKey certifies the old key again; by default each certificate
+	// gets a new key.
+	ReuseKey bool
+	Now      func() time.Time
+	Workers  int
+	// DryRun reads and checks everything, and writes nothing.
+	DryRun bool
+}
+
+// Renewed is one certificate made again.
+type Renewed struct {
+	Registry  host.Registry `json:"registry"`
+	Kind      Kind          `json:"kind"`
+	Name      string        `json:"name"`
+	CertPath  string        `json:"cert"`
+	KeyPath   string        `json:"key"`
+	ChainPath string        `json:"chain,omitempty"`
+	KeyType   ca.KeyType    `json:"key_type"`
+	NewKey    bool          `json:"new_key"`
+	OldSerial string        `json:"old_serial"`
+	OldEnd    time.Time     `json:"old_not_after"`
+	NotAfter  time.Time     `json:"not_after"`
+	SHA256    string        `json:"sha256,omitempty"` // empty for a dry run
+	// Clamped: the old validity length would run past the CA's expiry,
+	// and was cut to it.
+	Clamped bool `json:"clamped,omitempty"`
+}
+
+// RenewResult is what Renew made (or, for a dry run, would make).
+type RenewResult struct {
+	Certs   []Renewed `json:"certificates"`
+	Backups []string  `json:"backups,omitempty"`
+}
+
+// RenewError is a certificate of the home that cannot be renewed as it is.
+type RenewError struct {
+	Path string
+	Msg  string
+}
+
+func (e *RenewError) Error() string { return e.Path + ": " + e.Msg }
+
+// Hint says how to go on.
+func (e *RenewError) Hint() string {
+	return "nothing was renewed; issue it again by hand (certkit issue … --force), or remove it from the certkit home"
+}
+
+// Renew makes every certificate of opt.Certs again, as it was: the same
+// subject, names (SANs), profile and key type, a new key (or the old one
+// with ReuseKey), and the same validity length, from now (cut at the CA's
+// expiry). The old files are kept as .bak- backups. All or nothing: one
+// certificate that cannot be renewed stops the run before any file is
+// written.
+func Renew(opt RenewOptions) (*RenewResult, error) {
+	now := time.Now
+	if opt.Now != nil {
+		now = opt.Now
+	}
+	release, err := home.Lock(opt.Home, false)
+	if err != nil {
+		return nil, err
+	}
+	defer release(false)
+	c, err := ca.Load(opt.Home)
+	if err != nil {
+		return nil, err
+	}
+	t := now()
+	if !t.Before(c.Cert.NotAfter) {
+		return nil, &CAExpiredError{NotAfter: c.Cert.NotAfter}
+	}
+	res := &RenewResult{}
+	reqs := make([]leafRequest, len(opt.Certs))
+	d, err := safefs.OpenDir(opt.Home)
+	if err != nil {
+		return nil, err
+	}
+	err = d.Do(func(r *safefs.Root) error {
+		for i, want := range opt.Certs {
+			rn, req, err := renewal(r, c, want, opt.ReuseKey, t)
+			if err != nil {
+				return err
+			}
+			res.Certs = append(res.Certs, rn)
+			reqs[i] = req
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if opt.DryRun || len(reqs) == 0 {
+		return res, nil
+	}
+	ls, err := newLeafSigner(c)
+	if err != nil {
+		return nil, err
+	}
+	leaves, err := issueAll(ls, reqs, opt.Workers)
+	if err != nil {
+		return nil, err
+	}
+	var files []atomicfile.File
+	for i, l := range leaves {
+		rn := &res.Certs[i]
+		rn.SHA256 = fingerprint(l.sha256)
+		if rn.NewKey {
+			files = append(files, atomicfile.File{Path: rn.KeyPath, Data: l.keyPEM, Mode: 0o600})
+		}
+		files = append(files, atomicfile.File{Path: rn.CertPath, Data: l.certPEM, Mode: 0o644})
+		if rn.ChainPath != "" {
+			chain := append(append([]byte{}, l.certPEM...), ca.EncodeCert(c.Cert)...)
+			files = append(files, atomicfile.File{Path: rn.ChainPath, Data: chain, Mode: 0o644})
+		}
+	}
+	batch := len(leaves) > 1
+	w, err := atomicfile.WriteAll(files, atomicfile.Options{Force: true, Now: t, DirMode: 0o700, NoSync: batch})
+	if err != nil {
+		return nil, err
+	}
+	res.Backups = w.Backups
+	if batch {
+		if err := atomicfile.SyncFS(opt.Home); err != nil {
+			return nil, fmt.Errorf("the renewed certificates are in %s, but flushing them to disk failed: %w", opt.Home, err)
+		}
+	}
+	return res, nil
+}
+
+// renewal reads one certificate of the home (and its key, to reuse it)
+// and makes the request that issues it again.
+func renewal(r *safefs.Root, c *ca.CA, want Renewal, reuse bool, t time.Time) (Renewed, leafRequest, error) {
+	folder := want.Registry.String()
+	rel := filepath.Join("hosts", folder)
+	certName, keyName := want.Name+home.CertExt, want.Name+home.KeyExt
+	rn := Renewed{Registry: want.Registry, Kind: want.Kind, Name: want.Name, NewKey: !reuse}
+	if want.Kind == Server {
+		certName, keyName = home.ServerCert, home.ServerKey
+		rn.ChainPath = r.Join(filepath.Join(rel, home.ServerChain))
+	}
+	rn.CertPath, rn.KeyPath = r.Join(filepath.Join(rel, certName)), r.Join(filepath.Join(rel, keyName))
+	data, err := r.ReadFile(filepath.Join(rel, certName), 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return rn, leafRequest{}, &RenewError{rn.CertPath, "no such certificate in the certkit home"}
+	}
+	if err != nil {
+		return rn, leafRequest{}, err
+	}
+	certs, err := ca.ParseCerts(data)
+	if err != nil {
+		return rn, leafRequest{}, &RenewError{rn.CertPath, err.Error()}
+	}
+	old := certs[0]
+	kt := ca.KeyTypeOf(old.PublicKey)
+	if kt == "" {
+		return rn, leafRequest{}, &RenewError{rn.CertPath, "its key type is not one certkit issues"}
+	}
+	profile, err := profileFor(want.Kind, kt)
+	if err != nil {
+		return rn, leafRequest{}, err
+	}
+	if !hasUsage(old, profiles[profile].ExtKeyUsage[0]) {
+		return rn, leafRequest{}, &RenewError{rn.CertPath, fmt.Sprintf("is not a %s certificate (its extended key usage lacks %s)", want.Kind, usageName(want.Kind))}
+	}
+	req := leafRequest{profile: profile, cn: old.Subject.CommonName, keyType: kt}
+	if len(old.Subject.Organization) > 0 {
+		req.org = old.Subject.Organization[0]
+	}
+	for _, n := range old.DNSNames {
+		req.sans = append(req.sans, SAN{DNS: n})
+	}
+	for _, ip := range old.IPAddresses {
+		a, ok := netip.AddrFromSlice(ip)
+		if ok {
+			req.sans = append(req.sans, SAN{IP: a.Unmap()})
+		}
+	}
+	if reuse {
+		keyPEM, err := r.ReadFile(filepath.Join(rel, keyName), 0)
+		if err != nil {
+			return rn, leafRequest{}, err
+		}
+		key, err := ca.ParseKey(keyPEM)
+		if err != nil {
+			return rn, leafRequest{}, &RenewError{rn.KeyPath, err.Error()}
+		}
+		if !ca.KeyMatches(old.PublicKey, key) {
+			return rn, leafRequest{}, &RenewError{rn.KeyPath, "does not belong to " + certName}
+		}
+		req.key = key
+	}
+	// The same length as before: certkit backdates notBefore by
+	// ca.Backdate, which is not part of what was asked for.
+	length := old.NotAfter.Sub(old.NotBefore) - ca.Backdate
+	if length < time.Hour {
+		length = old.NotAfter.Sub(old.NotBefore)
+	}
+	req.notBefore = t.Add(-ca.Backdate).Truncate(time.Second)
+	req.notAfter = t.Add(length).Truncate(time.Second)
+	if length >= c.Cert.NotAfter.Sub(t) {
+		req.notAfter = c.Cert.NotAfter.Truncate(time.Second)
+		rn.Clamped = true
+	}
+	rn.KeyType, rn.OldSerial, rn.OldEnd, rn.NotAfter = kt, old.SerialNumber.Text(16), old.NotAfter.UTC(), req.notAfter.UTC()
+	return rn, req, nil
+}
+
+func hasUsage(c *x509.Certificate, u x509.ExtKeyUsage) bool {
+	for _, e := range c.ExtKeyUsage {
+		if e == u {
+			return true
+		}
+	}
+	return false
+}
+
+func usageName(k Kind) string {
+	if k == Server {
+		return "serverAuth"
+	}
+	return "clientAuth"
+}

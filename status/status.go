@@ -1,0 +1,441 @@
+// Package status reports the certificates of a certkit home and the copies
+// installed in certs roots: what each is, until when, and whether it needs
+// attention (a renewal, a renewal not yet installed, a certificate that
+// outlives its CA). It reads; it never writes.
+package status
+
+import (
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/big"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/certkit/certkit/ca"
+	"github.com/certkit/certkit/host"
+	"github.com/certkit/certkit/install"
+	"github.com/certkit/certkit/internal/home"
+	"github.com/certkit/certkit/internal/safefs"
+)
+
+// Kind is what a certificate is for.
+type Kind string
+
+// The kinds.
+const (
+	CA     Kind = "ca"
+	Server Kind = "server"
+	Client Kind = "client"
+)
+
+// State is what a certificate's dates say of it.
+type State string
+
+// The states, from the certificate's dates and its CA's.
+const (
+	OK          State = "ok"
+	Renew       State = "renew"         // inside the renewal window
+	Expired     State = "expired"       // past its notAfter
+	NotYetValid State = "not-yet-valid" // before its notBefore
+	OutlivesCA  State = "outlives-ca"   // valid past its CA's notAfter
+)
+
+// Copy says how a copy installed in a certs root stands to the home's.
+type Copy string
+
+// The copies.
+const (
+	Same    Copy = "same"    // the home's certificate, byte for byte
+	Older   Copy = "older"   // the home has a newer one: a renewal not yet installed
+	Missing Copy = "missing" // the registry's folder is there, the pair is not
+	Unknown Copy = "unknown" // installed, but the home has no such certificate (or there is no home)
+)
+
+// Location says where a certificate was read.
+type Location string
+
+// The locations.
+const (
+	InHome    Location = "home"
+	InCertsD  Location = "certs.d"
+	MaxWindow          = 30 * 24 * time.Hour // the default window's ceiling
+)
+
+// Cert is one certificate in the report. The JSON form is certkit's
+// documented schema (README, "certkit status --json").
+type Cert struct {
+	Location Location `json:"location"`
+	Registry string   `json:"registry,omitempty"` // "" for the home's CA
+	Name     string   `json:"name"`               // "ca", "server" or the client name
+	Kind     Kind     `json:"kind"`
+	Path     string   `json:"path"`
+	// Root and Target: the certs root of a certs.d copy.
+	Root   string         `json:"root,omitempty"`
+	Target install.Target `json:"target,omitempty"`
+	Copy   Copy           `json:"copy,omitempty"`
+
+	KeyType   string    `json:"key_type,omitempty"`
+	Serial    string    `json:"serial,omitempty"` // hex
+	SHA256    string    `json:"sha256,omitempty"` // of the DER, AA:BB:… as openssl prints it
+	Subject   string    `json:"subject,omitempty"`
+	Issuer    string    `json:"issuer,omitempty"`
+	NotBefore time.Time `json:"not_before"`
+	NotAfter  time.Time `json:"not_after"`
+	// DaysLeft is whole days until NotAfter (negative once expired).
+	DaysLeft int `json:"days_left"`
+	// WindowDays is the renewal window that applied, in days.
+	WindowDays float64 `json:"window_days"`
+	State      State   `json:"state"`
+
+	cert *x509.Certificate
+	der  []byte
+}
+
+// Attention reports whether the certificate needs something done.
+func (c *Cert) Attention() bool {
+	return c.State != OK || c.Copy == Older || c.Copy == Missing
+}
+
+// Report is everything status found.
+type Report struct {
+	Home  string    `json:"home,omitempty"` // "" when there is none
+	Now   time.Time `json:"now"`
+	Certs []Cert    `json:"certificates"`
+	// CADue: the home's CA itself is inside its window or past it: a new
+	// CA is due, not a renewal of the leaves.
+	CADue bool `json:"ca_due,omitempty"`
+	// Problems are files status could not read; each is also a reason to
+	// exit 1.
+	Problems []string `json:"problems,omitempty"`
+}
+
+// Attention counts the certificates (and problems) that need something
+// done.
+func (r *Report) Attention() int {
+	n := len(r.Problems)
+	for i := range r.Certs {
+		if r.Certs[i].Attention() {
+			n++
+		}
+	}
+	return n
+}
+
+// Options say what to read.
+type Options struct {
+	Home  string         // "" reads no home
+	Roots []install.Root // certs roots to read; missing ones are skipped
+	// Within is the renewal window; 0 means the default: a third of each
+	// certificate's lifetime, at most 30 days.
+	Within time.Duration
+	Now    func() time.Time
+}
+
+// Window is the renewal window of a certificate: within, or the default.
+func Window(c *x509.Certificate, within time.Duration) time.Duration {
+	if within > 0 {
+		return within
+	}
+	return min(c.NotAfter.Sub(c.NotBefore)/3, MaxWindow)
+}
+
+// Read reads the home and the certs roots.
+func Read(opt Options) (*Report, error) {
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	r := &Report{Home: opt.Home, Now: opt.Now().UTC()}
+	var caCert *x509.Certificate
+	homePairs := map[string]*Cert{} // registry + "\x00" + name
+	if opt.Home != "" {
+		certs, err := readHome(opt.Home)
+		if err != nil {
+			return nil, err
+		}
+		for i := range certs {
+			c := &certs[i]
+			if c.Kind == CA && c.Registry == "" {
+				caCert = c.cert
+			}
+		}
+		for i := range certs {
+			c := &certs[i]
+			r.judge(c, caCert, opt.Within)
+			if c.Kind == CA {
+				r.CADue = c.State != OK
+			} else {
+				homePairs[c.Registry+"\x00"+c.Name] = c
+			}
+		}
+		r.Certs = append(r.Certs, certs...)
+	}
+	for _, root := range opt.Roots {
+		if fi, err := os.Stat(root.Dir); err != nil || !fi.IsDir() {
+			continue
+		}
+		regs, err := install.Registries(root.Dir)
+		if err != nil {
+			r.Problems = append(r.Problems, fmt.Sprintf("%s: %v", root.Dir, err))
+			continue
+		}
+		for _, reg := range regs {
+			copies, err := readInstalled(root, reg)
+			if err != nil {
+				r.Problems = append(r.Problems, err.Error())
+				continue
+			}
+			seen := map[string]bool{}
+			for i := range copies {
+				c := &copies[i]
+				issuer := caCert
+				r.judge(c, issuer, opt.Within)
+				switch {
+				case c.Kind == CA:
+					c.Copy = Unknown
+					if caCert != nil && bytesEqual(c.der, caCert.Raw) {
+						c.Copy = Same
+					}
+				default:
+					seen[c.Name] = true
+					h := homePairs[reg.String()+"\x00"+c.Name]
+					switch {
+					case h == nil:
+						c.Copy = Unknown
+					case bytesEqual(c.der, h.der):
+						c.Copy = Same
+					default:
+						c.Copy = Older
+						if c.NotAfter.After(h.NotAfter) {
+							// The installed one is newer than the home's:
+							// another home renewed it; still not the home's.
+							c.Copy = Unknown
+						}
+					}
+				}
+			}
+			r.Certs = append(r.Certs, copies...)
+			for key, h := range homePairs {
+				regName, name, _ := strings.Cut(key, "\x00")
+				if regName != reg.String() || h.Kind != Client || seen[name] {
+					continue
+				}
+				m := *h
+				m.Location, m.Root, m.Target, m.Copy = InCertsD, root.Dir, root.Target, Missing
+				m.Path = filepath.Join(root.Dir, reg.String(), name+home.CertExt)
+				r.Certs = append(r.Certs, m)
+			}
+		}
+	}
+	sort.SliceStable(r.Certs, func(i, j int) bool { return less(&r.Certs[i], &r.Certs[j]) })
+	return r, nil
+}
+
+// less orders the report: the home first, then each root; within each,
+// the CA, then registries by name, server before clients, names in order.
+func less(a, b *Cert) bool {
+	if a.Location != b.Location {
+		return a.Location == InHome
+	}
+	if a.Root != b.Root {
+		return a.Root < b.Root
+	}
+	if a.Registry != b.Registry {
+		return a.Registry < b.Registry
+	}
+	ka, kb := kindOrder(a.Kind), kindOrder(b.Kind)
+	if ka != kb {
+		return ka < kb
+	}
+	return a.Name < b.Name
+}
+
+func kindOrder(k Kind) int {
+	switch k {
+	case CA:
+		return 0
+	case Server:
+		return 1
+	}
+	return 2
+}
+
+// judge sets a certificate's state and days from its dates, its CA's
+// (when known) and the window.
+func (r *Report) judge(c *Cert, caCert *x509.Certificate, within time.Duration) {
+	now := r.Now
+	w := Window(c.cert, within)
+	c.WindowDays = w.Hours() / 24
+	left := c.NotAfter.Sub(now)
+	c.DaysLeft = int(left.Hours() / 24)
+	if left < 0 && left.Hours()/24 != float64(c.DaysLeft) {
+		c.DaysLeft-- // -0.5 days is day -1
+	}
+	switch {
+	case !now.Before(c.NotAfter):
+		c.State = Expired
+	case now.Before(c.NotBefore):
+		c.State = NotYetValid
+	case c.Kind != CA && caCert != nil && c.NotAfter.After(caCert.NotAfter) && issuedBy(c.cert, caCert):
+		c.State = OutlivesCA
+	case left < w:
+		c.State = Renew
+	default:
+		c.State = OK
+	}
+}
+
+// issuedBy reports whether c was signed by the CA ca.
+func issuedBy(c, ca *x509.Certificate) bool {
+	return c.CheckSignatureFrom(ca) == nil
+}
+
+// readHome reads the CA and every leaf of the home, under its shared lock
+// and through safefs.
+func readHome(homeDir string) ([]Cert, error) {
+	if _, err := os.Stat(homeDir); err != nil {
+		return nil, fmt.Errorf("certkit home %s: %w", homeDir, err)
+	}
+	release, err := home.RLock(homeDir)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	d, err := safefs.OpenDir(homeDir)
+	if err != nil {
+		return nil, err
+	}
+	var out []Cert
+	err = d.Do(func(r *safefs.Root) error {
+		caPath := filepath.Join("ca", ca.CertFile)
+		c, err := readCert(r, caPath, Cert{Location: InHome, Name: "ca", Kind: CA})
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+		case err != nil:
+			return err
+		default:
+			out = append(out, c)
+		}
+		regs, err := r.ReadDir("hosts")
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		for _, e := range regs {
+			reg, err := host.Parse(e.Name())
+			if !e.IsDir() || err != nil || reg.String() != e.Name() {
+				continue
+			}
+			dir := filepath.Join("hosts", e.Name())
+			entries, err := r.ReadDir(dir)
+			if err != nil {
+				return err
+			}
+			names := map[string]bool{}
+			for _, f := range entries {
+				names[f.Name()] = true
+			}
+			if names[home.ServerCert] && names[home.ServerKey] {
+				c, err := readCert(r, filepath.Join(dir, home.ServerCert), Cert{Location: InHome, Registry: e.Name(), Name: "server", Kind: Server})
+				if err != nil {
+					return err
+				}
+				out = append(out, c)
+			}
+			for _, n := range home.PairNames(entries) {
+				c, err := readCert(r, filepath.Join(dir, n+home.CertExt), Cert{Location: InHome, Registry: e.Name(), Name: n, Kind: Client})
+				if err != nil {
+					return err
+				}
+				out = append(out, c)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// readInstalled reads the CA files and client pairs of a registry folder
+// in a certs root.
+func readInstalled(root install.Root, reg host.Registry) ([]Cert, error) {
+	dir := root.Folder(reg)
+	d, err := safefs.OpenDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []Cert
+	err = d.Do(func(r *safefs.Root) error {
+		entries, err := r.ReadDir(".")
+		if err != nil {
+			return err
+		}
+		base := Cert{Location: InCertsD, Registry: reg.String(), Root: root.Dir, Target: root.Target}
+		for _, e := range entries {
+			if name, ok := strings.CutSuffix(e.Name(), ".crt"); ok && e.Type().IsRegular() {
+				c := base
+				c.Name, c.Kind = name, CA
+				if c, err = readCert(r, e.Name(), c); err == nil {
+					out = append(out, c)
+				}
+				// A .crt that is not a certificate is verify's to report.
+			}
+		}
+		for _, n := range home.PairNames(entries) {
+			c := base
+			c.Name, c.Kind = n, Client
+			if c, err = readCert(r, n+home.CertExt, c); err != nil {
+				return err
+			}
+			out = append(out, c)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// readCert reads the first certificate of a PEM file of r into c.
+func readCert(r *safefs.Root, name string, c Cert) (Cert, error) {
+	c.Path = r.Join(name)
+	data, err := r.ReadFile(name, 0)
+	if err != nil {
+		return c, err
+	}
+	certs, err := ca.ParseCerts(data)
+	if err != nil {
+		return c, fmt.Errorf("%s: %v", c.Path, err)
+	}
+	x := certs[0]
+	c.cert, c.der = x, x.Raw
+	c.KeyType = string(ca.KeyTypeOf(x.PublicKey))
+	c.Serial = serialHex(x.SerialNumber)
+	sum := sha256.Sum256(x.Raw)
+	c.SHA256 = Fingerprint(sum)
+	c.Subject, c.Issuer = x.Subject.String(), x.Issuer.String()
+	c.NotBefore, c.NotAfter = x.NotBefore.UTC(), x.NotAfter.UTC()
+	return c, nil
+}
+
+func serialHex(n *big.Int) string { return hex.EncodeToString(n.Bytes()) }
+
+// Fingerprint writes a SHA-256 as openssl prints it: AA:BB:….
+func Fingerprint(sum [32]byte) string {
+	h := strings.ToUpper(hex.EncodeToString(sum[:]))
+	var b strings.Builder
+	for i := 0; i < len(h); i += 2 {
+		if i > 0 {
+			b.WriteByte(':')
+		}
+		b.WriteString(h[i : i+2])
+	}
+	return b.String()
+}
+
+func bytesEqual(a, b []byte) bool { return string(a) == string(b) }
