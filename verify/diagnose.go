@@ -494,7 +494,7 @@ func (s *sniffConn) serverHelloVersion() (uint16, bool) {
 // distribution reads its TLS files only at start.
 func (p *prober) servesOld(leaf *x509.Certificate) bool {
 	cur := p.issued
-	return cur != nil && !bytes.Equal(cur.Raw, leaf.Raw) && cur.NotBefore.After(leaf.NotBefore) &&
+	return cur != nil && !bytes.Equal(cur.Raw, leaf.Raw) && !cur.NotBefore.Before(leaf.NotBefore) &&
 		cur.Subject.CommonName == leaf.Subject.CommonName
 }
 
