@@ -166,8 +166,8 @@ type prober struct {
 	// issued is the certkit home's current server certificate for the
 	// registry, when known.
 	issued *x509.Certificate
-	port    int
-	rep     *Report
+	port   int
+	rep    *Report
 
 	resolved []netip.Addr       // what the name resolved to, when it was resolved
 	addr     string             // the address every connection goes to
