@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -90,23 +92,16 @@ func readStatus(e *env, c *cli.Context) (*status.Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := os.Stat(h); err != nil && !isHomeFlagSet(c) {
-		h = "" // no home: a client machine
+	if _, err := os.Stat(h); errors.Is(err, fs.ErrNotExist) {
+		// No home: a client machine, which lists what is installed.
+		e.ui.hintf("no certkit home at %s: listing what is installed only", h)
+		h = ""
 	}
 	roots, err := statusRoots(c)
 	if err != nil {
 		return nil, err
 	}
 	return status.Read(status.Options{Home: h, Roots: roots, Within: within})
-}
-
-func isHomeFlagSet(c *cli.Context) bool {
-	for _, cc := range c.Lineage() {
-		if cc.IsSet("home") {
-			return true
-		}
-	}
-	return os.Getenv("CERTKIT_HOME") != ""
 }
 
 // statusRoots are the roots of --target/--certs-dir, or every root

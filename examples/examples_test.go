@@ -171,3 +171,74 @@ func TestComposeExample(t *testing.T) {
 		t.Errorf("%d certificate mounts, want 3 (chain, key, CA)", binds)
 	}
 }
+
+// TestSystemdRenew runs the commands of systemd/certkit-renew.service, as
+// systemd would, against a home with a client certificate inside its
+// renewal window: ExecCondition lets the renewal run (exit 0), ExecStart
+// renews the certificate, and ExecCondition then skips the next run (an
+// exit from 1 to 254).
+func TestSystemdRenew(t *testing.T) {
+	unit, err := os.ReadFile(filepath.Join("systemd", "certkit-renew.service"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmds := map[string]string{}
+	for _, line := range strings.Split(string(unit), "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok && (k == "ExecCondition" || k == "ExecStart") {
+			cmds[k] = strings.ReplaceAll(v, "/usr/local/bin/certkit", certkitBin)
+		}
+	}
+	if len(cmds) != 2 {
+		t.Fatalf("the unit has %d of ExecCondition and ExecStart: %v", len(cmds), cmds)
+	}
+
+	// A client certificate issued 800 days ago for 825 days: 25 days
+	// left, inside the 30-day window.
+	h := t.TempDir()
+	then := time.Now().Add(-800 * 24 * time.Hour)
+	if _, err := ca.Create(ca.Options{Home: h, Machine: "systemd", Now: func() time.Time { return then }}); err != nil {
+		t.Fatal(err)
+	}
+	reg, err := host.Parse("reg.example.com:5000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := issue.Issue(issue.Options{Home: h, Registry: reg, Kind: issue.Client, Now: func() time.Time { return then }}); err != nil {
+		t.Fatal(err)
+	}
+	certPath := filepath.Join(h, "hosts", reg.String(), "client.cert")
+	before, err := os.ReadFile(certPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// systemd runs a command line itself; sh -c runs it the same way for
+	// these (a program and its arguments, or sh -c '…').
+	run := func(key string) (int, string) {
+		t.Helper()
+		cmd := exec.Command("sh", "-c", cmds[key])
+		cmd.Env = append(os.Environ(), "CERTKIT_HOME="+h, "HOME="+t.TempDir())
+		out, err := cmd.CombinedOutput()
+		if ee, ok := err.(*exec.ExitError); ok {
+			return ee.ExitCode(), string(out)
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return 0, string(out)
+	}
+	if code, out := run("ExecCondition"); code != 0 {
+		t.Fatalf("ExecCondition exits %d with a certificate due, want 0 (run the renewal):\n%s", code, out)
+	}
+	if code, out := run("ExecStart"); code != 0 {
+		t.Fatalf("ExecStart exits %d:\n%s", code, out)
+	}
+	after, err := os.ReadFile(certPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(before, after) {
+		t.Error("ExecStart did not renew the certificate")
+	}
+	if code, out := run("ExecCondition"); code < 1 || code > 254 {
+		t.Errorf("ExecCondition exits %d once nothing is due, want 1 to 254 (skip the unit):\n%s", code, out)
+	}
+}
