@@ -14,8 +14,11 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
 
 	"github.com/certkit/certkit/ca"
@@ -96,6 +99,7 @@ type Cert struct {
 
 	cert *x509.Certificate
 	der  []byte
+	pem  []byte // the file as read
 }
 
 // Attention reports whether the certificate needs something done.
@@ -186,7 +190,7 @@ func Read(opt Options) (*Report, error) {
 			continue
 		}
 		for _, reg := range regs {
-			copies, err := readInstalled(root, reg)
+			copies, err := readInstalled(root, reg, homePairs)
 			if err != nil {
 				r.Problems = append(r.Problems, err.Error())
 				continue
@@ -313,8 +317,7 @@ func readHome(homeDir string) ([]Cert, error) {
 	}
 	var out []Cert
 	err = d.Do(func(r *safefs.Root) error {
-		caPath := filepath.Join("ca", ca.CertFile)
-		c, err := readCert(r, caPath, Cert{Location: InHome, Name: "ca", Kind: CA})
+		c, err := readCert(r, filepath.Join("ca", ca.CertFile), Cert{Location: InHome, Name: "ca", Kind: CA})
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 		case err != nil:
@@ -322,50 +325,98 @@ func readHome(homeDir string) ([]Cert, error) {
 		default:
 			out = append(out, c)
 		}
-		regs, err := r.ReadDir("hosts")
+		regs, err := r.Names("hosts")
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		for _, e := range regs {
-			reg, err := host.Parse(e.Name())
-			if !e.IsDir() || err != nil || reg.String() != e.Name() {
+		for _, name := range regs {
+			reg, err := host.Parse(name)
+			if err != nil || reg.String() != name {
 				continue
 			}
-			dir := filepath.Join("hosts", e.Name())
-			entries, err := r.ReadDir(dir)
+			sub, err := r.Sub(filepath.Join("hosts", name))
+			if errors.Is(err, syscall.ENOTDIR) {
+				continue
+			}
 			if err != nil {
 				return err
 			}
-			names := map[string]bool{}
-			for _, f := range entries {
-				names[f.Name()] = true
+			certs, err := readRegistry(sub, name)
+			sub.Close()
+			if err != nil {
+				return err
 			}
-			if names[home.ServerCert] && names[home.ServerKey] {
-				c, err := readCert(r, filepath.Join(dir, home.ServerCert), Cert{Location: InHome, Registry: e.Name(), Name: "server", Kind: Server})
-				if err != nil {
-					return err
-				}
-				out = append(out, c)
-			}
-			for _, n := range home.PairNames(entries) {
-				c, err := readCert(r, filepath.Join(dir, n+home.CertExt), Cert{Location: InHome, Registry: e.Name(), Name: n, Kind: Client})
-				if err != nil {
-					return err
-				}
-				out = append(out, c)
-			}
+			out = append(out, certs...)
 		}
 		return nil
 	})
 	return out, err
 }
 
+// readRegistry reads the server certificate and the client pairs of one
+// registry folder of the home.
+func readRegistry(r *safefs.Root, registry string) ([]Cert, error) {
+	names, err := r.Names(".")
+	if err != nil {
+		return nil, err
+	}
+	var out []Cert
+	have := map[string]bool{}
+	for _, n := range names {
+		have[n] = true
+	}
+	if have[home.ServerCert] && have[home.ServerKey] {
+		c, err := readCert(r, home.ServerCert, Cert{Location: InHome, Registry: registry, Name: "server", Kind: Server})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	pairs := home.PairNamesOf(names)
+	certs := make([]Cert, len(pairs))
+	err = each(r, len(pairs), func(i int) (err error) {
+		certs[i], err = readCert(r, pairs[i]+home.CertExt, Cert{Location: InHome, Registry: registry, Name: pairs[i], Kind: Client})
+		return err
+	})
+	return append(out, certs...), err
+}
+
+// each calls fn for 0…n-1: on every core when r may be shared (this
+// process acts as itself), else in order on this goroutine (which holds
+// the user's rights).
+func each(r *safefs.Root, n int, fn func(i int) error) error {
+	workers := runtime.GOMAXPROCS(0)
+	if !r.Shared() || n < 64 || workers < 2 {
+		for i := range n {
+			if err := fn(i); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < n; i += workers {
+				if err := fn(i); err != nil {
+					errs[w] = err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
 // readInstalled reads the CA files and client pairs of a registry folder
-// in a certs root.
-func readInstalled(root install.Root, reg host.Registry) ([]Cert, error) {
+// in a certs root. A file that is the home's, byte for byte, is not parsed
+// again.
+func readInstalled(root install.Root, reg host.Registry, homePairs map[string]*Cert) ([]Cert, error) {
 	dir := root.Folder(reg)
 	d, err := safefs.OpenDir(dir)
 	if err != nil {
@@ -373,41 +424,61 @@ func readInstalled(root install.Root, reg host.Registry) ([]Cert, error) {
 	}
 	var out []Cert
 	err = d.Do(func(r *safefs.Root) error {
-		entries, err := r.ReadDir(".")
+		names, err := r.Names(".")
 		if err != nil {
 			return err
 		}
 		base := Cert{Location: InCertsD, Registry: reg.String(), Root: root.Dir, Target: root.Target}
-		for _, e := range entries {
-			if name, ok := strings.CutSuffix(e.Name(), ".crt"); ok && e.Type().IsRegular() {
+		for _, n := range names {
+			if name, ok := strings.CutSuffix(n, ".crt"); ok {
 				c := base
 				c.Name, c.Kind = name, CA
-				if c, err = readCert(r, e.Name(), c); err == nil {
+				if c, err = readCert(r, n, c); err == nil {
 					out = append(out, c)
 				}
 				// A .crt that is not a certificate is verify's to report.
 			}
 		}
-		for _, n := range home.PairNames(entries) {
+		pairs := home.PairNamesOf(names)
+		certs := make([]Cert, len(pairs))
+		err = each(r, len(pairs), func(i int) error {
+			n := pairs[i]
 			c := base
 			c.Name, c.Kind = n, Client
-			if c, err = readCert(r, n+home.CertExt, c); err != nil {
+			data, err := r.ReadFile(n+home.CertExt, 0)
+			if err != nil {
 				return err
 			}
-			out = append(out, c)
-		}
-		return nil
+			if h := homePairs[reg.String()+"\x00"+n]; h != nil && bytesEqual(data, h.pem) {
+				c = *h
+				c.Location, c.Registry, c.Root, c.Target = InCertsD, reg.String(), root.Dir, root.Target
+				c.Path = r.Join(n + home.CertExt)
+			} else if c, err = parseCert(data, r.Join(n+home.CertExt), c); err != nil {
+				return err
+			}
+			certs[i] = c
+			return nil
+		})
+		out = append(out, certs...)
+		return err
 	})
 	return out, err
 }
 
 // readCert reads the first certificate of a PEM file of r into c.
 func readCert(r *safefs.Root, name string, c Cert) (Cert, error) {
-	c.Path = r.Join(name)
 	data, err := r.ReadFile(name, 0)
 	if err != nil {
+		c.Path = r.Join(name)
 		return c, err
 	}
+	return parseCert(data, r.Join(name), c)
+}
+
+// parseCert reads the first certificate of the PEM data of the file at
+// path into c.
+func parseCert(data []byte, path string, c Cert) (Cert, error) {
+	c.Path, c.pem = path, data
 	certs, err := ca.ParseCerts(data)
 	if err != nil {
 		return c, fmt.Errorf("%s: %v", c.Path, err)

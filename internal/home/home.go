@@ -190,3 +190,21 @@ func lock(dir string, create, shared bool) (release func(failed bool), err error
 	safefs.RemoveEmpty(made)
 	return nil, err
 }
+
+// PairNamesOf picks the client pair names out of a registry folder's file
+// names: NAME of each NAME.cert with a NAME.key beside it, sorted. What
+// each name is, the reader checks when it opens it.
+func PairNamesOf(names []string) []string {
+	have := map[string]bool{}
+	for _, n := range names {
+		have[n] = true
+	}
+	var out []string
+	for _, n := range names {
+		if stem, ok := strings.CutSuffix(n, CertExt); ok && stem != "" && have[stem+KeyExt] {
+			out = append(out, stem)
+		}
+	}
+	sort.Strings(out)
+	return out
+}

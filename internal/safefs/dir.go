@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"syscall"
 )
 
@@ -298,3 +299,46 @@ func Rename(old, new string) error {
 	}
 	return d.Do(func(r *Root) error { return r.Rename(filepath.Base(old), filepath.Base(new)) })
 }
+
+// Names lists the names in the folder name of r, sorted, without a stat of
+// each (what each is, ReadFile checks when it opens it).
+func (r *Root) Names(name string) ([]string, error) {
+	f, err := r.Root.Open(name)
+	if err != nil {
+		return nil, renamePathErr(err, r.Join(name))
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.IsDir() {
+		return nil, &fs.PathError{Op: "readdir", Path: r.Join(name), Err: syscall.ENOTDIR}
+	}
+	if err := r.checkOwner(fi, r.Join(name), "folder"); err != nil {
+		return nil, err
+	}
+	names, err := f.Readdirnames(-1)
+	sort.Strings(names)
+	return names, err
+}
+
+// Sub opens the folder name of r as a Root of its own, so that the files
+// in it are opened by their names alone.
+func (r *Root) Sub(name string) (*Root, error) {
+	or, err := r.Root.OpenRoot(name)
+	if err != nil {
+		return nil, renamePathErr(err, r.Join(name))
+	}
+	sub := &Root{Root: or, dir: &Dir{Path: r.Join(name), As: r.dir.As}}
+	if err := sub.checkSelf(); err != nil {
+		or.Close()
+		return nil, err
+	}
+	return sub, nil
+}
+
+// Shared reports whether other goroutines may use r too: when this process
+// acts as itself. With a user's rights (Run), only the goroutine on the
+// user's thread may, or the work would be done with root's.
+func (r *Root) Shared() bool { return r.dir.As == nil }

@@ -55,9 +55,21 @@ func ReadOpen(f *os.File, path string, max int64) ([]byte, error) {
 	if fi.Size() > max {
 		return nil, tooLarge(path, max)
 	}
-	data, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
+	// Sized by fstat, plus one byte to see the end; a file that grows
+	// while it is read is read on, still bounded by max.
+	data := make([]byte, fi.Size()+1)
+	n, err := io.ReadFull(f, data)
+	switch {
+	case err == io.ErrUnexpectedEOF || err == io.EOF:
+		data = data[:n]
+	case err != nil:
 		return nil, &fs.PathError{Op: "read", Path: path, Err: unwrapPath(err)}
+	default:
+		rest, err := io.ReadAll(io.LimitReader(f, max+1-int64(n)))
+		if err != nil {
+			return nil, &fs.PathError{Op: "read", Path: path, Err: unwrapPath(err)}
+		}
+		data = append(data, rest...)
 	}
 	if int64(len(data)) > max {
 		return nil, tooLarge(path, max)
