@@ -306,7 +306,7 @@ func printRenew(e *env, c *cli.Context, out renewReport) {
 			for _, r := range regs {
 				hosts = append(hosts, "--host "+shellquote.Quote(r))
 			}
-			e.ui.printf("Next: install the renewed pairs: certkit install --force %s%s (or renew with --install)", strings.Join(hosts, " "), homeArg(c))
+			e.ui.printf("Next: install the renewed pairs: certkit install --force %s%s (or renew with --install)", strings.Join(hosts, " "), runRootFlags(c))
 		}
 	}
 }

@@ -147,7 +147,7 @@ func statusExit(rep *status.Report, c *cli.Context) error {
 	if len(rep.Problems) > 0 {
 		what += " (" + strings.Join(rep.Problems, "; ") + ")"
 	}
-	hint := "renew them, and install the renewed pairs where the old ones are: certkit renew --install" + homeArg(c)
+	hint := "renew them, and install the renewed pairs where the old ones are: certkit renew --install" + runRootFlags(c)
 	if rep.CADue {
 		hint = "the CA itself expires inside its window: a new CA is due (make one and issue again from it); " + hint
 	}
