@@ -41,7 +41,9 @@ Examples:
   sudo certkit install --host reg.example.com:5000 --target podman --target containerd
   certkit install --host reg.example.com:5000 --target docker-rootless
   certkit install --host reg.example.com:5000 --certs-dir ./certs.d --dry-run
-  sudo certkit install --force`,
+  sudo certkit install --force
+  sudo certkit install --from laptop.bundle    # a bundle from certkit export; no certkit home needed
+  sudo certkit install --cert laptop.cert      # the certificate certkit sign made for certkit request`,
 		Flags: []cli.Flag{
 			homeFlag(),
 			&cli.StringSliceFlag{Name: "host", Usage: "registry as in image references, HOST or HOST:PORT (repeatable; default: every registry with client certificates)"},
@@ -50,10 +52,15 @@ Examples:
 			&cli.BoolFlag{Name: "dry-run", Usage: "print what would change (paths, modes) and write nothing"},
 			&cli.BoolFlag{Name: "force", Usage: "replace certkit's changed files, remove its stale ones (backups: <root>/.certkit-backup), not the user's"},
 			jsonFlag(),
+			&cli.StringFlag{Name: "from", Usage: "install the CA and the pair of a bundle (certkit export), with no certkit home"},
+			&cli.StringFlag{Name: "cert", Usage: "take back a certificate signed for a pending request (certkit request, sign) and install it"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
 				return usageError{errs.Input("install takes no arguments, got "+c.Args().First(), "name registries with --host")}
+			}
+			if c.IsSet("from") || c.IsSet("cert") {
+				return installOther(e, c)
 			}
 			regs, err := parseHosts(c.StringSlice("host"), "certkit install")
 			if err != nil {

@@ -119,6 +119,7 @@ Examples:
 			templateCommand(env),
 			testserverCommand(env),
 			installCommand(env), uninstallCommand(env),
+			exportCommand(env), requestCommand(env), signCommand(env),
 			verifyCommand(env),
 			statusCommand(env), renewCommand(env),
 			setupCommand(env),

@@ -47,6 +47,9 @@ type Options struct {
 	// containerd --certs-dir DIR"), for the certkit install commands the
 	// fixes of the folders' problems suggest; empty for Docker's root.
 	Flags string
+	// From, when set, is installed instead of the home's material: Home
+	// and Registries are then not read (install --from a bundle).
+	From []Material
 
 	// step and exchange are test-only seams: step is called with the
 	// registry folder and the name of each step of a run ("" and the name
@@ -205,7 +208,7 @@ func Install(opt Options) (_ *Result, err error) {
 	if len(opt.Roots) == 0 {
 		return nil, errs.Input("no target given", "pass --target or --certs-dir")
 	}
-	regs, mats, err := readHome(opt.Home, opt.Registries, now)
+	regs, mats, err := opt.material(now)
 	if err != nil {
 		return nil, err
 	}

@@ -64,19 +64,10 @@ func loadMaterial(r *safefs.Root, reg host.Registry, now time.Time) (*material, 
 	if err != nil {
 		return nil, err
 	}
-	certs := pemCerts(caPEM)
-	if len(certs) == 0 {
-		return nil, &MaterialError{caPath, "holds no PEM certificate", "make a CA with certkit init-ca --force"}
-	}
-	caCert := certs[0]
-	switch {
-	case !caCert.IsCA || !caCert.BasicConstraintsValid:
-		return nil, &MaterialError{caPath, "is not a CA certificate", "make a CA with certkit init-ca --force, or import one with --import-cert"}
-	case now.After(caCert.NotAfter):
-		return nil, &MaterialError{caPath, "the CA expired on " + caCert.NotAfter.UTC().Format(time.DateOnly),
-			"make a new CA with certkit init-ca --force, then issue and install every certificate again"}
-	case now.Before(caCert.NotBefore):
-		return nil, &MaterialError{caPath, "the CA is not valid before " + caCert.NotBefore.UTC().Format(time.RFC3339), "check this machine's clock"}
+	caCert, err := checkCA(caPath, caPEM, now, "make a CA with certkit init-ca --force",
+		"make a CA with certkit init-ca --force, or import one with --import-cert")
+	if err != nil {
+		return nil, err
 	}
 	m := &material{caPEM: ca.EncodeCert(caCert), caCert: caCert}
 
@@ -120,6 +111,14 @@ func loadPair(r *safefs.Root, folder, name string, roots *x509.CertPool, now tim
 	if err != nil {
 		return nil, err
 	}
+	return checkPair(name, certPath, keyPath, certPEM, keyPEM, roots, now, reissue)
+}
+
+// checkPair checks one client pair as install takes it: the key is the
+// certificate's, unencrypted and loadable, the certificate is a leaf with
+// clientAuth, valid now and signed by a CA in roots. The paths name the
+// files in errors; reissue is the fix of a pair that must be made again.
+func checkPair(name, certPath, keyPath string, certPEM, keyPEM []byte, roots *x509.CertPool, now time.Time, reissue string) (*pairMaterial, error) {
 	certs := pemCerts(certPEM)
 	if len(certs) == 0 {
 		return nil, &MaterialError{certPath, "holds no PEM certificate", reissue}
@@ -159,6 +158,27 @@ func loadPair(r *safefs.Root, folder, name string, roots *x509.CertPool, now tim
 		return nil, &MaterialError{certPath, "is not signed by the certkit CA (" + err.Error() + ")", reissue}
 	}
 	return &pairMaterial{name: name, certPEM: certPEM, keyPEM: keyPEM, cert: cert}, nil
+}
+
+// checkCA checks the CA certificate install copies: a CA, valid now. The
+// path names the file in errors; noPEM and notCA are the fixes of a file
+// with no certificate and of one that is not a CA.
+func checkCA(caPath string, caPEM []byte, now time.Time, noPEM, notCA string) (*x509.Certificate, error) {
+	certs := pemCerts(caPEM)
+	if len(certs) == 0 {
+		return nil, &MaterialError{caPath, "holds no PEM certificate", noPEM}
+	}
+	caCert := certs[0]
+	switch {
+	case !caCert.IsCA || !caCert.BasicConstraintsValid:
+		return nil, &MaterialError{caPath, "is not a CA certificate", notCA}
+	case now.After(caCert.NotAfter):
+		return nil, &MaterialError{caPath, "the CA expired on " + caCert.NotAfter.UTC().Format(time.DateOnly),
+			"make a new CA with certkit init-ca --force, then issue and install every certificate again"}
+	case now.Before(caCert.NotBefore):
+		return nil, &MaterialError{caPath, "the CA is not valid before " + caCert.NotBefore.UTC().Format(time.RFC3339), "check this machine's clock"}
+	}
+	return caCert, nil
 }
 
 // validPairName accepts the stems certkit writes as NAME.cert and NAME.key.
