@@ -274,7 +274,7 @@ func setupVerify(e *env, p wizard.Plan, res *install.Result) error {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		r := verify.Verify(ctx, verify.Options{Registry: p.Registry, Dir: f.Dir, Live: verify.LiveOptions{Timeout: 10 * time.Second}})
 		cancel()
-		printVerify(e.ui, r)
+		printVerify(e.ui, r, false)
 		failed = failed || r.Failed()
 	}
 	if failed {
