@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -155,6 +156,15 @@ func verifyOptions(c *cli.Context) ([]verify.Options, error) {
 		}
 		for _, reg := range regs {
 			opts = append(opts, folder(r, reg))
+		}
+		stray, err := install.StrayFolders(r.Dir)
+		if err != nil {
+			return nil, fmt.Errorf("cannot list the certs root %s: %w", r.Dir, err)
+		}
+		for _, name := range stray {
+			o := base
+			o.Misnamed, o.Root, o.Target, o.Dir = name, r, r.Target, filepath.Join(r.Dir, name)
+			opts = append(opts, o)
 		}
 	}
 	if len(opts) == 0 {
