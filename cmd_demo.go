@@ -144,7 +144,7 @@ func runDemo(e *env, ctx context.Context, keep string) (err error) {
 	rep := verify.Verify(vctx, verify.Options{Registry: reg, Dir: out.Install.Folders[0].Dir, Addr: ln.Addr().String(),
 		Live: verify.LiveOptions{Timeout: 10 * time.Second}})
 	cancel()
-	printVerify(u, rep)
+	printVerify(u, rep, false)
 	if rep.Failed() {
 		return errors.New("the demo's verify failed; see above")
 	}

@@ -146,7 +146,17 @@ func runSetup(e *env, c *cli.Context) error {
 
 	runVerify := c.Bool("verify")
 	var verifyErr error
-	if interactive && p.Role != wizard.Server {
+	switch {
+	case out.Server != nil && out.Install != nil:
+		// A server certificate issued just now: the registry serves its
+		// old one, or none, until it is started with it, and verify now
+		// would fail for nothing.
+		if runVerify {
+			e.ui.warnf("not running verify: the registry must first be (re)started with its new server certificate")
+		}
+		runVerify = false
+		e.ui.printf("Next, once the registry runs with %s: %s", shellquote.Quote(out.Config), verifyCommandFor(p))
+	case interactive && p.Role != wizard.Server:
 		// Everything is written by now: a Ctrl-C here skips the check but
 		// still shows the commands below.
 		runVerify, verifyErr = pr.Confirm("Run certkit verify now (the registry must be up)?", "", true)
@@ -241,6 +251,9 @@ func reportSetup(e *env, p wizard.Plan, out *wizard.Outcome, next bool) {
 	} else {
 		u.printf("Reused the CA %s.", wizard.CASummary(out.CA.Cert))
 	}
+	for _, k := range out.Kept {
+		u.printf("Kept the %s certificate %q: %s (valid, until %s)", k.Kind, k.Name, k.CertPath, expiryText(k.NotAfter, time.Now()))
+	}
 	for _, r := range []*issue.Result{out.Server, out.Clients} {
 		if r == nil {
 			continue
@@ -260,11 +273,21 @@ func reportSetup(e *env, p wizard.Plan, out *wizard.Outcome, next bool) {
 		reportNotes(u, out.Install.Notes())
 	}
 	if out.Config != "" {
-		u.printf("Wrote the registry's configuration: %s", out.Config)
+		if out.ConfigKept {
+			u.printf("Kept the registry's configuration: %s", out.Config)
+		} else {
+			u.printf("Wrote the registry's configuration: %s", out.Config)
+		}
 		if next {
 			u.printf("Next, on the registry machine: docker-registry serve %s", shellquote.Quote(out.Config))
 		}
 	}
+}
+
+// verifyCommandFor is the certkit verify command for the plan's registry
+// and certs roots (verify reads no certkit home).
+func verifyCommandFor(p wizard.Plan) string {
+	return "certkit verify --host " + shellquote.Quote(p.Registry.String()) + p.RootFlags()
 }
 
 // setupVerify runs certkit verify on every folder setup installed.
@@ -274,7 +297,7 @@ func setupVerify(e *env, p wizard.Plan, res *install.Result) error {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		r := verify.Verify(ctx, verify.Options{Registry: p.Registry, Dir: f.Dir, Live: verify.LiveOptions{Timeout: 10 * time.Second}})
 		cancel()
-		printVerify(e.ui, r)
+		printVerify(e.ui, r, false)
 		failed = failed || r.Failed()
 	}
 	if failed {

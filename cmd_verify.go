@@ -29,7 +29,7 @@ func verifyCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:  "verify",
 		Usage: "check a registry's certs.d folder, then the live registry with each client certificate",
-		UsageText: "certkit verify --host HOST[:PORT] [--certs-dir DIR | --target T] [--addr IP:PORT] [--offline] [--timeout 10s] [--json]\n" +
+		UsageText: "certkit verify --host HOST[:PORT] [--certs-dir DIR | --target T] [--addr IP:PORT] [--offline] [--timeout 10s] [--allow-open] [--strict] [--json]\n" +
 			"certkit verify --all [--certs-dir DIR | --target T] [--offline] [--timeout 10s] [--json]",
 		Description: `Reads <root>/<HOST[:PORT]>/ exactly as Docker and podman do (unpaired .cert/.key,
 non-PEM .crt, key/cert mismatch, clientAuth, expiry, key modes, stray keys,
@@ -40,7 +40,9 @@ Docker will send, GET /v2/ with each pair on its own connection and once with
 none, the Docker-Distribution-API-Version header, and loopback names.
 
 One line per check (ok, warning, error), with the fix under each problem.
-Exit status 0 when no check failed, 1 otherwise, 2 for bad usage.
+A registry that serves clients without a certificate fails, unless
+--allow-open says it is meant to. Exit status 0 when no check failed (with
+--strict: and none warned), 1 otherwise, 2 for bad usage.
 --timeout bounds each registry; every network step gets at most half of it.
 --addr connects to another address than the name resolves to (like curl
 --resolve), for registries not yet in DNS.
@@ -58,6 +60,8 @@ Examples:
 			&cli.StringFlag{Name: "addr", Usage: "connect to this IP:PORT instead of what HOST resolves to"},
 			&cli.BoolFlag{Name: "offline", Usage: "only read the folder; open no connection"},
 			&cli.DurationFlag{Name: "timeout", Usage: "time allowed for each registry's live checks", Value: verify.DefaultTimeout},
+			&cli.BoolFlag{Name: "allow-open", Usage: "the registry is meant to serve clients without a certificate: do not fail on it"},
+			&cli.BoolFlag{Name: "strict", Usage: "fail on any warning too (for CI)"},
 			jsonFlag(),
 		},
 		Action: func(c *cli.Context) error {
@@ -77,7 +81,7 @@ Examples:
 				if ctx.Err() != nil && c.Context.Err() == nil {
 					return errInterrupted
 				}
-				return reportVerify(e, c.Bool("json"), reports)
+				return reportVerify(e, c.Bool("json"), c.Bool("strict"), reports)
 			case <-ctx.Done():
 				return errInterrupted
 			}
@@ -124,7 +128,7 @@ func verifyOptions(e *env, c *cli.Context) ([]verify.Options, error) {
 		env := processEnv()
 		lookupEnv = &env
 	}
-	base := verify.Options{Addr: addr, Offline: c.Bool("offline"), Live: verify.LiveOptions{Timeout: timeout, Issued: homeServerCert(e, c)}}
+	base := verify.Options{Addr: addr, Offline: c.Bool("offline"), Live: verify.LiveOptions{Timeout: timeout, AllowOpen: c.Bool("allow-open"), Issued: homeServerCert(e, c)}}
 	folder := func(r install.Root, reg host.Registry) verify.Options {
 		o := base
 		o.Registry, o.Dir, o.Target = reg, r.Folder(reg), r.Target
@@ -157,6 +161,15 @@ func verifyOptions(e *env, c *cli.Context) ([]verify.Options, error) {
 		for _, reg := range regs {
 			opts = append(opts, folder(r, reg))
 		}
+		stray, err := install.StrayFolders(r.Dir)
+		if err != nil {
+			return nil, fmt.Errorf("cannot list the certs root %s: %w", r.Dir, err)
+		}
+		for _, name := range stray {
+			o := base
+			o.Misnamed, o.Root, o.Target, o.Dir = name, r, r.Target, filepath.Join(r.Dir, name)
+			opts = append(opts, o)
+		}
 	}
 	if len(opts) == 0 {
 		var dirs []string
@@ -180,8 +193,8 @@ func checkDialAddr(addr string) error {
 }
 
 // reportVerify prints one block per registry (or JSON), and fails when a
-// check failed.
-func reportVerify(e *env, asJSON bool, reports []*verify.Report) error {
+// check failed, or with strict when one warned.
+func reportVerify(e *env, asJSON, strict bool, reports []*verify.Report) error {
 	var failed []*verify.Report
 	names := map[string]bool{}
 	read := 0
@@ -191,9 +204,9 @@ func reportVerify(e *env, asJSON bool, reports []*verify.Report) error {
 				return err
 			}
 		} else {
-			printVerify(e.ui, r)
+			printVerify(e.ui, r, strict)
 		}
-		if r.Failed() {
+		if r.Failed() || strict && r.Warnings > 0 {
 			failed = append(failed, r)
 		}
 		names[r.Registry] = true
@@ -204,6 +217,8 @@ func reportVerify(e *env, asJSON bool, reports []*verify.Report) error {
 	switch {
 	case len(failed) == 0:
 		return nil
+	case len(reports) == 1 && !failed[0].Failed():
+		return fmt.Errorf("%s failed verification: --strict fails on its %s", failed[0].Registry, plural(failed[0].Warnings, "warning"))
 	case len(reports) == 1:
 		return fmt.Errorf("%s failed verification", failed[0].Registry)
 	case len(names) == len(reports):
@@ -229,7 +244,8 @@ func reportVerify(e *env, asJSON bool, reports []*verify.Report) error {
 			if what == "" {
 				what = c.ID
 			}
-			if c.Status == verify.Error && !c.Summary && !slices.Contains(wrong, what) {
+			bad := c.Status == verify.Error || strict && c.Status == verify.Warning
+			if bad && !c.Summary && !slices.Contains(wrong, what) {
 				wrong = append(wrong, what)
 			}
 		}
@@ -242,7 +258,7 @@ func reportVerify(e *env, asJSON bool, reports []*verify.Report) error {
 	return fmt.Errorf("%d of %d folders failed verification: %s", len(failed), read, strings.Join(list, "; "))
 }
 
-func printVerify(u *ui, r *verify.Report) {
+func printVerify(u *ui, r *verify.Report, strict bool) {
 	u.printf("%s (%s)", r.Registry, r.Dir)
 	for _, c := range r.Checks {
 		u.printf("  %-7s %s: %s", c.Status, c.ID, c.Message)
@@ -256,6 +272,8 @@ func printVerify(u *ui, r *verify.Report) {
 		u.printf("%s: %s, %s; the folder is checked in the report for --target %s (%s)", r.Registry, plural(r.Errors, "error"), plural(r.Warnings, "warning"), r.CoveredBy, took)
 	case r.Errors > 0:
 		u.printf("%s: %s, %s (%s)", r.Registry, plural(r.Errors, "error"), plural(r.Warnings, "warning"), took)
+	case strict && r.Warnings > 0:
+		u.printf("%s: %s, failed under --strict (%s)", r.Registry, plural(r.Warnings, "warning"), took)
 	default:
 		u.printf("%s: passed, %s (%s)", r.Registry, plural(r.Warnings, "warning"), took)
 	}

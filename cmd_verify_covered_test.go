@@ -51,7 +51,7 @@ func TestVerifyReportCoveredFolder(t *testing.T) {
 	reports := verify.All(context.Background(), opts, 0)
 
 	var stdout, stderr bytes.Buffer
-	err = reportVerify(newEnv(strings.NewReader(""), &stdout, &stderr), false, reports)
+	err = reportVerify(newEnv(strings.NewReader(""), &stdout, &stderr), false, false, reports)
 	want := "2 of 2 folders failed verification: " + dir + " (ca-key); " + dir + " as containerd reads it (ca-key)"
 	if err == nil || err.Error() != want {
 		t.Errorf("got %v\nwant %s", err, want)
@@ -70,7 +70,7 @@ func TestVerifyReportCoveredFolder(t *testing.T) {
 	}
 
 	stdout.Reset()
-	if err := reportVerify(newEnv(strings.NewReader(""), &stdout, &stderr), true, reports); err == nil {
+	if err := reportVerify(newEnv(strings.NewReader(""), &stdout, &stderr), true, false, reports); err == nil {
 		t.Error("--json: no failure")
 	}
 	dec := json.NewDecoder(&stdout)

@@ -30,6 +30,14 @@ import (
 // stdout.
 func wizardRun(t *testing.T, args []string, env map[string]string, drive func(c *expect.Console)) (int, string, string) {
 	t.Helper()
+	code, screen, stdout, _ := wizardRunTerm(t, args, env, drive)
+	return code, screen, stdout
+}
+
+// wizardRunTerm is wizardRun that also returns what the terminal shows
+// at the end, as a person sees it (lines erased are gone).
+func wizardRunTerm(t *testing.T, args []string, env map[string]string, drive func(c *expect.Console)) (int, string, string, string) {
+	t.Helper()
 	for k, v := range env {
 		t.Setenv(k, v)
 	}
@@ -37,7 +45,9 @@ func wizardRun(t *testing.T, args []string, env map[string]string, drive func(c 
 	if err != nil {
 		t.Fatalf("opening a pseudo-terminal: %v", err)
 	}
-	term := vt10x.New(vt10x.WithWriter(tty))
+	// 80 columns as a terminal has by default; rows enough that the end
+	// state holds every line the run printed
+	term := vt10x.New(vt10x.WithWriter(tty), vt10x.WithSize(80, 500))
 	var screen bytes.Buffer
 	c, err := expect.NewConsole(expect.WithStdin(ptm), expect.WithStdout(term, &screen), expect.WithCloser(ptm, tty),
 		expect.WithDefaultTimeout(20*time.Second))
@@ -45,6 +55,11 @@ func wizardRun(t *testing.T, args []string, env map[string]string, drive func(c 
 		t.Fatal(err)
 	}
 	defer c.Close()
+	// the same size for certkit on the console's terminal: survey counts
+	// the lines a long one wraps into, to erase them
+	if err := pty.Setsize(c.Tty(), &pty.Winsize{Cols: 80, Rows: 500}); err != nil {
+		t.Fatal(err)
+	}
 	donec := make(chan struct{})
 	go func() {
 		defer close(donec)
@@ -72,7 +87,7 @@ func wizardRun(t *testing.T, args []string, env map[string]string, drive func(c 
 	// Let the driver see the last output, then stop it.
 	c.Tty().Close()
 	<-donec
-	return code, expect.StripTrailingEmptyLines(screen.String()), stdout.String()
+	return code, expect.StripTrailingEmptyLines(screen.String()), stdout.String(), term.String()
 }
 
 func mustExpect(t *testing.T, c *expect.Console, s string) {
@@ -395,4 +410,91 @@ func TestSetupWizardCtrlCAtVerify(t *testing.T) {
 		t.Errorf("the commands were not shown:\n%s", screen)
 	}
 	podmanLoads(t, filepath.Join(certs, "reg.example.com"), "a")
+}
+
+// The client names are checked at their question with the rule issue
+// applies (names differing only in case collide), not after "Write these
+// files?"; once a valid answer is given, the error lines are gone; and a
+// "?" typed before an answer (asking for help) is not part of it.
+func TestSetupWizardValidatesAtTheQuestion(t *testing.T) {
+	dir := t.TempDir()
+	h := filepath.Join(dir, "home")
+	certs := filepath.Join(dir, "certs.d")
+	env := map[string]string{"CERTKIT_HOME": h, "NO_COLOR": "1"}
+	code, screen, _, final := wizardRunTerm(t, []string{"setup", "--certs-dir", certs}, env, func(c *expect.Console) {
+		mustExpect(t, c, "Registry, as in your image references")
+		c.Send("?reg.example.com:5000" + keyEnter)
+		mustExpect(t, c, "What does this machine do with reg.example.com:5000?")
+		c.Send(keyEnter)
+		mustExpect(t, c, "Key type:")
+		c.Send(keyEnter)
+		mustExpect(t, c, "Validity of the certificates:")
+		c.Send(keyEnter)
+		mustExpect(t, c, "Client certificate names")
+		c.Send("laptop, ci-runner, Laptop" + keyEnter)
+		mustExpect(t, c, "differ only in case")
+		c.Send("laptop, ci-runner" + keyEnter)
+		mustExpect(t, c, "Write these files?")
+		c.Send(keyEnter)
+		mustExpect(t, c, "Run certkit verify now")
+		c.Send("n" + keyEnter)
+		c.ExpectEOF()
+	})
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, screen)
+	}
+	if strings.Contains(final, "invalid") || strings.Contains(final, "differ only in case") {
+		t.Errorf("an error line stayed on screen after the valid answer:\n%s", final)
+	}
+	if !strings.Contains(final, "laptop, ci-runner") {
+		t.Errorf("the final screen lacks the answer:\n%s", final)
+	}
+	podmanLoads(t, filepath.Join(certs, "reg.example.com:5000"), "ci-runner", "laptop")
+}
+
+// setup --yes run again keeps what exists and is valid and does only what
+// is missing, so CI and configuration management can call it every time;
+// with --role both it does not run verify before the registry can serve
+// the new certificate, and says what to run once it does.
+func TestSetupYesRerun(t *testing.T) {
+	home := t.TempDir()
+	certs := filepath.Join(t.TempDir(), "certs.d")
+	args := []string{"setup", "--yes", "--host", "reg.example.com:5000", "--role", "both", "--name", "laptop", "--certs-dir", certs, "--verify"}
+	code, _, stderr := certkit(t, home, args...)
+	if code != 0 {
+		t.Fatalf("first run: exit %d\n%s", code, stderr)
+	}
+	for _, want := range []string{"not running verify: the registry must first be (re)started",
+		"Next, once the registry runs with " + filepath.Join(home, "hosts", "reg.example.com:5000", "registry-config.yml") + ": certkit verify --host reg.example.com:5000 --target docker --certs-dir " + certs} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("first run lacks %q:\n%s", want, stderr)
+		}
+	}
+	key := filepath.Join(home, "hosts", "reg.example.com:5000", "laptop.key")
+	before, err := os.ReadFile(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	args = args[:len(args)-1] // no --verify: reg.example.com does not resolve
+	code, _, stderr = certkit(t, home, args...)
+	if code != 0 {
+		t.Fatalf("second run: exit %d\n%s", code, stderr)
+	}
+	for _, want := range []string{`Kept the server certificate "server"`, `Kept the client certificate "laptop"`, "Kept the registry's configuration"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("second run lacks %q:\n%s", want, stderr)
+		}
+	}
+	if strings.Contains(stderr, "Issued") {
+		t.Errorf("second run issued again:\n%s", stderr)
+	}
+	if after, _ := os.ReadFile(key); !bytes.Equal(before, after) {
+		t.Error("the second run replaced laptop.key")
+	}
+	// one more name: only it is issued
+	code, _, stderr = certkit(t, home, append(args, "--name", "ci")...)
+	if code != 0 || !strings.Contains(stderr, `Issued the client certificate "ci"`) || strings.Contains(stderr, `Issued the client certificate "laptop"`) {
+		t.Fatalf("run with a new name: exit %d\n%s", code, stderr)
+	}
+	podmanLoads(t, filepath.Join(certs, "reg.example.com:5000"), "ci", "laptop")
 }

@@ -53,6 +53,9 @@ const (
 	// KindKeyInCert: a certificate file (.crt or .cert), which is public,
 	// also holds a private key.
 	KindKeyInCert Kind = "key-in-cert"
+	// KindIgnoredCert: a file no runtime reads (ca.pem, ca.cer) holds a
+	// certificate.
+	KindIgnoredCert Kind = "ignored-cert"
 	// KindNotCA: a .crt holds a certificate that is not a CA.
 	KindNotCA Kind = "not-ca"
 	// KindUnpairedCert: NAME.cert without NAME.key; Docker and podman

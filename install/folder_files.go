@@ -259,7 +259,17 @@ func (r *reader) otherFile(name string) {
 		return
 	}
 	data, err := r.read(r.path(name))
-	if err != nil || !hasPrivateKey(data) {
+	if err != nil {
+		return
+	}
+	if !hasPrivateKey(data) {
+		// a CA saved under the other names PEM files go by (a backup,
+		// name.crt.orig, is left alone)
+		if ext := strings.ToLower(filepath.Ext(name)); (ext == ".pem" || ext == ".cer") && bytes.Contains(data, []byte("-----BEGIN CERTIFICATE-----")) {
+			stem := strings.TrimSuffix(name, filepath.Ext(name))
+			r.add(SeverityWarning, KindIgnoredCert, name, "holds a certificate that every runtime ignores: they read CAs from *.crt and client pairs from NAME.cert + NAME.key",
+				fmt.Sprintf("if it is the registry's CA, rename it: mv %s %s", shellquote.Quote(r.path(name)), shellquote.Quote(r.path(stem+CAExt))))
+		}
 		return
 	}
 	var pub crypto.PublicKey

@@ -151,6 +151,10 @@ func ParseNames(data []byte) ([]string, error) {
 	return names, nil
 }
 
+// CheckNames is the rule issue applies to a list of client names, for
+// the wizard to apply at its question.
+func CheckNames(names []string) error { return checkNames(names) }
+
 // checkNames validates names and refuses duplicates (case-insensitively:
 // runner1 and Runner1 are one file on macOS and Windows).
 func checkNames(names []string) error {

@@ -13,6 +13,7 @@ import (
 	"github.com/certkit/certkit/host"
 	"github.com/certkit/certkit/install"
 	"github.com/certkit/certkit/internal/prose"
+	"github.com/certkit/certkit/internal/shellquote"
 	"github.com/certkit/certkit/issue"
 )
 
@@ -44,6 +45,10 @@ type Options struct {
 	// exists, containerd reads that one instead, and a check warns. The
 	// zero Root: containerd's search is not checked.
 	Root install.Root
+	// Misnamed is set, instead of Registry, for a folder of the certs
+	// root whose name is no registry's (install.StrayFolders): no runtime
+	// reads it, and the report says which registry it may be meant for.
+	Misnamed string
 }
 
 // Verify reads the registry's folder as Docker and podman would (through
@@ -53,6 +58,9 @@ type Options struct {
 // check says which. Every finding is a check in the report.
 func Verify(ctx context.Context, opt Options) *Report {
 	start := time.Now()
+	if opt.Misnamed != "" {
+		return misnamedReport(opt, start)
+	}
 	dir, lookup := lookupFolder(opt)
 	return verifyFolder(ctx, opt, dir, lookup, start)
 }
@@ -290,6 +298,10 @@ func All(ctx context.Context, opts []Options, limit int) []*Report {
 	first := map[readKey]int{}
 	for i := range opts {
 		start := time.Now()
+		if opts[i].Misnamed != "" {
+			reports[i] = misnamedReport(opts[i], start)
+			continue
+		}
 		dir, lookup := lookupFolder(opts[i])
 		key := keyOf(opts[i], dir)
 		if j, seen := first[key]; seen {
@@ -307,4 +319,25 @@ func All(ctx context.Context, opts []Options, limit int) []*Report {
 	}
 	wg.Wait()
 	return reports
+}
+
+// misnamedReport is the report for a folder of a certs root whose name is
+// no registry's: an error when it looks like a registry's misspelled
+// (install.SuggestRegistry), since that registry then gets none of its
+// files; a warning otherwise.
+func misnamedReport(opt Options, start time.Time) *Report {
+	dir := filepath.Join(opt.Root.Dir, opt.Misnamed)
+	rep := &Report{Registry: opt.Misnamed, Dir: dir, Target: targetName(opt.Target), Accepted: []string{}}
+	c := Check{ID: "folder", Status: Warning, Kind: "misnamed-folder",
+		Message: fmt.Sprintf("%q is not a registry name: no runtime reads this folder", opt.Misnamed),
+		Fix:     "remove it, or rename it to the registry's name as in image references (host[:port])"}
+	if r, ok := install.SuggestRegistry(opt.Misnamed); ok {
+		c.Status = Error
+		c.Message = fmt.Sprintf("%q is not a registry name: did you mean %s? No runtime reads this folder", opt.Misnamed, r)
+		c.Fix = fmt.Sprintf("rename it: mv %s %s", shellquote.Quote(dir), shellquote.Quote(filepath.Join(opt.Root.Dir, r.String())))
+	}
+	rep.Checks = []Check{c}
+	rep.count()
+	rep.Elapsed = Millis(time.Since(start))
+	return rep
 }

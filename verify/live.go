@@ -131,6 +131,10 @@ type LiveOptions struct {
 	// for a registry (nil when there is none, or no home): a registry that
 	// serves an older one has not been restarted since it was renewed.
 	Issued func(reg host.Registry) *x509.Certificate
+	// AllowOpen says the registry is meant to serve clients without a
+	// certificate (verify --allow-open). Without it a registry that does
+	// is an error: keeping strangers out is what certkit is for.
+	AllowOpen bool
 }
 
 // Probe checks the live registry: connect, TLS handshake, the server's
@@ -157,12 +161,13 @@ func probeChecks(ctx context.Context, t Target, opt LiveOptions) *Report {
 }
 
 type prober struct {
-	t       Target
-	timeout time.Duration
-	step    time.Duration
-	now     func() time.Time
-	lookup  func(ctx context.Context, host string) ([]netip.Addr, error)
-	roots   *x509.CertPool
+	t         Target
+	allowOpen bool
+	timeout   time.Duration
+	step      time.Duration
+	now       func() time.Time
+	lookup    func(ctx context.Context, host string) ([]netip.Addr, error)
+	roots     *x509.CertPool
 	// issued is the certkit home's current server certificate for the
 	// registry, when known.
 	issued *x509.Certificate
@@ -181,10 +186,13 @@ type prober struct {
 	// chain of pair i has an issuer among none of them (requestCheck).
 	acceptable []string
 	unlisted   []bool
+	// front is the server software that answered GET /v2/ (frontOf),
+	// "" until one said.
+	front string
 }
 
 func newProber(t Target, opt LiveOptions, rep *Report) *prober {
-	p := &prober{t: t, timeout: opt.Timeout, now: opt.Now, lookup: opt.Lookup, rep: rep, answers: map[string]*answer{}}
+	p := &prober{t: t, allowOpen: opt.AllowOpen, timeout: opt.Timeout, now: opt.Now, lookup: opt.Lookup, rep: rep, answers: map[string]*answer{}}
 	if opt.Issued != nil {
 		p.issued = opt.Issued(t.Registry)
 	}
@@ -404,6 +412,9 @@ func (p *prober) session(ctx context.Context, conn net.Conn, pair *Pair) *sessio
 		s.answer, s.getErr = p.get(gctx, tc)
 		stop()
 		cancel()
+		if p.front == "" && s.answer != nil {
+			p.front = frontOf(s.answer)
+		}
 	}
 	s.elapsed = time.Since(start)
 	return s
@@ -538,8 +549,17 @@ func (p *prober) requestCheck(s *session) int {
 	if cri == nil {
 		c.Status = Warning
 		c.Kind = "not-requested"
-		c.Message = "the registry does not ask for a client certificate: anyone who can reach it can connect"
-		c.Fix = "set http.tls.clientcas in the registry's config.yml to the certkit CA's ca.crt (certkit template registry writes one)"
+		c.Message = "the registry does not ask for a client certificate"
+		c.Fix = p.enforceFix(false)
+		if a := s.answer; a != nil && accepted(a.Status) {
+			// the one line for an open registry: noCertCheck adds none
+			c.Status = p.openStatus()
+			c.Message += fmt.Sprintf(" and answers GET /v2/ without one (%s): anyone who can reach it can pull and push", a.StatusText)
+			if p.allowOpen {
+				c.Message += " (allowed by --allow-open)"
+				c.Fix = ""
+			}
+		}
 		p.add(c)
 		return -1
 	}
@@ -671,6 +691,13 @@ func (p *prober) pairCheck(ctx context.Context, i int, sent bool) {
 			c.Message = fmt.Sprintf("%s: not asked for; GET /v2/ answered %s without it", who, s.answer.StatusText)
 		}
 		p.noteBody(s.answer)
+	case err == nil && gateway(s.answer.Status):
+		// the proxy took the certificate and found no registry behind it
+		res.HTTPStatus = s.answer.Status
+		c.Status = Error
+		c.Kind = "upstream-down"
+		c.Message = fmt.Sprintf("%s: %s answered %s: the registry behind it is down or unreachable", who, p.frontName("the proxy"), s.answer.StatusText)
+		c.Fix = p.upstreamFix()
 	case err == nil:
 		res.HTTPStatus = s.answer.Status
 		c.Status = rejected
@@ -765,11 +792,25 @@ func (p *prober) noCertCheck(s *session) {
 		err = s.getErr
 	}
 	switch {
-	case err == nil && accepted(s.answer.Status):
-		c.Status = Warning
+	case err == nil && accepted(s.answer.Status) && !asked:
+		// requestCheck said it: an open registry is one problem, one line
+		p.noteBody(s.answer)
+		return
+	case err == nil && (accepted(s.answer.Status) || gateway(s.answer.Status)):
+		// A front that requires certificates answers a client without one
+		// itself (nginx: 400); one that passes it on to the registry
+		// behind does not require them, even when that registry is down.
+		c.Status = p.openStatus()
 		c.Kind = "not-enforced"
-		c.Message = fmt.Sprintf("without a client certificate the registry answers %s: it does not enforce client certificates", s.answer.StatusText)
-		c.Fix = "set http.tls.clientcas in the registry's config.yml to the certkit CA's ca.crt; with it the registry requires and verifies client certificates"
+		c.Message = fmt.Sprintf("without a client certificate the registry answers %s: it asks for one but does not require it", s.answer.StatusText)
+		if gateway(s.answer.Status) {
+			c.Message = fmt.Sprintf("without a client certificate the request is passed on to the registry behind the proxy (%s): it does not require client certificates", s.answer.StatusText)
+		}
+		c.Fix = p.enforceFix(true)
+		if p.allowOpen {
+			c.Message += " (allowed by --allow-open)"
+			c.Fix = ""
+		}
 	case err == nil && asked:
 		p.refusesNoCert = true
 		c.Status = OK

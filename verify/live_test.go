@@ -4,7 +4,10 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"io"
 	"net/http"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -55,25 +58,80 @@ func TestProbeGoodRegistry(t *testing.T) {
 }
 
 // A registry that asks for no client certificate works, but anyone may
-// use it: two warnings, no error.
+// use it: that is what certkit exists to prevent, so it fails, in one
+// line, unless the user says it is meant to (AllowOpen).
 func TestProbeNoClientAuth(t *testing.T) {
 	t.Parallel()
 	root := newCA(t, "certkit CA open")
 	addr := startTLS(t, serverConfig(root.server(t, regName)), registryAnswer)
 	pair := Pair{Name: "client", Cert: root.issue(t, leafOpts{cn: "client"})}
-	rep := probe(t, target(t, addr, regName, []*x509.Certificate{root.cert}, pair), 10*time.Second)
-	if rep.Failed() {
-		t.Fatalf("failed:\n%s", dump(rep))
+	tg := target(t, addr, regName, []*x509.Certificate{root.cert}, pair)
+	rep := probe(t, tg, 10*time.Second)
+	if !rep.Failed() || rep.Errors != 1 {
+		t.Fatalf("want one error:\n%s", dump(rep))
 	}
-	expect(t, rep, "client-cert-request", Warning, "not-requested")
-	c := expect(t, rep, "no-client-cert", Warning, "not-enforced")
-	contains(t, "message", c.Message, "200 OK", "does not enforce")
-	contains(t, "fix", c.Fix, "clientcas")
+	c := expect(t, rep, "client-cert-request", Error, "not-requested")
+	contains(t, "message", c.Message, "does not ask for a client certificate", "200 OK", "anyone who can reach it")
+	// the registry's own answer (no Server header): the registry's setting
+	contains(t, "fix", c.Fix, "http.tls.clientcas", "--allow-open")
+	expectNo(t, rep, "no-client-cert")
 	c = expect(t, rep, "pair:client", OK, "")
 	contains(t, "message", c.Message, "client.cert: not asked for; GET /v2/ answered 200 OK without it")
 	if rep.WillSend != "" {
 		t.Fatalf("will send %q to a server that asks for nothing", rep.WillSend)
 	}
+
+	rep = Probe(context.Background(), tg, LiveOptions{Timeout: 10 * time.Second, Roots: x509.NewCertPool(), AllowOpen: true})
+	if rep.Failed() || rep.Warnings != 0 {
+		t.Fatalf("--allow-open: want a pass without warnings:\n%s", dump(rep))
+	}
+	c = expect(t, rep, "client-cert-request", OK, "not-requested")
+	contains(t, "message", c.Message, "allowed by --allow-open")
+}
+
+// A front that asks for a certificate but lets a client without one
+// through (nginx's ssl_verify_client optional) fails with nginx's
+// directive in the fix; one whose registry behind is down answers 502,
+// which says so, not "rejected".
+func TestProbeOptionalClientAuthBehindNginx(t *testing.T) {
+	t.Parallel()
+	root := newCA(t, "certkit CA optional")
+	cfg := serverConfig(root.server(t, regName))
+	cfg.ClientAuth = tls.VerifyClientCertIfGiven
+	cfg.ClientCAs = root.pool()
+	var down atomic.Bool
+	addr := startTLS(t, cfg, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Server", "nginx/1.22.1")
+		if down.Load() {
+			w.WriteHeader(http.StatusBadGateway)
+			io.WriteString(w, "<html><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx/1.22.1</center></body></html>")
+			return
+		}
+		registryAnswer(w, r)
+	})
+	pair := Pair{Name: "client", Cert: root.issue(t, leafOpts{cn: "client"})}
+	tg := target(t, addr, regName, []*x509.Certificate{root.cert}, pair)
+	rep := probe(t, tg, 10*time.Second)
+	if !rep.Failed() {
+		t.Fatalf("passed:\n%s", dump(rep))
+	}
+	c := expect(t, rep, "no-client-cert", Error, "not-enforced")
+	contains(t, "fix", c.Fix, "nginx", "ssl_verify_client on;")
+	if strings.Contains(c.Fix, "clientcas") {
+		t.Errorf("fix names the registry's setting behind nginx: %s", c.Fix)
+	}
+	expect(t, rep, "pair:client", OK, "")
+
+	down.Store(true)
+	rep = probe(t, tg, 10*time.Second)
+	c = expect(t, rep, "pair:client", Error, "upstream-down")
+	contains(t, "message", c.Message, "nginx answered 502 Bad Gateway", "the registry behind it is down")
+	if strings.Contains(c.Message, "rejected") {
+		t.Errorf("a 502 reads as a rejection: %s", c.Message)
+	}
+	contains(t, "fix", c.Fix, "proxy_pass")
+	// nginx passed the request without a certificate on: not enforced
+	expect(t, rep, "no-client-cert", Error, "not-enforced")
 }
 
 // The old recipe's Apache CGI answers 403 to one certificate and 200 to

@@ -227,6 +227,17 @@ func missingFolder(opt Options, dir string) Check {
 		who := readers(opt.Target)
 		c.Message = fmt.Sprintf("none of %s exists: %s %s no extra CA for %s and %s it no client certificate", searchOrder(opt.Search), who, agree(opt.Target, "trust", "trusts"), reg, agree(opt.Target, "send", "sends"))
 	}
+	if opt.CertsDir != "" && registryFolder(opt.CertsDir) {
+		// skopeo's --cert-dir takes the registry folder; --certs-dir the
+		// root above it: install's fix would make a folder inside it
+		c.Kind = "certs-dir-is-folder"
+		c.Message = fmt.Sprintf("%s does not exist: --certs-dir %s is a registry folder itself, not a certs root", dir, opt.CertsDir)
+		c.Fix = fmt.Sprintf("give the certs root that holds it, e.g. certkit verify --host %s%s", hostArg(reg), targetFlags(opt.Target, filepath.Dir(opt.CertsDir)))
+		if filepath.Base(opt.CertsDir) != reg.String() {
+			c.Fix = fmt.Sprintf("move its files into a folder named %s in a certs root, and give that root with --certs-dir", reg)
+		}
+		return c
+	}
 	var whys, fixes []string
 	for _, m := range nearMisses(opt, dir) {
 		whys = append(whys, m.why)
@@ -285,6 +296,9 @@ func nearMisses(opt Options, dir string) []nearMiss {
 			case strings.EqualFold(name, want):
 				m.why = fmt.Sprintf("%s exists, differing only in case: Docker and podman look the folder up by the exact name in the image reference, so %s/IMAGE reads %s and never %s", path, want, wantPath, path)
 				m.fix = fmt.Sprintf("rename it: %s, or install the folder: %s", rename, inst)
+			case misspelled(name, want):
+				m.why = fmt.Sprintf("did you mean %s? %q exists, and Docker and podman look the folder up by its exact name", want, name)
+				m.fix = "rename it: " + rename
 			case perr != nil || other.Hostname() != reg.Hostname():
 				continue
 			case reg.Port == 443 && other.Port == 0:
@@ -327,3 +341,27 @@ func targetFlags(t install.Target, certsDir string) string {
 // hostArg is the registry as the value of --host in a suggested command,
 // quoted for the shell (an IPv6 registry's brackets are a glob).
 func hostArg(reg host.Registry) string { return shellquote.Quote(reg.String()) }
+
+// misspelled reports a folder name that install.SuggestRegistry reads as
+// want: spaces around it, '_' or '-' for the ':' before the port.
+func misspelled(name, want string) bool {
+	r, ok := install.SuggestRegistry(name)
+	return ok && r.String() == want
+}
+
+// registryFolder reports a folder that holds the files of a registry
+// folder (CA files, client pairs, hosts.toml) rather than registry
+// folders.
+func registryFolder(dir string) bool {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return false
+	}
+	for _, e := range entries {
+		n := e.Name()
+		if e.Type().IsRegular() && (strings.HasSuffix(n, install.CAExt) || strings.HasSuffix(n, install.CertExt) || strings.HasSuffix(n, install.KeyExt) || n == install.HostsFile) {
+			return true
+		}
+	}
+	return false
+}

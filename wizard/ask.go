@@ -209,6 +209,11 @@ func splitNames(s string) ([]string, error) {
 	if len(names) == 0 {
 		return nil, fmt.Errorf("give at least one name")
 	}
+	// the rule issue applies later (names differing only in case), here,
+	// at the question
+	if err := issue.CheckNames(names); err != nil {
+		return nil, err
+	}
 	return names, nil
 }
 

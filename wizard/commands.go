@@ -89,6 +89,10 @@ func (p *Plan) SetupCommand() string {
 	return strings.Join(args, " ")
 }
 
+// RootFlags are the --target and --certs-dir flags that name the plan's
+// certs roots in a command.
+func (p *Plan) RootFlags() string { return p.targetFlags() }
+
 func (p *Plan) targetFlags() string {
 	targets := make([]string, len(p.Targets))
 	for i, t := range p.Targets {

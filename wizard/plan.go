@@ -112,15 +112,8 @@ func (p *Plan) Validate() error {
 		return errs.Input("validity must be positive", "e.g. --validity 825d")
 	}
 	if p.client() {
-		seen := map[string]bool{}
-		for _, n := range p.Names {
-			if err := issue.ValidateName(n); err != nil {
-				return err
-			}
-			if seen[n] {
-				return errs.Input(fmt.Sprintf("client name %q is given twice", n), "")
-			}
-			seen[n] = true
+		if err := issue.CheckNames(p.Names); err != nil {
+			return err
 		}
 		if p.CertsDir != "" && len(p.Targets) > 1 {
 			return errs.Input("--certs-dir takes one --target (the layout to write)", "")
@@ -135,10 +128,18 @@ type Step struct {
 	Paths []string // files or folders it writes
 }
 
-// Preview lists what Run will write, without writing anything. It also
-// refuses, before any side effect, a plan that would replace existing
-// certificates without Force.
+// Preview lists what Run will write, without writing anything. A
+// certificate that exists and is valid is kept (a re-run does only what
+// is missing), and so is the registry's configuration; it refuses, before
+// any side effect, a plan that would replace another existing
+// certificate without Force.
 func (p *Plan) Preview(env install.RootEnv) ([]Step, error) {
+	steps, _, err := p.preview(env, time.Now())
+	return steps, err
+}
+
+// preview is Preview at now, with the certificates it keeps.
+func (p *Plan) preview(env install.RootEnv, now time.Time) ([]Step, []Kept, error) {
 	var steps []Step
 	caDir := home.CADir(p.Home)
 	caCert := filepath.Join(caDir, ca.CertFile)
@@ -151,30 +152,68 @@ func (p *Plan) Preview(env install.RootEnv) ([]Step, error) {
 	default:
 		steps = append(steps, Step{"reuse the CA", []string{caCert}})
 	}
+	var cur *x509.Certificate
+	if existingCA && !p.NewCA {
+		c, err := loadCACert(p.Home)
+		if err != nil {
+			return nil, nil, err
+		}
+		cur = c
+	}
 	dir := home.HostDir(p.Home, p.Registry.String())
 	var conflicts []string
-	issueStep := func(what string, files []string) {
-		for _, f := range files {
-			if exists(f) {
-				conflicts = append(conflicts, f)
+	var kept []Kept
+	// issueStep adds the step for certificates, keeping those that are
+	// there and valid unless Force; it returns the names still to issue.
+	issueStep := func(kind issue.Kind, what string, names []string, filesOf func(string) []string) []string {
+		var todo, keep []string
+		var files, keptFiles []string
+		for _, n := range names {
+			fs := filesOf(n)
+			ic := p.checkIssued(kind, n, fs, cur, now)
+			if ic.kept != nil && !p.Force {
+				kept = append(kept, *ic.kept)
+				keep = append(keep, n)
+				keptFiles = append(keptFiles, fs[0])
+				continue
 			}
+			if len(ic.exists) > 0 {
+				for _, f := range ic.exists {
+					why := ic.why
+					if why == "" {
+						why = "valid; --force issues it again"
+					}
+					conflicts = append(conflicts, fmt.Sprintf("%s (%s)", f, why))
+				}
+			}
+			todo = append(todo, n)
+			files = append(files, fs...)
 		}
-		steps = append(steps, Step{what, files})
+		if len(keep) > 0 {
+			steps = append(steps, Step{fmt.Sprintf("keep the %s certificate %s (it exists and is valid)", kind, strings.Join(keep, ", ")), keptFiles})
+		}
+		if len(todo) > 0 {
+			steps = append(steps, Step{what + strings.Join(todo, ", "), files})
+		}
+		return todo
 	}
 	if p.server() {
-		issueStep("issue the server certificate for "+p.Registry.String(), []string{
-			filepath.Join(dir, home.ServerCert), filepath.Join(dir, home.ServerKey), filepath.Join(dir, home.ServerChain)})
-		issueStep("write the registry's configuration (distribution config.yml, client certificates required)", []string{p.ConfigPath()})
+		issueStep(issue.Server, "issue the server certificate for "+p.Registry.String()+": ", []string{"server"}, func(string) []string {
+			return []string{filepath.Join(dir, home.ServerCert), filepath.Join(dir, home.ServerKey), filepath.Join(dir, home.ServerChain)}
+		})
+		if exists(p.ConfigPath()) && !p.Force {
+			steps = append(steps, Step{"keep the registry's configuration", []string{p.ConfigPath()}})
+		} else {
+			steps = append(steps, Step{"write the registry's configuration (distribution config.yml, client certificates required)", []string{p.ConfigPath()}})
+		}
 	}
 	if p.client() {
-		var files []string
-		for _, n := range p.Names {
-			files = append(files, filepath.Join(dir, n+home.CertExt), filepath.Join(dir, n+home.KeyExt))
-		}
-		issueStep("issue client certificates "+strings.Join(p.Names, ", "), files)
+		issueStep(issue.Client, "issue client certificates ", p.Names, func(n string) []string {
+			return []string{filepath.Join(dir, n+home.CertExt), filepath.Join(dir, n+home.KeyExt)}
+		})
 		roots, err := install.Roots(p.Targets, p.CertsDir, env)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for _, r := range roots {
 			steps = append(steps, Step{
@@ -184,14 +223,14 @@ func (p *Plan) Preview(env install.RootEnv) ([]Step, error) {
 		}
 	}
 	if len(conflicts) > 0 && !p.Force {
-		return steps, errs.WithHint(fmt.Errorf("%w: %s", errExisting, strings.Join(conflicts, ", ")),
+		return steps, kept, errs.WithHint(fmt.Errorf("%w: %s", errExisting, strings.Join(conflicts, ", ")),
 			"pass --force to issue them again (the old files are kept as .bak- backups)")
 	}
-	return steps, nil
+	return steps, kept, nil
 }
 
 // errExisting reports certificates that the plan would replace.
-var errExisting = errors.New("files setup would write exist already")
+var errExisting = errors.New("certificates setup would issue exist already and cannot be kept")
 
 // Outcome is what Run did.
 type Outcome struct {
@@ -200,7 +239,12 @@ type Outcome struct {
 	Server    *issue.Result
 	Clients   *issue.Result
 	Install   *install.Result
-	Config    string // the registry configuration written, for the server role
+	Config    string // the registry configuration, for the server role
+	// ConfigKept: Config was there and was left as it was.
+	ConfigKept bool
+	// Kept are the certificates that were there and valid, left as they
+	// were.
+	Kept []Kept
 }
 
 // Run executes the plan: the CA, the certificates, the install. If a step
@@ -210,8 +254,13 @@ func Run(p Plan, env install.RootEnv, now func() time.Time) (out *Outcome, err e
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	if _, err := p.Preview(env); err != nil {
+	_, kept, err := p.preview(env, timeNow(now))
+	if err != nil {
 		return nil, err
+	}
+	keep := map[string]bool{}
+	for _, k := range kept {
+		keep[string(k.Kind)+"/"+k.Name] = true
 	}
 	var undo undoLog
 	// Every folder this run may create, the home's missing parents too,
@@ -233,7 +282,7 @@ func Run(p Plan, env install.RootEnv, now func() time.Time) (out *Outcome, err e
 			undo.rollback()
 		}
 	}()
-	out = &Outcome{}
+	out = &Outcome{Kept: kept}
 	if p.NewCA || !exists(filepath.Join(home.CADir(p.Home), ca.CertFile)) {
 		res, err := ca.Create(ca.Options{Home: p.Home, KeyType: p.KeyType, Force: p.NewCA, Machine: machine(), Now: now})
 		if err != nil {
@@ -253,35 +302,48 @@ func Run(p Plan, env install.RootEnv, now func() time.Time) (out *Outcome, err e
 		Force: p.Force, CA: out.CA, Now: now,
 	}
 	if p.server() {
-		o := base
-		o.Kind = issue.Server
-		res, err := issue.Issue(o)
-		if err != nil {
-			return nil, err
+		if !keep[string(issue.Server)+"/server"] {
+			o := base
+			o.Kind = issue.Server
+			res, err := issue.Issue(o)
+			if err != nil {
+				return nil, err
+			}
+			undo.add(issuedPaths(res), res.Backups)
+			out.Server = res
 		}
-		undo.add(issuedPaths(res), res.Backups)
-		out.Server = res
-		cfg, err := templates.Render(templates.Registry, templates.Options{Home: p.Home, Registry: p.Registry})
-		if err != nil {
-			return nil, err
+		out.ConfigKept = exists(p.ConfigPath()) && !p.Force
+		if !out.ConfigKept {
+			cfg, err := templates.Render(templates.Registry, templates.Options{Home: p.Home, Registry: p.Registry})
+			if err != nil {
+				return nil, err
+			}
+			wres, err := atomicfile.WriteAll([]atomicfile.File{{Path: p.ConfigPath(), Data: cfg, Mode: 0o644}},
+				atomicfile.Options{Force: p.Force, Now: timeNow(now)})
+			if err != nil {
+				return nil, err
+			}
+			undo.add(wres.Written, wres.Backups)
 		}
-		wres, err := atomicfile.WriteAll([]atomicfile.File{{Path: p.ConfigPath(), Data: cfg, Mode: 0o644}},
-			atomicfile.Options{Force: p.Force, Now: timeNow(now)})
-		if err != nil {
-			return nil, err
-		}
-		undo.add(wres.Written, wres.Backups)
 		out.Config = p.ConfigPath()
 	}
 	if p.client() {
-		o := base
-		o.Kind, o.Names = issue.Client, p.Names
-		res, err := issue.Issue(o)
-		if err != nil {
-			return nil, err
+		var names []string
+		for _, n := range p.Names {
+			if !keep[string(issue.Client)+"/"+n] {
+				names = append(names, n)
+			}
 		}
-		undo.add(issuedPaths(res), res.Backups)
-		out.Clients = res
+		if len(names) > 0 {
+			o := base
+			o.Kind, o.Names = issue.Client, names
+			res, err := issue.Issue(o)
+			if err != nil {
+				return nil, err
+			}
+			undo.add(issuedPaths(res), res.Backups)
+			out.Clients = res
+		}
 		roots, err := install.Roots(p.Targets, p.CertsDir, env)
 		if err != nil {
 			return nil, err

@@ -2,6 +2,7 @@ package wizard
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -72,9 +73,44 @@ func TestRunMakesEverythingOnce(t *testing.T) {
 	if got != "reg.example.com:5000/.certkit-manifest.json reg.example.com:5000/a.cert reg.example.com:5000/a.key reg.example.com:5000/b.cert reg.example.com:5000/b.key reg.example.com:5000/ca.crt" {
 		t.Errorf("certs.d holds %s", got)
 	}
-	// The same plan again refuses to replace what exists, before writing.
-	if _, err := Run(p, testEnv, nil); !errors.Is(err, errExisting) || errs.HintOf(err) == "" {
-		t.Fatalf("second run: %v, want the existing-certificates refusal with a hint", err)
+	// The same plan again keeps what exists and is valid, and writes
+	// nothing: configuration management can run it every time.
+	before := snapshot(t, p.Home, p.CertsDir)
+	out, err = Run(p, testEnv, nil)
+	if err != nil {
+		t.Fatalf("second run: %v", err)
+	}
+	if out.Server != nil || out.Clients != nil || len(out.Kept) != 3 {
+		t.Errorf("second run issued %v %v, kept %v; want all 3 kept", out.Server, out.Clients, out.Kept)
+	}
+	if after := snapshot(t, p.Home, p.CertsDir); after != before {
+		t.Errorf("second run changed files:\nbefore %s\nafter  %s", before, after)
+	}
+	// One name more: only that one is issued and installed.
+	p.Names = append(p.Names, "c")
+	out, err = Run(p, testEnv, nil)
+	if err != nil {
+		t.Fatalf("run with a new name: %v", err)
+	}
+	if out.Clients == nil || len(out.Clients.Certs) != 1 || out.Clients.Certs[0].Name != "c" || len(out.Kept) != 3 {
+		t.Fatalf("run with a new name issued %+v, kept %v", out.Clients, out.Kept)
+	}
+	if _, err := os.Stat(filepath.Join(p.CertsDir, "reg.example.com:5000", "c.cert")); err != nil {
+		t.Errorf("c not installed: %v", err)
+	}
+	p.Names = p.Names[:len(p.Names)-1]
+	// A certificate that is there but not valid (another CA's) is not
+	// replaced without Force, before anything is written.
+	other := t.TempDir()
+	if _, err := Run(Plan{Home: other, Registry: p.Registry, Role: Client, Names: []string{"a"}, CertsDir: filepath.Join(other, "certs.d")}.withDefaults(), testEnv, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, ext := range []string{".cert", ".key"} {
+		data, _ := os.ReadFile(filepath.Join(other, "hosts", "reg.example.com:5000", "a"+ext))
+		os.WriteFile(filepath.Join(p.Home, "hosts", "reg.example.com:5000", "a"+ext), data, 0o600)
+	}
+	if _, err := Run(p, testEnv, nil); !errors.Is(err, errExisting) || errs.HintOf(err) == "" || !strings.Contains(err.Error(), "does not verify against the CA") {
+		t.Fatalf("run over another CA's pair: %v, want the existing-certificates refusal with a hint", err)
 	}
 	// With Force it issues again, keeping backups, and reuses the CA.
 	caBefore, _ := os.ReadFile(filepath.Join(p.Home, "ca", "ca.crt"))
@@ -216,4 +252,26 @@ func TestDetect(t *testing.T) {
 			t.Errorf("Detect = %v, want %v", got, want)
 		}
 	}
+}
+
+func (p Plan) withDefaults() Plan { p.Defaults(); return p }
+
+// snapshot lists the files under dirs with their sizes and times.
+func snapshot(t *testing.T, dirs ...string) string {
+	t.Helper()
+	var b strings.Builder
+	for _, d := range dirs {
+		filepath.WalkDir(d, func(path string, e fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			fi, err := e.Info()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(&b, "%s %d %d\n", path, fi.Size(), fi.ModTime().UnixNano())
+			return nil
+		})
+	}
+	return b.String()
 }

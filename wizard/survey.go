@@ -3,6 +3,7 @@ package wizard
 import (
 	"errors"
 	"io"
+	"strings"
 
 	"github.com/AlecAivazis/survey/v2"
 	"github.com/AlecAivazis/survey/v2/core"
@@ -39,18 +40,53 @@ func (s *SurveyPrompter) ask(p survey.Prompt, resp any, opts ...survey.AskOpt) e
 	return err
 }
 
-// Input implements Prompter.
+// Input implements Prompter. An answer that starts with survey's help
+// key, "?", followed by text is the text: the user asked for help, then
+// answered. Once an answer is valid, the error lines the invalid ones left
+// are erased.
 func (s *SurveyPrompter) Input(msg, help, def string, validate func(string) error) (string, error) {
 	var ans string
 	var opts []survey.AskOpt
+	in := &cleanInput{Input: &survey.Input{Message: msg, Help: help, Default: def}}
 	if validate != nil {
 		opts = append(opts, survey.WithValidator(func(v any) error {
 			str, _ := v.(string)
-			return validate(str)
+			err := validate(dropHelpKey(str))
+			in.errored = in.errored || err != nil
+			return err
 		}))
 	}
-	err := s.ask(&survey.Input{Message: msg, Help: help, Default: def}, &ans, opts...)
-	return ans, err
+	err := s.ask(in, &ans, opts...)
+	return dropHelpKey(ans), err
+}
+
+// dropHelpKey drops a leading "?" from an answer that has more: no
+// answer certkit asks for starts with one.
+func dropHelpKey(s string) string {
+	if rest, ok := strings.CutPrefix(s, "?"); ok && strings.TrimSpace(rest) != "" {
+		return strings.TrimSpace(rest)
+	}
+	return s
+}
+
+// cleanInput is survey's Input, whose final line takes the place of the
+// error lines invalid answers left: survey's Renderer.Error erases the
+// errors it drew and the question before it draws a new error, which
+// fails on a nil one before it draws anything.
+type cleanInput struct {
+	*survey.Input
+	errored bool
+}
+
+// Cleanup erases the errors, then draws the answer as survey does.
+func (c *cleanInput) Cleanup(config *survey.PromptConfig, val any) error {
+	if c.errored {
+		_ = c.Input.Error(config, nil) // erases, then fails on the nil error
+	}
+	if str, ok := val.(string); ok {
+		val = dropHelpKey(str)
+	}
+	return c.Input.Cleanup(config, val)
 }
 
 // Confirm implements Prompter.
