@@ -161,8 +161,8 @@ func readHome(homeDir string, regs []host.Registry, now time.Time) ([]host.Regis
 				if !e.IsDir() {
 					continue
 				}
-				pairs, err := r.ReadDir(filepath.Join("hosts", e.Name()))
-				if err != nil || len(home.PairNames(pairs)) == 0 {
+				pairs, err := r.Names(filepath.Join("hosts", e.Name()))
+				if err != nil || len(home.PairNamesOf(pairs)) == 0 {
 					continue
 				}
 				reg, err := host.Parse(e.Name())

@@ -72,12 +72,12 @@ func loadMaterial(r *safefs.Root, reg host.Registry, now time.Time) (*material, 
 	m := &material{caPEM: ca.EncodeCert(caCert), caCert: caCert}
 
 	folder := reg.String()
-	var names []string
-	entries, err := r.ReadDir(filepath.Join("hosts", folder))
+	// Names only: each file is checked when it is opened.
+	files, err := r.Names(filepath.Join("hosts", folder))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
-	names = home.PairNames(entries)
+	names := home.PairNamesOf(files)
 	if len(names) == 0 {
 		return nil, &MaterialError{home.HostDir(homeDir, folder), "no client certificate was issued for " + folder,
 			"issue one first: certkit issue client --host " + shellquote.Quote(folder)}

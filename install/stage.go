@@ -61,8 +61,9 @@ func prepareInstall(b *batch, c *change, opt Options) error {
 }
 
 // stage writes the new content of the registry folder into the empty
-// folder tmp, flushed to disk: certkit's files, and links to (or copies
-// of) the files that stay. done is called after each file.
+// folder tmp: certkit's files, and links to (or copies of) the files that
+// stay. done is called after each file. The run flushes every staged
+// folder at once before the first swap (batch.flush).
 func (fr *FolderResult) stage(tmp string, done func(name string)) error {
 	for _, f := range fr.Files {
 		dst := filepath.Join(tmp, f.Name)
@@ -80,7 +81,7 @@ func (fr *FolderResult) stage(tmp string, done func(name string)) error {
 		}
 		done(f.Name)
 	}
-	return syncDir(tmp)
+	return nil
 }
 
 // checkNew reads the new content of the registry folder, staged in tmp,
@@ -254,8 +255,8 @@ func mkdirAll(dir string, mode fs.FileMode) ([]string, error) {
 	return made, nil
 }
 
-// writeNew writes a new file, flushed to disk, with its final mode and
-// owner.
+// writeNew writes a new file with its final mode; the run flushes it with
+// the rest of its folder (batch.flush).
 func writeNew(path string, data []byte, mode fs.FileMode) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
 	if err != nil {
@@ -266,9 +267,6 @@ func writeNew(path string, data []byte, mode fs.FileMode) error {
 		return err
 	}
 	if _, err := f.Write(data); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
 		return err
 	}
 	return f.Close()
@@ -306,9 +304,6 @@ func linkOrCopy(src, dst string) error {
 		return err
 	}
 	if _, err := io.Copy(out, in); err != nil {
-		return err
-	}
-	if err := out.Sync(); err != nil {
 		return err
 	}
 	if err := out.Close(); err != nil {

@@ -307,9 +307,6 @@ func prepareUninstall(b *batch, c *change, opt UninstallOptions) error {
 		}
 		b.step(fr.Dir, "file:"+f.Name)
 	}
-	if err := syncDir(tmp); err != nil {
-		return err
-	}
 	b.step(fr.Dir, "temp-written")
 	// Taking certkit's files away must not break what stays (a hosts.toml
 	// of the user's that names them, say).

@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 )
 
+// SyncFSWhole: SyncFS flushes path only.
+const SyncFSWhole = false
+
 // SyncFS flushes every file and folder below path. Systems other than Linux
 // have no syncfs, so this is the slower, file-by-file best effort.
 func SyncFS(path string) error {

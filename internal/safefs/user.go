@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 )
 
@@ -81,6 +82,19 @@ func Controller(path string) (*User, error) {
 	return u, err
 }
 
+// controls caches control's answers for folders, for this process: who
+// controls a path does not change under it in a way that matters (a user
+// who controls a folder can change what lies below it, which root then
+// reaches with that user's rights anyway; a folder root controls, no user
+// can take), and reading a thousand files of one folder must not walk its
+// path a thousand times.
+var controls sync.Map // path -> controlAnswer
+
+type controlAnswer struct {
+	u             *User
+	boundary, rel string
+}
+
 // control is Controller, and also says where the user's control begins:
 // boundary is the user's folder (its name is root's to change), or a link
 // or folder of the user's in a folder anyone may write to; rel is the path
@@ -93,6 +107,23 @@ func control(path string) (u *User, boundary, rel string, err error) {
 	if err != nil {
 		return nil, "", "", err
 	}
+	if a, ok := controls.Load(abs); ok {
+		a := a.(controlAnswer)
+		return a.u, a.boundary, a.rel, nil
+	}
+	u, boundary, rel, err = walkControl(abs)
+	if err == nil {
+		if fi, serr := os.Stat(abs); serr == nil && fi.IsDir() {
+			// Only folders that exist: what is missing, root makes as
+			// itself, and a later answer may differ once it is made.
+			controls.Store(abs, controlAnswer{u, boundary, rel})
+		}
+	}
+	return u, boundary, rel, err
+}
+
+// walkControl is control, without the cache.
+func walkControl(abs string) (u *User, boundary, rel string, err error) {
 	rest := splitPath(abs)
 	cur := "/"
 	links := 0
