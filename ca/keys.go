@@ -214,8 +214,10 @@ func EncodeCert(c *x509.Certificate) []byte {
 
 // Fingerprint is the SHA-256 fingerprint of a certificate, as openssl
 // prints it (upper-case hex pairs joined by colons).
-func Fingerprint(c *x509.Certificate) string {
-	sum := sha256.Sum256(c.Raw)
+func Fingerprint(c *x509.Certificate) string { return FingerprintSum(sha256.Sum256(c.Raw)) }
+
+// FingerprintSum writes a SHA-256 sum as Fingerprint does.
+func FingerprintSum(sum [32]byte) string {
 	var b bytes.Buffer
 	for i, x := range sum {
 		if i > 0 {

@@ -14,7 +14,6 @@
 package issue
 
 import (
-	"encoding/hex"
 	"fmt"
 	"path/filepath"
 	"runtime"
@@ -297,34 +296,51 @@ func Issue(opt Options) (*Result, error) {
 	var files []atomicfile.File
 	for i, l := range leaves {
 		cert := &res.Certs[i]
-		cert.SHA256 = fingerprint(l.sha256)
-		files = append(files,
-			atomicfile.File{Path: cert.KeyPath, Data: l.keyPEM, Mode: 0o600},
-			atomicfile.File{Path: cert.CertPath, Data: l.certPEM, Mode: 0o644})
-		if cert.ChainPath != "" {
-			chain := append(append([]byte{}, l.certPEM...), ca.EncodeCert(c.Cert)...)
-			files = append(files, atomicfile.File{Path: cert.ChainPath, Data: chain, Mode: 0o644})
-		}
+		cert.SHA256 = ca.FingerprintSum(l.sha256)
+		files = append(files, leafFiles(l, c, cert.KeyPath, cert.CertPath, cert.ChainPath)...)
 	}
-	// One fsync per file costs about 0.7 ms on a disk, so a thousand
-	// clients would spend well over a second flushing 2000 small files one
-	// by one. A batch is written with NoSync (each file still goes to a
-	// temporary name and is renamed, so no reader sees half a file, and
-	// WriteAll still makes the whole set all or nothing), then flushed once
-	// with syncfs. A single certificate keeps the per-file fsync, which is
-	// cheaper than flushing a whole file system.
-	batch := len(leaves) > 1
-	w, err := atomicfile.WriteAll(files, atomicfile.Options{Force: opt.Force, Now: t, DirMode: 0o700, NoSync: batch})
+	if res.Backups, err = writeLeaves(files, len(leaves), opt.Force, t, dir); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// leafFiles are the files of one signed leaf: its key (none when keyPath
+// is empty: a key kept), its certificate, and for a server the chain
+// (leaf, then CA) a registry's tls.certificate wants.
+func leafFiles(l *leaf, c *ca.CA, keyPath, certPath, chainPath string) []atomicfile.File {
+	var files []atomicfile.File
+	if keyPath != "" {
+		files = append(files, atomicfile.File{Path: keyPath, Data: l.keyPEM, Mode: 0o600})
+	}
+	files = append(files, atomicfile.File{Path: certPath, Data: l.certPEM, Mode: 0o644})
+	if chainPath != "" {
+		chain := append(append([]byte{}, l.certPEM...), ca.EncodeCert(c.Cert)...)
+		files = append(files, atomicfile.File{Path: chainPath, Data: chain, Mode: 0o644})
+	}
+	return files
+}
+
+// writeLeaves writes the files of n leaves, all or none, and returns the
+// backups of the files replaced (force). One fsync per file costs about
+// 0.7 ms on a disk, so a thousand clients would spend well over a second
+// flushing 2000 small files one by one. A batch is written with NoSync
+// (each file still goes to a temporary name and is renamed, so no reader
+// sees half a file, and WriteAll still makes the whole set all or
+// nothing), then flushed once with syncfs. A single certificate keeps the
+// per-file fsync, which is cheaper than flushing a whole file system.
+func writeLeaves(files []atomicfile.File, n int, force bool, t time.Time, dir string) ([]string, error) {
+	batch := n > 1
+	w, err := atomicfile.WriteAll(files, atomicfile.Options{Force: force, Now: t, DirMode: 0o700, NoSync: batch})
 	if err != nil {
 		return nil, err
 	}
-	res.Backups = w.Backups
 	if batch {
 		if err := atomicfile.SyncFS(dir); err != nil {
 			return nil, fmt.Errorf("the certificates are in %s, but flushing them to disk failed: %w", dir, err)
 		}
 	}
-	return res, nil
+	return w.Backups, nil
 }
 
 // issueAll makes every certificate, using up to workers goroutines (all
@@ -379,16 +395,4 @@ func checkSubject(flag, v string) error {
 		return errs.Input(flag+" has leading or trailing spaces", "remove them")
 	}
 	return nil
-}
-
-func fingerprint(sum [32]byte) string {
-	h := strings.ToUpper(hex.EncodeToString(sum[:]))
-	var b strings.Builder
-	for i := 0; i < len(h); i += 2 {
-		if i > 0 {
-			b.WriteByte(':')
-		}
-		b.WriteString(h[i : i+2])
-	}
-	return b.String()
 }

@@ -132,26 +132,15 @@ func Renew(opt RenewOptions) (*RenewResult, error) {
 	var files []atomicfile.File
 	for i, l := range leaves {
 		rn := &res.Certs[i]
-		rn.SHA256 = fingerprint(l.sha256)
-		if rn.NewKey {
-			files = append(files, atomicfile.File{Path: rn.KeyPath, Data: l.keyPEM, Mode: 0o600})
+		rn.SHA256 = ca.FingerprintSum(l.sha256)
+		keyPath := rn.KeyPath
+		if !rn.NewKey {
+			keyPath = "" // the key stays as it is
 		}
-		files = append(files, atomicfile.File{Path: rn.CertPath, Data: l.certPEM, Mode: 0o644})
-		if rn.ChainPath != "" {
-			chain := append(append([]byte{}, l.certPEM...), ca.EncodeCert(c.Cert)...)
-			files = append(files, atomicfile.File{Path: rn.ChainPath, Data: chain, Mode: 0o644})
-		}
+		files = append(files, leafFiles(l, c, keyPath, rn.CertPath, rn.ChainPath)...)
 	}
-	batch := len(leaves) > 1
-	w, err := atomicfile.WriteAll(files, atomicfile.Options{Force: true, Now: t, DirMode: 0o700, NoSync: batch})
-	if err != nil {
+	if res.Backups, err = writeLeaves(files, len(leaves), true, t, opt.Home); err != nil {
 		return nil, err
-	}
-	res.Backups = w.Backups
-	if batch {
-		if err := atomicfile.SyncFS(opt.Home); err != nil {
-			return nil, fmt.Errorf("the renewed certificates are in %s, but flushing them to disk failed: %w", opt.Home, err)
-		}
 	}
 	return res, nil
 }

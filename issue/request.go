@@ -153,5 +153,5 @@ func KeyFingerprint(pub crypto.PublicKey) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("reading the public key: %v", err)
 	}
-	return fingerprint(sha256.Sum256(der)), nil
+	return ca.FingerprintSum(sha256.Sum256(der)), nil
 }

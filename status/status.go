@@ -5,7 +5,6 @@
 package status
 
 import (
-	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
 	"errors"
@@ -487,26 +486,12 @@ func parseCert(data []byte, path string, c Cert) (Cert, error) {
 	c.cert, c.der = x, x.Raw
 	c.KeyType = string(ca.KeyTypeOf(x.PublicKey))
 	c.Serial = serialHex(x.SerialNumber)
-	sum := sha256.Sum256(x.Raw)
-	c.SHA256 = Fingerprint(sum)
+	c.SHA256 = ca.Fingerprint(x)
 	c.Subject, c.Issuer = x.Subject.String(), x.Issuer.String()
 	c.NotBefore, c.NotAfter = x.NotBefore.UTC(), x.NotAfter.UTC()
 	return c, nil
 }
 
 func serialHex(n *big.Int) string { return hex.EncodeToString(n.Bytes()) }
-
-// Fingerprint writes a SHA-256 as openssl prints it: AA:BB:….
-func Fingerprint(sum [32]byte) string {
-	h := strings.ToUpper(hex.EncodeToString(sum[:]))
-	var b strings.Builder
-	for i := 0; i < len(h); i += 2 {
-		if i > 0 {
-			b.WriteByte(':')
-		}
-		b.WriteString(h[i : i+2])
-	}
-	return b.String()
-}
 
 func bytesEqual(a, b []byte) bool { return string(a) == string(b) }

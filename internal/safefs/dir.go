@@ -164,22 +164,33 @@ func (r *Root) ReadFile(name string, max int64) ([]byte, error) {
 
 // ReadDir lists the folder name of r, sorted by name.
 func (r *Root) ReadDir(name string) ([]fs.DirEntry, error) {
+	f, err := r.openDir(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return f.ReadDir(-1)
+}
+
+// openDir opens the folder name of r to list it, and checks what it
+// opened: a folder, in a folder a user controls that user's or root's.
+func (r *Root) openDir(name string) (*os.File, error) {
 	f, err := r.Root.Open(name)
 	if err != nil {
 		return nil, renamePathErr(err, r.Join(name))
 	}
-	defer f.Close()
 	fi, err := f.Stat()
+	if err == nil && !fi.IsDir() {
+		err = &fs.PathError{Op: "readdir", Path: r.Join(name), Err: syscall.ENOTDIR}
+	}
+	if err == nil {
+		err = r.checkOwner(fi, r.Join(name), "folder")
+	}
 	if err != nil {
+		f.Close()
 		return nil, err
 	}
-	if !fi.IsDir() {
-		return nil, &fs.PathError{Op: "readdir", Path: r.Join(name), Err: syscall.ENOTDIR}
-	}
-	if err := r.checkOwner(fi, r.Join(name), "folder"); err != nil {
-		return nil, err
-	}
-	return f.ReadDir(-1)
+	return f, nil
 }
 
 // Sync flushes the folder name of r.
@@ -303,21 +314,11 @@ func Rename(old, new string) error {
 // Names lists the names in the folder name of r, sorted, without a stat of
 // each (what each is, ReadFile checks when it opens it).
 func (r *Root) Names(name string) ([]string, error) {
-	f, err := r.Root.Open(name)
+	f, err := r.openDir(name)
 	if err != nil {
-		return nil, renamePathErr(err, r.Join(name))
+		return nil, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !fi.IsDir() {
-		return nil, &fs.PathError{Op: "readdir", Path: r.Join(name), Err: syscall.ENOTDIR}
-	}
-	if err := r.checkOwner(fi, r.Join(name), "folder"); err != nil {
-		return nil, err
-	}
 	names, err := f.Readdirnames(-1)
 	sort.Strings(names)
 	return names, err
