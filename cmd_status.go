@@ -17,6 +17,7 @@ import (
 	"github.com/certkit/certkit/install"
 	"github.com/certkit/certkit/internal/atomicfile"
 	"github.com/certkit/certkit/internal/errs"
+	"github.com/certkit/certkit/internal/shellquote"
 	"github.com/certkit/certkit/status"
 )
 
@@ -147,7 +148,11 @@ func statusExit(rep *status.Report, c *cli.Context) error {
 	if len(rep.Problems) > 0 {
 		what += " (" + strings.Join(rep.Problems, "; ") + ")"
 	}
-	hint := "renew them, and install the renewed pairs where the old ones are: certkit renew --install" + runRootFlags(c)
+	within := ""
+	if w := c.String("within"); w != "" {
+		within = " --within " + shellquote.Quote(w)
+	}
+	hint := "renew them, and install the renewed pairs where the old ones are: certkit renew --install" + within + runRootFlags(c)
 	if rep.CADue {
 		hint = "the CA itself expires inside its window: a new CA is due (make one and issue again from it); " + hint
 	}

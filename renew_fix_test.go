@@ -67,3 +67,72 @@ func expiryFix(t *testing.T, certs string) string {
 	}
 	return ""
 }
+
+// TestDay2HintsWork runs, exactly as printed, status's hint for
+// certificates inside the window and renew's Next line for pairs renewed
+// without --install; after each, certs.d holds the home's renewed pair.
+func TestDay2HintsWork(t *testing.T) {
+	h := filepath.Join(t.TempDir(), "home")
+	t.Setenv("CERTKIT_HOME", h)
+	certs := filepath.Join(t.TempDir(), "certs.d")
+	for _, args := range [][]string{
+		{"init-ca"},
+		{"issue", "client", "--host", "reg.example.com:5000", "--name", "soon", "--validity", "2d"},
+		{"issue", "client", "--host", "reg.example.com:5000", "--name", "later"},
+		{"install", "--host", "reg.example.com:5000", "--certs-dir", certs},
+	} {
+		if code, stderr := ck(t, args...); code != 0 {
+			t.Fatalf("%v: %s", args, stderr)
+		}
+	}
+	installed := func(name string) []byte { return readFile(t, filepath.Join(certs, "reg.example.com:5000", name+".cert")) }
+	home := func(name string) []byte { return readFile(t, filepath.Join(h, "hosts", "reg.example.com:5000", name+".cert")) }
+
+	code, stderr := ck(t, "status", "--certs-dir", certs, "--within", "3d")
+	if code != 1 {
+		t.Fatalf("status exits %d, want 1:\n%s", code, stderr)
+	}
+	old := installed("soon")
+	runPrinted(t, stderr, "certkit: hint: ", "")
+	if bytes.Equal(installed("soon"), old) || !bytes.Equal(installed("soon"), home("soon")) {
+		t.Error("after status's hint, certs.d does not hold the home's renewed pair")
+	}
+
+	code, stderr = ck(t, "renew", "--all", "--name", "later", "--certs-dir", certs)
+	if code != 0 {
+		t.Fatal(stderr)
+	}
+	runPrinted(t, stderr, "Next: install the renewed pairs: ", " (or renew with --install)")
+	if !bytes.Equal(installed("later"), home("later")) {
+		t.Error("after renew's Next line, certs.d does not hold the home's renewed pair")
+	}
+}
+
+// runPrinted finds the line of out that starts with prefix, takes the
+// certkit command in it (after the last ": certkit " or the prefix, up to
+// suffix), and runs it.
+func runPrinted(t *testing.T, out, prefix, suffix string) {
+	t.Helper()
+	for _, line := range strings.Split(out, "\n") {
+		rest, ok := strings.CutPrefix(line, prefix)
+		if !ok {
+			continue
+		}
+		if i := strings.LastIndex(rest, ": certkit "); i >= 0 {
+			rest = rest[i+2:]
+		}
+		cmd := rest
+		if suffix != "" {
+			cmd, _, _ = strings.Cut(rest, suffix)
+		}
+		words := shellWords(cmd)
+		if len(words) == 0 || words[0] != "certkit" {
+			t.Fatalf("no certkit command in %q", line)
+		}
+		if code, stderr := ck(t, words[1:]...); code != 0 {
+			t.Fatalf("the printed %q fails (%d):\n%s", cmd, code, stderr)
+		}
+		return
+	}
+	t.Fatalf("no line starting %q in:\n%s", prefix, out)
+}
