@@ -85,8 +85,12 @@ func TestDay2HintsWork(t *testing.T) {
 			t.Fatalf("%v: %s", args, stderr)
 		}
 	}
-	installed := func(name string) []byte { return readFile(t, filepath.Join(certs, "reg.example.com:5000", name+".cert")) }
-	home := func(name string) []byte { return readFile(t, filepath.Join(h, "hosts", "reg.example.com:5000", name+".cert")) }
+	installed := func(name string) []byte {
+		return readFile(t, filepath.Join(certs, "reg.example.com:5000", name+".cert"))
+	}
+	home := func(name string) []byte {
+		return readFile(t, filepath.Join(h, "hosts", "reg.example.com:5000", name+".cert"))
+	}
 
 	code, stderr := ck(t, "status", "--certs-dir", certs, "--within", "3d")
 	if code != 1 {
