@@ -97,6 +97,8 @@ func templateCommand(e *env) *cli.Command {
 		names = append(names, string(k.kind))
 		subs = append(subs, templateKindCommand(e, k))
 	}
+	names = append(names, string(templates.Multirootca))
+	subs = append(subs, templateMultirootcaCommand(e))
 	return &cli.Command{
 		Name:      "template",
 		Usage:     "print the server-side configuration for a registry: " + strings.Join(names, ", "),

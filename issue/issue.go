@@ -15,6 +15,7 @@ package issue
 
 import (
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"runtime"
@@ -263,8 +264,13 @@ func Issue(opt Options) (*Result, error) {
 	}
 
 	c := opt.CA
+	var remote *ca.Remote
 	if c == nil {
-		if c, err = ca.Load(opt.Home); err != nil {
+		if remote, err = ca.LoadRemote(opt.Home); err == nil {
+			c = remote.CA
+		} else if !errors.Is(err, ca.ErrNotRemote) {
+			return nil, err
+		} else if c, err = ca.Load(opt.Home); err != nil {
 			return nil, err
 		}
 	}
@@ -285,11 +291,20 @@ func Issue(opt Options) (*Result, error) {
 		reqs[i].notBefore, reqs[i].notAfter = notBefore, notAfter
 	}
 
-	ls, err := newLeafSigner(c)
+	var ls leafIssuer
+	workers := opt.Workers
+	if remote != nil {
+		if workers <= 0 {
+			workers = DefaultRemoteWorkers
+		}
+		ls, err = newRemoteIssuer(remote, min(workers, len(reqs)))
+	} else {
+		ls, err = newLeafSigner(c)
+	}
 	if err != nil {
 		return nil, err
 	}
-	leaves, err := issueAll(ls, reqs, opt.Workers)
+	leaves, err := issueAll(ls, reqs, workers)
 	if err != nil {
 		return nil, err
 	}
@@ -327,9 +342,16 @@ func Issue(opt Options) (*Result, error) {
 	return res, nil
 }
 
+// leafIssuer makes one leaf: leafSigner with the home's CA key, or
+// remoteIssuer through the home's remote signer. Both are safe for
+// concurrent use.
+type leafIssuer interface {
+	issue(leafRequest) (*leaf, error)
+}
+
 // issueAll makes every certificate, using up to workers goroutines (all
 // cores by default) and one shared signer. It stops at the first error.
-func issueAll(ls *leafSigner, reqs []leafRequest, workers int) ([]*leaf, error) {
+func issueAll(ls leafIssuer, reqs []leafRequest, workers int) ([]*leaf, error) {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
