@@ -285,9 +285,9 @@ func testRemoteRefusals(t *testing.T, sig remoteSigner, goodHome string) {
 		noFiles(t, filepath.Join(h, "hosts"))
 	})
 	for _, tc := range []struct {
-		name   string
+		name    string
 		rewrite func(req map[string]any)
-		words  []string
+		words   []string
 	}{
 		{"another-key", func(req map[string]any) { req["certificate_request"] = otherCSR(t, "laptop") }, []string{"does not match the request", "does not carry the new key"}},
 		{"another-name", func(req map[string]any) { req["certificate_request"] = otherCSR(t, "mallory") }, []string{"does not match the request", "common name"}},
