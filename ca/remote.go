@@ -194,6 +194,12 @@ func InitRemote(opt RemoteOptions) (*Remote, []string, error) {
 		return nil, nil, err
 	}
 	dir := home.CADir(opt.Home)
+	if atomicfile.Exists(filepath.Join(dir, KeyFile)) {
+		// --force would replace the certificate and leave the key: a
+		// remote home holds none.
+		return nil, nil, errs.Input("this home holds a CA key in "+dir+"; a home with a remote signer holds none",
+			"nothing was changed; record the signer in another home (--home or CERTKIT_HOME)")
+	}
 	if !opt.Force {
 		if err := refuseExisting(dir); err != nil {
 			return nil, nil, err
