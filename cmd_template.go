@@ -97,7 +97,8 @@ func templateCommand(e *env) *cli.Command {
 		names = append(names, string(k.kind))
 		subs = append(subs, templateKindCommand(e, k))
 	}
-	names = append(names, string(templates.Multirootca))
+	// The signer's template is for the CA machine, not a registry: it
+	// writes a folder of files, so it stays out of the registry list.
 	subs = append(subs, templateMultirootcaCommand(e))
 	return &cli.Command{
 		Name:      "template",
