@@ -15,14 +15,19 @@ func initCACommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:      "init-ca",
 		Usage:     "create the private CA that signs registry certificates",
-		UsageText: "certkit init-ca [--cn NAME] [--org ORG] [--key-type TYPE] [--validity 10y] [--force] [--json]\ncertkit init-ca --import-cert ca.crt --import-key ca.key",
+		UsageText: "certkit init-ca [--cn NAME] [--org ORG] [--key-type TYPE] [--validity 10y] [--force] [--json]\ncertkit init-ca --import-cert ca.crt --import-key ca.key\ncertkit init-ca --remote https://HOST[:PORT] --auth-key-file FILE --ca-fingerprint SHA256 [--label L]",
 		Description: `Creates ca.crt (0644) and ca.key (0600) in <home>/ca (0700), in pure Go.
 
 Examples:
   certkit init-ca
   certkit init-ca --key-type rsa-4096 --validity 5y --cn "ACME registry CA"
-  certkit init-ca --import-cert old/ca.crt --import-key old/ca.key`,
-		Flags: []cli.Flag{
+  certkit init-ca --import-cert old/ca.crt --import-key old/ca.key
+  certkit init-ca --remote https://ca.internal:8888 --auth-key-file auth.key --ca-fingerprint AB:CD:…
+
+With --remote (on a client machine) the home keeps no CA key: it fetches the CA
+certificate from a multirootca signer (certkit template multirootca on the CA machine),
+checks it against --ca-fingerprint, and certkit issue then sends requests to the signer.`,
+		Flags: append([]cli.Flag{
 			homeFlag(),
 			&cli.StringFlag{Name: "cn", Usage: "CA common name (default: certkit CA <machine> <random tag>, unique per CA)"},
 			&cli.StringFlag{Name: "org", Usage: "CA organization", Value: "certkit"},
@@ -32,7 +37,7 @@ Examples:
 			&cli.StringFlag{Name: "import-key", Usage: "the private key of --import-cert (PEM, not encrypted)"},
 			forceFlag("an existing CA"),
 			jsonFlag(),
-		},
+		}, remoteFlags()...),
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
 				return usageError{errs.Input("init-ca takes no arguments, got "+c.Args().First(), "")}
@@ -40,6 +45,9 @@ Examples:
 			h, err := e.home(c)
 			if err != nil {
 				return err
+			}
+			if c.IsSet("remote") {
+				return initRemote(e, c, h)
 			}
 			if c.IsSet("import-cert") || c.IsSet("import-key") {
 				return importCA(e, c, h)

@@ -97,6 +97,9 @@ func templateCommand(e *env) *cli.Command {
 		names = append(names, string(k.kind))
 		subs = append(subs, templateKindCommand(e, k))
 	}
+	// The signer's template is for the CA machine, not a registry: it
+	// writes a folder of files, so it stays out of the registry list.
+	subs = append(subs, templateMultirootcaCommand(e))
 	return &cli.Command{
 		Name:      "template",
 		Usage:     "print the server-side configuration for a registry: " + strings.Join(names, ", "),

@@ -263,6 +263,9 @@ func Load(homeDir string) (*CA, error) {
 	if errors.Is(err, fs.ErrNotExist) && certPEM == nil {
 		return nil, &NotFoundError{Dir: dir}
 	}
+	if errors.Is(err, fs.ErrNotExist) && atomicfile.Exists(filepath.Join(dir, SignerFile)) {
+		return nil, &RemoteHomeError{Dir: homeDir}
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@
 package issue
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"runtime"
@@ -261,9 +262,9 @@ func Issue(opt Options) (*Result, error) {
 		}
 	}
 
-	c := opt.CA
+	c, remote := opt.CA, (*ca.Remote)(nil)
 	if c == nil {
-		if c, err = ca.Load(opt.Home); err != nil {
+		if c, remote, err = loadCA(opt.Home); err != nil {
 			return nil, err
 		}
 	}
@@ -284,11 +285,11 @@ func Issue(opt Options) (*Result, error) {
 		reqs[i].notBefore, reqs[i].notAfter = notBefore, notAfter
 	}
 
-	ls, err := newLeafSigner(c)
+	ls, workers, err := newIssuer(c, remote, opt.Workers, len(reqs))
 	if err != nil {
 		return nil, err
 	}
-	leaves, err := issueAll(ls, reqs, opt.Workers)
+	leaves, err := issueAll(ls, reqs, workers)
 	if err != nil {
 		return nil, err
 	}
@@ -343,9 +344,43 @@ func writeLeaves(files []atomicfile.File, n int, force bool, t time.Time, dir st
 	return w.Backups, nil
 }
 
+// loadCA loads the home's CA: its key, or the remote signer that holds it
+// (remote is nil for a home with the key).
+func loadCA(home string) (c *ca.CA, remote *ca.Remote, err error) {
+	if remote, err = ca.LoadRemote(home); err == nil {
+		return remote.CA, remote, nil
+	} else if !errors.Is(err, ca.ErrNotRemote) {
+		return nil, nil, err
+	}
+	c, err = ca.Load(home)
+	return c, nil, err
+}
+
+// newIssuer is what signs n leaves: the remote signer (with a bounded
+// number of requests in flight), or the CA key; and how many workers
+// issueAll runs.
+func newIssuer(c *ca.CA, remote *ca.Remote, workers, n int) (leafIssuer, int, error) {
+	if remote != nil {
+		if workers <= 0 {
+			workers = DefaultRemoteWorkers
+		}
+		ls, err := newRemoteIssuer(remote, min(workers, n))
+		return ls, workers, err
+	}
+	ls, err := newLeafSigner(c)
+	return ls, workers, err
+}
+
+// leafIssuer makes one leaf: leafSigner with the home's CA key, or
+// remoteIssuer through the home's remote signer. Both are safe for
+// concurrent use.
+type leafIssuer interface {
+	issue(leafRequest) (*leaf, error)
+}
+
 // issueAll makes every certificate, using up to workers goroutines (all
 // cores by default) and one shared signer. It stops at the first error.
-func issueAll(ls *leafSigner, reqs []leafRequest, workers int) ([]*leaf, error) {
+func issueAll(ls leafIssuer, reqs []leafRequest, workers int) ([]*leaf, error) {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}

@@ -90,7 +90,7 @@ func Renew(opt RenewOptions) (*RenewResult, error) {
 		return nil, err
 	}
 	defer release(false)
-	c, err := ca.Load(opt.Home)
+	c, remote, err := loadCA(opt.Home)
 	if err != nil {
 		return nil, err
 	}
@@ -121,11 +121,11 @@ func Renew(opt RenewOptions) (*RenewResult, error) {
 	if opt.DryRun || len(reqs) == 0 {
 		return res, nil
 	}
-	ls, err := newLeafSigner(c)
+	ls, workers, err := newIssuer(c, remote, opt.Workers, len(reqs))
 	if err != nil {
 		return nil, err
 	}
-	leaves, err := issueAll(ls, reqs, opt.Workers)
+	leaves, err := issueAll(ls, reqs, workers)
 	if err != nil {
 		return nil, err
 	}

@@ -92,20 +92,9 @@ func (ls *leafSigner) issue(r leafRequest) (*leaf, error) {
 	if !ok {
 		return nil, &ca.ProfileError{Profile: r.profile}
 	}
-	key := r.key
-	if key == nil {
-		var err error
-		if key, err = ca.GenerateKey(r.keyType); err != nil {
-			return nil, err
-		}
-	}
-	creq := &csr.CertificateRequest{CN: r.cn}
-	if r.org != "" {
-		creq.Names = []csr.Name{{O: r.org}}
-	}
-	csrPEM, err := csr.Generate(key, creq)
+	key, csrPEM, err := keyAndCSR(r)
 	if err != nil {
-		return nil, fmt.Errorf("making the certificate request: %s", ca.CfsslMessage(err))
+		return nil, err
 	}
 	dns, ips := splitSANs(r.sans)
 	der, certPEM, err := ls.s.Sign(ca.SignRequest{
@@ -127,6 +116,27 @@ func (ls *leafSigner) issue(r leafRequest) (*leaf, error) {
 		return nil, err
 	}
 	return &leaf{certDER: der, certPEM: certPEM, keyPEM: keyPEM, sha256: sha256.Sum256(der)}, nil
+}
+
+// keyAndCSR makes the request's key (or takes the one it carries) and a
+// certificate request for it with cfssl's csr package.
+func keyAndCSR(r leafRequest) (crypto.Signer, []byte, error) {
+	key := r.key
+	if key == nil {
+		var err error
+		if key, err = ca.GenerateKey(r.keyType); err != nil {
+			return nil, nil, err
+		}
+	}
+	creq := &csr.CertificateRequest{CN: r.cn}
+	if r.org != "" {
+		creq.Names = []csr.Name{{O: r.org}}
+	}
+	csrPEM, err := csr.Generate(key, creq)
+	if err != nil {
+		return nil, nil, fmt.Errorf("making the certificate request: %s", ca.CfsslMessage(err))
+	}
+	return key, csrPEM, nil
 }
 
 // check re-reads the signed certificate and confirms that it is what was
