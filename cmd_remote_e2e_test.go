@@ -165,6 +165,23 @@ func TestRemoteSigner(t *testing.T) {
 	must(t, clientHome, "install", "--host", reg, "--certs-dir", certs)
 	pushPull(t, skopeo, reg, filepath.Join(certs, reg), "remote")
 
+	// renew in the remote home goes through the signer too, and the
+	// renewed pair still opens the registry.
+	t.Run("renew", func(t *testing.T) {
+		before := readCertFile(t, filepath.Join(clientHome, "hosts", reg, "laptop.cert"))
+		must(t, clientHome, "renew", "--all", "--host", reg, "--name", "laptop", "--install", "--certs-dir", certs)
+		after := readCertFile(t, filepath.Join(clientHome, "hosts", reg, "laptop.cert"))
+		if after.SerialNumber.Cmp(before.SerialNumber) == 0 {
+			t.Fatal("renew did not make a new certificate")
+		}
+		pool := x509.NewCertPool()
+		pool.AddCert(readCertFile(t, filepath.Join(caHome, "ca", "ca.crt")))
+		if _, err := after.Verify(x509.VerifyOptions{Roots: pool, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
+			t.Errorf("the renewed certificate: %v", err)
+		}
+		pushPull(t, skopeo, reg, filepath.Join(certs, reg), "renewed")
+	})
+
 	t.Run("names-file", func(t *testing.T) {
 		var names []string
 		for i := range 40 {
