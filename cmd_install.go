@@ -19,14 +19,20 @@ import (
 
 func installCommand(e *env) *cli.Command {
 	return &cli.Command{
-		Name:      "install",
-		Usage:     "put the CA and the client certificates where Docker, podman and containerd look (certs.d)",
-		UsageText: "certkit install [--host HOST[:PORT]]... [--target T]... [--certs-dir DIR] [--dry-run] [--force] [--json]",
+		Name:  "install",
+		Usage: "put the CA and the client certificates where Docker, podman and containerd look (certs.d)",
+		UsageText: "certkit install [--host HOST[:PORT]]... [--target T]... [--certs-dir DIR] [--dry-run] [--force] [--json]\n" +
+			"certkit install --server --host HOST[:PORT] [--dir DIR] [--group GROUP] [--dry-run] [--force] [--json]",
 		Description: `Copies ca.crt and each client pair (NAME.cert + NAME.key) issued for a registry into
 <root>/<HOST[:PORT]>/, the folder Docker, podman and containerd read for that registry.
 Never a CA key, never a server key. Each registry folder is replaced in one atomic step;
 files certkit did not write are kept (and checked). Running it again changes nothing.
 Without --host, every registry with client certificates in the certkit home.
+
+With --server, on the registry machine: copies the registry's server-chain.crt (0644),
+server.key (0640, group --group) and ca.crt into --dir, where a service user such as
+Debian's docker-registry can read them; certkit template registry --server-dir DIR
+names them in config.yml.
 
 Targets (--target, repeatable):
   docker           /etc/docker/certs.d (the default)
@@ -43,7 +49,8 @@ Examples:
   certkit install --host reg.example.com:5000 --certs-dir ./certs.d --dry-run
   sudo certkit install --force
   sudo certkit install --from laptop.bundle    # a bundle from certkit export; no certkit home needed
-  sudo certkit install --cert laptop.cert      # the certificate certkit sign made for certkit request`,
+  sudo certkit install --cert laptop.cert      # the certificate certkit sign made for certkit request
+  sudo certkit install --server --host reg.example.com:5000   # on the registry machine, for Debian's docker-registry`,
 		Flags: []cli.Flag{
 			homeFlag(),
 			&cli.StringSliceFlag{Name: "host", Usage: "registry as in image references, HOST or HOST:PORT (repeatable; default: every registry with client certificates)"},
@@ -54,10 +61,21 @@ Examples:
 			jsonFlag(),
 			&cli.StringFlag{Name: "from", Usage: "install the CA and the pair of a bundle (certkit export), with no certkit home"},
 			&cli.StringFlag{Name: "cert", Usage: "take back a certificate signed for a pending request (certkit request, sign) and install it"},
+			&cli.BoolFlag{Name: "server", Usage: "on the registry machine: copy its server chain, key and CA into --dir for the service user"},
+			&cli.StringFlag{Name: "dir", Usage: "with --server: the folder for the files (default " + install.ServerDirBase + "/HOST[:PORT])"},
+			&cli.StringFlag{Name: "group", Usage: "with --server: the group that may read the key, 0640 (default " + defaultServerGroup + " when it exists)"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
 				return usageError{errs.Input("install takes no arguments, got "+c.Args().First(), "name registries with --host")}
+			}
+			if c.Bool("server") {
+				return installServer(e, c)
+			}
+			for _, f := range []string{"dir", "group"} {
+				if c.IsSet(f) {
+					return usageError{errs.Input("--"+f+" is for --server", "add --server to install the registry's own files, or drop --"+f)}
+				}
 			}
 			if c.IsSet("from") || c.IsSet("cert") {
 				return installOther(e, c)
