@@ -94,7 +94,7 @@ Examples:
 			}
 			res, err := install.Install(install.Options{
 				Home: h, Registries: regs, Roots: roots, DryRun: c.Bool("dry-run"), Force: c.Bool("force"),
-				Flags: runRootFlags(c),
+				Flags: runRootFlags(c), HomeFlags: homeArg(c),
 			})
 			if err != nil {
 				return sudoHint(err, h)
@@ -140,7 +140,7 @@ Examples:
 			if err != nil {
 				return err
 			}
-			res, err := install.Uninstall(install.UninstallOptions{Registries: regs, Roots: roots, DryRun: c.Bool("dry-run"), Flags: runRootFlags(c)})
+			res, err := install.Uninstall(install.UninstallOptions{Registries: regs, Roots: roots, DryRun: c.Bool("dry-run"), Flags: runRootFlags(c), HomeFlags: homeArg(c)})
 			if err != nil {
 				h, _ := e.home(c)
 				return sudoHint(err, h)
@@ -162,16 +162,13 @@ func certsDirFlag() cli.Flag {
 // commands certkit suggests name them (rootflags.Flags), and its --home
 // when one was given: a pasted install command must read the same home.
 func runRootFlags(c *cli.Context) string {
-	flags := rootflags.Flags(c.StringSlice("target"), c.String("certs-dir"))
-	for _, cc := range c.Lineage() {
-		if v := cc.String("home"); v != "" {
-			if abs, err := filepath.Abs(v); err == nil {
-				v = abs
-			}
-			return flags + " --home " + shellquote.Quote(v)
+	dir := c.String("certs-dir")
+	if dir != "" {
+		if abs, err := filepath.Abs(dir); err == nil {
+			dir = abs
 		}
 	}
-	return flags
+	return rootflags.Flags(c.StringSlice("target"), dir) + homeArg(c)
 }
 
 func parseHosts(list []string, command string) ([]host.Registry, error) {
@@ -330,7 +327,7 @@ func reportInstall(e *env, c *cli.Context, res *install.Result, uninstall bool) 
 	case !r.Changed:
 		u.printf("Nothing changed: every folder is up to date.")
 	default:
-		next := verifyCommands(res, c.StringSlice("target"), c.String("certs-dir"))
+		next := verifyCommands(res, runRootFlags(c))
 		if len(next) == 1 {
 			u.printf("Next: %s", next[0])
 			break
@@ -369,9 +366,8 @@ func reportNotes(u *ui, notes []string) {
 
 // verifyCommands are the verify commands that check what install just
 // wrote: one per registry (verify takes one --host), reading the same
-// roots as the install (its --target and --certs-dir).
-func verifyCommands(res *install.Result, targets []string, certsDir string) []string {
-	where := rootflags.Flags(targets, certsDir)
+// roots as the install (where: its --target, --certs-dir and --home).
+func verifyCommands(res *install.Result, where string) []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, f := range res.Folders {

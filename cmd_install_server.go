@@ -47,7 +47,7 @@ func installServer(e *env, c *cli.Context) error {
 		return err
 	}
 	res, err := install.InstallServer(install.ServerOptions{
-		Home: h, Registry: reg, Dir: dir, Group: group, Force: c.Bool("force"), DryRun: c.Bool("dry-run"),
+		Home: h, Registry: reg, Dir: dir, Group: group, Force: c.Bool("force"), DryRun: c.Bool("dry-run"), HomeFlags: homeArg(c),
 	})
 	if err != nil {
 		return sudoHint(err, h)

@@ -86,16 +86,6 @@ func behindProxyCommand(reg host.Registry, c *cli.Context) string {
 		templates.ProxyFlags(reg, c.String("listen"), c.String("upstream")) + " --behind-proxy --out config.yml"
 }
 
-// homeArg is " --home DIR" when the command line named the certkit home,
-// for the commands certkit suggests next.
-func homeArg(c *cli.Context) string {
-	for _, cc := range c.Lineage() {
-		if cc.IsSet("home") {
-			return " --home " + shellquote.Quote(cc.String("home"))
-		}
-	}
-	return ""
-}
 
 func templateCommand(e *env) *cli.Command {
 	var names []string

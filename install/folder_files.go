@@ -165,8 +165,8 @@ func (r *reader) checkPair(i int) {
 		// that signs nothing else.
 		r.judged[p.Name] = true
 		r.add(SeverityWarning, KindSelfSignedClient, certName, fmt.Sprintf("is a self-signed client certificate (%s), as the old openssl req -x509 recipe made: a registry that checks client certificates against its CA (http.tls.clientcas) does not trust it, and Go clients do not even send it to a registry that names the CAs it accepts", describe(c)),
-			fmt.Sprintf("move the old pair out of certs.d (%s), then issue a client certificate from the registry's CA and install it: certkit issue client --host %s, then %s",
-				r.oldPairMove(p), r.host(), r.installCmd(false)))
+			fmt.Sprintf("move the old pair out of certs.d (%s), then issue a client certificate from the registry's CA and install it: certkit issue client --host %s%s, then %s",
+				r.oldPairMove(p), r.host(), r.opt.HomeFlags, r.installCmd(false)))
 		return
 	}
 	if !clientAuth(c) {
@@ -175,7 +175,7 @@ func (r *reader) checkPair(i int) {
 			what = "is a server certificate (serverAuth, no clientAuth)"
 		}
 		r.add(SeverityError, KindNoClientAuth, certName, what+": the registry rejects it with \"bad certificate\"",
-			"issue a client certificate: certkit issue client --host "+r.host())
+			"issue a client certificate: certkit issue client --host "+r.host()+r.opt.HomeFlags)
 	}
 	r.validity(certName, "client certificate "+describe(c), c, SeverityError, r.renewCmd(strings.TrimSuffix(certName, CertExt)))
 }
@@ -581,6 +581,7 @@ func (r *reader) untrustedFix(p Pair) string {
 	if p.Name != "client" {
 		issue += " --name " + shellquote.Quote(p.Name)
 	}
+	issue += r.opt.HomeFlags
 	_, ownPair := r.f.Manifest.Has(certName)
 	pairFix := fmt.Sprintf("issue a new one from this folder's CA, in the certkit home that holds it: %s, then %s", issue, r.installCmd(ownPair))
 	if !ownPair {

@@ -66,6 +66,9 @@ type ServerOptions struct {
 	// leaves it 0600, its owner's only.
 	Group  *Group
 	Force  bool // replace files that differ (kept as .bak- backups)
+	// HomeFlags are the run's " --home DIR", for the certkit commands of
+	// the fixes; empty when the home was not named.
+	HomeFlags string
 	DryRun bool
 	Now    func() time.Time // time.Now when nil
 }
@@ -117,7 +120,7 @@ func InstallServer(opt ServerOptions) (*ServerResult, error) {
 				"give a folder the registry reads, e.g. --dir "+shellquote.Quote(DefaultServerDir(opt.Registry)))
 		}
 	}
-	chainPEM, keyPEM, caPEM, leaf, err := readServer(opt.Home, opt.Registry, now)
+	chainPEM, keyPEM, caPEM, leaf, err := readServer(opt.Home, opt.Registry, now, opt.HomeFlags)
 	if err != nil {
 		return nil, err
 	}
@@ -191,7 +194,7 @@ func InstallServer(opt ServerOptions) (*ServerResult, error) {
 // and the server chain and key issued for reg: the key is the leaf's and
 // loadable, the leaf is a server certificate (serverAuth) for reg's name,
 // valid now and signed by the CA.
-func readServer(homeDir string, reg host.Registry, now time.Time) (chainPEM, keyPEM, caPEM []byte, leaf *x509.Certificate, err error) {
+func readServer(homeDir string, reg host.Registry, now time.Time, homeFlags string) (chainPEM, keyPEM, caPEM []byte, leaf *x509.Certificate, err error) {
 	release, err := home.RLock(homeDir)
 	if err != nil {
 		return nil, nil, nil, nil, err
@@ -203,7 +206,7 @@ func readServer(homeDir string, reg host.Registry, now time.Time) (chainPEM, key
 	}
 	folder := reg.String()
 	dir := home.HostDir(hd.Path, folder)
-	reissue := "issue it again: certkit issue server --force --host " + shellquote.Quote(folder)
+	reissue := "issue it again: certkit issue server --force --host " + shellquote.Quote(folder) + homeFlags
 	err = hd.Do(func(r *safefs.Root) error {
 		caPath := filepath.Join(home.CADir(hd.Path), ca.CertFile)
 		raw, err := r.ReadFile(filepath.Join("ca", ca.CertFile), maxFileSize)
@@ -213,8 +216,8 @@ func readServer(homeDir string, reg host.Registry, now time.Time) (chainPEM, key
 		if err != nil {
 			return err
 		}
-		caCert, err := checkCA(caPath, raw, now, "make a CA with certkit init-ca --force",
-			"make a CA with certkit init-ca --force, or import one with --import-cert")
+		caCert, err := checkCA(caPath, raw, now, "make a CA with certkit init-ca --force"+homeFlags,
+			"make a CA with certkit init-ca --force"+homeFlags+", or import one with --import-cert")
 		if err != nil {
 			return err
 		}
@@ -223,7 +226,7 @@ func readServer(homeDir string, reg host.Registry, now time.Time) (chainPEM, key
 			b, err := r.ReadFile(filepath.Join("hosts", folder, name), maxFileSize)
 			if errors.Is(err, fs.ErrNotExist) {
 				return nil, &MaterialError{filepath.Join(dir, name), "is missing: no server certificate was issued for " + folder,
-					"issue one first: certkit issue server --host " + shellquote.Quote(folder)}
+					"issue one first: certkit issue server --host " + shellquote.Quote(folder) + homeFlags}
 			}
 			return b, err
 		}

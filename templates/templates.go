@@ -131,6 +131,7 @@ type ServerFiles struct {
 type NotIssuedError struct {
 	Registry string // the registry folder name
 	Missing  string // the first missing file
+	Flags    string // the run's flags the hint's command carries (" --home DIR")
 }
 
 func (e *NotIssuedError) Error() string {
@@ -139,7 +140,7 @@ func (e *NotIssuedError) Error() string {
 
 // Hint names the command that issues it.
 func (e *NotIssuedError) Hint() string {
-	return "certkit issue server --host " + e.Registry
+	return "certkit issue server --host " + shellquote.Quote(e.Registry) + e.Flags
 }
 
 // CollisionError reports a proxy and the registry behind it that cannot

@@ -63,6 +63,8 @@ type Target struct {
 	Consumer install.Target
 	// CertsDir is the certs root given with --certs-dir, if any.
 	CertsDir string
+	// HomeFlags are the run's " --home DIR" (Options.HomeFlags).
+	HomeFlags string
 	// Manifest is certkit's record of the files it installed in the
 	// folder (nil when none): certkit install replaces one of those that
 	// changes only with --force, and never a file of the user's.
@@ -73,7 +75,7 @@ type Target struct {
 }
 
 // flags name the certs root of the folder in suggested commands.
-func (t *Target) flags() string { return targetFlags(t.Consumer, t.CertsDir) }
+func (t *Target) flags() string { return targetFlags(t.Consumer, t.CertsDir) + t.HomeFlags }
 
 // installCmd is the certkit install command a fix suggests for the
 // folder's registry and certs root. replace are the folder's files it
@@ -503,7 +505,7 @@ func (p *prober) tlsCheck(s *session) bool {
 			c.Status = Warning
 			c.Kind = "expiring"
 			c.Message = fmt.Sprintf("the server certificate %s expires in %d days, on %s", nameOf(leaf.Subject), int(left.Hours()/24), day(leaf.NotAfter))
-			c.Fix = fmt.Sprintf("renew it in the certkit home: certkit renew --all --host %s --name server, then restart the registry", hostArg(p.t.Registry))
+			c.Fix = fmt.Sprintf("renew it in the certkit home: certkit renew --all --host %s --name server%s, then restart the registry", hostArg(p.t.Registry), p.t.HomeFlags)
 		}
 		p.add(c)
 		return true

@@ -118,7 +118,7 @@ func containerdShadow(opt Options) []Check {
 		// certkit's own folder for containerd: what containerd should read
 		return []Check{{ID: "lookup:containerd", Status: OK,
 			Message: fmt.Sprintf("containerd reads %s, the folder certkit installs for containerd, before %s (certkit verify --host %s%s checks it)",
-				used, opt.Dir, hostArg(opt.Registry), rootflags.Flags([]string{string(install.Containerd)}, ""))}}
+				used, opt.Dir, hostArg(opt.Registry), rootflags.Flags([]string{string(install.Containerd)}, "")+opt.HomeFlags)}}
 	}
 	c := lookupCheck(opt, install.Containerd, search, first)
 	c.ID = "lookup:containerd"
@@ -202,11 +202,11 @@ func shadowFix(opt Options, target install.Target, used string) string {
 		// _default serves every registry without a folder of its own in
 		// that root: give this one its own there rather than move it
 		return fmt.Sprintf("%s is containerd's folder for every registry without one of its own in %s; give %s its own, which containerd reads before it: certkit install --host %s%s; or, %s",
-			used, filepath.Dir(used), opt.Registry, reg, rootflags.Flags([]string{string(install.Containerd)}, filepath.Dir(used)), move)
+			used, filepath.Dir(used), opt.Registry, reg, rootflags.Flags([]string{string(install.Containerd)}, filepath.Dir(used))+opt.HomeFlags, move)
 	case filepath.Base(used) == opt.Registry.String() && (target == install.Podman || target == install.Containerd):
 		// the registry's folder in a root searched earlier
 		return fmt.Sprintf("%s; if it is the folder you want, install into it: certkit install --host %s%s",
-			move, reg, rootflags.Flags([]string{string(target)}, filepath.Dir(used)))
+			move, reg, rootflags.Flags([]string{string(target)}, filepath.Dir(used))+opt.HomeFlags)
 	}
 	return move
 }
@@ -232,7 +232,7 @@ func missingFolder(opt Options, dir string) Check {
 		// root above it: install's fix would make a folder inside it
 		c.Kind = "certs-dir-is-folder"
 		c.Message = fmt.Sprintf("%s does not exist: --certs-dir %s is a registry folder itself, not a certs root", dir, opt.CertsDir)
-		c.Fix = fmt.Sprintf("give the certs root that holds it, e.g. certkit verify --host %s%s", hostArg(reg), targetFlags(opt.Target, filepath.Dir(opt.CertsDir)))
+		c.Fix = fmt.Sprintf("give the certs root that holds it, e.g. certkit verify --host %s%s", hostArg(reg), targetFlags(opt.Target, filepath.Dir(opt.CertsDir))+opt.HomeFlags)
 		if filepath.Base(opt.CertsDir) != reg.String() {
 			c.Fix = fmt.Sprintf("move its files into a folder named %s in a certs root, and give that root with --certs-dir", reg)
 		}
@@ -325,8 +325,8 @@ func nearMisses(opt Options, dir string) []nearMiss {
 
 // rootFlags are the flags that name the certs root checked, for the
 // commands verify suggests: --target unless Docker's (the default), and
-// --certs-dir for a root given with it.
-func rootFlags(opt Options) string { return targetFlags(opt.Target, opt.CertsDir) }
+// --certs-dir for a root given with it; and the run's --home.
+func rootFlags(opt Options) string { return targetFlags(opt.Target, opt.CertsDir) + opt.HomeFlags }
 
 // targetFlags are rootFlags for the root of target t, given with
 // --certs-dir when certsDir is set.
