@@ -86,7 +86,6 @@ func behindProxyCommand(reg host.Registry, c *cli.Context) string {
 		templates.ProxyFlags(reg, c.String("listen"), c.String("upstream")) + " --behind-proxy --out config.yml"
 }
 
-
 func templateCommand(e *env) *cli.Command {
 	var names []string
 	var subs []*cli.Command

@@ -64,13 +64,13 @@ type ServerOptions struct {
 	Dir      string // the folder that receives the files
 	// Group, when not nil, may read the key (0640, that group); nil
 	// leaves it 0600, its owner's only.
-	Group  *Group
-	Force  bool // replace files that differ (kept as .bak- backups)
+	Group *Group
+	Force bool // replace files that differ (kept as .bak- backups)
 	// HomeFlags are the run's " --home DIR", for the certkit commands of
 	// the fixes; empty when the home was not named.
 	HomeFlags string
-	DryRun bool
-	Now    func() time.Time // time.Now when nil
+	DryRun    bool
+	Now       func() time.Time // time.Now when nil
 }
 
 // ServerResult is what InstallServer did, or would do.
