@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -162,13 +161,7 @@ func certsDirFlag() cli.Flag {
 // commands certkit suggests name them (rootflags.Flags), and its --home
 // when one was given: a pasted install command must read the same home.
 func runRootFlags(c *cli.Context) string {
-	dir := c.String("certs-dir")
-	if dir != "" {
-		if abs, err := filepath.Abs(dir); err == nil {
-			dir = abs
-		}
-	}
-	return rootflags.Flags(c.StringSlice("target"), dir) + homeArg(c)
+	return rootflags.Flags(c.StringSlice("target"), c.String("certs-dir")) + homeArg(c)
 }
 
 func parseHosts(list []string, command string) ([]host.Registry, error) {

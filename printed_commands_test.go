@@ -83,7 +83,7 @@ func TestPrintedCommandsRun(t *testing.T) {
 		{name: "verify-stray-key", none: true, setup: [][]string{initCA, client, inst}, mutate: func(t *testing.T, base string) {
 			writeFile(t, filepath.Join(folder(base), "old.key"), []byte("-----BEGIN PRIVATE KEY-----\n-----END PRIVATE KEY-----\n"), 0o600)
 		}, run: []string{"--home", "{H}", "verify", "--offline", "--host", "{R}", "--certs-dir", "{C}"}},
-		{name: "verify-der-ca", setup: [][]string{initCA, client, inst}, mutate: func(t *testing.T, base string) {
+		{name: "verify-der-ca", none: true, setup: [][]string{initCA, client, inst}, mutate: func(t *testing.T, base string) {
 			b, _ := os.ReadFile(filepath.Join(folder(base), "ca.crt"))
 			writeFile(t, filepath.Join(folder(base), "ca.crt"), pemToDER(t, b), 0o644)
 		}, run: []string{"--home", "{H}", "verify", "--offline", "--host", "{R}", "--certs-dir", "{C}"}},
@@ -316,4 +316,95 @@ func pemToDER(t *testing.T, b []byte) []byte {
 		t.Fatal("no PEM block")
 	}
 	return blk.Bytes
+}
+
+// proseWidth is the length of a message line without the paths and the
+// commands it quotes (a word holding '/', and a command from certkit, mv,
+// openssl or sudo to the next ',', ';' or ')'): what a reader reads.
+func proseWidth(line string) int {
+	var b strings.Builder
+	for _, w := range strings.Fields(line) {
+		if !strings.Contains(w, "/") {
+			b.WriteString(w + " ")
+		}
+	}
+	s := b.String()
+	for _, cmd := range []string{"certkit ", "mv ", "openssl ", "sudo ", "chmod ", "mkdir "} {
+		for {
+			i := strings.Index(s, cmd)
+			if i < 0 || i > 0 && s[i-1] != ' ' && s[i-1] != '(' {
+				break
+			}
+			j := strings.IndexAny(s[i:], ",;)")
+			if j < 0 {
+				j = len(s) - i
+			}
+			s = s[:i] + s[i+j:]
+		}
+	}
+	return len([]rune(strings.TrimSpace(s)))
+}
+
+// TestMessageLinesShort: across the verify and install scenarios of
+// TestPrintedCommandsRun and a live verify of a loopback registry, no
+// line says more than 160 characters of prose (paths and commands
+// quoted aside): one line of what, one of what to do.
+func TestMessageLinesShort(t *testing.T) {
+	t.Setenv("CERTKIT_HOME", "")
+	t.Setenv("XDG_DATA_HOME", "")
+	t.Setenv("HOME", t.TempDir())
+	base := t.TempDir()
+	h := filepath.Join(base, "home")
+	certs := filepath.Join(base, "certs.d")
+	other := filepath.Join(base, "other")
+	folder := filepath.Join(certs, pcRegistry)
+	var out strings.Builder
+	run := func(args ...string) {
+		t.Helper()
+		var stdout, stderr bytes.Buffer
+		runWith(append([]string{"certkit", "--home", h}, args...), strings.NewReader(""), &stdout, &stderr)
+		out.WriteString(stderr.String())
+	}
+	must(t, h, "init-ca")
+	must(t, other, "init-ca", "--cn", "other CA")
+	must(t, h, "issue", "server", "--host", pcRegistry)
+	must(t, h, "issue", "client", "--host", pcRegistry, "--name", "client", "--name", "laptop")
+	must(t, h, "issue", "client", "--host", pcRegistry, "--name", "soon", "--validity", "10d")
+	run("install", "--host", pcRegistry, "--certs-dir", certs)
+	run("verify", "--offline", "--host", pcRegistry, "--certs-dir", certs)
+	run("status", "--within", "30d", "--certs-dir", certs)
+	// Another CA's ca.crt, in DER: the CA the folder's pairs need is
+	// unreadable, and every pair is from "another" CA.
+	b, _ := os.ReadFile(filepath.Join(other, "ca", "ca.crt"))
+	writeFile(t, filepath.Join(folder, "ca.crt"), b, 0o644)
+	run("verify", "--offline", "--host", pcRegistry, "--certs-dir", certs)
+	writeFile(t, filepath.Join(folder, "ca.crt"), pemToDER(t, b), 0o644)
+	run("verify", "--offline", "--host", pcRegistry, "--certs-dir", certs)
+	writeFile(t, filepath.Join(folder, "old.key"), []byte("-----BEGIN PRIVATE KEY-----\n-----END PRIVATE KEY-----\n"), 0o600)
+	run("verify", "--offline", "--host", pcRegistry, "--certs-dir", certs)
+	run("install", "--host", pcRegistry, "--certs-dir", certs)
+	// Folders for the registry's host on other ports, and a misspelling.
+	for _, n := range []string{"myreg.test", "myreg.test:5001", "myreg.test:5002", "myreg.test_5000"} {
+		if err := os.MkdirAll(filepath.Join(certs, n), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.RemoveAll(folder); err != nil {
+		t.Fatal(err)
+	}
+	run("verify", "--offline", "--host", pcRegistry, "--certs-dir", certs)
+	// A live registry on a loopback address.
+	lo := "127.0.0.1:" + strconv.Itoa(4000+os.Getpid()%1000)
+	must(t, h, "issue", "server", "--host", lo)
+	must(t, h, "issue", "client", "--host", lo)
+	run("install", "--host", lo, "--certs-dir", certs)
+	addr := serveRegistry(t, h, lo)
+	run("verify", "--host", lo, "--certs-dir", certs, "--addr", addr)
+
+	t.Logf("the runs:\n%s", out.String())
+	for _, line := range strings.Split(out.String(), "\n") {
+		if n := proseWidth(line); n > 160 {
+			t.Errorf("%d characters of prose:\n%s", n, line)
+		}
+	}
 }

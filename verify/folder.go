@@ -91,7 +91,7 @@ func verifyFolder(ctx context.Context, opt Options, dir string, lookup []Check, 
 	if opt.Offline {
 		rep = &Report{Registry: opt.Registry.String(), Dir: dir, Accepted: []string{}}
 		if msg := issue.LoopbackWarning(opt.Registry); msg != "" {
-			rep.Checks = append(rep.Checks, Check{ID: "loopback", Status: Warning, Kind: "loopback", Message: msg})
+			rep.Checks = append(rep.Checks, Check{ID: "loopback", Status: Warning, Kind: "loopback", Message: msg, Fix: issue.LoopbackFix})
 		}
 	} else {
 		rep = probeChecks(ctx, tg, opt.Live)

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/certkit/certkit/host"
@@ -238,21 +239,40 @@ func missingFolder(opt Options, dir string) Check {
 		}
 		return c
 	}
-	var whys, fixes []string
-	for _, m := range nearMisses(opt, dir) {
-		whys = append(whys, m.why)
-		fixes = append(fixes, m.fix)
-	}
-	if len(whys) > 0 {
+	misses := nearMisses(opt, dir)
+	switch {
+	case len(misses) == 1:
 		c.Kind = "misnamed-folder"
-		c.Message += "; but " + strings.Join(whys, "; ")
-		c.Fix = strings.Join(fixes, "; ")
+		c.Message += "; but " + misses[0].why
+		c.Fix = misses[0].fix
+	case len(misses) > 1:
+		// One line for them all, not one per folder: their names, and
+		// the fix of the first that is a misspelling, else install's.
+		c.Kind = "misnamed-folder"
+		var names []string
+		for _, m := range misses[:min(2, len(misses))] {
+			names = append(names, strconv.Quote(m.name))
+		}
+		list := strings.Join(names, ", ")
+		if len(misses) > 2 {
+			list += fmt.Sprintf(" and %d more", len(misses)-2)
+		}
+		c.Message = fmt.Sprintf("%s does not exist; folders beside it differ only in spelling or port: %s", dir, list)
+		c.Fix = install.Command(reg.String(), false, rootFlags(opt))
+		for _, m := range misses {
+			if m.rename != "" {
+				c.Fix = "rename it: " + m.rename
+				break
+			}
+		}
 	}
 	return c
 }
 
-// nearMiss is a folder beside the missing one whose name is close to it.
-type nearMiss struct{ why, fix string }
+// nearMiss is a folder beside the missing one whose name is close to it:
+// why and fix say so; rename is the command that renames it, when its
+// name is a misspelling of the registry's.
+type nearMiss struct{ name, why, fix, rename string }
 
 // nearMisses looks in the certs roots of the missing folder (and of every
 // folder the consumer searches) for folders the user may have meant: the
@@ -288,17 +308,20 @@ func nearMisses(opt Options, dir string) []nearMiss {
 			rename := fmt.Sprintf("mv %s %s", shellquote.Quote(path), shellquote.Quote(wantPath))
 			inst := install.Command(reg.String(), false, rootFlags(opt))
 			check := "certkit verify --host " + shellquote.Quote(name) + rootFlags(opt)
-			var m nearMiss
+			m := nearMiss{name: name}
 			switch other, perr := host.Parse(name); {
 			case reg.Port != 0 && strings.EqualFold(name, reg.ContainerdDirs()[0]):
 				m.why = fmt.Sprintf("%s exists, containerd's spelling of %s (host_port_): containerd reads it, Docker and podman never do", path, want)
 				m.fix = fmt.Sprintf("install the folder Docker and podman read: %s, or rename it: %s", inst, rename)
+				m.rename = rename
 			case strings.EqualFold(name, want):
 				m.why = fmt.Sprintf("%s exists, differing only in case: Docker and podman look the folder up by the exact name in the image reference, so %s/IMAGE reads %s and never %s", path, want, wantPath, path)
 				m.fix = fmt.Sprintf("rename it: %s, or install the folder: %s", rename, inst)
+				m.rename = rename
 			case misspelled(name, want):
 				m.why = fmt.Sprintf("did you mean %s? %q exists, and Docker and podman look the folder up by its exact name", want, name)
 				m.fix = "rename it: " + rename
+				m.rename = rename
 			case perr != nil || other.Hostname() != reg.Hostname():
 				continue
 			case reg.Port == 443 && other.Port == 0:
