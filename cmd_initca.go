@@ -131,6 +131,6 @@ func reportCA(e *env, c *cli.Context, verb string, res *ca.Result) error {
 	for _, b := range r.Backups {
 		u.printf("  backup       %s", b)
 	}
-	u.printf("Next: certkit issue server --host reg.example.com:5000")
+	u.printf("Next: certkit issue server --host reg.example.com:5000%s", homeArg(c))
 	return nil
 }

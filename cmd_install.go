@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -19,14 +18,20 @@ import (
 
 func installCommand(e *env) *cli.Command {
 	return &cli.Command{
-		Name:      "install",
-		Usage:     "put the CA and the client certificates where Docker, podman and containerd look (certs.d)",
-		UsageText: "certkit install [--host HOST[:PORT]]... [--target T]... [--certs-dir DIR] [--dry-run] [--force] [--json]",
+		Name:  "install",
+		Usage: "put the CA and the client certificates where Docker, podman and containerd look (certs.d)",
+		UsageText: "certkit install [--host HOST[:PORT]]... [--target T]... [--certs-dir DIR] [--dry-run] [--force] [--json]\n" +
+			"certkit install --server --host HOST[:PORT] [--dir DIR] [--group GROUP] [--dry-run] [--force] [--json]",
 		Description: `Copies ca.crt and each client pair (NAME.cert + NAME.key) issued for a registry into
 <root>/<HOST[:PORT]>/, the folder Docker, podman and containerd read for that registry.
 Never a CA key, never a server key. Each registry folder is replaced in one atomic step;
 files certkit did not write are kept (and checked). Running it again changes nothing.
 Without --host, every registry with client certificates in the certkit home.
+
+With --server, on the registry machine: copies the registry's server-chain.crt (0644),
+server.key (0640, group --group) and ca.crt into --dir, where a service user such as
+Debian's docker-registry can read them; certkit template registry --server-dir DIR
+names them in config.yml.
 
 Targets (--target, repeatable):
   docker           /etc/docker/certs.d (the default)
@@ -43,7 +48,8 @@ Examples:
   certkit install --host reg.example.com:5000 --certs-dir ./certs.d --dry-run
   sudo certkit install --force
   sudo certkit install --from laptop.bundle    # a bundle from certkit export; no certkit home needed
-  sudo certkit install --cert laptop.cert      # the certificate certkit sign made for certkit request`,
+  sudo certkit install --cert laptop.cert      # the certificate certkit sign made for certkit request
+  sudo certkit install --server --host reg.example.com:5000   # on the registry machine, for Debian's docker-registry`,
 		Flags: []cli.Flag{
 			homeFlag(),
 			&cli.StringSliceFlag{Name: "host", Usage: "registry as in image references, HOST or HOST:PORT (repeatable; default: every registry with client certificates)"},
@@ -54,10 +60,21 @@ Examples:
 			jsonFlag(),
 			&cli.StringFlag{Name: "from", Usage: "install the CA and the pair of a bundle (certkit export), with no certkit home"},
 			&cli.StringFlag{Name: "cert", Usage: "take back a certificate signed for a pending request (certkit request, sign) and install it"},
+			&cli.BoolFlag{Name: "server", Usage: "on the registry machine: copy its server chain, key and CA into --dir for the service user"},
+			&cli.StringFlag{Name: "dir", Usage: "with --server: the folder for the files (default " + install.ServerDirBase + "/HOST[:PORT])"},
+			&cli.StringFlag{Name: "group", Usage: "with --server: the group that may read the key, 0640 (default " + defaultServerGroup + " when it exists)"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
 				return usageError{errs.Input("install takes no arguments, got "+c.Args().First(), "name registries with --host")}
+			}
+			if c.Bool("server") {
+				return installServer(e, c)
+			}
+			for _, f := range []string{"dir", "group"} {
+				if c.IsSet(f) {
+					return usageError{errs.Input("--"+f+" is for --server", "add --server to install the registry's own files, or drop --"+f)}
+				}
 			}
 			if c.IsSet("from") || c.IsSet("cert") {
 				return installOther(e, c)
@@ -76,7 +93,7 @@ Examples:
 			}
 			res, err := install.Install(install.Options{
 				Home: h, Registries: regs, Roots: roots, DryRun: c.Bool("dry-run"), Force: c.Bool("force"),
-				Flags: runRootFlags(c),
+				Flags: runRootFlags(c), HomeFlags: homeArg(c),
 			})
 			if err != nil {
 				return sudoHint(err, h)
@@ -122,7 +139,7 @@ Examples:
 			if err != nil {
 				return err
 			}
-			res, err := install.Uninstall(install.UninstallOptions{Registries: regs, Roots: roots, DryRun: c.Bool("dry-run"), Flags: runRootFlags(c)})
+			res, err := install.Uninstall(install.UninstallOptions{Registries: regs, Roots: roots, DryRun: c.Bool("dry-run"), Flags: runRootFlags(c), HomeFlags: homeArg(c)})
 			if err != nil {
 				h, _ := e.home(c)
 				return sudoHint(err, h)
@@ -144,16 +161,7 @@ func certsDirFlag() cli.Flag {
 // commands certkit suggests name them (rootflags.Flags), and its --home
 // when one was given: a pasted install command must read the same home.
 func runRootFlags(c *cli.Context) string {
-	flags := rootflags.Flags(c.StringSlice("target"), c.String("certs-dir"))
-	for _, cc := range c.Lineage() {
-		if v := cc.String("home"); v != "" {
-			if abs, err := filepath.Abs(v); err == nil {
-				v = abs
-			}
-			return flags + " --home " + shellquote.Quote(v)
-		}
-	}
-	return flags
+	return rootflags.Flags(c.StringSlice("target"), c.String("certs-dir")) + homeArg(c)
 }
 
 func parseHosts(list []string, command string) ([]host.Registry, error) {
@@ -312,7 +320,7 @@ func reportInstall(e *env, c *cli.Context, res *install.Result, uninstall bool) 
 	case !r.Changed:
 		u.printf("Nothing changed: every folder is up to date.")
 	default:
-		next := verifyCommands(res, c.StringSlice("target"), c.String("certs-dir"))
+		next := verifyCommands(res, runRootFlags(c))
 		if len(next) == 1 {
 			u.printf("Next: %s", next[0])
 			break
@@ -351,9 +359,8 @@ func reportNotes(u *ui, notes []string) {
 
 // verifyCommands are the verify commands that check what install just
 // wrote: one per registry (verify takes one --host), reading the same
-// roots as the install (its --target and --certs-dir).
-func verifyCommands(res *install.Result, targets []string, certsDir string) []string {
-	where := rootflags.Flags(targets, certsDir)
+// roots as the install (where: its --target, --certs-dir and --home).
+func verifyCommands(res *install.Result, where string) []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, f := range res.Folders {

@@ -62,7 +62,7 @@ func installOther(e *env, c *cli.Context) error {
 		return err
 	}
 	res, err := install.Install(install.Options{
-		Home: h, Registries: []host.Registry{a.Registry}, Roots: roots, Force: c.Bool("force"), Flags: runRootFlags(c),
+		Home: h, Registries: []host.Registry{a.Registry}, Roots: roots, Force: c.Bool("force"), Flags: runRootFlags(c), HomeFlags: homeArg(c),
 	})
 	if err != nil {
 		// The pending request is still there: the run can be made again.

@@ -282,7 +282,7 @@ func reportIssue(e *env, c *cli.Context, res *issue.Result) error {
 		u.printf("  private key  %s (0600: it stays on the registry machine, never in certs.d)", ct.Key)
 		u.printf("  SHA-256      %s", ct.SHA256)
 		printBackups(u, r.Backups)
-		u.printf("Next: certkit template registry --host %s", hostArg)
+		u.printf("Next: certkit template registry --host %s%s", hostArg, homeArg(c))
 		return nil
 	}
 	if len(r.Certificates) == 1 {
@@ -302,7 +302,7 @@ func reportIssue(e *env, c *cli.Context, res *issue.Result) error {
 		}
 	}
 	printBackups(u, r.Backups)
-	u.printf("Next: certkit install --host %s", hostArg)
+	u.printf("Next: certkit install --host %s%s", hostArg, homeArg(c))
 	return nil
 }
 

@@ -227,7 +227,7 @@ func installRenewed(c *cli.Context, h string, renewed []issue.Renewed, dryRun bo
 			continue
 		}
 		res, err := install.Install(install.Options{Home: h, Registries: here, Roots: []install.Root{root}, Force: true, DryRun: dryRun,
-			Flags: rootFlagsFor(root, c)})
+			Flags: rootFlagsFor(root, c), HomeFlags: homeArg(c)})
 		if res != nil {
 			out = append(out, res.Folders...)
 		}

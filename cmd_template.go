@@ -8,6 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/certkit/certkit/host"
+	"github.com/certkit/certkit/install"
 	"github.com/certkit/certkit/internal/atomicfile"
 	"github.com/certkit/certkit/internal/errs"
 	"github.com/certkit/certkit/internal/home"
@@ -20,7 +21,7 @@ import (
 type templateKind struct {
 	kind    templates.Kind
 	usage   string
-	flags   []string // of listen, upstream, storage, certs-dir
+	flags   []string // of listen, upstream, behind-proxy, storage, certs-dir, server-dir
 	out     string   // a typical --out
 	example string
 	next    func(file string, reg host.Registry, c *cli.Context) string
@@ -29,12 +30,18 @@ type templateKind struct {
 // templateKinds lists the templates in the order help shows them.
 var templateKinds = []templateKind{
 	{templates.Registry, "distribution config.yml: TLS with the issued chain and key, client certificates required; or plain HTTP behind nginx or Apache",
-		[]string{"listen", "upstream", "behind-proxy", "storage"}, "config.yml",
+		[]string{"listen", "upstream", "behind-proxy", "storage", "server-dir"}, "config.yml",
 		"certkit template registry --host reg.example.com:5000 --storage /srv/registry --out config.yml\n" +
+			"  certkit template registry --host reg.example.com:5000 --server-dir " + install.ServerDirBase + "/reg.example.com:5000 --out config.yml\n" +
 			"  certkit template registry --host reg.example.com:5000 --behind-proxy --out config.yml",
 		func(file string, reg host.Registry, c *cli.Context) string {
+			if !c.Bool("behind-proxy") && c.String("server-dir") == "" {
+				return "docker-registry serve " + shellquote.Quote(file) + " (as the owner of the certkit home)\n" +
+					"  for Debian's docker-registry service (it cannot read the home): sudo certkit install --server" + homeArg(c) +
+					" --host " + shellquote.Quote(reg.String())
+			}
 			if !c.Bool("behind-proxy") {
-				return "docker-registry serve " + shellquote.Quote(file)
+				return "docker-registry serve " + shellquote.Quote(file) + " (Debian's service reads " + templates.DebianConfig + ": systemctl restart docker-registry)"
 			}
 			flags := homeArg(c) + templates.ProxyFlags(reg, c.String("listen"), c.String("upstream"))
 			return "docker-registry serve " + shellquote.Quote(file) + "\n" +
@@ -77,17 +84,6 @@ var templateKinds = []templateKind{
 func behindProxyCommand(reg host.Registry, c *cli.Context) string {
 	return "certkit template registry" + homeArg(c) +
 		templates.ProxyFlags(reg, c.String("listen"), c.String("upstream")) + " --behind-proxy --out config.yml"
-}
-
-// homeArg is " --home DIR" when the command line named the certkit home,
-// for the commands certkit suggests next.
-func homeArg(c *cli.Context) string {
-	for _, cc := range c.Lineage() {
-		if cc.IsSet("home") {
-			return " --home " + shellquote.Quote(cc.String("home"))
-		}
-	}
-	return ""
 }
 
 func templateCommand(e *env) *cli.Command {
@@ -148,7 +144,7 @@ func templateKindCommand(e *env, k templateKind) *cli.Command {
 		case "upstream":
 			usage := "the registry behind the proxy: HOST:PORT (default: " + templates.UpstreamRule + ")"
 			if kind == templates.Registry {
-				usage = "with --behind-proxy: where the registry listens (default: " + templates.UpstreamRule + ")"
+				usage = "with --behind-proxy: the registry's address (default: " + templates.UpstreamRule + ")"
 			}
 			flags = append(flags, &cli.StringFlag{Name: "upstream", Usage: usage})
 		case "behind-proxy":
@@ -161,6 +157,8 @@ func templateKindCommand(e *env, k templateKind) *cli.Command {
 			flags = append(flags, &cli.StringFlag{Name: "storage", Usage: usage})
 		case "certs-dir":
 			flags = append(flags, &cli.StringFlag{Name: "certs-dir", Usage: "containerd's certs root", Value: templates.DefaultCertsDir})
+		case "server-dir":
+			flags = append(flags, &cli.StringFlag{Name: "server-dir", Usage: "name the files install --server put in this folder, not the home's"})
 		}
 	}
 	return &cli.Command{
@@ -200,6 +198,7 @@ func templateKindCommand(e *env, k templateKind) *cli.Command {
 				BehindProxy: c.Bool("behind-proxy"),
 				Storage:     c.String("storage"),
 				CertsDir:    c.String("certs-dir"),
+				ServerDir:   c.String("server-dir"),
 			})
 			if err != nil {
 				return err

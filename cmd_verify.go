@@ -22,6 +22,7 @@ import (
 	"github.com/certkit/certkit/internal/errs"
 	"github.com/certkit/certkit/internal/home"
 	"github.com/certkit/certkit/internal/safefs"
+	"github.com/certkit/certkit/internal/shellquote"
 	"github.com/certkit/certkit/verify"
 )
 
@@ -53,6 +54,7 @@ Examples:
   certkit verify --host reg.example.com:5000 --target podman --offline
   certkit verify --all --certs-dir ./certs.d --json`,
 		Flags: []cli.Flag{
+			homeFlag(),
 			&cli.StringFlag{Name: "host", Usage: "the registry as in image references, HOST or HOST:PORT"},
 			&cli.BoolFlag{Name: "all", Usage: "verify every registry folder in the certs root, several at a time"},
 			targetFlag(),
@@ -128,7 +130,7 @@ func verifyOptions(e *env, c *cli.Context) ([]verify.Options, error) {
 		env := processEnv()
 		lookupEnv = &env
 	}
-	base := verify.Options{Addr: addr, Offline: c.Bool("offline"), Live: verify.LiveOptions{Timeout: timeout, AllowOpen: c.Bool("allow-open"), Issued: homeServerCert(e, c)}}
+	base := verify.Options{Addr: addr, Offline: c.Bool("offline"), HomeFlags: homeArg(c), Live: verify.LiveOptions{Timeout: timeout, AllowOpen: c.Bool("allow-open"), Issued: homeServerCert(e, c)}}
 	folder := func(r install.Root, reg host.Registry) verify.Options {
 		o := base
 		o.Registry, o.Dir, o.Target = reg, r.Folder(reg), r.Target
@@ -177,9 +179,25 @@ func verifyOptions(e *env, c *cli.Context) ([]verify.Options, error) {
 			dirs = append(dirs, r.Dir)
 		}
 		return nil, errs.WithHint(fmt.Errorf("no registry folder in %s", strings.Join(dirs, ", ")),
-			"install one first: certkit install --host reg.example.com:5000")
+			"install one first: certkit install --host "+shellquote.Quote(homeRegistry(e, c))+runRootFlags(c))
 	}
 	return opts, nil
+}
+
+// homeRegistry is a registry the certkit home holds material for (the
+// first in name order), for a command certkit suggests; the README's
+// example when it holds none.
+func homeRegistry(e *env, c *cli.Context) string {
+	if h, err := e.home(c); err == nil {
+		if entries, err := os.ReadDir(home.HostsDir(h)); err == nil {
+			for _, en := range entries {
+				if reg, err := host.Parse(en.Name()); err == nil && en.IsDir() {
+					return reg.String()
+				}
+			}
+		}
+	}
+	return "reg.example.com:5000"
 }
 
 // checkDialAddr accepts HOST:PORT with a numeric port, as --addr.

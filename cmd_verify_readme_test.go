@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -52,7 +54,11 @@ func TestReadmeVerifyFailure(t *testing.T) {
 	}
 	addr := serveRegistry(t, home, reg)
 
-	code, _, stderr := certkit(t, home, "verify", "--host", reg, "--certs-dir", certs, "--addr", addr)
+	// As in the README, the home is the default one: no --home to carry.
+	t.Setenv("CERTKIT_HOME", home)
+	var errBuf bytes.Buffer
+	code := runWith([]string{"certkit", "verify", "--host", reg, "--certs-dir", certs, "--addr", addr}, strings.NewReader(""), io.Discard, &errBuf)
+	stderr := errBuf.String()
 	if want := lines[len(lines)-1]; want != "1" || code != 1 {
 		t.Errorf("exit %d; the example says %s", code, want)
 	}

@@ -35,12 +35,13 @@ func runWith(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	// cfssl logs to stderr through a package-level logger; certkit speaks
 	// for itself.
 	cflog.Level = cflog.LevelFatal + 1
-	app := newApp(stdin, stdout, stderr)
-	err := app.Run(args)
+	e := newEnv(stdin, stdout, stderr)
+	err := newAppWith(e).Run(args)
 	if err == nil {
 		return 0
 	}
-	u := newUI(stderr)
+	e.carryHome(err)
+	u := e.ui
 	u.errorf("%s", err)
 	if h := errs.HintOf(err); h != "" {
 		u.hintf("%s", h)
@@ -91,7 +92,11 @@ func versionOf(bi *debug.BuildInfo) string {
 }
 
 func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
-	env := newEnv(stdin, stdout, stderr)
+	return newAppWith(newEnv(stdin, stdout, stderr))
+}
+
+func newAppWith(env *env) *cli.App {
+	stdin, stdout, stderr := env.stdin, env.stdout, env.ui.w
 	app := &cli.App{
 		Name:    "certkit",
 		Usage:   "certificates for private container registries with TLS client authentication",

@@ -70,13 +70,16 @@ type Result struct {
 }
 
 // NotFoundError reports a home without a CA.
-type NotFoundError struct{ Dir string }
+type NotFoundError struct {
+	Dir   string
+	Flags string // the run's flags the hint's command carries (" --home DIR")
+}
 
 func (e *NotFoundError) Error() string { return "no CA in " + e.Dir }
 
 // Hint names the command that makes one.
 func (e *NotFoundError) Hint() string {
-	return "create one with: certkit init-ca (or adopt one with --import-cert/--import-key)"
+	return "create one with: certkit init-ca" + e.Flags + " (or adopt one with --import-cert/--import-key)"
 }
 
 // DefaultCN is a CA name unique to this CA. Clients choose which client

@@ -37,7 +37,7 @@ type MaterialPair struct {
 // the certkit home holds for opt.Registries.
 func (opt Options) material(now time.Time) ([]host.Registry, []*material, error) {
 	if opt.From == nil {
-		return readHome(opt.Home, opt.Registries, now)
+		return readHome(opt.Home, opt.Registries, now, opt.HomeFlags)
 	}
 	var regs []host.Registry
 	var mats []*material
@@ -82,7 +82,7 @@ func checkMaterial(m Material, now time.Time) (*material, error) {
 // pair name issued for reg, checked as Install checks what it copies; with
 // name "", the registry's one pair. The CA's key is never read.
 func ReadPair(homeDir string, reg host.Registry, name string, now time.Time) (*Material, error) {
-	_, mats, err := readHome(homeDir, []host.Registry{reg}, now)
+	_, mats, err := readHome(homeDir, []host.Registry{reg}, now, "")
 	if err != nil {
 		return nil, err
 	}

@@ -330,8 +330,12 @@ type ReadOptions struct {
 	Name string
 	// Flags are the flags that name the folder's certs root (" --target
 	// podman --certs-dir DIR"), for the certkit install commands the fixes
-	// suggest; empty for Docker's root.
+	// suggest; empty for Docker's root. They carry the run's --home too
+	// (HomeFlags), as every command certkit prints does.
 	Flags string
+	// HomeFlags are the run's " --home DIR" when it named its certkit
+	// home, for the certkit issue commands the fixes suggest.
+	HomeFlags string
 	// HostsTOML: the folder's certs root has the containerd layout, where
 	// certkit install writes a hosts.toml naming its files (the fixes
 	// then say to run install with Flags); when false, the fixes about

@@ -165,8 +165,8 @@ func (r *reader) checkPair(i int) {
 		// that signs nothing else.
 		r.judged[p.Name] = true
 		r.add(SeverityWarning, KindSelfSignedClient, certName, fmt.Sprintf("is a self-signed client certificate (%s), as the old openssl req -x509 recipe made: a registry that checks client certificates against its CA (http.tls.clientcas) does not trust it, and Go clients do not even send it to a registry that names the CAs it accepts", describe(c)),
-			fmt.Sprintf("move the old pair out of certs.d (%s), then issue a client certificate from the registry's CA and install it: certkit issue client --host %s, then %s",
-				r.oldPairMove(p), r.host(), r.installCmd(false)))
+			fmt.Sprintf("move the old pair out of certs.d (%s), then issue a client certificate from the registry's CA and install it: certkit issue client --host %s%s, then %s",
+				r.oldPairMove(p), r.host(), r.opt.HomeFlags, r.installCmd(false)))
 		return
 	}
 	if !clientAuth(c) {
@@ -175,7 +175,7 @@ func (r *reader) checkPair(i int) {
 			what = "is a server certificate (serverAuth, no clientAuth)"
 		}
 		r.add(SeverityError, KindNoClientAuth, certName, what+": the registry rejects it with \"bad certificate\"",
-			"issue a client certificate: certkit issue client --host "+r.host())
+			"issue a client certificate: certkit issue client --host "+r.host()+r.opt.HomeFlags)
 	}
 	r.validity(certName, "client certificate "+describe(c), c, SeverityError, r.renewCmd(strings.TrimSuffix(certName, CertExt)))
 }
@@ -223,7 +223,7 @@ func (r *reader) strayKeyFile(name, stem string) {
 		}
 	}
 	r.keys = append(r.keys, strayKey{file: name, key: pub, problem: len(r.f.Problems)})
-	why := fmt.Sprintf("Docker and podman fail every pull and login for this registry with %q", msg)
+	why := fmt.Sprintf("Docker and podman fail every pull with %q", msg)
 	if r.opt.HostsTOML {
 		// containerd's layout: only containerd reads this root, and it
 		// ignores a key hosts.toml does not name. Still an error: a
@@ -512,6 +512,11 @@ func (r *reader) checkChains() {
 			cas = append(cas, c.Name+": "+strings.Join(names, ", "))
 		}
 	}
+	if len(cas) == 0 {
+		// No CA file can be read (one in DER, say): its own line says
+		// so, and the pairs cannot be judged against it.
+		return
+	}
 	for _, p := range r.f.Pairs {
 		if p.Err != nil || p.Cert == nil || r.judged[p.Name] {
 			continue
@@ -540,11 +545,11 @@ func (r *reader) checkChains() {
 			if issuer == "" {
 				issuer = p.Cert.Issuer.String()
 			}
-			msg = fmt.Sprintf("is issued by %q, not by a CA in this folder (%s)", issuer, strings.Join(cas, "; "))
+			msg = fmt.Sprintf("is issued by %q, not by the folder's CA (%s)", issuer, strings.Join(cas, "; "))
 		}
 		// certkit's registry trusts the CA that signed its own certificate
 		// (the one in ca.crt) for client certificates too.
-		msg += ": a registry that trusts this folder's CA for client certificates, as one set up with certkit does, refuses it"
+		msg += ": a registry that trusts the folder's CA refuses it"
 		r.add(SeverityWarning, KindUntrustedClient, certName, msg, r.untrustedFix(p))
 	}
 }
@@ -552,10 +557,10 @@ func (r *reader) checkChains() {
 // untrustedFix is the fix for a client pair that no CA of the folder
 // signed. Read offline, the folder cannot say which side changed: the CA
 // file (replaced, or never the CA that issued the pair) or the pair (from
-// another CA). Both are named, each with its commands: install takes
-// --force where it replaces a file certkit installed (a CA file changed
-// since, a pair it installed), and a file of the user's under the name
-// install writes is moved out first (install never replaces one).
+// another CA). Both are named, the CA side with its install command
+// (--force where it replaces a CA file certkit installed and that changed
+// since; a CA file of the user's is moved aside first, as install never
+// replaces one), the pair side in words.
 func (r *reader) untrustedFix(p Pair) string {
 	var files []string
 	forceCA := false
@@ -569,24 +574,17 @@ func (r *reader) untrustedFix(p Pair) string {
 		}
 	}
 	certName := p.Name + CertExt
-	caSide := fmt.Sprintf("%s was replaced or is not the CA that issued %s", files[0], certName)
-	if len(files) > 1 {
-		caSide = fmt.Sprintf("the CA files (%s) were replaced or none of them is the CA that issued %s", strings.Join(files, ", "), certName)
-	}
-	caFix := "reinstall the right CA: " + r.installCmd(forceCA)
+	caFix := "reinstall the CA that issued it: " + r.installCmd(forceCA)
 	if _, own := r.f.Manifest.Has(CAFileName); !own && r.names[CAFileName] {
-		caFix = fmt.Sprintf("move %s out of the folder and %s", r.path(CAFileName), caFix)
+		caFix = fmt.Sprintf("move %s aside, then %s", r.path(CAFileName), caFix)
 	}
-	issue := "certkit issue client --host " + r.host()
-	if p.Name != "client" {
-		issue += " --name " + shellquote.Quote(p.Name)
+	// The pair side names no command: the run's home holds the pair's
+	// CA, not necessarily the folder's.
+	pairFix := "issue " + certName + " again from the home that holds it"
+	if _, own := r.f.Manifest.Has(certName); !own {
+		pairFix = fmt.Sprintf("move %s and %s aside and %s", p.CertPath, p.KeyPath, pairFix)
 	}
-	_, ownPair := r.f.Manifest.Has(certName)
-	pairFix := fmt.Sprintf("issue a new one from this folder's CA, in the certkit home that holds it: %s, then %s", issue, r.installCmd(ownPair))
-	if !ownPair {
-		pairFix = fmt.Sprintf("move %s and %s out of certs.d and %s", p.CertPath, p.KeyPath, pairFix)
-	}
-	return fmt.Sprintf("either %s (%s), or %s comes from another CA (%s)", caSide, caFix, certName, pairFix)
+	return fmt.Sprintf("%s; or, if %s is the registry's CA, %s", caFix, files[0], pairFix)
 }
 
 func (r *reader) validity(file, what string, c *x509.Certificate, expiredSev Severity, fix string) {

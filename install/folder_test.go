@@ -223,13 +223,13 @@ func TestReadFolder(t *testing.T) {
 				testenv.WriteFile(t, filepath.Join(dir, "foreign.cert"), foreignCert, 0o644)
 				testenv.WriteFile(t, filepath.Join(dir, "foreign.key"), foreignKey, 0o600)
 			},
-			want: []wantProblem{{SeverityWarning, KindUntrustedClient, "foreign.cert", `is issued by "` + other.ca.Cert.Subject.CommonName + `", not by a CA in this folder (ca.crt: "` + p.ca.Cert.Subject.CommonName + `")`}},
+			want: []wantProblem{{SeverityWarning, KindUntrustedClient, "foreign.cert", `is issued by "` + other.ca.Cert.Subject.CommonName + `", not by the folder's CA (ca.crt: "` + p.ca.Cert.Subject.CommonName + `")`}},
 			// Offline, either side may be the wrong one: the fix names
 			// both, never "install the CA that signed it". Neither file
 			// is certkit's: each is moved out before install writes its
 			// own under that name.
-			fixes: []string{"either ca.crt was replaced or is not the CA that issued foreign.cert (move $DIR/ca.crt out of the folder and reinstall the right CA: certkit install --host reg.example.com:5000), " +
-				"or foreign.cert comes from another CA (move $DIR/foreign.cert and $DIR/foreign.key out of certs.d and issue a new one from this folder's CA, in the certkit home that holds it: certkit issue client --host reg.example.com:5000 --name foreign, then certkit install --host reg.example.com:5000)"},
+			fixes: []string{"move $DIR/ca.crt aside, then reinstall the CA that issued it: certkit install --host reg.example.com:5000; " +
+				"or, if ca.crt is the registry's CA, move $DIR/foreign.cert and $DIR/foreign.key aside and issue foreign.cert again from the home that holds it"},
 			cas: 1, pairs: 2,
 		},
 		{
@@ -461,7 +461,7 @@ func TestReadFolder(t *testing.T) {
 			// Not a client certificate at all: that comes first.
 			want: []wantProblem{
 				{SeverityError, KindNoClientAuth, "self.cert", "is a server certificate (serverAuth, no clientAuth)"},
-				{SeverityWarning, KindUntrustedClient, "self.cert", `is issued by "reg.example.com", not by a CA in this folder`},
+				{SeverityWarning, KindUntrustedClient, "self.cert", `is issued by "reg.example.com", not by the folder's CA`},
 			},
 			cas: 1, pairs: 2,
 		},

@@ -12,6 +12,7 @@ import (
 	"github.com/certkit/certkit/internal/errs"
 	"github.com/certkit/certkit/internal/home"
 	"github.com/certkit/certkit/internal/safefs"
+	"github.com/certkit/certkit/internal/shellquote"
 )
 
 // File modes of what install writes.
@@ -50,6 +51,10 @@ type Options struct {
 	// From, when set, is installed instead of the home's material: Home
 	// and Registries are then not read (install --from a bundle).
 	From []Material
+	// HomeFlags are the run's flags that name its certkit home (" --home
+	// DIR"), for the certkit issue and init-ca commands the fixes of the
+	// home's material suggest; empty when the home was not named.
+	HomeFlags string
 
 	// step and exchange are test-only seams: step is called with the
 	// registry folder and the name of each step of a run ("" and the name
@@ -140,7 +145,7 @@ func (r *Result) Changed() bool {
 // readHome reads, under the home's shared lock and through safefs, the
 // material of each registry (every registry with client pairs when regs
 // is empty).
-func readHome(homeDir string, regs []host.Registry, now time.Time) ([]host.Registry, []*material, error) {
+func readHome(homeDir string, regs []host.Registry, now time.Time, homeFlags string) ([]host.Registry, []*material, error) {
 	release, err := home.RLock(homeDir)
 	if err != nil {
 		return nil, nil, err
@@ -172,12 +177,21 @@ func readHome(homeDir string, regs []host.Registry, now time.Time) ([]host.Regis
 				regs = append(regs, reg)
 			}
 			if len(regs) == 0 {
+				// The registry of the home when it has one (a server
+				// certificate issued), else the example.
+				example := "reg.example.com:5000"
+				for _, e := range entries {
+					if _, err := host.Parse(e.Name()); err == nil && e.IsDir() {
+						example = e.Name()
+						break
+					}
+				}
 				return errs.Input("no client certificates in the certkit home "+homeDir,
-					"issue one first: certkit issue client --host reg.example.com:5000")
+					"issue one first: certkit issue client --host "+shellquote.Quote(example)+homeFlags)
 			}
 		}
 		for _, reg := range regs {
-			m, err := loadMaterial(r, reg, now)
+			m, err := loadMaterial(r, reg, now, homeFlags)
 			if err != nil {
 				return err
 			}

@@ -54,7 +54,9 @@ func (e *MaterialError) Hint() string { return e.Fix }
 //
 // The home is read through r, the home opened with safefs: no link leads
 // out of it, and under sudo it is read with its owner's rights.
-func loadMaterial(r *safefs.Root, reg host.Registry, now time.Time) (*material, error) {
+//
+// homeFlags (" --home DIR") go into the certkit commands of the fixes.
+func loadMaterial(r *safefs.Root, reg host.Registry, now time.Time, homeFlags string) (*material, error) {
 	homeDir := r.Path()
 	caPath := filepath.Join(home.CADir(homeDir), ca.CertFile)
 	caPEM, err := r.ReadFile(filepath.Join("ca", ca.CertFile), maxFileSize)
@@ -64,8 +66,8 @@ func loadMaterial(r *safefs.Root, reg host.Registry, now time.Time) (*material, 
 	if err != nil {
 		return nil, err
 	}
-	caCert, err := checkCA(caPath, caPEM, now, "make a CA with certkit init-ca --force",
-		"make a CA with certkit init-ca --force, or import one with --import-cert")
+	caCert, err := checkCA(caPath, caPEM, now, "make a CA with certkit init-ca --force"+homeFlags,
+		"make a CA with certkit init-ca --force"+homeFlags+", or import one with --import-cert")
 	if err != nil {
 		return nil, err
 	}
@@ -80,12 +82,12 @@ func loadMaterial(r *safefs.Root, reg host.Registry, now time.Time) (*material, 
 	names := home.PairNamesOf(files)
 	if len(names) == 0 {
 		return nil, &MaterialError{home.HostDir(homeDir, folder), "no client certificate was issued for " + folder,
-			"issue one first: certkit issue client --host " + shellquote.Quote(folder)}
+			"issue one first: certkit issue client --host " + shellquote.Quote(folder) + homeFlags}
 	}
 	roots := x509.NewCertPool()
 	roots.AddCert(caCert)
 	for _, name := range names {
-		p, err := loadPair(r, folder, name, roots, now)
+		p, err := loadPair(r, folder, name, roots, now, homeFlags)
 		if err != nil {
 			return nil, err
 		}
@@ -94,11 +96,11 @@ func loadMaterial(r *safefs.Root, reg host.Registry, now time.Time) (*material, 
 	return m, nil
 }
 
-func loadPair(r *safefs.Root, folder, name string, roots *x509.CertPool, now time.Time) (*pairMaterial, error) {
+func loadPair(r *safefs.Root, folder, name string, roots *x509.CertPool, now time.Time, homeFlags string) (*pairMaterial, error) {
 	dir := home.HostDir(r.Path(), folder)
 	certPath := filepath.Join(dir, name+home.CertExt)
 	keyPath := filepath.Join(dir, name+home.KeyExt)
-	reissue := "issue it again: certkit issue client --force --host " + shellquote.Quote(folder) + " --name " + shellquote.Quote(name)
+	reissue := "issue it again: certkit issue client --force --host " + shellquote.Quote(folder) + " --name " + shellquote.Quote(name) + homeFlags
 	if !validPairName(name) {
 		return nil, &MaterialError{certPath, fmt.Sprintf("the name %q cannot be a certs.d file name (use letters, digits, '.', '_' and '-')", name), reissue}
 	}

@@ -43,7 +43,7 @@ func planInstall(root Root, reg host.Registry, m *material, opt Options) (*Folde
 		want[p.name+KeyExt] = p.keyPEM
 		fr.pairs = append(fr.pairs, p.name)
 	}
-	cur, err := readCurrent(root, dir, fr.readOptions(opt.Now, opt.Roots, opt.Flags))
+	cur, err := readCurrent(root, dir, fr.readOptions(opt.Now, opt.Roots, opt.Flags, opt.HomeFlags))
 	if err != nil {
 		return nil, err
 	}
@@ -407,15 +407,16 @@ func checkWritable(root Root, dir string) error {
 // readOptions are the options the run reads the registry folder with:
 // the fixes of its problems name the folder's certs root as flags, the
 // run's (flags, from the CLI) when it has one root, else the target's
-// (a run with several roots has no --certs-dir).
-func (fr *FolderResult) readOptions(now func() time.Time, roots []Root, flags string) ReadOptions {
+// (a run with several roots has no --certs-dir), with the run's --home
+// (homeFlags) either way.
+func (fr *FolderResult) readOptions(now func() time.Time, roots []Root, flags, homeFlags string) ReadOptions {
 	if len(roots) > 1 {
-		flags = ""
+		flags = homeFlags
 		if fr.root.Target != Docker {
-			flags = rootflags.Flags([]string{string(fr.root.Target)}, "")
+			flags = rootflags.Flags([]string{string(fr.root.Target)}, "") + homeFlags
 		}
 	}
-	return ReadOptions{Now: now, Name: fr.Registry, Flags: flags, HostsTOML: fr.root.HostsTOML, ContainerdSkips: !fr.root.ContainerdReads()}
+	return ReadOptions{Now: now, Name: fr.Registry, Flags: flags, HomeFlags: homeFlags, HostsTOML: fr.root.HostsTOML, ContainerdSkips: !fr.root.ContainerdReads()}
 }
 
 // dryCheck is the check of the new folder for a dry run: the new content

@@ -88,7 +88,7 @@ func (fr *FolderResult) stage(tmp string, done func(name string)) error {
 // with the same rules the runtimes apply, as the folder it becomes: it
 // must not be broken. Once it is in place, that is what the folder is.
 func (fr *FolderResult) checkNew(tmp string, opt Options) (*Folder, error) {
-	ro := fr.readOptions(opt.Now, opt.Roots, opt.Flags)
+	ro := fr.readOptions(opt.Now, opt.Roots, opt.Flags, opt.HomeFlags)
 	ro.As = fr.Dir
 	nf, err := ReadFolderWith(tmp, ro)
 	if err != nil {

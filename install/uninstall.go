@@ -20,8 +20,9 @@ type UninstallOptions struct {
 	Roots      []Root
 	DryRun     bool
 	Now        func() time.Time
-	// Flags name the run's certs roots, as in Options.
-	Flags string
+	// Flags name the run's certs roots, and HomeFlags its home, as in
+	// Options.
+	Flags, HomeFlags string
 
 	step     func(dir, step string) // test-only seams, as in Options
 	exchange func(a, b string) error
@@ -126,7 +127,7 @@ func planUninstall(root Root, reg host.Registry, opt UninstallOptions) (*FolderR
 	}
 	linked := dir != fr.Dir
 	fr.Dir = dir
-	cur, err := readCurrent(root, dir, fr.readOptions(opt.Now, opt.Roots, opt.Flags))
+	cur, err := readCurrent(root, dir, fr.readOptions(opt.Now, opt.Roots, opt.Flags, opt.HomeFlags))
 	if err != nil {
 		return nil, err
 	}
@@ -312,7 +313,7 @@ func prepareUninstall(b *batch, c *change, opt UninstallOptions) error {
 	// of the user's that names them, say).
 	// The new folder is read as the folder it becomes, and compared with
 	// the folder as the plan read it.
-	ro := fr.readOptions(opt.Now, opt.Roots, opt.Flags)
+	ro := fr.readOptions(opt.Now, opt.Roots, opt.Flags, opt.HomeFlags)
 	ro.As = fr.Dir
 	after, err := ReadFolderWith(tmp, ro)
 	if err != nil {

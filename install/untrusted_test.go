@@ -3,7 +3,6 @@ package install
 import (
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/certkit/certkit/internal/testenv"
@@ -38,14 +37,8 @@ func TestUntrustedClientFixNamesBothSides(t *testing.T) {
 		t.Fatalf("problems %v, want an untrusted-client warning for each pair", f.Problems)
 	}
 	for _, w := range ws {
-		name := strings.TrimSuffix(w.File, CertExt)
-		issue := "certkit issue client --host reg.example.com:5000"
-		if name != "client" {
-			issue += " --name " + name
-		}
 		inst := "certkit install --force --host reg.example.com:5000 --certs-dir " + root
-		want := "either ca.crt was replaced or is not the CA that issued " + w.File + " (reinstall the right CA: " + inst + "), " +
-			"or " + w.File + " comes from another CA (issue a new one from this folder's CA, in the certkit home that holds it: " + issue + ", then " + inst + ")"
+		want := "reinstall the CA that issued it: " + inst + "; or, if ca.crt is the registry's CA, issue " + w.File + " again from the home that holds it"
 		if w.Fix != want {
 			t.Errorf("%s: fix\n got %s\nwant %s", w.File, w.Fix, want)
 		}
@@ -93,8 +86,8 @@ func TestUntrustedClientFixForeignPair(t *testing.T) {
 		t.Fatalf("problems %v, want one untrusted-client warning, for a.cert", f.Problems)
 	}
 	inst := "certkit install --host reg.example.com:5000 --certs-dir " + root
-	want := "either ca.crt was replaced or is not the CA that issued a.cert (reinstall the right CA: " + inst + "), " +
-		"or a.cert comes from another CA (move " + filepath.Join(dir, "a.cert") + " and " + filepath.Join(dir, "a.key") + " out of certs.d and issue a new one from this folder's CA, in the certkit home that holds it: certkit issue client --host reg.example.com:5000 --name a, then " + inst + ")"
+	want := "reinstall the CA that issued it: " + inst + "; or, if ca.crt is the registry's CA, move " +
+		filepath.Join(dir, "a.cert") + " and " + filepath.Join(dir, "a.key") + " aside and issue a.cert again from the home that holds it"
 	if ws[0].Fix != want {
 		t.Errorf("fix\n got %s\nwant %s", ws[0].Fix, want)
 	}

@@ -122,12 +122,11 @@ func LoopbackWarning(reg host.Registry) string {
 	if !reg.IsLoopback() {
 		return ""
 	}
-	return fmt.Sprintf("%s is a loopback registry: Docker's classic path treats localhost, 127.0.0.0/8 and ::1 as insecure "+
-		"and reads no certs.d folder for them, so docker login and classic pulls send no client certificate "+
-		"(the containerd image store sends it, but skips server verification for localhost); "+
-		"for a real test use a name that resolves to a non-loopback address of this machine, "+
-		"e.g. a line \"192.168.1.10 registry.internal\" in /etc/hosts", reg)
+	return fmt.Sprintf("%s is a loopback registry: Docker's classic path sends no client certificate to one (README: the loopback trap)", reg)
 }
+
+// LoopbackFix is what to do about a loopback registry (LoopbackWarning).
+const LoopbackFix = "to test for real, reach the registry by a name that resolves to a non-loopback address of this machine"
 
 // PortWarning returns the warning for a registry named with port 443, the
 // HTTPS default: image references without a port (reg/IMAGE) read the

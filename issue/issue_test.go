@@ -793,7 +793,7 @@ func TestManyClientsAllWritten(t *testing.T) {
 func TestLoopbackWarning(t *testing.T) {
 	for _, s := range []string{"localhost", "localhost:5000", "127.0.0.1:5000", "127.1.2.3", "[::1]:5000", "reg.localhost:5000"} {
 		w := LoopbackWarning(mustParse(t, s))
-		if !strings.Contains(w, mustParse(t, s).String()) || !strings.Contains(w, "send no client certificate") || !strings.Contains(w, "/etc/hosts") {
+		if !strings.Contains(w, mustParse(t, s).String()) || !strings.Contains(w, "sends no client certificate") || len(w) > 160 {
 			t.Errorf("LoopbackWarning(%s) = %q", s, w)
 		}
 	}

@@ -59,11 +59,12 @@ var fileOf = map[Kind]string{
 
 // Defaults.
 const (
-	DefaultStorage  = "/var/lib/docker-registry" // Debian's docker-registry storage
-	DefaultCertsDir = "/etc/containerd/certs.d"  // containerd's first certs root
-	DefaultPort     = 443                        // the port of a registry named without one
-	caFileInCertsD  = ca.CertFile                // the CA's name inside a certs.d folder
-	composeTarget   = "5000"                     // the port registry:2 listens on inside its container
+	DefaultStorage  = "/var/lib/docker-registry"        // Debian's docker-registry storage
+	DebianConfig    = "/etc/docker/registry/config.yml" // the config Debian's docker-registry service reads
+	DefaultCertsDir = "/etc/containerd/certs.d"         // containerd's first certs root
+	DefaultPort     = 443                               // the port of a registry named without one
+	caFileInCertsD  = ca.CertFile                       // the CA's name inside a certs.d folder
+	composeTarget   = "5000"                            // the port registry:2 listens on inside its container
 )
 
 // UpstreamRule says how DefaultUpstream picks the registry's address
@@ -112,6 +113,10 @@ type Options struct {
 	Storage string
 	// CertsDir is containerd's certs root (DefaultCertsDir when empty).
 	CertsDir string
+	// ServerDir, for the registry's TLS config.yml, is the folder where
+	// certkit install --server put its chain, key and CA, for a service
+	// user who cannot read the certkit home; empty names the home's files.
+	ServerDir string
 }
 
 // ServerFiles are the absolute paths of a registry's server material.
@@ -126,6 +131,7 @@ type ServerFiles struct {
 type NotIssuedError struct {
 	Registry string // the registry folder name
 	Missing  string // the first missing file
+	Flags    string // the run's flags the hint's command carries (" --home DIR")
 }
 
 func (e *NotIssuedError) Error() string {
@@ -134,7 +140,7 @@ func (e *NotIssuedError) Error() string {
 
 // Hint names the command that issues it.
 func (e *NotIssuedError) Hint() string {
-	return "certkit issue server --host " + e.Registry
+	return "certkit issue server --host " + shellquote.Quote(e.Registry) + e.Flags
 }
 
 // CollisionError reports a proxy and the registry behind it that cannot
@@ -286,6 +292,47 @@ func locateCA(homeDir string) (ServerFiles, error) {
 	return f, nil
 }
 
+// NotInstalledError reports a --server-dir without the files certkit
+// install --server puts there.
+type NotInstalledError struct {
+	Registry string // the registry folder name
+	Dir      string // the server folder
+	Missing  string // the first missing file
+}
+
+func (e *NotInstalledError) Error() string {
+	return fmt.Sprintf("%s holds no server files for %s (%s is missing)", e.Dir, e.Registry, e.Missing)
+}
+
+// Hint names the command that puts them there.
+func (e *NotInstalledError) Hint() string {
+	return "sudo certkit install --server --host " + shellquote.Quote(e.Registry) + " --dir " + shellquote.Quote(e.Dir)
+}
+
+// locateServerDir returns the paths of the files certkit install
+// --server put in dir for reg (install.ServerPaths), which must exist.
+func locateServerDir(dir string, reg host.Registry) (ServerFiles, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return ServerFiles{}, err
+	}
+	var f ServerFiles
+	f.Chain, f.Key, f.CA = install.ServerPaths(abs)
+	for _, p := range []string{f.Chain, f.Key, f.CA} {
+		fi, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			return ServerFiles{}, &NotInstalledError{Registry: reg.String(), Dir: abs, Missing: p}
+		}
+		if err != nil {
+			return ServerFiles{}, err
+		}
+		if !fi.Mode().IsRegular() {
+			return ServerFiles{}, fmt.Errorf("%s is not a regular file", p)
+		}
+	}
+	return f, nil
+}
+
 // ParseKind returns the template called s.
 func ParseKind(s string) (Kind, error) {
 	for _, k := range Kinds {
@@ -317,6 +364,13 @@ type data struct {
 	// variables_hash_bucket_size.
 	VarID string
 	Files ServerFiles
+	// ServerDir is Options.ServerDir, absolute: the files are there, not
+	// in the certkit home.
+	ServerDir string
+	// InstallServer is the command that copies the files out of the home
+	// into ServerDir (by default install.DefaultServerDir) for a service
+	// user, and RenderServer the one that renders this file naming them.
+	InstallServer, RenderServer string
 
 	ListenHost string // "" for every address
 	ListenPort int
@@ -419,8 +473,14 @@ func newData(kind Kind, opt Options) (*data, error) {
 	if certsDir, err = filepath.Abs(certsDir); err != nil {
 		return nil, err
 	}
+	if opt.ServerDir != "" && (kind != Registry || opt.BehindProxy) {
+		return nil, errs.Input("--server-dir names the files of a registry that serves TLS itself: certkit template registry without --behind-proxy",
+			"drop --server-dir")
+	}
 	var files ServerFiles
-	if kind == Containerd {
+	if opt.ServerDir != "" {
+		files, err = locateServerDir(opt.ServerDir, reg)
+	} else if kind == Containerd {
 		// hosts.toml is for the machines that pull: they have the CA
 		// certificate and their client pairs, not the server's files.
 		files, err = locateCA(opt.Home)
@@ -453,6 +513,13 @@ func newData(kind Kind, opt Options) (*data, error) {
 		d.ProxyAt = net.JoinHostPort(lhost, strconv.Itoa(lport))
 	}
 	d.Flags = ProxyFlags(reg, opt.Listen, opt.Upstream)
+	d.InstallServer = "sudo certkit install --server --host " + shellquote.Quote(reg.String())
+	if opt.ServerDir != "" {
+		d.ServerDir = filepath.Dir(files.Chain)
+		d.InstallServer += " --dir " + shellquote.Quote(d.ServerDir)
+	}
+	d.RenderServer = "certkit template registry --host " + shellquote.Quote(reg.String()) +
+		" --server-dir " + shellquote.Quote(install.DefaultServerDir(reg))
 	if reg.IP.Is6() {
 		d.ServerName = "[" + reg.Hostname() + "]"
 	}

@@ -35,6 +35,9 @@ type Options struct {
 	// CertsDir is the certs root given with --certs-dir, if any: with
 	// Target, it completes the commands verify suggests.
 	CertsDir string
+	// HomeFlags are the run's " --home DIR" when it named its certkit
+	// home: every certkit command verify suggests carries them.
+	HomeFlags string
 	// Search lists the folders the consumer tries for the registry, in
 	// order (see Lookup); it reads the first that exists, which verify
 	// then checks instead of Dir. Empty means Dir alone.
@@ -88,7 +91,7 @@ func verifyFolder(ctx context.Context, opt Options, dir string, lookup []Check, 
 	if opt.Offline {
 		rep = &Report{Registry: opt.Registry.String(), Dir: dir, Accepted: []string{}}
 		if msg := issue.LoopbackWarning(opt.Registry); msg != "" {
-			rep.Checks = append(rep.Checks, Check{ID: "loopback", Status: Warning, Kind: "loopback", Message: msg})
+			rep.Checks = append(rep.Checks, Check{ID: "loopback", Status: Warning, Kind: "loopback", Message: msg, Fix: issue.LoopbackFix})
 		}
 	} else {
 		rep = probeChecks(ctx, tg, opt.Live)
@@ -160,21 +163,21 @@ func coveredReport(opt Options, dir string, lookup []Check, by Options, start ti
 // roots and the client pairs it loads, in filename order.
 func readFolder(opt Options, dir string, now func() time.Time) ([]Check, Target) {
 	reg := opt.Registry
-	tg := Target{Registry: reg, Dir: dir, Consumer: opt.Target, CertsDir: opt.CertsDir}
+	tg := Target{Registry: reg, Dir: dir, Consumer: opt.Target, CertsDir: opt.CertsDir, HomeFlags: opt.HomeFlags}
 	flags := rootFlags(opt)
 	if opt.Dir != "" && dir != opt.Dir {
 		// The runtime reads another folder than the one certkit installs
 		// (found first in its search): the fixes install into the folder
 		// it reads, else they would write one it never looks at.
 		tg.CertsDir = filepath.Dir(dir)
-		flags = targetFlags(opt.Target, tg.CertsDir)
+		flags = targetFlags(opt.Target, tg.CertsDir) + opt.HomeFlags
 	}
 	// The fixes' install commands name --target as opt.Target: with
 	// containerd's, install writes the folder's hosts.toml.
 	// What breaks only containerd is an error only where containerd
 	// reads (a root it never reads: podman's, rootless or Desktop Docker's).
 	skips := opt.Root.Dir != "" && dir == opt.Dir && !opt.Root.ContainerdReads()
-	f, err := install.ReadFolderWith(dir, install.ReadOptions{Now: now, Name: reg.String(), Flags: flags,
+	f, err := install.ReadFolderWith(dir, install.ReadOptions{Now: now, Name: reg.String(), Flags: flags, HomeFlags: opt.HomeFlags,
 		HostsTOML: opt.Target == install.Containerd, ContainerdSkips: skips})
 	switch {
 	case errors.Is(err, fs.ErrNotExist):

@@ -219,7 +219,7 @@ func TestProbeResolves(t *testing.T) {
 	// registry.test resolves to a loopback address: Docker treats it as
 	// insecure and sends no certificate.
 	c := expect(t, rep, "loopback", Warning, "loopback")
-	contains(t, "message", c.Message, "registry.test resolves to 127.0.0.1", "send no client certificate")
+	contains(t, "message", c.Message, "registry.test resolves to 127.0.0.1", "sends it no client certificate")
 	expectDockerSendsNone(t, rep)
 	if rep.Failed() {
 		t.Fatalf("failed:\n%s", dump(rep))
@@ -232,7 +232,7 @@ func TestProbeResolves(t *testing.T) {
 func expectDockerSendsNone(t *testing.T, rep *Report) {
 	t.Helper()
 	c := expect(t, rep, "client-cert-request", OK, "")
-	contains(t, "request message", c.Message, "podman and containerd send client.cert; Docker sends none to a loopback registry")
+	contains(t, "request message", c.Message, "podman sends client.cert, Docker none (loopback)")
 	c = expect(t, rep, "pair:client", OK, "")
 	contains(t, "pair message", c.Message, "client.cert (the pair podman and containerd send; Docker sends none to a loopback registry): accepted")
 	for _, c := range rep.Checks {
@@ -270,8 +270,8 @@ func TestProbeLoopbackNames(t *testing.T) {
 				t.Fatalf("failed:\n%s", dump(rep))
 			}
 			c := expect(t, rep, "loopback", Warning, "loopback")
-			contains(t, "message", c.Message, "is a loopback registry", "send no client certificate",
-				"this registry refuses a client without a certificate, so docker login and docker pull will be refused here")
+			contains(t, "message", c.Message, "is a loopback registry", "sends it no client certificate",
+				"so docker login and pull are refused here")
 			expectDockerSendsNone(t, rep)
 		})
 	}

@@ -63,6 +63,8 @@ type Target struct {
 	Consumer install.Target
 	// CertsDir is the certs root given with --certs-dir, if any.
 	CertsDir string
+	// HomeFlags are the run's " --home DIR" (Options.HomeFlags).
+	HomeFlags string
 	// Manifest is certkit's record of the files it installed in the
 	// folder (nil when none): certkit install replaces one of those that
 	// changes only with --force, and never a file of the user's.
@@ -73,7 +75,7 @@ type Target struct {
 }
 
 // flags name the certs root of the folder in suggested commands.
-func (t *Target) flags() string { return targetFlags(t.Consumer, t.CertsDir) }
+func (t *Target) flags() string { return targetFlags(t.Consumer, t.CertsDir) + t.HomeFlags }
 
 // installCmd is the certkit install command a fix suggests for the
 // folder's registry and certs root. replace are the folder's files it
@@ -503,7 +505,7 @@ func (p *prober) tlsCheck(s *session) bool {
 			c.Status = Warning
 			c.Kind = "expiring"
 			c.Message = fmt.Sprintf("the server certificate %s expires in %d days, on %s", nameOf(leaf.Subject), int(left.Hours()/24), day(leaf.NotAfter))
-			c.Fix = fmt.Sprintf("renew it in the certkit home: certkit renew --all --host %s --name server, then restart the registry", hostArg(p.t.Registry))
+			c.Fix = fmt.Sprintf("renew it in the certkit home: certkit renew --all --host %s --name server%s, then restart the registry", hostArg(p.t.Registry), p.t.HomeFlags)
 		}
 		p.add(c)
 		return true
@@ -615,7 +617,7 @@ func (p *prober) requestCheck(s *session) int {
 			c.Message = fmt.Sprintf("%s; %s.cert is the pair %s would send once the folder loads", asks, pr.Name, p.sender())
 		case p.isLoopback():
 			p.rep.WillSend = pr.Name
-			c.Message = fmt.Sprintf("%s; podman and containerd send %s.cert; Docker sends none to a loopback registry", asks, pr.Name)
+			c.Message = fmt.Sprintf("%s; podman sends %s.cert, Docker none (loopback)", asks, pr.Name)
 		default:
 			p.rep.WillSend = pr.Name
 			c.Message = fmt.Sprintf("%s; Docker sends %s.cert", asks, pr.Name)
@@ -872,6 +874,14 @@ func (p *prober) apiVersionCheck(first *session) {
 	p.add(c)
 }
 
+// loopbackMessage is the loopback check's message: who (the registry
+// named by a loopback name or address, or its name and the loopback
+// address it resolves to), then refused (what that means here), if
+// anything. README's loopback trap says the rest.
+func loopbackMessage(who, refused string) string {
+	return who + ": Docker's classic path sends it no client certificate" + refused
+}
+
 // loopback warns about registries that Docker's classic path treats as
 // insecure (certsd.md §4): a loopback name or address, or a name that
 // resolves to one.
@@ -880,16 +890,15 @@ func (p *prober) loopback() {
 	// what that means for this registry, when it turns such clients away
 	refused := ""
 	if p.refusesNoCert {
-		refused = "; this registry refuses a client without a certificate, so docker login and docker pull will be refused here: only podman and containerd get in"
+		refused = ", so docker login and pull are refused here"
 	}
 	if msg := issue.LoopbackWarning(r); msg != "" {
-		p.add(Check{ID: "loopback", Status: Warning, Kind: "loopback", Message: msg + refused})
+		p.add(Check{ID: "loopback", Status: Warning, Kind: "loopback", Message: loopbackMessage(r.String()+" is a loopback registry", refused), Fix: issue.LoopbackFix})
 		return
 	}
 	if a, ok := p.loopbackAddr(); ok {
-		lo := host.Registry{Name: a.String(), IP: a, Port: r.Port}
 		p.add(Check{ID: "loopback", Status: Warning, Kind: "loopback",
-			Message: fmt.Sprintf("%s resolves to %s, and Docker judges a registry by its addresses: %s%s", r.Hostname(), a, issue.LoopbackWarning(lo), refused)})
+			Message: loopbackMessage(fmt.Sprintf("%s resolves to %s, a loopback address", r.Hostname(), a), refused), Fix: issue.LoopbackFix})
 	}
 }
 

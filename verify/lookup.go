@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/certkit/certkit/host"
@@ -118,7 +119,7 @@ func containerdShadow(opt Options) []Check {
 		// certkit's own folder for containerd: what containerd should read
 		return []Check{{ID: "lookup:containerd", Status: OK,
 			Message: fmt.Sprintf("containerd reads %s, the folder certkit installs for containerd, before %s (certkit verify --host %s%s checks it)",
-				used, opt.Dir, hostArg(opt.Registry), rootflags.Flags([]string{string(install.Containerd)}, ""))}}
+				used, opt.Dir, hostArg(opt.Registry), rootflags.Flags([]string{string(install.Containerd)}, "")+opt.HomeFlags)}}
 	}
 	c := lookupCheck(opt, install.Containerd, search, first)
 	c.ID = "lookup:containerd"
@@ -202,11 +203,11 @@ func shadowFix(opt Options, target install.Target, used string) string {
 		// _default serves every registry without a folder of its own in
 		// that root: give this one its own there rather than move it
 		return fmt.Sprintf("%s is containerd's folder for every registry without one of its own in %s; give %s its own, which containerd reads before it: certkit install --host %s%s; or, %s",
-			used, filepath.Dir(used), opt.Registry, reg, rootflags.Flags([]string{string(install.Containerd)}, filepath.Dir(used)), move)
+			used, filepath.Dir(used), opt.Registry, reg, rootflags.Flags([]string{string(install.Containerd)}, filepath.Dir(used))+opt.HomeFlags, move)
 	case filepath.Base(used) == opt.Registry.String() && (target == install.Podman || target == install.Containerd):
 		// the registry's folder in a root searched earlier
 		return fmt.Sprintf("%s; if it is the folder you want, install into it: certkit install --host %s%s",
-			move, reg, rootflags.Flags([]string{string(target)}, filepath.Dir(used)))
+			move, reg, rootflags.Flags([]string{string(target)}, filepath.Dir(used))+opt.HomeFlags)
 	}
 	return move
 }
@@ -232,27 +233,46 @@ func missingFolder(opt Options, dir string) Check {
 		// root above it: install's fix would make a folder inside it
 		c.Kind = "certs-dir-is-folder"
 		c.Message = fmt.Sprintf("%s does not exist: --certs-dir %s is a registry folder itself, not a certs root", dir, opt.CertsDir)
-		c.Fix = fmt.Sprintf("give the certs root that holds it, e.g. certkit verify --host %s%s", hostArg(reg), targetFlags(opt.Target, filepath.Dir(opt.CertsDir)))
+		c.Fix = fmt.Sprintf("give the certs root that holds it, e.g. certkit verify --host %s%s", hostArg(reg), targetFlags(opt.Target, filepath.Dir(opt.CertsDir))+opt.HomeFlags)
 		if filepath.Base(opt.CertsDir) != reg.String() {
 			c.Fix = fmt.Sprintf("move its files into a folder named %s in a certs root, and give that root with --certs-dir", reg)
 		}
 		return c
 	}
-	var whys, fixes []string
-	for _, m := range nearMisses(opt, dir) {
-		whys = append(whys, m.why)
-		fixes = append(fixes, m.fix)
-	}
-	if len(whys) > 0 {
+	misses := nearMisses(opt, dir)
+	switch {
+	case len(misses) == 1:
 		c.Kind = "misnamed-folder"
-		c.Message += "; but " + strings.Join(whys, "; ")
-		c.Fix = strings.Join(fixes, "; ")
+		c.Message += "; but " + misses[0].why
+		c.Fix = misses[0].fix
+	case len(misses) > 1:
+		// One line for them all, not one per folder: their names, and
+		// the fix of the first that is a misspelling, else install's.
+		c.Kind = "misnamed-folder"
+		var names []string
+		for _, m := range misses[:min(2, len(misses))] {
+			names = append(names, strconv.Quote(m.name))
+		}
+		list := strings.Join(names, ", ")
+		if len(misses) > 2 {
+			list += fmt.Sprintf(" and %d more", len(misses)-2)
+		}
+		c.Message = fmt.Sprintf("%s does not exist; folders beside it differ only in spelling or port: %s", dir, list)
+		c.Fix = install.Command(reg.String(), false, rootFlags(opt))
+		for _, m := range misses {
+			if m.rename != "" {
+				c.Fix = "rename it: " + m.rename
+				break
+			}
+		}
 	}
 	return c
 }
 
-// nearMiss is a folder beside the missing one whose name is close to it.
-type nearMiss struct{ why, fix string }
+// nearMiss is a folder beside the missing one whose name is close to it:
+// why and fix say so; rename is the command that renames it, when its
+// name is a misspelling of the registry's.
+type nearMiss struct{ name, why, fix, rename string }
 
 // nearMisses looks in the certs roots of the missing folder (and of every
 // folder the consumer searches) for folders the user may have meant: the
@@ -288,17 +308,20 @@ func nearMisses(opt Options, dir string) []nearMiss {
 			rename := fmt.Sprintf("mv %s %s", shellquote.Quote(path), shellquote.Quote(wantPath))
 			inst := install.Command(reg.String(), false, rootFlags(opt))
 			check := "certkit verify --host " + shellquote.Quote(name) + rootFlags(opt)
-			var m nearMiss
+			m := nearMiss{name: name}
 			switch other, perr := host.Parse(name); {
 			case reg.Port != 0 && strings.EqualFold(name, reg.ContainerdDirs()[0]):
 				m.why = fmt.Sprintf("%s exists, containerd's spelling of %s (host_port_): containerd reads it, Docker and podman never do", path, want)
 				m.fix = fmt.Sprintf("install the folder Docker and podman read: %s, or rename it: %s", inst, rename)
+				m.rename = rename
 			case strings.EqualFold(name, want):
 				m.why = fmt.Sprintf("%s exists, differing only in case: Docker and podman look the folder up by the exact name in the image reference, so %s/IMAGE reads %s and never %s", path, want, wantPath, path)
 				m.fix = fmt.Sprintf("rename it: %s, or install the folder: %s", rename, inst)
+				m.rename = rename
 			case misspelled(name, want):
 				m.why = fmt.Sprintf("did you mean %s? %q exists, and Docker and podman look the folder up by its exact name", want, name)
 				m.fix = "rename it: " + rename
+				m.rename = rename
 			case perr != nil || other.Hostname() != reg.Hostname():
 				continue
 			case reg.Port == 443 && other.Port == 0:
@@ -325,8 +348,8 @@ func nearMisses(opt Options, dir string) []nearMiss {
 
 // rootFlags are the flags that name the certs root checked, for the
 // commands verify suggests: --target unless Docker's (the default), and
-// --certs-dir for a root given with it.
-func rootFlags(opt Options) string { return targetFlags(opt.Target, opt.CertsDir) }
+// --certs-dir for a root given with it; and the run's --home.
+func rootFlags(opt Options) string { return targetFlags(opt.Target, opt.CertsDir) + opt.HomeFlags }
 
 // targetFlags are rootFlags for the root of target t, given with
 // --certs-dir when certsDir is set.

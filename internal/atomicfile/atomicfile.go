@@ -31,6 +31,10 @@ type File struct {
 	Path string
 	Data []byte
 	Mode fs.FileMode
+	// Group, when not nil, is the group id the file is given before it
+	// takes its name (fchown of the temporary file): a key a service
+	// reads through its group is never the wrong group under its name.
+	Group *int
 }
 
 // Options control WriteAll.
@@ -329,6 +333,11 @@ func writeTemp(r *safefs.Root, rel string, f File, sync bool) (name string, err 
 			r.Remove(name)
 		}
 	}()
+	if f.Group != nil {
+		if err = t.Chown(-1, *f.Group); err != nil {
+			return "", err
+		}
+	}
 	if err = t.Chmod(f.Mode); err != nil {
 		return "", err
 	}

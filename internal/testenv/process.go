@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -20,6 +21,9 @@ type Program struct {
 	Path string   // from NeedTool
 	Args []string // without the program's name
 	Env  []string // added to the test's own environment
+	// Credential, when not nil, runs the program as that user and group
+	// (the test must run as root), as a service runs as its own user.
+	Credential *syscall.Credential
 
 	// Ready matches the line of output (stdout or stderr) by which the
 	// program says it is ready; StartProcess waits for it and returns its
@@ -50,6 +54,9 @@ func StartProcess(t testing.TB, p Program) []string {
 	cmd := exec.Command(p.Path, p.Args...)
 	if p.Env != nil {
 		cmd.Env = append(os.Environ(), p.Env...)
+	}
+	if p.Credential != nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: p.Credential}
 	}
 	r, w, err := os.Pipe()
 	if err != nil {
