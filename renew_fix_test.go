@@ -97,7 +97,7 @@ func TestDay2HintsWork(t *testing.T) {
 		t.Fatalf("status exits %d, want 1:\n%s", code, stderr)
 	}
 	old := installed("soon")
-	runPrinted(t, stderr, "certkit: hint: ", "")
+	runPrintedLine(t, stderr, "certkit: hint: ", "")
 	if bytes.Equal(installed("soon"), old) || !bytes.Equal(installed("soon"), home("soon")) {
 		t.Error("after status's hint, certs.d does not hold the home's renewed pair")
 	}
@@ -106,16 +106,16 @@ func TestDay2HintsWork(t *testing.T) {
 	if code != 0 {
 		t.Fatal(stderr)
 	}
-	runPrinted(t, stderr, "Next: install the renewed pairs: ", " (or renew with --install)")
+	runPrintedLine(t, stderr, "Next: install the renewed pairs: ", " (or renew with --install)")
 	if !bytes.Equal(installed("later"), home("later")) {
 		t.Error("after renew's Next line, certs.d does not hold the home's renewed pair")
 	}
 }
 
-// runPrinted finds the line of out that starts with prefix, takes the
+// runPrintedLine finds the line of out that starts with prefix, takes the
 // certkit command in it (after the last ": certkit " or the prefix, up to
 // suffix), and runs it.
-func runPrinted(t *testing.T, out, prefix, suffix string) {
+func runPrintedLine(t *testing.T, out, prefix, suffix string) {
 	t.Helper()
 	for _, line := range strings.Split(out, "\n") {
 		rest, ok := strings.CutPrefix(line, prefix)
