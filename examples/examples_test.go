@@ -93,6 +93,12 @@ func TestRegistryMTLS(t *testing.T) {
 		"minimumtls: tls1.2", "{}", "certkit/hello", "Done: the registry served only the client with the certificate")
 }
 
+func TestClientMachines(t *testing.T) {
+	testenv.NeedTools(t, "bash", "docker-registry", "skopeo", "tar", "gzip", "sha256sum")
+	runExample(t, "client-machines", map[string]int{"PORT": testenv.FreePort(t)},
+		"certkit/laptop", "Done: two client machines reached the registry, and neither held the CA key")
+}
+
 func TestNginxProxy(t *testing.T) {
 	testenv.NeedTools(t, "bash", "docker-registry", "nginx", "skopeo", "curl", "tar", "gzip", "sha256sum")
 	port, upstream := testenv.FreePort(t), testenv.FreePort(t)
