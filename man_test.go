@@ -32,10 +32,23 @@ func TestManRenders(t *testing.T) {
 	}{
 		{"groff", []string{"-man", "-Tutf8", "-ww", "-z", page}},
 		{"mandoc", []string{"-T", "lint", page}},
+		// What a user types: man -l renders the page itself, and says
+		// nothing with --warnings when groff finds nothing to warn about.
+		{"man", []string{"--warnings", "-l", page}},
 	} {
 		t.Run(tool.name, func(t *testing.T) {
 			bin := testenv.NeedTool(t, tool.name)
-			out, err := exec.Command(bin, tool.args...).CombinedOutput()
+			cmd := exec.Command(bin, tool.args...)
+			cmd.Env = append(cmd.Environ(), "MANWIDTH=80", "MANPAGER=cat", "PAGER=cat", "LC_ALL=C.UTF-8")
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			stdout, err := cmd.Output()
+			out := []byte(stderr.String())
+			if tool.name != "man" {
+				out = append(stdout, out...)
+			} else if len(stdout) == 0 {
+				t.Errorf("man -l rendered nothing")
+			}
 			if err != nil || len(out) > 0 {
 				t.Errorf("%s %s: %v\n%s", tool.name, strings.Join(tool.args, " "), err, out)
 			}

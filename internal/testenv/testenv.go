@@ -24,6 +24,7 @@ var debianPackage = map[string]string{
 	"apache2":    "apache2",
 	"apache2ctl": "apache2",
 	"sha256sum":  "coreutils",
+	"man":        "man-db",
 }
 
 // sbinDirs are searched after PATH: Debian puts nginx and apache2 there,
