@@ -182,6 +182,23 @@ func TestRemoteSigner(t *testing.T) {
 		pushPull(t, skopeo, reg, filepath.Join(certs, reg), "renewed")
 	})
 
+	// setup on the client machine issues through the signer too: no CA
+	// is made there, and the pair it installs opens the registry.
+	t.Run("setup", func(t *testing.T) {
+		setupCerts := filepath.Join(t.TempDir(), "certs.d")
+		must(t, clientHome, "setup", "--yes", "--host", reg, "--role", "client", "--name", "ci", "--certs-dir", setupCerts)
+		if _, err := os.Stat(filepath.Join(clientHome, "ca", "ca.key")); err == nil {
+			t.Error("setup made a CA key on the client machine")
+		}
+		pool := x509.NewCertPool()
+		pool.AddCert(readCertFile(t, filepath.Join(caHome, "ca", "ca.crt")))
+		c := readCertFile(t, filepath.Join(clientHome, "hosts", reg, "ci.cert"))
+		if _, err := c.Verify(x509.VerifyOptions{Roots: pool, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
+			t.Errorf("setup's pair: %v", err)
+		}
+		pushPull(t, skopeo, reg, filepath.Join(setupCerts, reg), "setup")
+	})
+
 	t.Run("names-file", func(t *testing.T) {
 		var names []string
 		for i := range 40 {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"os"
@@ -46,6 +47,7 @@ Examples:
 			&cli.StringFlag{Name: "host", Usage: "the registry as in image references: HOST or HOST:PORT"},
 			&cli.StringFlag{Name: "role", Usage: "client (this machine pulls), server (it runs the registry) or both"},
 			&cli.BoolFlag{Name: "new-ca", Usage: "create a new CA even if one exists (the old pair is kept as a backup)"},
+			&cli.BoolFlag{Name: "create-ca", Usage: "make a CA here if none (a client gets its certificate elsewhere)"},
 			&cli.StringFlag{Name: "key-type", Usage: "ecdsa-p256 (default), ecdsa-p384, rsa-2048, rsa-3072, rsa-4096, ed25519"},
 			&cli.StringFlag{Name: "validity", Usage: "validity of the certificates: 825d (default), 2y, 8760h"},
 			&cli.StringSliceFlag{Name: "name", Usage: "client certificate name (repeatable; default client)"},
@@ -83,6 +85,9 @@ func runSetup(e *env, c *cli.Context) error {
 	case err == nil, p.NewCA:
 	case errors.As(err, &notFound):
 		cur = nil
+	case remoteHome(h) != nil:
+		// A client machine with a remote signer: issue goes through it.
+		cur, err = &ca.CA{Cert: remoteHome(h)}, nil
 	default:
 		return errs.WithHint(fmt.Errorf("the CA in %s cannot be used: %w", home.CADir(h), err),
 			"setup signs certificates and needs the CA's key: run it where the CA was made, or pass --new-ca to replace this CA")
@@ -179,13 +184,13 @@ func runSetup(e *env, c *cli.Context) error {
 
 // setupPlanFromFlags turns setup's flags into the plan's given answers.
 func setupPlanFromFlags(c *cli.Context, h string) (wizard.Plan, wizard.Given, error) {
-	p := wizard.Plan{Home: h, CertsDir: c.String("certs-dir"), NewCA: c.Bool("new-ca"), Force: c.Bool("force")}
+	p := wizard.Plan{Home: h, CertsDir: c.String("certs-dir"), NewCA: c.Bool("new-ca"), CreateCA: c.Bool("create-ca"), Force: c.Bool("force")}
 	for _, cc := range c.Lineage() {
 		if cc.String("home") != "" {
 			p.HomeFlag = true // the printed commands must name it too
 		}
 	}
-	g := wizard.Given{NewCA: c.IsSet("new-ca"), Force: c.IsSet("force")}
+	g := wizard.Given{NewCA: c.IsSet("new-ca"), CreateCA: c.IsSet("create-ca"), Force: c.IsSet("force")}
 	var err error
 	if c.IsSet("host") {
 		if p.Registry, err = host.Parse(c.String("host")); err != nil {
@@ -324,3 +329,13 @@ OPTIONS:{{range .VisibleFlags}}
    {{range $i, $n := .Names}}{{if $i}}, {{end}}{{if eq (len $n) 1}}-{{else}}--{{end}}{{$n}}{{end}}{{if .TakesValue}} VALUE{{end}}
          {{.Usage}}{{end}}
 `
+
+// remoteHome is the CA certificate of a home whose certificates a remote
+// signer makes (certkit init-ca --remote), or nil.
+func remoteHome(h string) *x509.Certificate {
+	r, err := ca.LoadRemote(h)
+	if err != nil {
+		return nil
+	}
+	return r.CA.Cert
+}

@@ -138,6 +138,7 @@ func TestSetupWizardFirstRunThenReuse(t *testing.T) {
 		mustExpect(t, c, "What does this machine do with reg.example.com:5000?")
 		c.Send(keyEnter) // pulls from it
 		mustExpect(t, c, "No CA yet")
+		c.Send(keyDown + keyEnter) // a new CA made here
 		mustExpect(t, c, "Key type:")
 		c.Send(keyEnter)
 		mustExpect(t, c, "Validity of the certificates:")
@@ -155,7 +156,7 @@ func TestSetupWizardFirstRunThenReuse(t *testing.T) {
 		t.Fatalf("first run exit %d\n%s", code, screen)
 	}
 	for _, want := range []string{"create a new CA", "issue client certificates laptop", "install ca.crt and the client pairs for docker",
-		"certkit setup --yes --host reg.example.com:5000 --role client --name laptop --target docker --certs-dir " + certs,
+		"certkit setup --yes --host reg.example.com:5000 --role client --create-ca --name laptop --target docker --certs-dir " + certs,
 		"certkit issue client --host reg.example.com:5000 --name laptop"} {
 		if !strings.Contains(screen, want) {
 			t.Errorf("screen lacks %q:\n%s", want, screen)
@@ -397,6 +398,8 @@ func TestSetupWizardCtrlCAtVerify(t *testing.T) {
 	code, screen, _ := wizardRun(t, []string{"setup", "--host", "reg.example.com", "--role", "client", "--key-type", "ecdsa-p256",
 		"--validity", "30d", "--name", "a", "--certs-dir", certs},
 		map[string]string{"CERTKIT_HOME": filepath.Join(dir, "home"), "NO_COLOR": "1"}, func(c *expect.Console) {
+			mustExpect(t, c, "No CA yet")
+			c.Send(keyDown + keyEnter) // a new CA made here
 			mustExpect(t, c, "Write these files?")
 			c.Send(keyEnter)
 			mustExpect(t, c, "Run certkit verify now")
@@ -426,6 +429,8 @@ func TestSetupWizardValidatesAtTheQuestion(t *testing.T) {
 		c.Send("?reg.example.com:5000" + keyEnter)
 		mustExpect(t, c, "What does this machine do with reg.example.com:5000?")
 		c.Send(keyEnter)
+		mustExpect(t, c, "No CA yet")
+		c.Send(keyDown + keyEnter) // a new CA made here
 		mustExpect(t, c, "Key type:")
 		c.Send(keyEnter)
 		mustExpect(t, c, "Validity of the certificates:")
@@ -497,4 +502,33 @@ func TestSetupYesRerun(t *testing.T) {
 		t.Fatalf("run with a new name: exit %d\n%s", code, stderr)
 	}
 	podmanLoads(t, filepath.Join(certs, "reg.example.com:5000"), "ci", "laptop")
+}
+
+// TestSetupWizardClientMachine: on a machine with no CA, a client setup
+// asks where the certificate comes from; the registry's CA elsewhere (the
+// default) stops, writes nothing, and says the three ways to get one.
+func TestSetupWizardClientMachine(t *testing.T) {
+	dir := t.TempDir()
+	h := filepath.Join(dir, "home")
+	certs := filepath.Join(dir, "certs.d")
+	code, screen, _ := wizardRun(t, []string{"setup", "--host", "reg.example.com:5000", "--role", "client", "--certs-dir", certs},
+		map[string]string{"CERTKIT_HOME": h, "NO_COLOR": "1"}, func(c *expect.Console) {
+			mustExpect(t, c, "No CA yet")
+			c.Send(keyEnter) // the registry's CA, on another machine
+			mustExpect(t, c, "add --create-ca")
+			c.ExpectEOF()
+		})
+	if code != 1 {
+		t.Fatalf("exit %d, want 1\n%s", code, screen)
+	}
+	for _, want := range []string{"certkit export --host reg.example.com:5000", "certkit install --from", "certkit request", "certkit init-ca --remote"} {
+		if !strings.Contains(screen, want) {
+			t.Errorf("the screen lacks %q:\n%s", want, screen)
+		}
+	}
+	for _, p := range []string{h, certs} {
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("%s was made", p)
+		}
+	}
 }

@@ -17,7 +17,7 @@ import (
 // Given marks the answers that came from flags: the wizard does not ask
 // for those.
 type Given struct {
-	Registry, Role, NewCA, KeyType, Validity, Names, Targets, Force bool
+	Registry, Role, NewCA, CreateCA, KeyType, Validity, Names, Targets, Force bool
 }
 
 // Known is what the wizard found on this machine.
@@ -77,9 +77,24 @@ func Ask(pr Prompter, w io.Writer, p Plan, given Given, known Known) (Plan, erro
 		}
 	}
 	if !given.NewCA {
-		if known.CA == nil {
+		switch {
+		case known.CA == nil && p.Role == Client && !given.CreateCA && !p.CreateCA:
+			// A client machine: its certificate comes from the
+			// registry's CA, unless this machine is to have its own.
+			elsewhere := "the registry's CA, on another machine (stop here; the hint says how)"
+			here := "a new CA made here, for a registry this CA will also sign"
+			ans, err := pr.Select(fmt.Sprintf("No CA yet in %s. Where does this machine's client certificate come from?", p.Home),
+				"A registry accepts only client certificates from the CA it trusts: a CA made here is another CA.", []string{elsewhere, here}, elsewhere)
+			if err != nil {
+				return p, err
+			}
+			if ans == elsewhere {
+				return p, &NoCAError{Home: p.Home, Registry: p.Registry, HomeFlag: p.HomeFlag}
+			}
+			p.CreateCA = true
+		case known.CA == nil:
 			fmt.Fprintf(w, "No CA yet in %s: setup will create one.\n", p.Home)
-		} else {
+		default:
 			reuse := "reuse " + CASummary(known.CA)
 			ans, err := pr.Select("Certificate authority:", "A new CA replaces the old one: what it issued stops being trusted. The old pair is kept as a backup.",
 				[]string{reuse, "create a new CA"}, reuse)

@@ -71,6 +71,9 @@ func (p *Plan) SetupCommand() string {
 	if p.NewCA {
 		args = append(args, "--new-ca")
 	}
+	if p.CreateCA && !p.NewCA {
+		args = append(args, "--create-ca")
+	}
 	if p.KeyType != ca.ECDSAP256 {
 		args = append(args, "--key-type "+string(p.KeyType))
 	}

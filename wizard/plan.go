@@ -52,7 +52,11 @@ type Plan struct {
 	Role     Role
 	// NewCA makes a new CA. Over an existing one it replaces it (the old
 	// pair is kept as a backup, and what it issued stops being trusted).
-	NewCA    bool
+	NewCA bool
+	// CreateCA makes a CA when the home has none. A client machine gets
+	// its certificates from the registry's CA, so a client-only setup
+	// makes none without it (NoCAError).
+	CreateCA bool
 	KeyType  ca.KeyType
 	Validity time.Duration // of the server and client certificates
 	Names    []string      // client certificate names
@@ -144,6 +148,9 @@ func (p *Plan) preview(env install.RootEnv, now time.Time) ([]Step, []Kept, erro
 	caDir := home.CADir(p.Home)
 	caCert := filepath.Join(caDir, ca.CertFile)
 	existingCA := exists(caCert)
+	if !existingCA && !p.NewCA && !p.CreateCA && p.Role == Client {
+		return nil, nil, &NoCAError{Home: p.Home, Registry: p.Registry, Names: p.Names, HomeFlag: p.HomeFlag}
+	}
 	switch {
 	case p.NewCA && existingCA:
 		steps = append(steps, Step{"replace the CA (the old pair is kept as a .bak- backup)", []string{caCert, filepath.Join(caDir, ca.KeyFile)}})
@@ -283,6 +290,7 @@ func Run(p Plan, env install.RootEnv, now func() time.Time) (out *Outcome, err e
 		}
 	}()
 	out = &Outcome{Kept: kept}
+	remote := false
 	if p.NewCA || !exists(filepath.Join(home.CADir(p.Home), ca.CertFile)) {
 		res, err := ca.Create(ca.Options{Home: p.Home, KeyType: p.KeyType, Force: p.NewCA, Machine: machine(), Now: now})
 		if err != nil {
@@ -290,6 +298,12 @@ func Run(p Plan, env install.RootEnv, now func() time.Time) (out *Outcome, err e
 		}
 		undo.add([]string{res.CA.CertPath(), res.CA.KeyPath()}, res.Backups)
 		out.CA, out.CACreated = res.CA, true
+	} else if r, err := ca.LoadRemote(p.Home); err == nil {
+		// A client machine whose certificates a remote signer makes:
+		// issue goes through it (base.CA stays nil).
+		out.CA, remote = r.CA, true
+	} else if !errors.Is(err, ca.ErrNotRemote) {
+		return nil, err
 	} else {
 		c, err := ca.Load(p.Home)
 		if err != nil {
@@ -300,6 +314,9 @@ func Run(p Plan, env install.RootEnv, now func() time.Time) (out *Outcome, err e
 	base := issue.Options{
 		Home: p.Home, Registry: p.Registry, KeyType: p.KeyType, Validity: p.Validity,
 		Force: p.Force, CA: out.CA, Now: now,
+	}
+	if remote {
+		base.CA = nil
 	}
 	if p.server() {
 		if !keep[string(issue.Server)+"/server"] {
@@ -455,4 +472,38 @@ func againWithSetup(err error) error {
 		be.Command = "setup"
 	}
 	return err
+}
+
+// NoCAError is a client-only setup in a home with no CA: a client machine
+// gets its certificate from the registry's CA, on the machine that holds
+// it (a bundle, a signed request) or through a remote signer; setup makes
+// a CA here only when asked to (--create-ca).
+type NoCAError struct {
+	Home     string
+	Registry host.Registry
+	Names    []string
+	HomeFlag bool
+}
+
+func (e *NoCAError) Error() string {
+	return fmt.Sprintf("%s has no CA, and a client machine gets its certificate from the registry's CA: setup makes no CA here unless asked", e.Home)
+}
+
+// Hint gives the three ways to a client certificate without this
+// machine's own CA, and the flag that makes one here.
+func (e *NoCAError) Hint() string {
+	name := "client"
+	if len(e.Names) > 0 {
+		name = e.Names[0]
+	}
+	reg, n := shellquote.Quote(e.Registry.String()), shellquote.Quote(name)
+	homeFlag := ""
+	if e.HomeFlag {
+		homeFlag = " --home " + shellquote.Quote(e.Home)
+	}
+	return fmt.Sprintf("nothing was written; on the CA's machine: certkit issue client --host %s --name %s, then certkit export --host %s --name %s --out %s.bundle, and here: sudo certkit install --from %s.bundle; "+
+		"or here: certkit request%s --host %s --name %s, signed there with certkit sign; "+
+		"or with a remote signer: certkit init-ca%s --remote URL --auth-key-file FILE --ca-fingerprint SHA256, then certkit setup again; "+
+		"to make a new CA on this machine instead, add --create-ca",
+		reg, n, reg, n, name, name, homeFlag, reg, n, homeFlag)
 }

@@ -102,7 +102,7 @@ func TestRunMakesEverythingOnce(t *testing.T) {
 	// A certificate that is there but not valid (another CA's) is not
 	// replaced without Force, before anything is written.
 	other := t.TempDir()
-	if _, err := Run(Plan{Home: other, Registry: p.Registry, Role: Client, Names: []string{"a"}, CertsDir: filepath.Join(other, "certs.d")}.withDefaults(), testEnv, nil); err != nil {
+	if _, err := Run(Plan{Home: other, Registry: p.Registry, Role: Client, CreateCA: true, Names: []string{"a"}, CertsDir: filepath.Join(other, "certs.d")}.withDefaults(), testEnv, nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, ext := range []string{".cert", ".key"} {
@@ -149,7 +149,7 @@ func TestRunFailureLeavesNothing(t *testing.T) {
 // certificates it replaced, and keeps the CA it did not make.
 func TestRunFailureRestoresReplaced(t *testing.T) {
 	dir := t.TempDir()
-	p := Plan{Home: filepath.Join(dir, "home"), Registry: mustParse(t, "reg.example.com"), Role: Client, CertsDir: filepath.Join(dir, "ok")}
+	p := Plan{Home: filepath.Join(dir, "home"), Registry: mustParse(t, "reg.example.com"), Role: Client, CreateCA: true, CertsDir: filepath.Join(dir, "ok")}
 	p.Defaults()
 	if _, err := Run(p, testEnv, nil); err != nil {
 		t.Fatal(err)
@@ -274,4 +274,38 @@ func snapshot(t *testing.T, dirs ...string) string {
 		})
 	}
 	return b.String()
+}
+
+// TestClientMachineMakesNoCA: a client-only setup in a home with no CA
+// writes nothing and says how a client machine gets its certificate;
+// with CreateCA it makes the CA.
+func TestClientMachineMakesNoCA(t *testing.T) {
+	dir := t.TempDir()
+	p := Plan{Home: filepath.Join(dir, "home"), Registry: mustParse(t, "reg.example.com:5000"), Role: Client, Names: []string{"laptop"}, CertsDir: filepath.Join(dir, "certs.d")}
+	p.Defaults()
+	_, err := Run(p, testEnv, nil)
+	var nc *NoCAError
+	if !errors.As(err, &nc) {
+		t.Fatalf("Run: %v, want a NoCAError", err)
+	}
+	for _, want := range []string{"certkit export --host reg.example.com:5000 --name laptop", "certkit install --from laptop.bundle", "certkit request --host reg.example.com:5000 --name laptop", "certkit init-ca --remote", "--create-ca"} {
+		if !strings.Contains(nc.Hint(), want) {
+			t.Errorf("the hint lacks %q: %s", want, nc.Hint())
+		}
+	}
+	for _, d := range []string{p.Home, p.CertsDir} {
+		if _, err := os.Stat(d); err == nil {
+			t.Errorf("%s was made", d)
+		}
+	}
+	p.CreateCA = true
+	if _, err := Run(p, testEnv, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(p.Home, "ca", "ca.key")); err != nil {
+		t.Errorf("with CreateCA: %v", err)
+	}
+	if !strings.Contains(p.SetupCommand(), " --create-ca") {
+		t.Errorf("the printed command lacks --create-ca: %s", p.SetupCommand())
+	}
 }
