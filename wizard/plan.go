@@ -288,7 +288,7 @@ func Run(p Plan, env install.RootEnv, now func() time.Time) (out *Outcome, err e
 		if err != nil {
 			return nil, err
 		}
-		undo.add([]string{res.CA.CertPath(), res.CA.KeyPath()}, res.Backups)
+		undo.add(res.Written, res.Backups)
 		out.CA, out.CACreated = res.CA, true
 	} else {
 		c, err := ca.Load(p.Home)
