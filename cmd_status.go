@@ -148,6 +148,25 @@ func statusExit(rep *status.Report, c *cli.Context) error {
 		what += " (" + strings.Join(rep.Problems, "; ") + ")"
 	}
 	hint := "renew them, and install the renewed pairs where the old ones are: certkit renew --install" + runRootFlags(c)
+	var crlDue []string
+	for _, l := range rep.CRLs {
+		if l.State != status.OK {
+			crlDue = append(crlDue, l.Path)
+		}
+	}
+	revoked := 0
+	for _, cc := range rep.Certs {
+		if cc.State == status.Revoked {
+			revoked++
+		}
+	}
+	if revoked > 0 {
+		hint = "take the revoked pairs out of the certs roots: certkit install --force" + runRootFlags(c) + "; " + hint
+	}
+	if len(crlDue) > 0 {
+		what += fmt.Sprintf(", the CRL %s is due to be signed again", strings.Join(crlDue, " and "))
+		hint = "sign the CRL again before its next update, after which nginx and Apache refuse every client: certkit crl" + homeArg(c) + ", then reload them; " + hint
+	}
 	if rep.CADue {
 		hint = "the CA itself expires inside its window: a new CA is due (make one and issue again from it); " + hint
 	}
@@ -173,4 +192,26 @@ func printStatus(w io.Writer, rep *status.Report) {
 			c.NotAfter.Format("2006-01-02 15:04"), c.DaysLeft, c.State)
 	}
 	tw.Flush()
+	if len(rep.CRLs) > 0 {
+		fmt.Fprintln(w)
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "CRL\tNUMBER\tNEXT UPDATE\tDAYS\tREVOKED\tSTATE")
+		for _, l := range rep.CRLs {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\n", l.Path, l.Number, l.NextUpdate.Format("2006-01-02 15:04"), l.DaysLeft, l.Revoked, l.State)
+		}
+		tw.Flush()
+	}
+	if len(rep.Revoked) > 0 {
+		fmt.Fprintln(w)
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "REVOKED\tNAME\tSERIAL\tREVOKED AT\tNOT AFTER")
+		for _, r := range rep.Revoked {
+			at := "not in the CRL: certkit crl --rebuild"
+			if r.Listed {
+				at = r.RevokedAt.Format("2006-01-02 15:04")
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Registry, r.Name, r.Serial, at, r.NotAfter.Format("2006-01-02"))
+		}
+		tw.Flush()
+	}
 }

@@ -122,6 +122,7 @@ Examples:
 			exportCommand(env), requestCommand(env), signCommand(env),
 			verifyCommand(env),
 			statusCommand(env), renewCommand(env),
+			revokeCommand(env), crlCommand(env),
 			setupCommand(env),
 			demoCommand(env),
 			completionCommand(env),

@@ -118,12 +118,21 @@ type Report struct {
 	// Problems are files status could not read; each is also a reason to
 	// exit 1.
 	Problems []string `json:"problems,omitempty"`
+	// CRLs are the home's revocation lists (the CA's, and the previous
+	// CA's during a rotation); Revoked the certificates revoked from it.
+	CRLs    []CRLInfo     `json:"crls,omitempty"`
+	Revoked []RevokedCert `json:"revoked,omitempty"`
 }
 
 // Attention counts the certificates (and problems) that need something
 // done.
 func (r *Report) Attention() int {
 	n := len(r.Problems)
+	for _, l := range r.CRLs {
+		if l.State != OK {
+			n++
+		}
+	}
 	for i := range r.Certs {
 		if r.Certs[i].Attention() {
 			n++
@@ -157,12 +166,14 @@ func Read(opt Options) (*Report, error) {
 	}
 	r := &Report{Home: opt.Home, Now: opt.Now().UTC()}
 	var caCert *x509.Certificate
+	var rev *revocation
 	homePairs := map[string]*Cert{} // registry + "\x00" + name
 	if opt.Home != "" {
 		certs, err := readHome(opt.Home)
 		if err != nil {
 			return nil, err
 		}
+		rev = r.readRevocation(opt.Home)
 		for i := range certs {
 			c := &certs[i]
 			if c.Kind == CA && c.Registry == "" {
@@ -200,6 +211,9 @@ func Read(opt Options) (*Report, error) {
 				c := &copies[i]
 				issuer := caCert
 				r.judge(c, issuer, opt.Within)
+				if _, ok := rev.revokedAt(c.cert); ok && c.Kind == Client {
+					c.State = Revoked
+				}
 				switch {
 				case c.Kind == CA:
 					c.Copy = Unknown
