@@ -129,7 +129,23 @@ func Create(opt Options) (*Result, error) {
 		if err := refuseExisting(dir); err != nil {
 			return nil, err
 		}
+	} else if prev := Rotating(opt.Home); prev != nil {
+		return nil, &RotatingError{Previous: prev.Subject.CommonName, Command: "init-ca --force"}
 	}
+	c, err := build(opt, dir, t, notAfter)
+	if err != nil {
+		return nil, err
+	}
+	written, backups, err := lockedWrite(opt.Home, c, opt.Force, t)
+	if err != nil {
+		return nil, err
+	}
+	return &Result{CA: c, Backups: backups, Written: written}, nil
+}
+
+// build makes a new CA certificate and key for opt, without writing them.
+func build(opt Options, dir string, t, notAfter time.Time) (*CA, error) {
+	var err error
 	if opt.CN == "" {
 		if opt.CN, err = DefaultCN(opt.Machine); err != nil {
 			return nil, err
@@ -172,12 +188,7 @@ func Create(opt Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &CA{Cert: cert, CertPEM: certPEM, Key: key, Dir: dir}
-	written, backups, err := lockedWrite(opt.Home, c, opt.Force, t)
-	if err != nil {
-		return nil, err
-	}
-	return &Result{CA: c, Backups: backups, Written: written}, nil
+	return &CA{Cert: cert, CertPEM: certPEM, Key: key, Dir: dir}, nil
 }
 
 // ImportOptions for Import.
@@ -235,6 +246,8 @@ func Import(certPEM, keyPEM []byte, opt ImportOptions) (*Result, error) {
 		if err := refuseExisting(dir); err != nil {
 			return nil, err
 		}
+	} else if prev := Rotating(opt.Home); prev != nil {
+		return nil, &RotatingError{Previous: prev.Subject.CommonName, Command: "init-ca --force"}
 	}
 	c := &CA{Cert: cert, CertPEM: EncodeCert(cert), Key: key, Dir: dir}
 	written, backups, err := lockedWrite(opt.Home, c, opt.Force, now())
