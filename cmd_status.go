@@ -168,7 +168,7 @@ func statusExit(rep *status.Report, c *cli.Context) error {
 		hint = "sign the CRL again before its next update, after which nginx and Apache refuse every client: certkit crl" + homeArg(c) + ", then reload them; " + hint
 	}
 	if rep.CADue {
-		hint = "the CA itself expires inside its window: a new CA is due (make one and issue again from it); " + hint
+		hint = "the CA itself expires inside its window: a new CA is due (certkit rotate-ca, then renew); " + hint
 	}
 	if rep.Home == "" {
 		hint = "on the machine with the certkit home, run certkit renew, then bring the new pairs here"
@@ -192,6 +192,10 @@ func printStatus(w io.Writer, rep *status.Report) {
 			c.NotAfter.Format("2006-01-02 15:04"), c.DaysLeft, c.State)
 	}
 	tw.Flush()
+	if rep.Rotation != nil {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, rotationLine(len(rep.Rotation.Leaves), rep.Rotation.Previous))
+	}
 	if len(rep.CRLs) > 0 {
 		fmt.Fprintln(w)
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)

@@ -167,6 +167,19 @@ func TestRevokeBehindProxy(t *testing.T) {
 					t.Errorf("skopeo inspect with bob's pair: %v", err)
 				}
 			})
+			// A CA rotation: the proxy, from the same configuration,
+			// trusts the clients of both CAs and checks both CRLs.
+			must("rotate-ca")
+			must("issue", "client", "--host", reg, "--name", "carol")
+			carol := folder("carol")
+			// The server's certificate is still the previous CA's.
+			testenv.CopyFile(t, filepath.Join(bob, "ca.crt"), filepath.Join(carol, "ca.crt"), 0o644)
+			t.Run("mid-rotation", func(t *testing.T) {
+				start(t)
+				if a, b, c := get(alice, "alice"), get(bob, "bob"), get(carol, "carol"); a == "200" || b != "200" || c != "200" {
+					t.Errorf("mid-rotation: alice %q (want refused), bob %q and carol %q (want 200)", a, b, c)
+				}
+			})
 		})
 	}
 }
