@@ -127,6 +127,11 @@ func Revoke(opt RevokeOptions) (*Revocation, error) {
 	certPath := filepath.Join(home.HostDir(opt.Home, folder), opt.Name+home.CertExt)
 	keyPath := filepath.Join(home.HostDir(opt.Home, folder), opt.Name+home.KeyExt)
 
+	// The CA first: without one there is nothing to revoke under.
+	cas, err := ca.LoadAll(opt.Home)
+	if err != nil {
+		return nil, err
+	}
 	var certPEM []byte
 	var known []string
 	var records []string
@@ -151,10 +156,6 @@ func Revoke(opt RevokeOptions) (*Revocation, error) {
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	cas, err := ca.LoadAll(opt.Home)
 	if err != nil {
 		return nil, err
 	}
