@@ -140,14 +140,6 @@ func statusExit(rep *status.Report, c *cli.Context) error {
 	if n == 0 {
 		return nil
 	}
-	what := plural(n, "certificate") + " need attention"
-	if n == 1 {
-		what = "1 certificate needs attention"
-	}
-	if len(rep.Problems) > 0 {
-		what += " (" + strings.Join(rep.Problems, "; ") + ")"
-	}
-	hint := "renew them, and install the renewed pairs where the old ones are: certkit renew --install" + runRootFlags(c)
 	var crlDue []string
 	for _, l := range rep.CRLs {
 		if l.State != status.OK {
@@ -160,13 +152,31 @@ func statusExit(rep *status.Report, c *cli.Context) error {
 			revoked++
 		}
 	}
-	if revoked > 0 {
-		hint = "take the revoked pairs out of the certs roots: certkit install --force" + runRootFlags(c) + "; " + hint
+	var parts []string
+	switch certs := n - len(crlDue) - len(rep.Problems); {
+	case certs == 1:
+		parts = append(parts, "1 certificate needs attention")
+	case certs > 1:
+		parts = append(parts, plural(certs, "certificate")+" need attention")
 	}
 	if len(crlDue) > 0 {
-		what += fmt.Sprintf(", the CRL %s is due to be signed again", strings.Join(crlDue, " and "))
-		hint = "sign the CRL again before its next update, after which nginx and Apache refuse every client: certkit crl" + homeArg(c) + ", then reload them; " + hint
+		parts = append(parts, fmt.Sprintf("the CRL %s is due to be signed again", strings.Join(crlDue, " and ")))
 	}
+	if len(rep.Problems) > 0 {
+		parts = append(parts, plural(len(rep.Problems), "file")+" cannot be read ("+strings.Join(rep.Problems, "; ")+")")
+	}
+	what := strings.Join(parts, "; ")
+	var hints []string
+	if len(crlDue) > 0 {
+		hints = append(hints, "sign the CRL again before its next update, after which nginx and Apache refuse every client: certkit crl"+homeArg(c)+", then reload them")
+	}
+	if revoked > 0 {
+		hints = append(hints, "take the revoked pairs out of the certs roots: certkit install --force"+runRootFlags(c))
+	}
+	if n-len(crlDue)-len(rep.Problems)-revoked > 0 || len(hints) == 0 {
+		hints = append(hints, "renew them, and install the renewed pairs where the old ones are: certkit renew --install"+runRootFlags(c))
+	}
+	hint := strings.Join(hints, "; ")
 	if rep.CADue {
 		hint = "the CA itself expires inside its window: a new CA is due (certkit rotate-ca, then renew); " + hint
 	}
