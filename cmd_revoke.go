@@ -128,7 +128,18 @@ func runRevoke(e *env, c *cli.Context) error {
 		printRevoke(e, out)
 	}
 	if uerr != nil {
-		return sudoHint(fmt.Errorf("the certificate is revoked, but taking it out of the certs roots failed: %w", uerr), h)
+		// revoke cannot be run again (the pair is gone from the home):
+		// the fix is the install that takes the pair out.
+		fix := install.Command(rev.Registry.String(), true, runRootFlags(c))
+		if len(rev.Remaining) == 0 {
+			fix = "certkit uninstall --host " + shellquote.Quote(rev.Registry.String()) + runRootFlags(c)
+		}
+		var pe *install.PermissionError
+		if errors.As(uerr, &pe) && pe.System && os.Geteuid() != 0 {
+			fix = "sudo " + fix
+		}
+		return errs.WithHint(fmt.Errorf("the certificate is revoked, but taking it out of the certs roots failed: %w", uerr),
+			"the revocation stands; take the pair out with: "+fix)
 	}
 	return nil
 }
