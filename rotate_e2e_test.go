@@ -119,6 +119,11 @@ func TestRotateEndToEnd(t *testing.T) {
 		}
 	}
 
+	// The loaders read the folders as installed before the rotation and
+	// in the middle of it.
+	loaders(t, oldRoot)
+	loaders(t, newRoot)
+
 	t.Run("mid-rotation", func(t *testing.T) {
 		testenv.StartProcess(t, testenv.Program{Path: bin, Args: []string{"serve", cfg}, Listen: listen})
 		pushPull(t, filepath.Join(oldRoot, reg), "old")
@@ -135,6 +140,7 @@ func TestRotateEndToEnd(t *testing.T) {
 		t.Errorf("status mid-rotation: exit %d\n%s", code, out)
 	}
 	must("renew", "--install", "--target", "containerd", "--certs-dir", newRoot)
+	loaders(t, newRoot)
 	must("rotate-ca", "--finish")
 	if code, stderr := ck(t, "--home", h, "rotate-ca", "--finish"); code != 2 || !strings.Contains(stderr, "no CA rotation is under way") {
 		t.Errorf("--finish with no rotation: exit %d\n%s", code, stderr)
