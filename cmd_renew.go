@@ -91,9 +91,9 @@ func runRenew(e *env, c *cli.Context) error {
 		return err
 	}
 	for _, cc := range rep.Certs {
-		if cc.Kind == status.CA && cc.State != status.OK && len(todo) > 0 {
+		if cc.Kind == status.CA && cc.Name == "ca" && cc.Location == status.InHome && cc.State != status.OK && len(todo) > 0 {
 			return errs.WithHint(fmt.Errorf("the CA %s expires on %s, inside its renewal window: certificates renewed from it would end then too", cc.Path, cc.NotAfter.Format("2006-01-02")),
-				"a CA rotation is due: make a new CA (certkit init-ca --force"+homeArg(c)+") and issue every certificate again from it")
+				"a CA rotation is due: certkit rotate-ca"+homeArg(c)+" makes a new CA and keeps this one trusted until certkit renew has issued every certificate again from the new one")
 		}
 	}
 	out := renewReport{DryRun: c.Bool("dry-run")}

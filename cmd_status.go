@@ -141,20 +141,49 @@ func statusExit(rep *status.Report, c *cli.Context) error {
 	if n == 0 {
 		return nil
 	}
-	what := plural(n, "certificate") + " need attention"
-	if n == 1 {
-		what = "1 certificate needs attention"
+	var crlDue []string
+	for _, l := range rep.CRLs {
+		if l.State != status.OK {
+			crlDue = append(crlDue, l.Path)
+		}
+	}
+	revoked := 0
+	for _, cc := range rep.Certs {
+		if cc.State == status.Revoked {
+			revoked++
+		}
+	}
+	var parts []string
+	switch certs := n - len(crlDue) - len(rep.Problems); {
+	case certs == 1:
+		parts = append(parts, "1 certificate needs attention")
+	case certs > 1:
+		parts = append(parts, plural(certs, "certificate")+" need attention")
+	}
+	if len(crlDue) > 0 {
+		parts = append(parts, fmt.Sprintf("the CRL %s is due to be signed again", strings.Join(crlDue, " and ")))
 	}
 	if len(rep.Problems) > 0 {
-		what += " (" + strings.Join(rep.Problems, "; ") + ")"
+		parts = append(parts, plural(len(rep.Problems), "file")+" cannot be read ("+strings.Join(rep.Problems, "; ")+")")
 	}
+	what := strings.Join(parts, "; ")
 	within := ""
 	if w := c.String("within"); w != "" {
 		within = " --within " + shellquote.Quote(w)
 	}
-	hint := "renew them, and install the renewed pairs where the old ones are: certkit renew --install" + within + runRootFlags(c)
+	var hints []string
+	if len(crlDue) > 0 {
+		hints = append(hints, "sign the CRL again before its next update, after which nginx and Apache refuse every client: certkit crl"+homeArg(c)+", then reload them")
+	}
+	if revoked > 0 {
+		hints = append(hints, "take the revoked pairs out of the certs roots: certkit install --force"+runRootFlags(c))
+	}
+	if n-len(crlDue)-len(rep.Problems)-revoked > 0 || len(hints) == 0 {
+		hints = append(hints, "renew them, and install the renewed pairs where the old ones are: certkit renew --install"+within+runRootFlags(c))
+	}
+	hint := strings.Join(hints, "; ")
 	if rep.CADue {
-		hint = "the CA itself expires inside its window: a new CA is due (make one and issue again from it); " + hint
+		hint = "the CA itself expires inside its window: a new CA is due (certkit rotate-ca, then renew); " + hint
 	}
 	if rep.Home == "" {
 		hint = "on the machine with the certkit home, run certkit renew, then bring the new pairs here"
@@ -178,4 +207,30 @@ func printStatus(w io.Writer, rep *status.Report) {
 			c.NotAfter.Format("2006-01-02 15:04"), c.DaysLeft, c.State)
 	}
 	tw.Flush()
+	if rep.Rotation != nil {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, rotationLine(len(rep.Rotation.Leaves), rep.Rotation.Previous))
+	}
+	if len(rep.CRLs) > 0 {
+		fmt.Fprintln(w)
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "CRL\tNUMBER\tNEXT UPDATE\tDAYS\tREVOKED\tSTATE")
+		for _, l := range rep.CRLs {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\n", l.Path, l.Number, l.NextUpdate.Format("2006-01-02 15:04"), l.DaysLeft, l.Revoked, l.State)
+		}
+		tw.Flush()
+	}
+	if len(rep.Revoked) > 0 {
+		fmt.Fprintln(w)
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "REVOKED\tNAME\tSERIAL\tREVOKED AT\tNOT AFTER")
+		for _, r := range rep.Revoked {
+			at := "not in the CRL: certkit crl --rebuild"
+			if r.Listed {
+				at = r.RevokedAt.Format("2006-01-02 15:04")
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Registry, r.Name, r.Serial, at, r.NotAfter.Format("2006-01-02"))
+		}
+		tw.Flush()
+	}
 }

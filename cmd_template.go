@@ -1,12 +1,15 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/certkit/certkit/ca"
 	"github.com/certkit/certkit/host"
 	"github.com/certkit/certkit/install"
 	"github.com/certkit/certkit/internal/atomicfile"
@@ -189,6 +192,15 @@ func templateKindCommand(e *env, k templateKind) *cli.Command {
 			h, err := e.home(c)
 			if err != nil {
 				return err
+			}
+			if kind != templates.Containerd {
+				// A home made before certkit wrote CRLs gets its empty
+				// list now: the configuration names it.
+				if wrote, err := ca.EnsureCRL(h, time.Now(), 0); err != nil && !errors.As(err, new(*ca.NotFoundError)) {
+					return err
+				} else if wrote {
+					e.ui.printf("Wrote an empty CRL for the certkit CA: %s (certkit crl signs it again)", filepath.Join(home.CADir(h), ca.CRLFile))
+				}
 			}
 			out, err := templates.Render(kind, templates.Options{
 				Home:        h,

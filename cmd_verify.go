@@ -130,7 +130,7 @@ func verifyOptions(e *env, c *cli.Context) ([]verify.Options, error) {
 		env := processEnv()
 		lookupEnv = &env
 	}
-	base := verify.Options{Addr: addr, Offline: c.Bool("offline"), HomeFlags: homeArg(c), Live: verify.LiveOptions{Timeout: timeout, AllowOpen: c.Bool("allow-open"), Issued: homeServerCert(e, c)}}
+	base := verify.Options{Addr: addr, Offline: c.Bool("offline"), HomeFlags: homeArg(c), Live: verify.LiveOptions{Timeout: timeout, AllowOpen: c.Bool("allow-open"), Issued: homeServerCert(e, c)}, Revoked: homeRevoked(e, c)}
 	folder := func(r install.Root, reg host.Registry) verify.Options {
 		o := base
 		o.Registry, o.Dir, o.Target = reg, r.Folder(reg), r.Target

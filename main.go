@@ -127,6 +127,7 @@ Examples:
 			exportCommand(env), requestCommand(env), signCommand(env),
 			verifyCommand(env),
 			statusCommand(env), renewCommand(env),
+			revokeCommand(env), crlCommand(env), rotateCACommand(env),
 			setupCommand(env),
 			demoCommand(env),
 			completionCommand(env),

@@ -48,6 +48,7 @@ func scriptParams(dir string) testscript.Params {
 		},
 		Cmds: map[string]func(*testscript.TestScript, bool, []string){
 			"checkcert": cmdCheckcert,
+			"checkcrl":  cmdCheckcrl,
 			"perm":      cmdPerm,
 		},
 	}

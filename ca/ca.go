@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"github.com/certkit/certkit/internal/safefs"
 	"io/fs"
+	"math/big"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -67,6 +68,8 @@ type Options struct {
 type Result struct {
 	CA      *CA
 	Backups []string // the replaced pair, when forced
+	// Written lists every file written: the pair, and the CRL files.
+	Written []string
 }
 
 // NotFoundError reports a home without a CA.
@@ -129,7 +132,23 @@ func Create(opt Options) (*Result, error) {
 		if err := refuseExisting(dir); err != nil {
 			return nil, err
 		}
+	} else if prev := Rotating(opt.Home); prev != nil {
+		return nil, &RotatingError{Previous: prev.Subject.CommonName, Command: "init-ca --force"}
 	}
+	c, err := build(opt, dir, t, notAfter)
+	if err != nil {
+		return nil, err
+	}
+	written, backups, err := lockedWrite(opt.Home, c, opt.Force, t)
+	if err != nil {
+		return nil, err
+	}
+	return &Result{CA: c, Backups: backups, Written: written}, nil
+}
+
+// build makes a new CA certificate and key for opt, without writing them.
+func build(opt Options, dir string, t, notAfter time.Time) (*CA, error) {
+	var err error
 	if opt.CN == "" {
 		if opt.CN, err = DefaultCN(opt.Machine); err != nil {
 			return nil, err
@@ -172,12 +191,7 @@ func Create(opt Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &CA{Cert: cert, CertPEM: certPEM, Key: key, Dir: dir}
-	backups, err := lockedWrite(opt.Home, c, opt.Force, t)
-	if err != nil {
-		return nil, err
-	}
-	return &Result{CA: c, Backups: backups}, nil
+	return &CA{Cert: cert, CertPEM: certPEM, Key: key, Dir: dir}, nil
 }
 
 // ImportOptions for Import.
@@ -235,29 +249,35 @@ func Import(certPEM, keyPEM []byte, opt ImportOptions) (*Result, error) {
 		if err := refuseExisting(dir); err != nil {
 			return nil, err
 		}
+	} else if prev := Rotating(opt.Home); prev != nil {
+		return nil, &RotatingError{Previous: prev.Subject.CommonName, Command: "init-ca --force"}
 	}
 	c := &CA{Cert: cert, CertPEM: EncodeCert(cert), Key: key, Dir: dir}
-	backups, err := lockedWrite(opt.Home, c, opt.Force, now())
+	written, backups, err := lockedWrite(opt.Home, c, opt.Force, now())
 	if err != nil {
 		return nil, err
 	}
-	return &Result{CA: c, Backups: backups}, nil
+	return &Result{CA: c, Backups: backups, Written: written}, nil
 }
 
 // Load reads the CA of a home, through safefs: inside the home (no link
 // leads out of it), bounded, and as root under sudo with the rights of
 // the user who owns the home.
-func Load(homeDir string) (*CA, error) {
-	dir := home.CADir(homeDir)
+func Load(homeDir string) (*CA, error) { return loadAt(homeDir, "ca") }
+
+// loadAt reads the CA of the folder rel of the home: "ca", or the
+// previous CA's folder during a rotation.
+func loadAt(homeDir, rel string) (*CA, error) {
+	dir := filepath.Join(homeDir, rel)
 	var certPEM, keyPEM []byte
 	hd, err := safefs.OpenDir(homeDir)
 	if err == nil {
 		err = hd.Do(func(r *safefs.Root) error {
 			var err error
-			if certPEM, err = r.ReadFile(filepath.Join("ca", CertFile), 0); err != nil {
+			if certPEM, err = r.ReadFile(filepath.Join(rel, CertFile), 0); err != nil {
 				return err
 			}
-			if keyPEM, err = r.ReadFile(filepath.Join("ca", KeyFile), 0); err != nil {
+			if keyPEM, err = r.ReadFile(filepath.Join(rel, KeyFile), 0); err != nil {
 				return fmt.Errorf("reading the CA key: %w", err)
 			}
 			return nil
@@ -289,31 +309,48 @@ func Load(homeDir string) (*CA, error) {
 // lockedWrite writes the CA under the home's lock, and checks again, under
 // it, that no CA appeared meanwhile (the key was made before the lock was
 // taken, so that a slow RSA key does not hold it).
-func lockedWrite(homeDir string, c *CA, force bool, now time.Time) (backups []string, err error) {
+func lockedWrite(homeDir string, c *CA, force bool, now time.Time) (written, backups []string, err error) {
 	release, err := home.Lock(homeDir, true)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer func() { release(err != nil) }()
 	if !force {
 		if err := refuseExisting(c.Dir); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	return write(c, force, now)
 }
 
-func write(c *CA, force bool, now time.Time) ([]string, error) {
+func write(c *CA, force bool, now time.Time) (written, backups []string, err error) {
 	keyPEM, err := MarshalKey(c.Key)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	res, err := atomicfile.WriteAll([]atomicfile.File{
+	// A new CA starts with an empty CRL, so that a server configuration
+	// rendered now (which names the list) still works after a revocation.
+	// (An imported CA whose key usage forbids CRLs gets none; revoking
+	// under it is refused with the reason.)
+	files := []atomicfile.File{
 		{Path: c.KeyPath(), Data: keyPEM, Mode: 0o600},
 		{Path: c.CertPath(), Data: c.CertPEM, Mode: 0o644},
-	}, atomicfile.Options{Force: force, Now: now, DirMode: 0o700})
+	}
+	var crl *CRL
+	if CanSignCRL(c.Cert) {
+		if crl, err = c.SignCRL(nil, big.NewInt(1), now, DefaultCRLValidity); err != nil {
+			return nil, nil, err
+		}
+	}
+	files = append(files, CRLFiles(c, crl)...)
+	res, err := atomicfile.WriteAll(files, atomicfile.Options{Force: force, Now: now, DirMode: 0o700})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	// The old lists went with the old CA; its certificate and key are the
+	// backups that matter.
+	if res.Backups, err = dropCRLBackups(res.Backups); err != nil {
+		return nil, nil, err
 	}
 	// The CA folder must stay private even if it existed with looser modes.
 	d, err := safefs.OpenDir(filepath.Dir(c.Dir))
@@ -321,9 +358,9 @@ func write(c *CA, force bool, now time.Time) ([]string, error) {
 		err = d.Do(func(r *safefs.Root) error { return r.Chmod(filepath.Base(c.Dir), 0o700) })
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return res.Backups, nil
+	return res.Written, res.Backups, nil
 }
 
 func refuseExisting(dir string) error {

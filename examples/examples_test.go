@@ -199,7 +199,9 @@ func TestSystemdRenew(t *testing.T) {
 	}
 
 	// A client certificate issued 800 days ago for 825 days: 25 days
-	// left, inside the 30-day window.
+	// left, inside the 30-day window; the CA's CRL, signed then, is past
+	// its nextUpdate, so the next ExecCondition skips only if ExecStart
+	// signed it again too.
 	h := t.TempDir()
 	then := time.Now().Add(-800 * 24 * time.Hour)
 	if _, err := ca.Create(ca.Options{Home: h, Machine: "systemd", Now: func() time.Time { return then }}); err != nil {

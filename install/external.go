@@ -3,12 +3,14 @@ package install
 import (
 	"crypto/x509"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/certkit/certkit/ca"
 	"github.com/certkit/certkit/host"
 	"github.com/certkit/certkit/internal/errs"
+	"github.com/certkit/certkit/internal/home"
 	"github.com/certkit/certkit/internal/shellquote"
 )
 
@@ -90,6 +92,13 @@ func ReadPair(homeDir string, reg host.Registry, name string, now time.Time) (*M
 	var names []string
 	for _, p := range m.pairs {
 		if p.name == name || name == "" && len(m.pairs) == 1 {
+			if p.cert.CheckSignatureFrom(m.caCert) != nil {
+				// A CA rotation: a bundle carries one CA, the new one,
+				// and a client given it would not trust this pair.
+				return nil, &MaterialError{filepath.Join(home.HostDir(homeDir, reg.String()), p.name+CertExt),
+					"was issued by the previous CA (a CA rotation is under way), and a bundle carries the new CA only",
+					"issue it again under the new CA first: certkit renew --all --host " + shellquote.Quote(reg.String()) + " --name " + shellquote.Quote(p.name)}
+			}
 			return &Material{Registry: reg, Source: homeDir, CA: m.caPEM,
 				Pairs: []MaterialPair{{Name: p.name, Cert: p.certPEM, Key: p.keyPEM}}}, nil
 		}

@@ -124,6 +124,8 @@ type FolderResult struct {
 	// through a symbolic link in a certs root containerd reads: the link
 	// goes after the run.
 	unlink bool
+	// previousCA: the folder gets the previous CA too (a CA rotation).
+	previousCA bool
 }
 
 // Result lists every folder install looked at, in order.

@@ -20,12 +20,19 @@ import (
 // folder.
 const CAFileName = "ca.crt"
 
+// PreviousCAFileName is the previous CA's certificate during a CA
+// rotation (certkit rotate-ca): trusted beside the new one until the
+// rotation is finished, when the next install takes it away.
+const PreviousCAFileName = "ca-previous.crt"
+
 // material is what install copies for one registry, read from the certkit
 // home and checked.
 type material struct {
 	caPEM  []byte
 	caCert *x509.Certificate
-	pairs  []pairMaterial // in name order
+	// prevPEM is the previous CA during a rotation, nil otherwise.
+	prevPEM []byte
+	pairs   []pairMaterial // in name order
 }
 
 type pairMaterial struct {
@@ -86,6 +93,22 @@ func loadMaterial(r *safefs.Root, reg host.Registry, now time.Time, homeFlags st
 	}
 	roots := x509.NewCertPool()
 	roots.AddCert(caCert)
+	prevRel := filepath.Join("ca", ca.PreviousDir, ca.CertFile)
+	prevPEM, err := r.ReadFile(prevRel, maxFileSize)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return nil, err
+	default:
+		// A rotation: the pairs the previous CA issued are still good
+		// until they are renewed, and it is trusted beside the new one.
+		prev, err := checkCA(r.Join(prevRel), prevPEM, now, "finish the rotation: certkit rotate-ca --finish", "finish the rotation: certkit rotate-ca --finish")
+		if err != nil {
+			return nil, err
+		}
+		m.prevPEM = ca.EncodeCert(prev)
+		roots.AddCert(prev)
+	}
 	for _, name := range names {
 		p, err := loadPair(r, folder, name, roots, now, homeFlags)
 		if err != nil {

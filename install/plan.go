@@ -38,6 +38,10 @@ func planInstall(root Root, reg host.Registry, m *material, opt Options) (*Folde
 	fr.extra = append(fr.extra, podmanShadows(root, reg, opt.Roots)...)
 
 	want := map[string][]byte{CAFileName: m.caPEM}
+	if m.prevPEM != nil {
+		want[PreviousCAFileName] = m.prevPEM
+		fr.previousCA = true
+	}
 	for _, p := range m.pairs {
 		want[p.name+CertExt] = p.certPEM
 		want[p.name+KeyExt] = p.keyPEM
@@ -57,10 +61,10 @@ func planInstall(root Root, reg host.Registry, m *material, opt Options) (*Folde
 		// and podman load (PEM), so that they all trust the same CAs. One
 		// that is not PEM stays out (containerd would fail on it; the
 		// loaders ignore it) and is reported.
-		cas := []string{CAFileName}
+		cas := fr.caFiles()
 		if cur.folder != nil {
 			for _, c := range cur.folder.CAs {
-				if _, own := cur.manifest.Has(c.Name); c.Name != CAFileName && !own && len(c.Certs) > 0 {
+				if _, own := cur.manifest.Has(c.Name); !slices.Contains(cas, c.Name) && !own && len(c.Certs) > 0 {
 					cas = append(cas, c.Name)
 				}
 			}
@@ -111,6 +115,10 @@ func planInstall(root Root, reg host.Registry, m *material, opt Options) (*Folde
 			fc.Action, fc.Note = Rewrite, fmt.Sprintf("mode %04o restored to %04o", e.mode, fc.Mode)
 		case fname == HostsFile && sum(e.data) == ownSum:
 			fc.Action, fc.Note = Rewrite, "regenerated"
+		case fname == CAFileName && m.prevPEM != nil && sum(e.data) == ownSum && bytes.Equal(e.data, m.prevPEM):
+			// A CA rotation: certkit's ca.crt is the previous CA, which
+			// goes beside it as ca-previous.crt.
+			fc.Action, fc.Note = Update, "the new CA (certkit rotate-ca); the previous one is "+PreviousCAFileName
 		default:
 			if !opt.Force {
 				changed = append(changed, fname)
@@ -146,6 +154,10 @@ func planInstall(root Root, reg host.Registry, m *material, opt Options) (*Folde
 			fc := FileChange{Name: e.Name, Path: filepath.Join(dir, e.Name), Mode: ce.mode, Certkit: true}
 			if opt.Force {
 				fc.Action, fc.Certkit, fc.Note = Remove, false, "no longer in the certkit home (--force)"
+			} else if e.Name == PreviousCAFileName {
+				// A finished rotation retired it: trusting it still would
+				// keep trusting what it signs.
+				fc.Action, fc.Certkit, fc.Note = Remove, false, "the previous CA, retired by certkit rotate-ca --finish"
 			} else {
 				fc.Action, fc.Note = Keep, "no longer in the certkit home; kept (install --force or uninstall removes it)"
 				manifest.Files = append(manifest.Files, e)
@@ -537,11 +549,20 @@ func (fr *FolderResult) dirs() []string {
 // certkitFiles are the files a hosts.toml must name for containerd to use
 // certkit's CA and pairs: ca.crt, then each NAME.cert and NAME.key.
 func (fr *FolderResult) certkitFiles() []string {
-	out := []string{CAFileName}
+	out := fr.caFiles()
 	for _, p := range fr.pairs {
 		out = append(out, p+CertExt, p+KeyExt)
 	}
 	return out
+}
+
+// caFiles are certkit's CA files of the folder: ca.crt, and during a CA
+// rotation the previous CA's.
+func (fr *FolderResult) caFiles() []string {
+	if fr.previousCA {
+		return []string{CAFileName, PreviousCAFileName}
+	}
+	return []string{CAFileName}
 }
 
 // keptForeign reports whether the run leaves name in the folder as the

@@ -222,6 +222,19 @@ func readServer(homeDir string, reg host.Registry, now time.Time, homeFlags stri
 			return err
 		}
 		caPEM = ca.EncodeCert(caCert)
+		// The CAs whose clients the registry accepts: during a rotation
+		// the previous CA too (ca/client-cas.crt, kept by certkit); a home
+		// made before there was such a file, the CA alone.
+		if all, err := r.ReadFile(filepath.Join("ca", ca.ClientCAsFile), maxFileSize); err == nil {
+			if certs := pemCerts(all); len(certs) > 0 {
+				caPEM = nil
+				for _, c := range certs {
+					caPEM = append(caPEM, ca.EncodeCert(c)...)
+				}
+			}
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
 		read := func(name string) ([]byte, error) {
 			b, err := r.ReadFile(filepath.Join("hosts", folder, name), maxFileSize)
 			if errors.Is(err, fs.ErrNotExist) {

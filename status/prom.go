@@ -42,6 +42,16 @@ func (r *Report) WritePrometheus(w io.Writer) error {
 		c := &r.Certs[i]
 		fmt.Fprintf(&b, "certkit_cert_state{%s} 1\n", labels(c, map[string]string{"state": string(c.State)}))
 	}
+	if len(r.CRLs) > 0 {
+		b.WriteString("# HELP certkit_crl_next_update_seconds The CRL's nextUpdate, in seconds since the epoch: past it nginx and Apache refuse every client.\n# TYPE certkit_crl_next_update_seconds gauge\n")
+		for _, l := range r.CRLs {
+			fmt.Fprintf(&b, "certkit_crl_next_update_seconds{filepath=\"%s\",issuer=\"%s\",state=\"%s\"} %d\n", escape(l.Path), escape(l.Issuer), l.State, l.NextUpdate.Unix())
+		}
+		b.WriteString("# HELP certkit_crl_revoked Certificates the CRL lists.\n# TYPE certkit_crl_revoked gauge\n")
+		for _, l := range r.CRLs {
+			fmt.Fprintf(&b, "certkit_crl_revoked{filepath=\"%s\",issuer=\"%s\"} %d\n", escape(l.Path), escape(l.Issuer), l.Revoked)
+		}
+	}
 	fmt.Fprintf(&b, "# HELP certkit_status_attention Certificates and files certkit status says need something done.\n# TYPE certkit_status_attention gauge\ncertkit_status_attention %d\n", r.Attention())
 	fmt.Fprintf(&b, "# HELP certkit_status_timestamp_seconds When certkit status wrote this file.\n# TYPE certkit_status_timestamp_seconds gauge\ncertkit_status_timestamp_seconds %d\n", r.Now.Unix())
 	_, err := io.WriteString(w, b.String())

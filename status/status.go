@@ -114,15 +114,26 @@ type Report struct {
 	// CADue: the home's CA itself is inside its window or past it: a new
 	// CA is due, not a renewal of the leaves.
 	CADue bool `json:"ca_due,omitempty"`
+	// Rotation is set while a CA rotation is under way.
+	Rotation *Rotation `json:"rotation,omitempty"`
 	// Problems are files status could not read; each is also a reason to
 	// exit 1.
 	Problems []string `json:"problems,omitempty"`
+	// CRLs are the home's revocation lists (the CA's, and the previous
+	// CA's during a rotation); Revoked the certificates revoked from it.
+	CRLs    []CRLInfo     `json:"crls,omitempty"`
+	Revoked []RevokedCert `json:"revoked,omitempty"`
 }
 
 // Attention counts the certificates (and problems) that need something
 // done.
 func (r *Report) Attention() int {
 	n := len(r.Problems)
+	for _, l := range r.CRLs {
+		if l.State != OK {
+			n++
+		}
+	}
 	for i := range r.Certs {
 		if r.Certs[i].Attention() {
 			n++
@@ -155,27 +166,38 @@ func Read(opt Options) (*Report, error) {
 		opt.Now = time.Now
 	}
 	r := &Report{Home: opt.Home, Now: opt.Now().UTC()}
-	var caCert *x509.Certificate
+	var caCert, prevCert *x509.Certificate
+	var rev *revocation
 	homePairs := map[string]*Cert{} // registry + "\x00" + name
 	if opt.Home != "" {
 		certs, err := readHome(opt.Home)
 		if err != nil {
 			return nil, err
 		}
+		rev = r.readRevocation(opt.Home)
 		for i := range certs {
 			c := &certs[i]
-			if c.Kind == CA && c.Registry == "" {
+			if c.Kind == CA && c.Registry == "" && c.Name == "ca" {
 				caCert = c.cert
+			}
+			if c.Kind == CA && c.Name == PreviousCAName {
+				prevCert = c.cert
 			}
 		}
 		for i := range certs {
 			c := &certs[i]
 			r.judge(c, caCert, opt.Within)
-			if c.Kind == CA {
+			r.underPrevious(c, prevCert)
+			switch {
+			case c.Kind == CA && c.Name == "ca":
 				r.CADue = c.State != OK
-			} else {
+			case c.Kind == CA:
+			default:
 				homePairs[c.Registry+"\x00"+c.Name] = c
 			}
+		}
+		if prevCert != nil {
+			r.Rotation = r.rotation(prevCert, certs)
 		}
 		r.Certs = append(r.Certs, certs...)
 	}
@@ -199,10 +221,14 @@ func Read(opt Options) (*Report, error) {
 				c := &copies[i]
 				issuer := caCert
 				r.judge(c, issuer, opt.Within)
+				r.underPrevious(c, prevCert)
+				if _, ok := rev.revokedAt(c.cert); ok && c.Kind == Client {
+					c.State = Revoked
+				}
 				switch {
 				case c.Kind == CA:
 					c.Copy = Unknown
-					if caCert != nil && bytesEqual(c.der, caCert.Raw) {
+					if caCert != nil && bytesEqual(c.der, caCert.Raw) || prevCert != nil && bytesEqual(c.der, prevCert.Raw) {
 						c.Copy = Same
 					}
 				default:
@@ -317,6 +343,14 @@ func readHome(homeDir string) ([]Cert, error) {
 	var out []Cert
 	err = d.Do(func(r *safefs.Root) error {
 		c, err := readCert(r, filepath.Join("ca", ca.CertFile), Cert{Location: InHome, Name: "ca", Kind: CA})
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+		case err != nil:
+			return err
+		default:
+			out = append(out, c)
+		}
+		c, err = readCert(r, filepath.Join("ca", ca.PreviousDir, ca.CertFile), Cert{Location: InHome, Name: PreviousCAName, Kind: CA})
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 		case err != nil:

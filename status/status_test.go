@@ -56,7 +56,11 @@ func fixture(t *testing.T) (homeDir string, root install.Root, reg host.Registry
 		t.Fatal(err)
 	}
 	issueAt(t0.Add(24*time.Hour), issue.Client, "stale", 365*24*time.Hour) // renewed, not installed
-	issueAt(t0.Add(100*24*time.Hour), issue.Client, "future", 0)           // not yet valid at t0+70d; missing in certs.d
+	// The CRL, signed again by a timer: ok at t0+70 days.
+	if _, err := ca.RefreshCRL(ca.CRLOptions{Home: homeDir, Now: at(t0.Add(65 * 24 * time.Hour))}); err != nil {
+		t.Fatal(err)
+	}
+	issueAt(t0.Add(100*24*time.Hour), issue.Client, "future", 0) // not yet valid at t0+70d; missing in certs.d
 	// A pair the home does not know, in certs.d.
 	other := t.TempDir()
 	if _, err := ca.Create(ca.Options{Home: other, Machine: "o", Now: at(t0)}); err != nil {

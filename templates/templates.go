@@ -124,7 +124,13 @@ type ServerFiles struct {
 	Cert  string // the server leaf certificate
 	Key   string // its private key
 	Chain string // leaf + CA, what servers should present
-	CA    string // the certkit CA certificate, to verify client certificates
+	CA    string // the certkit CA certificate
+	// ClientCAs holds every CA whose clients the server accepts (the CA,
+	// and the previous one during a rotation), CRL their revocation
+	// lists: certkit updates both files in place, so a configuration
+	// rendered once follows revocations and rotations.
+	ClientCAs string
+	CRL       string
 }
 
 // NotIssuedError reports a registry without an issued server certificate.
@@ -260,6 +266,17 @@ func Locate(homeDir string, reg host.Registry) (ServerFiles, error) {
 	f.Cert = filepath.Join(dir, home.ServerCert)
 	f.Key = filepath.Join(dir, home.ServerKey)
 	f.Chain = filepath.Join(dir, home.ServerChain)
+	f.ClientCAs = filepath.Join(home.CADir(abs), ca.ClientCAsFile)
+	f.CRL = filepath.Join(home.CADir(abs), ca.ClientCRLsFile)
+	if _, err := os.Stat(f.ClientCAs); err != nil {
+		return ServerFiles{}, errs.WithHint(fmt.Errorf("the certkit home has no %s: %w", filepath.Base(f.ClientCAs), err),
+			"certkit crl writes it (certkit template does too, before it renders)")
+	}
+	if _, err := os.Stat(f.CRL); errors.Is(err, fs.ErrNotExist) {
+		// A CA that may not sign CRLs (an imported one) has none: the
+		// servers then check none.
+		f.CRL = ""
+	}
 	for _, p := range []string{f.Cert, f.Key, f.Chain} {
 		fi, err := os.Stat(p)
 		if errors.Is(err, fs.ErrNotExist) {
@@ -318,6 +335,9 @@ func locateServerDir(dir string, reg host.Registry) (ServerFiles, error) {
 	}
 	var f ServerFiles
 	f.Chain, f.Key, f.CA = install.ServerPaths(abs)
+	// install --server copies every CA the registry accepts clients of
+	// (the previous one too, during a rotation) into the folder's CA file.
+	f.ClientCAs = f.CA
 	for _, p := range []string{f.Chain, f.Key, f.CA} {
 		fi, err := os.Stat(p)
 		if errors.Is(err, fs.ErrNotExist) {
@@ -559,6 +579,7 @@ func newData(kind Kind, opt Options) (*data, error) {
 	}
 	for _, p := range []struct{ what, path string }{
 		{"the certkit home", files.Chain}, {"the certkit home", files.CA},
+		{"the certkit home", files.ClientCAs}, {"the certkit home", files.CRL},
 		{"--storage", storage}, {"--certs-dir", d.ContainerdDir},
 	} {
 		if p.path == "" {

@@ -51,7 +51,10 @@ func TestRenderKeyLines(t *testing.T) {
 	dir := m.dir()
 	chain := filepath.Join(dir, "server-chain.crt")
 	key := filepath.Join(dir, "server.key")
-	caCrt := filepath.Join(m.home, "ca", "ca.crt")
+	// The servers trust the file that holds every CA accepted for
+	// clients, and check the file of their CRLs.
+	caCrt := filepath.Join(m.home, "ca", "client-cas.crt")
+	crl := filepath.Join(m.home, "ca", "client-cas.crl")
 	cd := "/etc/containerd/certs.d/reg.example.com:5000"
 	tests := []struct {
 		kind    Kind
@@ -81,6 +84,7 @@ func TestRenderKeyLines(t *testing.T) {
 			`ssl_certificate     "` + chain + `";`,
 			`ssl_certificate_key "` + key + `";`,
 			`ssl_client_certificate "` + caCrt + `";`,
+			`ssl_crl "` + crl + `";`,
 			`ssl_verify_client on;`,
 			`ssl_protocols TLSv1.2 TLSv1.3;`,
 			`client_max_body_size 0;`,
@@ -119,6 +123,8 @@ func TestRenderKeyLines(t *testing.T) {
 			`SSLCertificateFile "` + chain + `"`,
 			`SSLCertificateKeyFile "` + key + `"`,
 			`SSLCACertificateFile "` + caCrt + `"`,
+			`SSLCARevocationFile "` + crl + `"`,
+			`SSLCARevocationCheck chain`,
 			`SSLVerifyClient require`,
 			`SSLVerifyDepth 1`,
 			`RequestHeader set X-Forwarded-Proto "https"`,
@@ -271,6 +277,7 @@ func TestRenderYAMLStructure(t *testing.T) {
 	files := ServerFiles{
 		Cert: filepath.Join(dir, "server.crt"), Key: filepath.Join(dir, "server.key"),
 		Chain: filepath.Join(dir, "server-chain.crt"), CA: filepath.Join(m.home, "ca", "ca.crt"),
+		ClientCAs: filepath.Join(m.home, "ca", "client-cas.crt"),
 	}
 
 	var reg struct {
@@ -294,7 +301,7 @@ func TestRenderYAMLStructure(t *testing.T) {
 	}
 	tls := reg.HTTP.TLS
 	if reg.Version != "0.1" || reg.Storage.Filesystem.Rootdirectory != "/data" || reg.HTTP.Addr != ":5000" ||
-		tls.Certificate != files.Chain || tls.Key != files.Key || len(tls.ClientCAs) != 1 || tls.ClientCAs[0] != files.CA ||
+		tls.Certificate != files.Chain || tls.Key != files.Key || len(tls.ClientCAs) != 1 || tls.ClientCAs[0] != files.ClientCAs ||
 		tls.MinimumTLS != "tls1.2" || reg.HTTP.Headers["X-Content-Type-Options"][0] != "nosniff" {
 		t.Errorf("registry config: %+v", reg)
 	}
@@ -310,7 +317,7 @@ func TestRenderYAMLStructure(t *testing.T) {
 	wantMounts := map[string]string{
 		"/certs/server-chain.crt": files.Chain,
 		"/certs/server.key":       files.Key,
-		"/certs/ca.crt":           files.CA,
+		"/certs/ca.crt":           files.ClientCAs,
 	}
 	for _, v := range svc.Volumes {
 		if src, ok := wantMounts[v.Target]; ok {

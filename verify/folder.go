@@ -52,6 +52,9 @@ type Options struct {
 	// root whose name is no registry's (install.StrayFolders): no runtime
 	// reads it, and the report says which registry it may be meant for.
 	Misnamed string
+	// Revoked, when set, finds the folder's revoked pairs: each is an
+	// error.
+	Revoked RevokedFunc
 }
 
 // Verify reads the registry's folder as Docker and podman would (through
@@ -235,6 +238,7 @@ func readFolder(opt Options, dir string, now func() time.Time) ([]Check, Target)
 		}
 		checks = append(checks, c)
 	}
+	checks = append(checks, revokedChecks(opt, f, flags)...)
 	errs, warns := tally(checks[1:])
 	// The summary line sums up the folder's checks below it: it takes the
 	// worst of their statuses, and is not counted again in the report's

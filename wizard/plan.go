@@ -296,7 +296,7 @@ func Run(p Plan, env install.RootEnv, now func() time.Time) (out *Outcome, err e
 		if err != nil {
 			return nil, err
 		}
-		undo.add([]string{res.CA.CertPath(), res.CA.KeyPath()}, res.Backups)
+		undo.add(res.Written, res.Backups)
 		out.CA, out.CACreated = res.CA, true
 	} else if r, err := ca.LoadRemote(p.Home); err == nil {
 		// A client machine whose certificates a remote signer makes:

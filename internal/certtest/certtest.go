@@ -97,3 +97,24 @@ func Join(s []string) string {
 	}
 	return strings.Join(s, ",")
 }
+
+// LintCRL runs the same zlint sources over a DER CRL.
+func LintCRL(der []byte) ([]string, error) {
+	l, err := zx509.ParseRevocationList(der)
+	if err != nil {
+		return nil, fmt.Errorf("zcrypto cannot parse the CRL: %v", err)
+	}
+	reg, err := lint.GlobalRegistry().Filter(lint.FilterOptions{IncludeSources: LintSources})
+	if err != nil {
+		return nil, err
+	}
+	rs := zlint.LintRevocationListEx(l, reg)
+	var problems []string
+	for name, r := range rs.Results {
+		if r.Status >= lint.Warn {
+			problems = append(problems, fmt.Sprintf("%s %s: %s", r.Status, name, r.Details))
+		}
+	}
+	sort.Strings(problems)
+	return problems, nil
+}

@@ -4,9 +4,12 @@
 // Layout:
 //
 //	<home>/            0700
-//	  ca/              0700  ca.crt (0644), ca.key (0600)
+//	  ca/              0700  ca.crt (0644), ca.key (0600), ca.crl,
+//	                         client-cas.crt, client-cas.crl (what servers trust)
+//	    previous/      0700  the previous CA during a rotation
 //	  hosts/<host[:port]>/   server.crt, server.key, server-chain.crt,
 //	                         NAME.cert, NAME.key (keys 0600)
+//	  revoked/<host[:port]>/ NAME.SERIAL.cert: revoked certificates, for the record
 package home
 
 import (
@@ -207,4 +210,26 @@ func PairNamesOf(names []string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// RevokedDir holds the records of the client certificates revoked for
+// one registry: NAME.SERIAL.cert, the certificate as it was (its key is
+// deleted when it is revoked).
+func RevokedDir(home, folder string) string { return filepath.Join(home, "revoked", folder) }
+
+// RevokedName is the record file name of the certificate NAME with the
+// serial serialHex.
+func RevokedName(name, serialHex string) string { return name + "." + serialHex + CertExt }
+
+// ParseRevokedName splits a record file name into NAME and the serial.
+func ParseRevokedName(file string) (name, serialHex string, ok bool) {
+	stem, ok := strings.CutSuffix(file, CertExt)
+	if !ok {
+		return "", "", false
+	}
+	i := strings.LastIndexByte(stem, '.')
+	if i <= 0 || i == len(stem)-1 {
+		return "", "", false
+	}
+	return stem[:i], stem[i+1:], true
 }

@@ -1,0 +1,309 @@
+package ca
+
+import (
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/big"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/certkit/certkit/internal/atomicfile"
+	"github.com/certkit/certkit/internal/errs"
+	"github.com/certkit/certkit/internal/home"
+	"github.com/certkit/certkit/internal/safefs"
+)
+
+// RetiredDir holds, inside the CA folder, the CAs a finished rotation
+// retired: retired/<time>/ca.crt and ca.crl, for the record (their keys
+// are deleted).
+const RetiredDir = "retired"
+
+// RotatingError reports a rotation under way where a new one, or a new
+// CA, was asked for.
+type RotatingError struct {
+	Previous string // the previous CA's common name
+	Command  string // what was asked: "rotate-ca", "init-ca --force"
+}
+
+func (e *RotatingError) Error() string {
+	return fmt.Sprintf("a CA rotation is under way: the previous CA %q is still trusted beside the new one, so %s would leave a third", e.Previous, e.Command)
+}
+
+// Hint names the way forward.
+func (e *RotatingError) Hint() string {
+	return "nothing was changed; finish this rotation first: certkit renew (re-issues what the previous CA issued), then certkit rotate-ca --finish"
+}
+
+// InputError makes the CLI exit 2.
+func (e *RotatingError) InputError() bool { return true }
+
+// NotRotatingError reports --finish with no rotation under way.
+type NotRotatingError struct{ Dir string }
+
+func (e *NotRotatingError) Error() string {
+	return "no CA rotation is under way in " + e.Dir + ": there is no previous CA to retire"
+}
+
+// Hint says how one starts.
+func (e *NotRotatingError) Hint() string { return "start one with: certkit rotate-ca" }
+
+// InputError makes the CLI exit 2.
+func (e *NotRotatingError) InputError() bool { return true }
+
+// StillIssuedError reports leaves of the previous CA that the home still
+// holds: retiring it would leave them untrusted.
+type StillIssuedError struct {
+	Leaves []string // "registry name" (name: server or the client name)
+}
+
+func (e *StillIssuedError) Error() string {
+	return fmt.Sprintf("the certkit home still holds %d certificate(s) of the previous CA: %s; retiring it now would cut them off", len(e.Leaves), strings.Join(e.Leaves, ", "))
+}
+
+// Hint says how to move them.
+func (e *StillIssuedError) Hint() string {
+	return "nothing was changed; issue them again under the new CA and install them: certkit renew --install (status lists them as previous-ca), then restart or reload the servers and run certkit rotate-ca --finish again"
+}
+
+// RotateResult is what Rotate made.
+type RotateResult struct {
+	CA       *CA // the new CA
+	Previous *CA // the CA it replaced, now in ca/previous
+	Written  []string
+}
+
+// Rotating returns the previous CA's certificate when a rotation is under
+// way in the home, or nil.
+func Rotating(homeDir string) *x509.Certificate {
+	data, err := safefs.ReadFile(filepath.Join(home.CADir(homeDir), PreviousDir, CertFile), 0)
+	if err != nil {
+		return nil
+	}
+	certs, err := ParseCerts(data)
+	if err != nil {
+		return nil
+	}
+	return certs[0]
+}
+
+// Rotate makes a new CA with opt (as Create does) and keeps the current
+// one, with its key and CRL, in ca/previous: from now on certkit issues
+// under the new CA, and the servers and clients trust both
+// (ClientCAsFile, ClientCRLsFile; install puts both into certs.d) until
+// FinishRotation retires the previous one. One rotation at a time.
+func Rotate(opt Options) (*RotateResult, error) {
+	now := time.Now
+	if opt.Now != nil {
+		now = opt.Now
+	}
+	if opt.KeyType == "" {
+		opt.KeyType = ECDSAP256
+	}
+	if _, err := ParseKeyType(string(opt.KeyType)); err != nil {
+		return nil, err
+	}
+	if opt.Validity == 0 {
+		opt.Validity = DefaultValidity
+	}
+	if opt.Validity < 0 {
+		return nil, errs.Input("validity must be positive", "")
+	}
+	t := now()
+	notAfter, err := CheckNotAfter(t, opt.Validity)
+	if err != nil {
+		return nil, err
+	}
+	if prev := Rotating(opt.Home); prev != nil {
+		return nil, &RotatingError{Previous: prev.Subject.CommonName, Command: "another rotation"}
+	}
+	// The new key is made before the lock is taken, as Create does.
+	dir := home.CADir(opt.Home)
+	c, err := build(opt, dir, t, notAfter)
+	if err != nil {
+		return nil, err
+	}
+	release, err := home.Lock(opt.Home, false)
+	if err != nil {
+		return nil, err
+	}
+	defer release(false)
+	if prev := Rotating(opt.Home); prev != nil {
+		return nil, &RotatingError{Previous: prev.Subject.CommonName, Command: "another rotation"}
+	}
+	cas, err := LoadAll(opt.Home)
+	if err != nil {
+		return nil, err
+	}
+	old := cas[0]
+	if old.CA.Cert.Subject.String() == c.Cert.Subject.String() {
+		return nil, errs.Input(fmt.Sprintf("the new CA would have the name of the current one, %q", c.Cert.Subject.String()),
+			"drop --cn (the default name is unique), or give another: clients pick their certificate by the CA's name")
+	}
+	if old.CRL == nil && CanSignCRL(old.CA.Cert) {
+		if old.CRL, err = old.CA.SignCRL(nil, big.NewInt(1), t, DefaultCRLValidity); err != nil {
+			return nil, err
+		}
+	}
+	old.CA.Dir = filepath.Join(dir, PreviousDir)
+	crl, err := c.SignCRL(nil, big.NewInt(1), t, DefaultCRLValidity)
+	if err != nil {
+		return nil, err
+	}
+	keyPEM, err := MarshalKey(c.Key)
+	if err != nil {
+		return nil, err
+	}
+	oldKey, err := MarshalKey(old.CA.Key)
+	if err != nil {
+		return nil, err
+	}
+	files := []atomicfile.File{
+		{Path: filepath.Join(old.CA.Dir, KeyFile), Data: oldKey, Mode: 0o600},
+		{Path: filepath.Join(old.CA.Dir, CertFile), Data: EncodeCert(old.CA.Cert), Mode: 0o644},
+		{Path: c.KeyPath(), Data: keyPEM, Mode: 0o600},
+		{Path: c.CertPath(), Data: c.CertPEM, Mode: 0o644},
+	}
+	files = append(files, PublishFiles([]Signed{{CA: c, CRL: crl}, old})...)
+	res, err := atomicfile.WriteAll(files, atomicfile.Options{Force: true, Now: t, DirMode: 0o700})
+	if err != nil {
+		return nil, err
+	}
+	// The replaced ca.crt and ca.key are in ca/previous: their backups
+	// would be a second copy of the old key.
+	for _, b := range res.Backups {
+		if err := safefs.Remove(b); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+	}
+	return &RotateResult{CA: c, Previous: old.CA, Written: res.Written}, nil
+}
+
+// FinishOptions for FinishRotation.
+type FinishOptions struct {
+	Home string
+	Now  func() time.Time
+}
+
+// FinishResult is what FinishRotation did.
+type FinishResult struct {
+	CA      *CA               // the CA that stays
+	Retired *x509.Certificate // the previous CA
+	Record  string            // its folder under ca/retired
+}
+
+// FinishRotation retires the previous CA, once the home holds no leaf it
+// issued: its certificate and CRL go to ca/retired/<time>/ for the
+// record, its key is deleted, and the servers' files trust the new CA
+// alone (the next install takes the previous CA out of certs.d).
+func FinishRotation(opt FinishOptions) (*FinishResult, error) {
+	now := time.Now
+	if opt.Now != nil {
+		now = opt.Now
+	}
+	release, err := home.Lock(opt.Home, false)
+	if err != nil {
+		return nil, err
+	}
+	defer release(false)
+	dir := home.CADir(opt.Home)
+	prevCert := Rotating(opt.Home)
+	if prevCert == nil {
+		return nil, &NotRotatingError{Dir: dir}
+	}
+	leaves, err := issuedBy(opt.Home, prevCert)
+	if err != nil {
+		return nil, err
+	}
+	if len(leaves) > 0 {
+		return nil, &StillIssuedError{Leaves: leaves}
+	}
+	cas, err := LoadAll(opt.Home)
+	if err != nil {
+		return nil, err
+	}
+	if len(cas) < 2 {
+		return nil, &NotRotatingError{Dir: dir}
+	}
+	t := now()
+	cur, prev := cas[0], cas[1]
+	if cur.CRL == nil && CanSignCRL(cur.CA.Cert) {
+		if cur.CRL, err = cur.CA.SignCRL(nil, big.NewInt(1), t, DefaultCRLValidity); err != nil {
+			return nil, err
+		}
+	}
+	record := filepath.Join(dir, RetiredDir, t.UTC().Format("20060102T150405Z"))
+	files := []atomicfile.File{{Path: filepath.Join(record, CertFile), Data: EncodeCert(prev.CA.Cert), Mode: 0o644}}
+	if prev.CRL != nil {
+		files = append(files, atomicfile.File{Path: filepath.Join(record, CRLFile), Data: prev.CRL.PEM, Mode: 0o644})
+	}
+	files = append(files, PublishFiles([]Signed{cur})...)
+	if err := WriteCRLFiles(files, t); err != nil {
+		return nil, err
+	}
+	// The record and the servers' files are written: the previous CA's
+	// folder goes, its key first.
+	for _, n := range []string{KeyFile, CertFile, CRLFile} {
+		if err := safefs.Remove(filepath.Join(dir, PreviousDir, n)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("the previous CA is retired (recorded in %s), but removing %s failed: %w", record, filepath.Join(dir, PreviousDir, n), err)
+		}
+	}
+	if err := safefs.Remove(filepath.Join(dir, PreviousDir)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	return &FinishResult{CA: cur.CA, Retired: prev.CA.Cert, Record: record}, nil
+}
+
+// issuedBy lists the leaves of the home that issuer signed, as "registry
+// name".
+func issuedBy(homeDir string, issuer *x509.Certificate) ([]string, error) {
+	d, err := safefs.OpenDir(homeDir)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	err = d.Do(func(r *safefs.Root) error {
+		regs, err := r.Names("hosts")
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		for _, reg := range regs {
+			names, err := r.Names(filepath.Join("hosts", reg))
+			if err != nil {
+				continue
+			}
+			leaves := home.PairNamesOf(names)
+			for _, n := range names {
+				if n == home.ServerCert {
+					leaves = append(leaves, "server")
+				}
+			}
+			for _, n := range leaves {
+				file := n + home.CertExt
+				if n == "server" {
+					file = home.ServerCert
+				}
+				data, err := r.ReadFile(filepath.Join("hosts", reg, file), 0)
+				if err != nil {
+					return err
+				}
+				certs, err := ParseCerts(data)
+				if err != nil {
+					return fmt.Errorf("%s: %v", r.Join(filepath.Join("hosts", reg, file)), err)
+				}
+				if certs[0].CheckSignatureFrom(issuer) == nil {
+					out = append(out, reg+" "+n)
+				}
+			}
+		}
+		return nil
+	})
+	sort.Strings(out)
+	return out, err
+}
