@@ -100,9 +100,10 @@ func DefaultCN(machine string) (string, error) {
 	return fmt.Sprintf("certkit CA %s %s", machine, hex.EncodeToString(tag)), nil
 }
 
-// Create makes a new CA in the home. Nothing is written unless everything
-// succeeds.
-func Create(opt Options) (*Result, error) {
+// prepare fills opt's defaults (ECDSA P-256, DefaultValidity) and checks
+// it, before any key is made; it returns the time the CA is made at and
+// its notAfter.
+func (opt *Options) prepare() (t, notAfter time.Time, err error) {
 	now := time.Now
 	if opt.Now != nil {
 		now = opt.Now
@@ -111,16 +112,23 @@ func Create(opt Options) (*Result, error) {
 		opt.KeyType = ECDSAP256
 	}
 	if _, err := ParseKeyType(string(opt.KeyType)); err != nil {
-		return nil, err
+		return t, notAfter, err
 	}
 	if opt.Validity == 0 {
 		opt.Validity = DefaultValidity
 	}
 	if opt.Validity < 0 {
-		return nil, errs.Input("validity must be positive", "")
+		return t, notAfter, errs.Input("validity must be positive", "")
 	}
-	t := now()
-	notAfter, err := CheckNotAfter(t, opt.Validity)
+	t = now()
+	notAfter, err = CheckNotAfter(t, opt.Validity)
+	return t, notAfter, err
+}
+
+// Create makes a new CA in the home. Nothing is written unless everything
+// succeeds.
+func Create(opt Options) (*Result, error) {
+	t, notAfter, err := opt.prepare()
 	if err != nil {
 		return nil, err
 	}

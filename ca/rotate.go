@@ -96,24 +96,7 @@ func Rotating(homeDir string) *x509.Certificate {
 // (ClientCAsFile, ClientCRLsFile; install puts both into certs.d) until
 // FinishRotation retires the previous one. One rotation at a time.
 func Rotate(opt Options) (*RotateResult, error) {
-	now := time.Now
-	if opt.Now != nil {
-		now = opt.Now
-	}
-	if opt.KeyType == "" {
-		opt.KeyType = ECDSAP256
-	}
-	if _, err := ParseKeyType(string(opt.KeyType)); err != nil {
-		return nil, err
-	}
-	if opt.Validity == 0 {
-		opt.Validity = DefaultValidity
-	}
-	if opt.Validity < 0 {
-		return nil, errs.Input("validity must be positive", "")
-	}
-	t := now()
-	notAfter, err := CheckNotAfter(t, opt.Validity)
+	t, notAfter, err := opt.prepare()
 	if err != nil {
 		return nil, err
 	}
