@@ -319,6 +319,36 @@ func testRemoteRefusals(t *testing.T, sig remoteSigner, goodHome string) {
 		}
 		noFiles(t, filepath.Join(h, "hosts"))
 	})
+	// A signer that answers without end (a certificate is a few KiB):
+	// certkit stops reading at 1 MiB, says so, and writes nothing.
+	t.Run("huge-answer", func(t *testing.T) {
+		pair, err := tls.LoadX509KeyPair(filepath.Join(sig.caHome, "signer", "tls-chain.crt"), filepath.Join(sig.caHome, "signer", "tls.key"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{pair}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, ErrorLog: log.New(io.Discard, "", 0), Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, `{"success":true,"result":{"certificate":"`)
+			chunk := []byte(strings.Repeat("A", 64<<10))
+			for range 256 { // 16 MiB
+				if _, err := w.Write(chunk); err != nil {
+					return
+				}
+			}
+			io.WriteString(w, `"}}`)
+		})}
+		go srv.Serve(ln)
+		t.Cleanup(func() { srv.Close() })
+		h := t.TempDir()
+		must(t, h, initArgs(sig.url, sig.authKey, sig.fp)...)
+		rewriteSignerURL(t, h, "https://"+net.JoinHostPort("localhost", strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)))
+		fails(t, h, []string{"more than 1024 KiB", "stopped reading"}, "issue", "client", "--host", "reg.example:5000", "--name", "laptop")
+		noFiles(t, filepath.Join(h, "hosts"))
+	})
+
 	for _, tc := range []struct {
 		name    string
 		rewrite func(req map[string]any)

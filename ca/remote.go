@@ -214,6 +214,7 @@ func InitRemote(opt RemoteOptions) (*Remote, []string, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	defer cl.Close()
 	resp, err := cl.info(opt.Label)
 	if err != nil {
 		return nil, nil, err
@@ -244,10 +245,12 @@ func InitRemote(opt RemoteOptions) (*Remote, []string, error) {
 	// Second call, verified: the label, the profile and the auth key,
 	// with a request that has no certificate request in it. multirootca
 	// checks the key before it looks for one, and signs nothing.
-	cl, err = r.newClient(false)
+	cl2, err := r.newClient(false)
 	if err != nil {
 		return nil, nil, err
 	}
+	defer cl2.Close()
+	cl = cl2
 	for _, p := range []string{"client", "server", "server-rsa"} {
 		_, err = cl.authSign(wireRequest{Profile: p, Label: opt.Label})
 		var se *SignerError
@@ -357,6 +360,7 @@ type SignerClient struct {
 	srv   client.Remote
 	prov  auth.Provider
 	host  string
+	tun   *tunnel              // every connection to the signer goes through it
 	state *tls.ConnectionState // of the last connection
 	tlsOK bool
 	tlsEr error
@@ -395,11 +399,23 @@ func (r *Remote) newClient(unverified bool) (*SignerClient, error) {
 	if cl.srv == nil {
 		return nil, fmt.Errorf("cfssl cannot use the signer address %s", r.URL)
 	}
-	// The answer's size is bounded by the deadline only: cfssl's client
-	// reads it whole, from a signer whose certificate the CA issued.
 	cl.srv.SetRequestTimeout(r.Timeout + time.Second)
+	// cfssl's client reads an answer whole: it reaches the signer through
+	// a tunnel of certkit's that passes at most maxAnswer bytes back.
+	target := u.Host
+	if u.Port() == "" {
+		target = net.JoinHostPort(u.Hostname(), "443")
+	}
+	if cl.tun, err = newTunnel(target, r.Timeout+time.Second); err != nil {
+		return nil, err
+	}
+	proxy := &url.URL{Scheme: "http", Host: cl.tun.addr()}
+	cl.srv.SetProxy(func(*http.Request) (*url.URL, error) { return proxy, nil })
 	return cl, nil
 }
+
+// Close lets the client's tunnel go.
+func (cl *SignerClient) Close() { cl.tun.close() }
 
 // verifySigner checks the signer's TLS certificate: issued by the CA, for
 // host, for TLS servers.
@@ -493,11 +509,22 @@ func (cl *SignerClient) call(f func() error) error {
 	defer cancel()
 	cl.srv.SetReqModifier(func(req *http.Request, _ []byte) { *req = *req.WithContext(ctx) })
 	cl.tlsOK, cl.tlsEr, cl.state = false, nil, nil
+	cl.tun.reset()
 	err := f()
 	if err == nil {
 		return nil
 	}
+	dialErr, cut := cl.tun.state()
 	switch {
+	case cut:
+		return cl.r.fail(SignerAnswer, fmt.Sprintf("answered with more than %d KiB, where a certificate is a few KiB: certkit stopped reading", maxAnswer>>10),
+			"check that --remote names a multirootca; nothing was written", nil)
+	case dialErr != nil:
+		msg := dialErr.Error()
+		if i := strings.LastIndex(msg, ": "); i >= 0 {
+			msg = msg[i+2:]
+		}
+		return cl.r.fail(SignerDown, "cannot be reached: "+msg, "start the signer (certkit template multirootca printed its command), or check --remote", dialErr)
 	case cl.tlsEr != nil:
 		var ua x509.UnknownAuthorityError
 		var he x509.HostnameError

@@ -288,6 +288,7 @@ func Issue(opt Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer closeIssuer(ls)
 	leaves, err := issueAll(ls, reqs, workers)
 	if err != nil {
 		return nil, err
@@ -368,6 +369,13 @@ func newIssuer(c *ca.CA, remote *ca.Remote, workers, n int) (leafIssuer, int, er
 	}
 	ls, err := newLeafSigner(c)
 	return ls, workers, err
+}
+
+// closeIssuer lets a remote issuer's connections go.
+func closeIssuer(ls leafIssuer) {
+	if ri, ok := ls.(*remoteIssuer); ok {
+		ri.close()
+	}
 }
 
 // leafIssuer makes one leaf: leafSigner with the home's CA key, or

@@ -35,11 +35,24 @@ func newRemoteIssuer(r *ca.Remote, n int) (*remoteIssuer, error) {
 	for range n {
 		cl, err := r.NewClient()
 		if err != nil {
+			ri.close()
 			return nil, err
 		}
 		ri.clients <- cl
 	}
 	return ri, nil
+}
+
+// close lets every client of the pool go, once no call is under way.
+func (ri *remoteIssuer) close() {
+	for {
+		select {
+		case cl := <-ri.clients:
+			cl.Close()
+		default:
+			return
+		}
+	}
 }
 
 func (ri *remoteIssuer) issue(r leafRequest) (*leaf, error) {

@@ -125,6 +125,7 @@ func Renew(opt RenewOptions) (*RenewResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer closeIssuer(ls)
 	leaves, err := issueAll(ls, reqs, workers)
 	if err != nil {
 		return nil, err
