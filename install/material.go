@@ -144,24 +144,11 @@ func loadPair(r *safefs.Root, folder, name string, roots *x509.CertPool, now tim
 // clientAuth, valid now and signed by a CA in roots. The paths name the
 // files in errors; reissue is the fix of a pair that must be made again.
 func checkPair(name, certPath, keyPath string, certPEM, keyPEM []byte, roots *x509.CertPool, now time.Time, reissue string) (*pairMaterial, error) {
-	certs := pemCerts(certPEM)
-	if len(certs) == 0 {
-		return nil, &MaterialError{certPath, "holds no PEM certificate", reissue}
+	certs, err := checkKeyPair(certPath, keyPath, certPEM, keyPEM, "Docker, podman and containerd", "the container runtimes", reissue)
+	if err != nil {
+		return nil, err
 	}
 	cert := certs[0]
-	key, err := ca.ParseKey(keyPEM)
-	if errors.Is(err, ca.ErrEncryptedKey) {
-		return nil, &MaterialError{keyPath, "is encrypted; Docker, podman and containerd cannot read encrypted keys", decryptFix(keyPath)}
-	}
-	if err != nil {
-		return nil, &MaterialError{keyPath, err.Error(), reissue}
-	}
-	if !ca.KeyMatches(cert.PublicKey, key) {
-		return nil, &MaterialError{keyPath, "does not belong to " + filepath.Base(certPath), reissue}
-	}
-	if _, err := tls.X509KeyPair(certPEM, keyPEM); err != nil {
-		return nil, &MaterialError{certPath, "the container runtimes cannot load this pair: " + err.Error(), reissue}
-	}
 	if cert.IsCA {
 		return nil, &MaterialError{certPath, "is a CA certificate; a CA and its key never go into certs.d", reissue}
 	}
@@ -217,4 +204,31 @@ func validPairName(s string) bool {
 		}
 	}
 	return true
+}
+
+// checkKeyPair checks a certificate file and its key file as loader (who
+// reads them: "the registry", "Docker, podman and containerd") takes
+// them: a PEM certificate first, an unencrypted key that is its own, and
+// a pair Go's TLS can load (what says, for that error). It returns the
+// file's certificates, the leaf first.
+func checkKeyPair(certPath, keyPath string, certPEM, keyPEM []byte, loader, what, reissue string) ([]*x509.Certificate, error) {
+	certs := pemCerts(certPEM)
+	if len(certs) == 0 {
+		return nil, &MaterialError{certPath, "holds no PEM certificate", reissue}
+	}
+	cert := certs[0]
+	key, err := ca.ParseKey(keyPEM)
+	if errors.Is(err, ca.ErrEncryptedKey) {
+		return nil, &MaterialError{keyPath, "is encrypted; " + loader + " cannot read encrypted keys", decryptFix(keyPath)}
+	}
+	if err != nil {
+		return nil, &MaterialError{keyPath, err.Error(), reissue}
+	}
+	if !ca.KeyMatches(cert.PublicKey, key) {
+		return nil, &MaterialError{keyPath, "does not belong to " + filepath.Base(certPath), reissue}
+	}
+	if _, err := tls.X509KeyPair(certPEM, keyPEM); err != nil {
+		return nil, &MaterialError{certPath, what + " cannot load this pair: " + err.Error(), reissue}
+	}
+	return certs, nil
 }

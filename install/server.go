@@ -8,7 +8,6 @@ package install
 
 import (
 	"bytes"
-	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -263,24 +262,11 @@ func readServer(homeDir string, reg host.Registry, now time.Time, homeFlags stri
 
 // checkServer checks a server chain and key as a registry serves them.
 func checkServer(reg host.Registry, chainPath, keyPath string, chainPEM, keyPEM []byte, roots *x509.CertPool, now time.Time, reissue string) (*x509.Certificate, error) {
-	certs := pemCerts(chainPEM)
-	if len(certs) == 0 {
-		return nil, &MaterialError{chainPath, "holds no PEM certificate", reissue}
+	certs, err := checkKeyPair(chainPath, keyPath, chainPEM, keyPEM, "the registry", "the registry", reissue)
+	if err != nil {
+		return nil, err
 	}
 	leaf := certs[0]
-	key, err := ca.ParseKey(keyPEM)
-	if errors.Is(err, ca.ErrEncryptedKey) {
-		return nil, &MaterialError{keyPath, "is encrypted; the registry cannot read encrypted keys", decryptFix(keyPath)}
-	}
-	if err != nil {
-		return nil, &MaterialError{keyPath, err.Error(), reissue}
-	}
-	if !ca.KeyMatches(leaf.PublicKey, key) {
-		return nil, &MaterialError{keyPath, "does not belong to " + filepath.Base(chainPath), reissue}
-	}
-	if _, err := tls.X509KeyPair(chainPEM, keyPEM); err != nil {
-		return nil, &MaterialError{chainPath, "the registry cannot load this pair: " + err.Error(), reissue}
-	}
 	switch {
 	case leaf.IsCA:
 		return nil, &MaterialError{chainPath, "starts with a CA certificate, not the registry's", reissue}
