@@ -76,7 +76,7 @@ Examples:
 			}
 			res, err := bundle.Export(bundle.ExportOptions{
 				Home: h, Registry: reg, Name: c.String("name"), Out: c.String("out"), P12: c.String("p12"),
-				Password: password, Legacy: c.Bool("legacy"), Force: c.Bool("force"),
+				Password: password, Legacy: c.Bool("legacy"), Force: c.Bool("force"), HomeFlags: homeArg(c),
 			})
 			if err != nil {
 				return err

@@ -12,6 +12,7 @@ import (
 	"github.com/certkit/certkit/ca"
 	"github.com/certkit/certkit/internal/home"
 	"github.com/certkit/certkit/internal/shellquote"
+	"github.com/certkit/certkit/issue"
 	"github.com/certkit/certkit/templates"
 )
 
@@ -82,6 +83,10 @@ func (e *env) carryHome(err error) {
 	var notIssued *templates.NotIssuedError
 	if errors.As(err, &notIssued) {
 		notIssued.Flags = e.homeArg
+	}
+	var expired *issue.CAExpiredError
+	if errors.As(err, &expired) {
+		expired.Flags = e.homeArg
 	}
 }
 

@@ -94,6 +94,18 @@ func TestPrintedCommandsRun(t *testing.T) {
 		}, run: []string{"--home", "{H}", "verify", "--offline", "--host", "{R}", "--certs-dir", "{C}"}},
 		{name: "status-expiring", setup: [][]string{initCA, soon, inst}, run: []string{"--home", "{H}", "status", "--within", "30d", "--certs-dir", "{C}"}},
 		{name: "renew", setup: [][]string{initCA, soon, inst}, run: []string{"--home", "{H}", "renew", "--all", "--certs-dir", "{C}"}},
+		// export of a pair whose key is not its own: the fix issues it again.
+		{name: "export-broken-pair", setup: [][]string{initCA, client}, mutate: func(t *testing.T, base string) {
+			other := filepath.Join(t.TempDir(), "other")
+			if code, stderr := ck(t, "--home", other, "init-ca"); code != 0 {
+				t.Fatal(stderr)
+			}
+			if code, stderr := ck(t, "--home", other, "issue", "client", "--host", pcRegistry); code != 0 {
+				t.Fatal(stderr)
+			}
+			b, _ := os.ReadFile(filepath.Join(other, "hosts", pcRegistry, "client.key"))
+			writeFile(t, filepath.Join(base, "home", "hosts", pcRegistry, "client.key"), b, 0o600)
+		}, run: []string{"--home", "{H}", "export", "--host", "{R}", "--out", "{B}/client.bundle"}},
 	}
 	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {

@@ -35,7 +35,7 @@ func newBundle(t testing.TB) (*Bundle, []byte) {
 	if _, err := issue.Issue(issue.Options{Home: h, Registry: reg, Kind: issue.Client, Names: []string{"laptop"}}); err != nil {
 		t.Fatal(err)
 	}
-	m, err := install.ReadPair(h, reg, "", time.Now())
+	m, err := install.ReadPair(h, reg, "", time.Now(), "")
 	if err != nil {
 		t.Fatal(err)
 	}

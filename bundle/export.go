@@ -32,7 +32,10 @@ type ExportOptions struct {
 	// with PBKDF2 and a SHA-256 MAC.
 	Legacy bool
 	Force  bool // replace existing files, keeping .bak- backups
-	Now    func() time.Time
+	// HomeFlags are the run's flags that name its certkit home (" --home
+	// DIR"), for the commands of the fixes.
+	HomeFlags string
+	Now       func() time.Time
 }
 
 // ExportResult is what Export wrote.
@@ -63,7 +66,7 @@ func Export(opt ExportOptions) (*ExportResult, error) {
 		return nil, errs.Input("--out and --p12 name the same file", "give each its own file")
 	}
 	t := now()
-	m, err := install.ReadPair(opt.Home, opt.Registry, opt.Name, t)
+	m, err := install.ReadPair(opt.Home, opt.Registry, opt.Name, t, opt.HomeFlags)
 	if err != nil {
 		return nil, err
 	}

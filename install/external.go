@@ -83,8 +83,10 @@ func checkMaterial(m Material, now time.Time) (*material, error) {
 // ReadPair reads, from the certkit home, the CA certificate and the client
 // pair name issued for reg, checked as Install checks what it copies; with
 // name "", the registry's one pair. The CA's key is never read.
-func ReadPair(homeDir string, reg host.Registry, name string, now time.Time) (*Material, error) {
-	_, mats, err := readHome(homeDir, []host.Registry{reg}, now, "")
+//
+// homeFlags (" --home DIR") go into the certkit commands of the fixes.
+func ReadPair(homeDir string, reg host.Registry, name string, now time.Time, homeFlags string) (*Material, error) {
+	_, mats, err := readHome(homeDir, []host.Registry{reg}, now, homeFlags)
 	if err != nil {
 		return nil, err
 	}

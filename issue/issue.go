@@ -103,7 +103,12 @@ type Cert struct {
 }
 
 // CAExpiredError reports a CA that can no longer issue.
-type CAExpiredError struct{ NotAfter time.Time }
+type CAExpiredError struct {
+	NotAfter time.Time
+	// Flags are the run's flags that name its certkit home (" --home
+	// DIR"), for the command of the hint.
+	Flags string
+}
 
 func (e *CAExpiredError) Error() string {
 	return "the CA expired on " + e.NotAfter.UTC().Format(time.DateOnly)
@@ -111,7 +116,7 @@ func (e *CAExpiredError) Error() string {
 
 // Hint says how to go on.
 func (e *CAExpiredError) Hint() string {
-	return "make a new CA with certkit init-ca --force, then issue and install every certificate again"
+	return "make a new CA with certkit init-ca --force" + e.Flags + ", then issue and install every certificate again"
 }
 
 // LoopbackWarning returns the warning for a registry on a loopback address
