@@ -208,6 +208,7 @@ func templateKindCommand(e *env, k templateKind) *cli.Command {
 				Listen:      c.String("listen"),
 				Upstream:    c.String("upstream"),
 				BehindProxy: c.Bool("behind-proxy"),
+				HomeFlags:   homeArg(c),
 				Storage:     c.String("storage"),
 				CertsDir:    c.String("certs-dir"),
 				ServerDir:   c.String("server-dir"),

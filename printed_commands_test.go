@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -417,6 +418,37 @@ func TestMessageLinesShort(t *testing.T) {
 	for _, line := range strings.Split(out.String(), "\n") {
 		if n := proseWidth(line); n > 160 {
 			t.Errorf("%d characters of prose:\n%s", n, line)
+		}
+	}
+}
+
+// TestTemplateCommentsCarryHome: the certkit commands a rendered file
+// names in its comments carry the run's --home, as every printed command
+// does.
+func TestTemplateCommentsCarryHome(t *testing.T) {
+	h := filepath.Join(t.TempDir(), "home")
+	for _, args := range [][]string{{"init-ca"}, {"issue", "server", "--host", pcRegistry}} {
+		if code, stderr := ck(t, append([]string{"--home", h}, args...)...); code != 0 {
+			t.Fatal(stderr)
+		}
+	}
+	for _, kind := range []string{"registry", "nginx", "apache", "containerd", "compose"} {
+		var stdout, stderr bytes.Buffer
+		if code := runWith([]string{"certkit", "--home", h, "template", kind, "--host", pcRegistry}, strings.NewReader(""), &stdout, &stderr); code != 0 {
+			t.Fatalf("template %s: %s", kind, stderr.String())
+		}
+		for _, line := range strings.Split(stdout.String(), "\n") {
+			i := strings.Index(line, "certkit ")
+			if i < 0 {
+				continue
+			}
+			words := strings.Fields(line[i:])
+			if len(words) < 3 || !strings.HasPrefix(words[2], "--") && !slices.Contains([]string{"client", "server", "registry", "nginx", "apache"}, words[2]) {
+				continue // prose that names certkit, not a command
+			}
+			if !strings.Contains(line, "--home "+h) {
+				t.Errorf("template %s: a command without the run's --home: %s", kind, strings.TrimSpace(line))
+			}
 		}
 	}
 }

@@ -117,6 +117,9 @@ type Options struct {
 	// certkit install --server put its chain, key and CA, for a service
 	// user who cannot read the certkit home; empty names the home's files.
 	ServerDir string
+	// HomeFlags are the run's flags that name its certkit home (" --home
+	// DIR"), for the certkit commands written in the file's comments.
+	HomeFlags string
 }
 
 // ServerFiles are the absolute paths of a registry's server material.
@@ -411,8 +414,10 @@ type data struct {
 	// Flags are --host, --listen and --upstream as given, quoted for a
 	// shell: the registry behind the proxy and the proxy rendered with the
 	// same ones agree.
-	Flags   string
-	Storage string
+	Flags string
+	// HomeFlags is Options.HomeFlags.
+	HomeFlags string
+	Storage   string
 
 	CertsDir      string // containerd certs root
 	ContainerdDir string // CertsDir/<host>
@@ -533,12 +538,13 @@ func newData(kind Kind, opt Options) (*data, error) {
 		d.ProxyAt = net.JoinHostPort(lhost, strconv.Itoa(lport))
 	}
 	d.Flags = ProxyFlags(reg, opt.Listen, opt.Upstream)
-	d.InstallServer = "sudo certkit install --server --host " + shellquote.Quote(reg.String())
+	d.HomeFlags = opt.HomeFlags
+	d.InstallServer = "sudo certkit install" + opt.HomeFlags + " --server --host " + shellquote.Quote(reg.String())
 	if opt.ServerDir != "" {
 		d.ServerDir = filepath.Dir(files.Chain)
 		d.InstallServer += " --dir " + shellquote.Quote(d.ServerDir)
 	}
-	d.RenderServer = "certkit template registry --host " + shellquote.Quote(reg.String()) +
+	d.RenderServer = "certkit template registry" + opt.HomeFlags + " --host " + shellquote.Quote(reg.String()) +
 		" --server-dir " + shellquote.Quote(install.DefaultServerDir(reg))
 	if reg.IP.Is6() {
 		d.ServerName = "[" + reg.Hostname() + "]"
