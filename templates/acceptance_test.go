@@ -204,33 +204,6 @@ func TestComposeEnvironment(t *testing.T) {
 	checkServesOnlyWithCert(t, m, "https://"+m.reg.String()+"/v2/", 0)
 }
 
-// nginxConf wraps the rendered server block in a minimal nginx.conf that
-// runs unprivileged and in the foreground, everything in a temp folder.
-func nginxConf(t *testing.T, block []byte) string {
-	t.Helper()
-	dir := t.TempDir()
-	write(t, filepath.Join(dir, "registry.conf"), block, 0o644)
-	conf := fmt.Sprintf(`daemon off;
-master_process off;
-worker_processes 1;
-pid %[1]s/nginx.pid;
-error_log %[1]s/error.log info;
-events { worker_connections 64; }
-http {
-    access_log %[1]s/access.log;
-    client_body_temp_path %[1]s/body;
-    proxy_temp_path %[1]s/proxy;
-    fastcgi_temp_path %[1]s/fastcgi;
-    uwsgi_temp_path %[1]s/uwsgi;
-    scgi_temp_path %[1]s/scgi;
-    include %[1]s/registry.conf;
-}
-`, dir)
-	path := filepath.Join(dir, "nginx.conf")
-	write(t, path, []byte(conf), 0o644)
-	return path
-}
-
 func TestNginx(t *testing.T) {
 	nginx := testenv.NeedTool(t, "nginx")
 	port := testenv.FreePort(t)
@@ -246,7 +219,7 @@ func TestNginx(t *testing.T) {
 			{Home: m.home, Registry: m.reg, Listen: listen, Upstream: "127.0.0.1:5001"},
 			{Home: long.home, Registry: long.reg},
 		} {
-			conf := nginxConf(t, mustRender(t, Nginx, opt))
+			conf := testenv.NginxConf(t, string(mustRender(t, Nginx, opt)))
 			out, err := exec.Command(nginx, "-t", "-c", conf, "-e", filepath.Join(filepath.Dir(conf), "error.log")).CombinedOutput()
 			if err != nil || !strings.Contains(string(out), "test is successful") {
 				t.Errorf("nginx -t (%s, listen %q): %v\n%s", opt.Registry, opt.Listen, err, out)
@@ -264,8 +237,7 @@ func TestNginx(t *testing.T) {
 		if got := lines(block); !got["listen "+strconv.Itoa(port)+" ssl;"] || !got["server "+upstream+";"] {
 			t.Fatalf("nginx does not listen on port %d of every address and send to the registry's %s:\n%s", port, upstream, block)
 		}
-		conf := nginxConf(t, block)
-		testenv.StartProcess(t, testenv.Program{Path: nginx, Args: []string{"-c", conf, "-e", filepath.Join(filepath.Dir(conf), "error.log")}, Listen: "127.0.0.1:" + strconv.Itoa(port)})
+		testenv.StartNginx(t, string(block), "127.0.0.1:"+strconv.Itoa(port))
 		// nginx answers a missing certificate itself, with 400.
 		checkServesOnlyWithCert(t, m, "https://"+m.reg.String()+"/v2/", http.StatusBadRequest)
 		skopeoRoundTrip(t, m)

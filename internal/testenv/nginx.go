@@ -14,6 +14,15 @@ import (
 func StartNginx(t testing.TB, serverBlock, listen string) {
 	t.Helper()
 	bin := NeedTool(t, "nginx")
+	path := NginxConf(t, serverBlock)
+	StartProcess(t, Program{Path: bin, Args: []string{"-c", path, "-e", filepath.Join(filepath.Dir(path), "error.log")}, Listen: listen})
+}
+
+// NginxConf writes a minimal nginx.conf around serverBlock that runs
+// unprivileged and in the foreground, every file in a temporary folder,
+// and returns its path (its error log is error.log beside it).
+func NginxConf(t testing.TB, serverBlock string) string {
+	t.Helper()
 	dir := t.TempDir()
 	WriteFile(t, filepath.Join(dir, "server.conf"), []byte(serverBlock), 0o644)
 	conf := fmt.Sprintf(`daemon off;
@@ -34,5 +43,5 @@ http {
 `, dir)
 	path := filepath.Join(dir, "nginx.conf")
 	WriteFile(t, path, []byte(conf), 0o644)
-	StartProcess(t, Program{Path: bin, Args: []string{"-c", path, "-e", filepath.Join(dir, "error.log")}, Listen: listen})
+	return path
 }
