@@ -52,23 +52,12 @@ checks it against --ca-fingerprint, and certkit issue then sends requests to the
 			if c.IsSet("import-cert") || c.IsSet("import-key") {
 				return importCA(e, c, h)
 			}
-			kt, err := ca.ParseKeyType(c.String("key-type"))
+			opt, done, err := newCAOptions(e, c, h)
 			if err != nil {
 				return err
 			}
-			validity, err := ca.ParseValidity(c.String("validity"))
-			if err != nil {
-				return err
-			}
-			machine, _ := os.Hostname()
-			done := func() {}
-			if kt.Slow() {
-				done = e.ui.progress("generating a " + string(kt) + " key")
-			}
-			res, err := ca.Create(ca.Options{
-				Home: h, CN: c.String("cn"), Org: c.String("org"),
-				KeyType: kt, Validity: validity, Force: c.Bool("force"), Machine: machine,
-			})
+			opt.Force = c.Bool("force")
+			res, err := ca.Create(opt)
 			done()
 			if err != nil {
 				return err
@@ -133,4 +122,24 @@ func reportCA(e *env, c *cli.Context, verb string, res *ca.Result) error {
 	}
 	u.printf("Next: certkit issue server --host reg.example.com:5000%s", homeArg(c))
 	return nil
+}
+
+// newCAOptions turns the flags init-ca and rotate-ca share (--cn, --org,
+// --key-type, --validity) into the options of a new CA, and starts the
+// progress line of a slow key; done ends it.
+func newCAOptions(e *env, c *cli.Context, h string) (opt ca.Options, done func(), err error) {
+	kt, err := ca.ParseKeyType(c.String("key-type"))
+	if err != nil {
+		return opt, nil, err
+	}
+	validity, err := ca.ParseValidity(c.String("validity"))
+	if err != nil {
+		return opt, nil, err
+	}
+	machine, _ := os.Hostname()
+	done = func() {}
+	if kt.Slow() {
+		done = e.ui.progress("generating a " + string(kt) + " key")
+	}
+	return ca.Options{Home: h, CN: c.String("cn"), Org: c.String("org"), KeyType: kt, Validity: validity, Machine: machine}, done, nil
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -65,20 +64,11 @@ Examples:
 				}
 				return finishRotation(e, c, h)
 			}
-			kt, err := ca.ParseKeyType(c.String("key-type"))
+			opt, done, err := newCAOptions(e, c, h)
 			if err != nil {
 				return err
 			}
-			validity, err := ca.ParseValidity(c.String("validity"))
-			if err != nil {
-				return err
-			}
-			machine, _ := os.Hostname()
-			done := func() {}
-			if kt.Slow() {
-				done = e.ui.progress("generating a " + string(kt) + " key")
-			}
-			res, err := ca.Rotate(ca.Options{Home: h, CN: c.String("cn"), Org: c.String("org"), KeyType: kt, Validity: validity, Machine: machine})
+			res, err := ca.Rotate(opt)
 			done()
 			if err != nil {
 				return err
