@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -35,6 +36,7 @@ checks it against --ca-fingerprint, and certkit issue then sends requests to the
 			&cli.StringFlag{Name: "validity", Usage: "how long the CA is valid: days (3650d), years (10y) or hours (87600h)", Value: "10y"},
 			&cli.StringFlag{Name: "import-cert", Usage: "adopt this existing CA certificate (PEM) instead of creating one"},
 			&cli.StringFlag{Name: "import-key", Usage: "the private key of --import-cert (PEM, not encrypted)"},
+			perRegistryFlag(true),
 			forceFlag("an existing CA"),
 			jsonFlag(),
 		}, remoteFlags()...),
@@ -84,9 +86,13 @@ func importCA(e *env, c *cli.Context, h string) error {
 	if err != nil {
 		return errs.Input("cannot read --import-key: "+err.Error(), "")
 	}
-	res, err := ca.Import(certPEM, keyPEM, ca.ImportOptions{Home: h, Force: c.Bool("force")})
+	res, err := ca.Import(certPEM, keyPEM, ca.ImportOptions{Home: h, Force: c.Bool("force"),
+		PerRegistry: c.Bool("per-registry"), RequirePerRegistry: c.IsSet("per-registry") && c.Bool("per-registry")})
 	if err != nil {
 		return err
+	}
+	if !res.PerRegistry && c.Bool("per-registry") && !c.Bool("json") {
+		e.ui.hintf("the imported CA's path length is 0: it signs every registry's certificates itself, so a client certificate of one registry opens the others (README: Per-registry access)")
 	}
 	return reportCA(e, c, "Imported the CA", res)
 }
@@ -99,6 +105,8 @@ type caReport struct {
 	SHA256   string    `json:"sha256"`
 	NotAfter time.Time `json:"not_after"`
 	Backups  []string  `json:"backups,omitempty"`
+	// PerRegistry: each registry gets its own issuing CA.
+	PerRegistry bool `json:"per_registry"`
 }
 
 func reportCA(e *env, c *cli.Context, verb string, res *ca.Result) error {
@@ -106,7 +114,7 @@ func reportCA(e *env, c *cli.Context, verb string, res *ca.Result) error {
 	r := caReport{
 		CN: cert.Subject.CommonName, KeyType: string(ca.KeyTypeOf(cert.PublicKey)),
 		Cert: res.CA.CertPath(), Key: res.CA.KeyPath(), SHA256: ca.Fingerprint(cert),
-		NotAfter: cert.NotAfter.UTC(), Backups: res.Backups,
+		NotAfter: cert.NotAfter.UTC(), Backups: res.Backups, PerRegistry: res.PerRegistry,
 	}
 	if c.Bool("json") {
 		return e.printJSON(r)
@@ -117,6 +125,9 @@ func reportCA(e *env, c *cli.Context, verb string, res *ca.Result) error {
 	u.printf("  private key  %s (0600: keep it secret, never copy it into certs.d)", r.Key)
 	u.printf("  SHA-256      %s", r.SHA256)
 	u.printf("  expires      %s", expiryText(r.NotAfter, time.Now()))
+	if res.PerRegistry {
+		u.printf("  registries   each gets its own issuing CA under this one, on its first certificate (%s)", filepath.Join(res.CA.Dir, ca.RegistriesDir))
+	}
 	for _, b := range r.Backups {
 		u.printf("  backup       %s", b)
 	}
@@ -141,5 +152,19 @@ func newCAOptions(e *env, c *cli.Context, h string) (opt ca.Options, done func()
 	if kt.Slow() {
 		done = e.ui.progress("generating a " + string(kt) + " key")
 	}
-	return ca.Options{Home: h, CN: c.String("cn"), Org: c.String("org"), KeyType: kt, Validity: validity, Machine: machine}, done, nil
+	perRegistry := c.Bool("per-registry")
+	if c.Command.Name == "rotate-ca" && !c.IsSet("per-registry") {
+		perRegistry = ca.PerRegistry(h) // a rotation keeps the home's way
+	}
+	return ca.Options{Home: h, CN: c.String("cn"), Org: c.String("org"), KeyType: kt, Validity: validity, Machine: machine, PerRegistry: perRegistry}, done, nil
+}
+
+// perRegistryFlag is --per-registry of init-ca (on by default) and
+// rotate-ca (the home's way by default).
+func perRegistryFlag(on bool) cli.Flag {
+	usage := "give each registry its own issuing CA under this one, so that a client certificate of one registry opens no other (--per-registry=false: this CA signs for every registry)"
+	if !on {
+		usage = "move the home to one issuing CA per registry under the new CA (default: keep the home's way)"
+	}
+	return &cli.BoolFlag{Name: "per-registry", Usage: usage, Value: on}
 }

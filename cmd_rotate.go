@@ -38,7 +38,11 @@ Examples:
   certkit install                      # both CAs into certs.d
   certkit renew --install              # re-issue what the previous CA issued
   certkit rotate-ca --finish
-  certkit install                      # takes the previous CA out`,
+  certkit install                      # takes the previous CA out
+
+--per-registry moves a home made with one CA for every registry to an issuing CA per
+registry under the new CA (README: Per-registry access); the rotation's overlap keeps
+the old certificates working until renew has replaced them.`,
 		Flags: []cli.Flag{
 			homeFlag(),
 			&cli.StringFlag{Name: "cn", Usage: "the new CA's common name (default: certkit CA <machine> <random tag>, unique per CA)"},
@@ -46,6 +50,7 @@ Examples:
 			&cli.StringFlag{Name: "key-type", Usage: "ecdsa-p256, ecdsa-p384, rsa-2048, rsa-3072, rsa-4096 or ed25519", Value: string(ca.ECDSAP256)},
 			&cli.StringFlag{Name: "validity", Usage: "how long the new CA is valid: days (3650d), years (10y) or hours (87600h)", Value: "10y"},
 			&cli.BoolFlag{Name: "finish", Usage: "retire the previous CA (refused while the home holds certificates it issued)"},
+			perRegistryFlag(false),
 			jsonFlag(),
 		},
 		Action: func(c *cli.Context) error {
@@ -57,7 +62,7 @@ Examples:
 				return err
 			}
 			if c.Bool("finish") {
-				for _, f := range []string{"cn", "org", "key-type", "validity"} {
+				for _, f := range []string{"cn", "org", "key-type", "validity", "per-registry"} {
 					if c.IsSet(f) {
 						return usageError{errs.Input("--"+f+" makes a new CA, and --finish makes none", "certkit rotate-ca --finish")}
 					}

@@ -27,7 +27,8 @@ func signCommand(e *env) *cli.Command {
 		UsageText: "certkit sign [--profile client|server] [--host HOST[:PORT]] [--san NAME|IP]... [--validity 825d] [--out FILE] [--yes] [--force] [--json] FILE.csr",
 		Description: `Signs a request made on a client machine with certkit request, under certkit's client
 profile (clientAuth only, no names) or, with --profile server --host, its server profile
-(serverAuth, the registry's names and --san). It shows the request's subject and key
+(serverAuth, the registry's names and --san). In a per-registry home (the default) the
+registry's issuing CA signs, so client requests need --host too. It shows the request's subject and key
 fingerprint and asks before signing (--yes skips the question). A request that asks for
 anything certkit would not issue is refused: to be a CA, other key usages, names on a
 client certificate, names a server certificate would not carry.
@@ -35,13 +36,13 @@ The certificate, followed by the CA certificate, goes to --out (default: FILE wi
 for .csr); the client's key never comes here.
 
 Examples:
-  certkit sign laptop.csr
-  certkit sign --yes --validity 1y --out laptop.cert laptop.csr
+  certkit sign --host reg.example.com:5000 laptop.csr
+  certkit sign --yes --host reg.example.com:5000 --validity 1y --out laptop.cert laptop.csr
   certkit sign --profile server --host reg.example.com:5000 registry.csr`,
 		Flags: []cli.Flag{
 			homeFlag(),
 			&cli.StringFlag{Name: "profile", Usage: "client (clientAuth) or server (serverAuth, needs --host)", Value: string(issue.Client)},
-			&cli.StringFlag{Name: "host", Usage: "the registry of a server certificate, HOST or HOST:PORT (its names go into the certificate)"},
+			&cli.StringFlag{Name: "host", Usage: "the registry, HOST or HOST:PORT: its issuing CA signs (per-registry homes), and a server certificate carries its names"},
 			&cli.StringSliceFlag{Name: "san", Usage: "one more DNS name or IP of a server certificate (repeatable)"},
 			&cli.StringFlag{Name: "validity", Usage: "how long the certificate is valid: days (825d), years (2y) or hours; never past the CA's own expiry", Value: "825d"},
 			&cli.StringFlag{Name: "out", Usage: "where to write the certificate (default: FILE.csr's name with .cert)"},
@@ -63,8 +64,15 @@ Examples:
 			switch {
 			case kind == issue.Server && !c.IsSet("host"):
 				return usageError{errs.Input("a server certificate needs --host", "certkit sign "+shellquote.Quote(in)+" --profile server --host reg.example.com:5000")}
-			case kind == issue.Client && (c.IsSet("host") || c.IsSet("san")):
-				return usageError{errs.Input("a client certificate carries no names: --host and --san are for --profile server", "drop them")}
+			case kind == issue.Client && c.IsSet("san"):
+				return usageError{errs.Input("a client certificate carries no names: --san is for --profile server", "drop it")}
+			case kind == issue.Client && c.IsSet("host"):
+				// The registry picks the issuing CA of a per-registry
+				// home; the certificate carries no name.
+				var err error
+				if reg, err = host.Parse(c.String("host")); err != nil {
+					return hostHint(err, "certkit sign "+shellquote.Quote(in))
+				}
 			case kind == issue.Server:
 				var err error
 				if reg, err = host.Parse(c.String("host")); err != nil {
@@ -97,6 +105,13 @@ Examples:
 			if err != nil {
 				return errs.Input("cannot read the certificate request: "+err.Error(), "")
 			}
+			folder := ""
+			if reg.Name != "" {
+				folder = reg.String()
+				if kind == issue.Client {
+					reg = host.Registry{}
+				}
+			}
 			req, err := issue.ReadCSR(data, kind, reg, sans)
 			if err != nil {
 				return err
@@ -115,11 +130,11 @@ Examples:
 					return errs.Input("not signed: the answer was not yes", "pass --yes to sign without the question")
 				}
 			}
-			s, err := issue.SignCSR(issue.SignOptions{Home: h, CSR: req, Validity: validity, CA: c2})
+			s, err := issue.SignCSR(issue.SignOptions{Home: h, CSR: req, Validity: validity, CA: c2, Registry: folder})
 			if err != nil {
 				return err
 			}
-			data = append(append([]byte{}, s.CertPEM...), s.CAPEM...)
+			data = append(append(append([]byte{}, s.CertPEM...), s.ChainPEM...), s.CAPEM...)
 			w, err := atomicfile.WriteAll([]atomicfile.File{{Path: out, Data: data, Mode: 0o644}},
 				atomicfile.Options{Force: c.Bool("force")})
 			if err != nil {

@@ -44,6 +44,19 @@ type CA struct {
 	CertPEM []byte
 	Key     crypto.Signer
 	Dir     string
+	// Chain is what a leaf this CA signs carries after itself, up to the
+	// root (not included): the CA itself when it is a registry's issuing
+	// CA (see Issuer); nothing for a root.
+	Chain []*x509.Certificate
+}
+
+// ChainPEM is Chain as PEM.
+func (c *CA) ChainPEM() []byte {
+	var out []byte
+	for _, x := range c.Chain {
+		out = append(out, EncodeCert(x)...)
+	}
+	return out
 }
 
 // CertPath is the path of the CA certificate.
@@ -62,12 +75,17 @@ type Options struct {
 	Force    bool
 	Machine  string           // the machine name used in the default CN
 	Now      func() time.Time // default time.Now
+	// PerRegistry makes a root that signs one issuing CA per registry
+	// (path length 1, see Issuer) and marks the home so.
+	PerRegistry bool
 }
 
 // Result is what Create and Import made.
 type Result struct {
 	CA      *CA
 	Backups []string // the replaced pair, when forced
+	// PerRegistry reports a per-registry home.
+	PerRegistry bool
 	// Written lists every file written: the pair, and the CRL files.
 	Written []string
 }
@@ -147,11 +165,11 @@ func Create(opt Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	written, backups, err := lockedWrite(opt.Home, c, opt.Force, t)
+	written, backups, err := lockedWrite(opt.Home, c, opt.Force, opt.PerRegistry, t)
 	if err != nil {
 		return nil, err
 	}
-	return &Result{CA: c, Backups: backups, Written: written}, nil
+	return &Result{CA: c, Backups: backups, Written: written, PerRegistry: opt.PerRegistry}, nil
 }
 
 // build makes a new CA certificate and key for opt, without writing them.
@@ -182,6 +200,7 @@ func build(opt Options, dir string, t, notAfter time.Time) (*CA, error) {
 	s, err := NewSigner(key, nil, map[string]Profile{"ca": {
 		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
 		CA:       true,
+		PathLen:  btoi(opt.PerRegistry),
 	}})
 	if err != nil {
 		return nil, fmt.Errorf("making the CA signer: %v", err)
@@ -207,6 +226,10 @@ type ImportOptions struct {
 	Home  string
 	Force bool
 	Now   func() time.Time
+	// PerRegistry makes the home per-registry when the CA's path length
+	// allows issuing CAs (CanIssueCAs); with RequirePerRegistry a CA that
+	// does not allow them is refused.
+	PerRegistry, RequirePerRegistry bool
 }
 
 // Import adopts an existing CA (for example one made with openssl), after
@@ -260,12 +283,17 @@ func Import(certPEM, keyPEM []byte, opt ImportOptions) (*Result, error) {
 	} else if prev := Rotating(opt.Home); prev != nil {
 		return nil, &RotatingError{Previous: prev.Subject.CommonName, Command: "init-ca --force"}
 	}
+	perRegistry := (opt.PerRegistry || opt.RequirePerRegistry) && CanIssueCAs(cert)
+	if opt.RequirePerRegistry && !perRegistry {
+		return nil, errs.Input(fmt.Sprintf("%q may not sign issuing CAs (its path length is 0), so it cannot give each registry its own", cert.Subject.CommonName),
+			"import it with --per-registry=false (one CA for every registry), or make a CA with certkit init-ca")
+	}
 	c := &CA{Cert: cert, CertPEM: EncodeCert(cert), Key: key, Dir: dir}
-	written, backups, err := lockedWrite(opt.Home, c, opt.Force, now())
+	written, backups, err := lockedWrite(opt.Home, c, opt.Force, perRegistry, now())
 	if err != nil {
 		return nil, err
 	}
-	return &Result{CA: c, Backups: backups, Written: written}, nil
+	return &Result{CA: c, Backups: backups, Written: written, PerRegistry: perRegistry}, nil
 }
 
 // Load reads the CA of a home, through safefs: inside the home (no link
@@ -317,7 +345,7 @@ func loadAt(homeDir, rel string) (*CA, error) {
 // lockedWrite writes the CA under the home's lock, and checks again, under
 // it, that no CA appeared meanwhile (the key was made before the lock was
 // taken, so that a slow RSA key does not hold it).
-func lockedWrite(homeDir string, c *CA, force bool, now time.Time) (written, backups []string, err error) {
+func lockedWrite(homeDir string, c *CA, force, perRegistry bool, now time.Time) (written, backups []string, err error) {
 	release, err := home.Lock(homeDir, true)
 	if err != nil {
 		return nil, nil, err
@@ -328,10 +356,10 @@ func lockedWrite(homeDir string, c *CA, force bool, now time.Time) (written, bac
 			return nil, nil, err
 		}
 	}
-	return write(c, force, now)
+	return write(homeDir, c, force, perRegistry, now)
 }
 
-func write(c *CA, force bool, now time.Time) (written, backups []string, err error) {
+func write(homeDir string, c *CA, force, perRegistry bool, now time.Time) (written, backups []string, err error) {
 	keyPEM, err := MarshalKey(c.Key)
 	if err != nil {
 		return nil, nil, err
@@ -351,10 +379,25 @@ func write(c *CA, force bool, now time.Time) (written, backups []string, err err
 		}
 	}
 	files = append(files, CRLFiles(c, crl)...)
+	if perRegistry {
+		files = append(files, markerFile(homeDir))
+	}
+	// A replaced CA's issuing CAs go with it, kept as a backup like its
+	// pair; without them the home is per-registry only if asked again.
+	var moved []string
+	if force {
+		if moved, err = retireIssuers(homeDir, perRegistry, now); err != nil {
+			return nil, nil, err
+		}
+	}
 	res, err := atomicfile.WriteAll(files, atomicfile.Options{Force: force, Now: now, DirMode: 0o700})
 	if err != nil {
+		for _, m := range moved {
+			_ = safefs.Rename(m, filepath.Join(home.CADir(homeDir), RegistriesDir))
+		}
 		return nil, nil, err
 	}
+	res.Backups = append(res.Backups, moved...)
 	// The old lists went with the old CA; its certificate and key are the
 	// backups that matter.
 	if res.Backups, err = dropCRLBackups(res.Backups); err != nil {

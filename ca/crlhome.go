@@ -18,7 +18,7 @@ import (
 // during a rotation (see Rotate): its certificate, key and CRL.
 const PreviousDir = "previous"
 
-// caFolders are the CA folders of a home, relative to it: the CA, then
+// caFolders are the root folders of a home, relative to it: the CA, then
 // the previous one.
 var caFolders = []string{"ca", filepath.Join("ca", PreviousDir)}
 
@@ -27,12 +27,31 @@ var caFolders = []string{"ca", filepath.Join("ca", PreviousDir)}
 type Signed struct {
 	CA  *CA
 	CRL *CRL
+	// Registry names the registry of an issuing CA; "" for a root.
+	Registry string
+	// Previous is set for the previous root during a rotation, and for
+	// its issuing CAs.
+	Previous bool
 }
 
-// LoadAll reads the home's CA and, during a rotation, the previous one,
-// each with its CRL. A CA without a CRL file gets a nil CRL; a CRL that
-// cannot be used is a *CRLError. The caller holds the home's lock.
-func LoadAll(homeDir string) ([]Signed, error) {
+// rel is the CA's folder relative to the home.
+func (s Signed) rel() string {
+	if s.Registry != "" {
+		return IssuerRel(s.Registry, s.Previous)
+	}
+	return caFolders[btoi(s.Previous)]
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// homeCAs lists the CA folders of a home: the root, the previous root
+// during a rotation, then the issuing CAs of each (per-registry homes).
+func homeCAs(homeDir string) ([]Signed, error) {
 	var out []Signed
 	for i, rel := range caFolders {
 		c, err := loadAt(homeDir, rel)
@@ -42,7 +61,47 @@ func LoadAll(homeDir string) ([]Signed, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, Signed{CA: c})
+		out = append(out, Signed{CA: c, Previous: i > 0})
+	}
+	roots := len(out)
+	d, err := safefs.OpenDir(homeDir)
+	if err != nil {
+		return nil, err
+	}
+	var regs [2][]string
+	err = d.Do(func(r *safefs.Root) error {
+		for i := range roots {
+			var err error
+			if regs[i], err = issuerFolders(r, caFolders[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i := range roots {
+		for _, reg := range regs[i] {
+			c, err := loadAt(homeDir, IssuerRel(reg, i > 0))
+			if err != nil {
+				return nil, err
+			}
+			c.Chain = append([]*x509.Certificate{c.Cert}, out[i].CA.Chain...)
+			out = append(out, Signed{CA: c, Registry: reg, Previous: i > 0})
+		}
+	}
+	return out, nil
+}
+
+// LoadAll reads the home's CA and, during a rotation, the previous one,
+// then their issuing CAs (per-registry homes), each with its CRL. A CA
+// without a CRL file gets a nil CRL; a CRL that cannot be used is a
+// *CRLError. The caller holds the home's lock.
+func LoadAll(homeDir string) ([]Signed, error) {
+	out, err := homeCAs(homeDir)
+	if err != nil {
+		return nil, err
 	}
 	d, err := safefs.OpenDir(homeDir)
 	if err != nil {
@@ -50,7 +109,7 @@ func LoadAll(homeDir string) ([]Signed, error) {
 	}
 	err = d.Do(func(r *safefs.Root) error {
 		for i := range out {
-			l, err := ReadCRL(r, caFolders[i], out[i].CA.Cert)
+			l, err := ReadCRL(r, out[i].rel(), out[i].CA.Cert)
 			if errors.Is(err, fs.ErrNotExist) {
 				continue
 			}
@@ -65,20 +124,56 @@ func LoadAll(homeDir string) ([]Signed, error) {
 }
 
 // PublishFiles are the files that publish the CRLs of cas (LoadAll's
-// order, each CRL signed): each CA's own list in its folder, and the
-// servers' two files in the CA folder.
+// order, each CRL signed): each CA's own list in its folder, the
+// servers' two files in the CA folder (every root, and the lists of every
+// CA), and in a per-registry home each registry's RegistryClientCAs.
 func PublishFiles(cas []Signed) []atomicfile.File {
 	var others []Trusted
 	var files []atomicfile.File
 	for _, s := range cas[1:] {
-		o := Trusted{CertPEM: EncodeCert(s.CA.Cert)}
+		o := Trusted{}
+		if s.Registry == "" {
+			o.CertPEM = EncodeCert(s.CA.Cert)
+		}
 		if s.CRL != nil {
 			o.CRLPEM = s.CRL.PEM
 			files = append(files, atomicfile.File{Path: filepath.Join(s.CA.Dir, CRLFile), Data: s.CRL.PEM, Mode: 0o644})
 		}
 		others = append(others, o)
 	}
-	return append(CRLFiles(cas[0].CA, cas[0].CRL, others...), files...)
+	files = append(CRLFiles(cas[0].CA, cas[0].CRL, others...), files...)
+	return append(files, registryFiles(cas)...)
+}
+
+// registryFiles are the RegistryClientCAs files of cas: for each registry
+// with an issuing CA under the current root, that CA, then the previous
+// root's issuing CA of the registry, or the previous root itself when it
+// had none (it signed leaves directly).
+func registryFiles(cas []Signed) []atomicfile.File {
+	var prevRoot *CA
+	prevIssuers := map[string]*CA{}
+	for _, s := range cas {
+		switch {
+		case s.Previous && s.Registry == "":
+			prevRoot = s.CA
+		case s.Previous:
+			prevIssuers[s.Registry] = s.CA
+		}
+	}
+	var files []atomicfile.File
+	for _, s := range cas {
+		if s.Registry == "" || s.Previous {
+			continue
+		}
+		data := EncodeCert(s.CA.Cert)
+		if p := prevIssuers[s.Registry]; p != nil {
+			data = append(data, EncodeCert(p.Cert)...)
+		} else if prevRoot != nil && len(prevIssuers) == 0 {
+			data = append(data, EncodeCert(prevRoot.Cert)...)
+		}
+		files = append(files, atomicfile.File{Path: filepath.Join(s.CA.Dir, ClientCAsFile), Data: data, Mode: 0o644})
+	}
+	return files
 }
 
 // CRLOptions say how to sign the CRLs again.
@@ -163,36 +258,27 @@ func RefreshCRL(opt CRLOptions) (*CRLResult, error) {
 // loadCAs is LoadAll for a rebuild: each CA's list is read when it can be,
 // and left out when it cannot.
 func loadCAs(homeDir string) ([]Signed, error) {
-	var out []Signed
-	for i, rel := range caFolders {
-		c, err := loadAt(homeDir, rel)
-		if i > 0 && errors.As(err, new(*NotFoundError)) {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-		s := Signed{CA: c}
-		d, err := safefs.OpenDir(homeDir)
-		if err != nil {
-			return nil, err
-		}
-		err = d.Do(func(r *safefs.Root) error {
-			l, err := ReadCRL(r, rel, c.Cert)
-			if err == nil {
-				s.CRL = l
-			}
-			if errors.As(err, new(*CRLError)) || errors.Is(err, fs.ErrNotExist) {
-				err = nil
-			}
-			return err
-		})
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, s)
+	out, err := homeCAs(homeDir)
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	d, err := safefs.OpenDir(homeDir)
+	if err != nil {
+		return nil, err
+	}
+	err = d.Do(func(r *safefs.Root) error {
+		for i := range out {
+			l, err := ReadCRL(r, out[i].rel(), out[i].CA.Cert)
+			if err == nil {
+				out[i].CRL = l
+			}
+			if err != nil && !errors.As(err, new(*CRLError)) && !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+		}
+		return nil
+	})
+	return out, err
 }
 
 // revokedRecords reads every record under revoked/, by registry folder.
@@ -305,9 +391,9 @@ type Published struct {
 	CRL  *CRL
 }
 
-// ReadLists reads the CRL of the home's CA, and of the previous one
-// during a rotation, with their certificates; never a key. A CA without a
-// CRL is left out.
+// ReadLists reads the CRL of the home's CA, of the previous one during a
+// rotation, and of their issuing CAs, with their certificates; never a
+// key. A CA without a CRL is left out.
 func ReadLists(homeDir string) ([]Published, error) {
 	d, err := safefs.OpenDir(homeDir)
 	if err != nil {
@@ -315,11 +401,12 @@ func ReadLists(homeDir string) ([]Published, error) {
 	}
 	var out []Published
 	err = d.Do(func(r *safefs.Root) error {
-		for _, rel := range caFolders {
+		rels, err := CertFolders(r)
+		if err != nil {
+			return err
+		}
+		for _, rel := range rels {
 			data, err := r.ReadFile(filepath.Join(rel, CertFile), 0)
-			if errors.Is(err, fs.ErrNotExist) {
-				continue
-			}
 			if err != nil {
 				return err
 			}
@@ -339,6 +426,38 @@ func ReadLists(homeDir string) ([]Published, error) {
 		return nil
 	})
 	return out, err
+}
+
+// CertFolders lists, relative to the home r, the folders of the home's
+// CAs that have a certificate: the root, the previous root, then their
+// issuing CAs (LoadAll's order).
+func CertFolders(r *safefs.Root) ([]string, error) {
+	var roots, out []string
+	for _, rel := range caFolders {
+		names, err := r.Names(rel)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range names {
+			if n == CertFile {
+				roots = append(roots, rel)
+			}
+		}
+	}
+	out = append(out, roots...)
+	for _, rel := range roots {
+		regs, err := issuerFolders(r, rel)
+		if err != nil {
+			return nil, err
+		}
+		for _, reg := range regs {
+			out = append(out, filepath.Join(rel, RegistriesDir, reg))
+		}
+	}
+	return out, nil
 }
 
 // RevokedAt says whether lists revoke c, and when.

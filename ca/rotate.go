@@ -126,42 +126,87 @@ func Rotate(opt Options) (*RotateResult, error) {
 		return nil, errs.Input(fmt.Sprintf("the new CA would have the name of the current one, %q", c.Cert.Subject.String()),
 			"drop --cn (the default name is unique), or give another: clients pick their certificate by the CA's name")
 	}
-	if old.CRL == nil && CanSignCRL(old.CA.Cert) {
-		if old.CRL, err = old.CA.SignCRL(nil, big.NewInt(1), t, DefaultCRLValidity); err != nil {
+	if PerRegistry(opt.Home) && !opt.PerRegistry {
+		return nil, errs.Input("this certkit home gives each registry its own issuing CA, and the new CA would sign every registry's certificates itself",
+			"drop --per-registry=false: the new CA gets an issuing CA for each registry too")
+	}
+	var files []atomicfile.File
+	publish := []Signed{{CA: c}}
+	var moved []Signed
+	for _, s := range cas {
+		if s.CRL == nil && CanSignCRL(s.CA.Cert) {
+			if s.CRL, err = s.CA.SignCRL(nil, big.NewInt(1), t, DefaultCRLValidity); err != nil {
+				return nil, err
+			}
+		}
+		// The current CAs become the previous ones: their keys, certificates
+		// and lists move to ca/previous.
+		s.Previous = true
+		s.CA.Dir = filepath.Join(opt.Home, s.rel())
+		if s.CRL != nil {
+			s.CRL.Path = filepath.Join(s.CA.Dir, CRLFile)
+		}
+		k, err := MarshalKey(s.CA.Key)
+		if err != nil {
 			return nil, err
 		}
+		files = append(files,
+			atomicfile.File{Path: s.CA.KeyPath(), Data: k, Mode: 0o600},
+			atomicfile.File{Path: s.CA.CertPath(), Data: EncodeCert(s.CA.Cert), Mode: 0o644})
+		moved = append(moved, s)
 	}
-	old.CA.Dir = filepath.Join(dir, PreviousDir)
-	crl, err := c.SignCRL(nil, big.NewInt(1), t, DefaultCRLValidity)
-	if err != nil {
+	if publish[0].CRL, err = c.SignCRL(nil, big.NewInt(1), t, DefaultCRLValidity); err != nil {
 		return nil, err
 	}
 	keyPEM, err := MarshalKey(c.Key)
 	if err != nil {
 		return nil, err
 	}
-	oldKey, err := MarshalKey(old.CA.Key)
-	if err != nil {
-		return nil, err
+	files = append(files,
+		atomicfile.File{Path: c.KeyPath(), Data: keyPEM, Mode: 0o600},
+		atomicfile.File{Path: c.CertPath(), Data: c.CertPEM, Mode: 0o644})
+	if opt.PerRegistry {
+		files = append(files, markerFile(opt.Home))
+		// Each registry with an issuing CA gets a new one under the new
+		// root, at once: its servers then trust both from the start.
+		for _, s := range cas[1:] {
+			if s.Registry == "" {
+				continue
+			}
+			n, err := newIssuer(c, s.Registry, filepath.Join(opt.Home, IssuerRel(s.Registry, false)), t)
+			if err != nil {
+				return nil, err
+			}
+			k, err := MarshalKey(n.Key)
+			if err != nil {
+				return nil, err
+			}
+			files = append(files,
+				atomicfile.File{Path: n.KeyPath(), Data: k, Mode: 0o600},
+				atomicfile.File{Path: n.CertPath(), Data: n.CertPEM, Mode: 0o644})
+			ns := Signed{CA: n, Registry: s.Registry}
+			if ns.CRL, err = n.SignCRL(nil, big.NewInt(1), t, DefaultCRLValidity); err != nil {
+				return nil, err
+			}
+			publish = append(publish, ns)
+		}
 	}
-	files := []atomicfile.File{
-		{Path: filepath.Join(old.CA.Dir, KeyFile), Data: oldKey, Mode: 0o600},
-		{Path: filepath.Join(old.CA.Dir, CertFile), Data: EncodeCert(old.CA.Cert), Mode: 0o644},
-		{Path: c.KeyPath(), Data: keyPEM, Mode: 0o600},
-		{Path: c.CertPath(), Data: c.CertPEM, Mode: 0o644},
-	}
-	files = append(files, PublishFiles([]Signed{{CA: c, CRL: crl}, old})...)
+	// LoadAll's order: the roots, then the issuing CAs.
+	all := append([]Signed{publish[0], moved[0]}, publish[1:]...)
+	all = append(all, moved[1:]...)
+	files = append(files, PublishFiles(all)...)
 	res, err := atomicfile.WriteAll(files, atomicfile.Options{Force: true, Now: t, DirMode: 0o700})
 	if err != nil {
 		return nil, err
 	}
-	// The replaced ca.crt and ca.key are in ca/previous: their backups
-	// would be a second copy of the old key.
+	// The replaced keys and certificates are in ca/previous: their backups
+	// would be a second copy of the old keys.
 	for _, b := range res.Backups {
 		if err := safefs.Remove(b); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, err
 		}
 	}
+	old = moved[0]
 	return &RotateResult{CA: c, Previous: old.CA, Written: res.Written}, nil
 }
 
@@ -197,52 +242,81 @@ func FinishRotation(opt FinishOptions) (*FinishResult, error) {
 	if prevCert == nil {
 		return nil, &NotRotatingError{Dir: dir}
 	}
-	leaves, err := issuedBy(opt.Home, prevCert)
+	cas, err := LoadAll(opt.Home)
+	if err != nil {
+		return nil, err
+	}
+	var keep, retire []Signed
+	for _, s := range cas {
+		if s.Previous {
+			retire = append(retire, s)
+		} else {
+			keep = append(keep, s)
+		}
+	}
+	if len(retire) == 0 || retire[0].Registry != "" {
+		return nil, &NotRotatingError{Dir: dir}
+	}
+	var issuers []*x509.Certificate
+	for _, s := range retire {
+		issuers = append(issuers, s.CA.Cert)
+	}
+	leaves, err := issuedBy(opt.Home, issuers)
 	if err != nil {
 		return nil, err
 	}
 	if len(leaves) > 0 {
 		return nil, &StillIssuedError{Leaves: leaves}
 	}
-	cas, err := LoadAll(opt.Home)
-	if err != nil {
-		return nil, err
-	}
-	if len(cas) < 2 {
-		return nil, &NotRotatingError{Dir: dir}
-	}
 	t := now()
-	cur, prev := cas[0], cas[1]
-	if cur.CRL == nil && CanSignCRL(cur.CA.Cert) {
-		if cur.CRL, err = cur.CA.SignCRL(nil, big.NewInt(1), t, DefaultCRLValidity); err != nil {
-			return nil, err
+	cur, prev := keep[0], retire[0]
+	for i := range keep {
+		if keep[i].CRL == nil && CanSignCRL(keep[i].CA.Cert) {
+			if keep[i].CRL, err = keep[i].CA.SignCRL(nil, big.NewInt(1), t, DefaultCRLValidity); err != nil {
+				return nil, err
+			}
 		}
 	}
 	record := filepath.Join(dir, RetiredDir, t.UTC().Format("20060102T150405Z"))
-	files := []atomicfile.File{{Path: filepath.Join(record, CertFile), Data: EncodeCert(prev.CA.Cert), Mode: 0o644}}
-	if prev.CRL != nil {
-		files = append(files, atomicfile.File{Path: filepath.Join(record, CRLFile), Data: prev.CRL.PEM, Mode: 0o644})
+	var files []atomicfile.File
+	for _, s := range retire {
+		to := record
+		if s.Registry != "" {
+			to = filepath.Join(record, RegistriesDir, s.Registry)
+		}
+		files = append(files, atomicfile.File{Path: filepath.Join(to, CertFile), Data: EncodeCert(s.CA.Cert), Mode: 0o644})
+		if s.CRL != nil {
+			files = append(files, atomicfile.File{Path: filepath.Join(to, CRLFile), Data: s.CRL.PEM, Mode: 0o644})
+		}
 	}
-	files = append(files, PublishFiles([]Signed{cur})...)
+	files = append(files, PublishFiles(keep)...)
 	if err := WriteCRLFiles(files, t); err != nil {
 		return nil, err
 	}
-	// The record and the servers' files are written: the previous CA's
-	// folder goes, its key first.
-	for _, n := range []string{KeyFile, CertFile, CRLFile} {
-		if err := safefs.Remove(filepath.Join(dir, PreviousDir, n)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("the previous CA is retired (recorded in %s), but removing %s failed: %w", record, filepath.Join(dir, PreviousDir, n), err)
+	// The record and the servers' files are written: the previous CAs'
+	// folders go, each key first.
+	for i := len(retire) - 1; i >= 0; i-- {
+		d := retire[i].CA.Dir
+		for _, n := range []string{KeyFile, CertFile, CRLFile, ClientCAsFile, ClientCRLsFile} {
+			if err := safefs.Remove(filepath.Join(d, n)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return nil, fmt.Errorf("the previous CA is retired (recorded in %s), but removing %s failed: %w", record, filepath.Join(d, n), err)
+			}
 		}
-	}
-	if err := safefs.Remove(filepath.Join(dir, PreviousDir)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, err
+		if err := safefs.Remove(d); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+		if retire[i].Registry != "" && i == 1 {
+			if err := safefs.Remove(filepath.Dir(d)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return nil, err
+			}
+		}
 	}
 	return &FinishResult{CA: cur.CA, Retired: prev.CA.Cert, Record: record}, nil
 }
 
-// issuedBy lists the leaves of the home that issuer signed, as "registry
-// name".
-func issuedBy(homeDir string, issuer *x509.Certificate) ([]string, error) {
+// issuedBy lists the leaves of the home that one of issuers signed, as
+// "registry name".
+func issuedBy(homeDir string, issuers []*x509.Certificate) ([]string, error) {
 	d, err := safefs.OpenDir(homeDir)
 	if err != nil {
 		return nil, err
@@ -280,8 +354,11 @@ func issuedBy(homeDir string, issuer *x509.Certificate) ([]string, error) {
 				if err != nil {
 					return fmt.Errorf("%s: %v", r.Join(filepath.Join("hosts", reg, file)), err)
 				}
-				if certs[0].CheckSignatureFrom(issuer) == nil {
-					out = append(out, reg+" "+n)
+				for _, issuer := range issuers {
+					if certs[0].CheckSignatureFrom(issuer) == nil {
+						out = append(out, reg+" "+n)
+						break
+					}
 				}
 			}
 		}

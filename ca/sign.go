@@ -31,10 +31,14 @@ import (
 type Profile struct {
 	KeyUsage    x509.KeyUsage
 	ExtKeyUsage []x509.ExtKeyUsage // at least one for a leaf, none for a CA
-	// CA makes a CA certificate with path length 0: it may sign leaves
-	// only. A Signer with a CA profile signs that one certificate with its
-	// own key (a new CA); a Signer for an existing CA has leaf profiles only.
+	// CA makes a CA certificate. Without a parent (NewSigner with a nil
+	// cert) it signs itself: a new root. Under a parent it is an issuing
+	// CA (a registry's, see Issuer), which the parent's path length must
+	// allow.
 	CA bool
+	// PathLen is a CA's path length: 0 lets it sign leaves only; 1 lets a
+	// root sign issuing CAs (a per-registry home).
+	PathLen int
 }
 
 // Signer signs certificate requests made with cfssl's csr package under
@@ -55,7 +59,7 @@ type Signer struct {
 // NewSigner returns a Signer for the CA cert and its key, signing under
 // profiles. A nil cert makes a Signer for one self-signed CA certificate,
 // whose profiles must all be CA profiles; a Signer for an existing CA signs
-// leaves only (certkit's CAs have path length 0).
+// leaves, and issuing CAs when its path length allows them.
 func NewSigner(key crypto.Signer, cert *x509.Certificate, profiles map[string]Profile) (*Signer, error) {
 	if key == nil {
 		return nil, errors.New("no signing key")
@@ -79,8 +83,8 @@ func (p Profile) check(selfSigned bool) error {
 	switch {
 	case p.KeyUsage == 0:
 		return errors.New("no key usage")
-	case p.CA && !selfSigned:
-		return errors.New("a CA profile under an existing CA (certkit's CAs have path length 0)")
+	case p.PathLen < 0 || !p.CA && p.PathLen != 0:
+		return errors.New("a path length belongs to a CA profile, and is at least 0")
 	case !p.CA && selfSigned:
 		return errors.New("only a CA certificate may sign itself")
 	case p.CA && (p.KeyUsage&x509.KeyUsageCertSign == 0 || len(p.ExtKeyUsage) > 0):
@@ -188,11 +192,17 @@ func (s *Signer) Sign(req SignRequest) (der, pemBytes []byte, err error) {
 		ExtKeyUsage:           profile.ExtKeyUsage,
 		BasicConstraintsValid: true,
 		IsCA:                  profile.CA,
-		MaxPathLenZero:        profile.CA,
+		MaxPathLen:            profile.PathLen,
+		MaxPathLenZero:        profile.CA && profile.PathLen == 0,
 		SubjectKeyId:          ski,
 	}
 	parent := s.cert
-	if profile.CA {
+	if profile.CA && parent != nil {
+		// An issuing CA: its parent's path length must leave room for it.
+		if !CanIssueCAs(parent) || parent.MaxPathLen > 0 && profile.PathLen >= parent.MaxPathLen {
+			return nil, nil, fmt.Errorf("the CA %q may not sign CA certificates (its path length is %d)", parent.Subject.CommonName, parent.MaxPathLen)
+		}
+	} else if profile.CA {
 		// NewSigner allows CA profiles only without a parent: the
 		// certificate signs itself, so the request must be for the
 		// signer's own key.

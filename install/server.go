@@ -221,10 +221,16 @@ func readServer(homeDir string, reg host.Registry, now time.Time, homeFlags stri
 			return err
 		}
 		caPEM = ca.EncodeCert(caCert)
-		// The CAs whose clients the registry accepts: during a rotation
-		// the previous CA too (ca/client-cas.crt, kept by certkit); a home
-		// made before there was such a file, the CA alone.
-		if all, err := r.ReadFile(filepath.Join("ca", ca.ClientCAsFile), maxFileSize); err == nil {
+		// The CAs whose clients the registry accepts: in a per-registry
+		// home its issuing CA (and the previous root's, mid-rotation);
+		// else the CA, and during a rotation the previous one
+		// (ca/client-cas.crt, kept by certkit); a home made before there
+		// was such a file, the CA alone.
+		clientCAs := filepath.Join("ca", ca.ClientCAsFile)
+		if ca.PerRegistry(hd.Path) {
+			clientCAs = filepath.Join(ca.IssuerRel(folder, false), ca.ClientCAsFile)
+		}
+		if all, err := r.ReadFile(clientCAs, maxFileSize); err == nil {
 			if certs := pemCerts(all); len(certs) > 0 {
 				caPEM = nil
 				for _, c := range certs {
@@ -233,6 +239,10 @@ func readServer(homeDir string, reg host.Registry, now time.Time, homeFlags stri
 			}
 		} else if !errors.Is(err, fs.ErrNotExist) {
 			return err
+		} else if ca.PerRegistry(hd.Path) {
+			// The root would let every registry's clients in.
+			return &MaterialError{r.Join(clientCAs), "is missing: " + folder + " has no issuing CA in this per-registry home",
+				"issue its server certificate, which makes one: certkit issue server --host " + shellquote.Quote(folder) + homeFlags}
 		}
 		read := func(name string) ([]byte, error) {
 			b, err := r.ReadFile(filepath.Join("hosts", folder, name), maxFileSize)

@@ -13,6 +13,7 @@ import (
 	"github.com/certkit/certkit/ca"
 	"github.com/certkit/certkit/host"
 	"github.com/certkit/certkit/internal/errs"
+	"github.com/certkit/certkit/internal/home"
 )
 
 // CSRError reports a certificate request that certkit will not sign as it
@@ -256,14 +257,20 @@ type SignOptions struct {
 	Validity time.Duration // default DefaultValidity; clamped to the CA's expiry
 	CA       *ca.CA        // nil: ca.Load(Home)
 	Now      func() time.Time
+	// Registry is the registry folder the certificate is for: in a
+	// per-registry home its issuing CA signs, so it is required there.
+	Registry string
 }
 
 // Signed is a certificate SignCSR made.
 type Signed struct {
-	Cert       *x509.Certificate
-	CertPEM    []byte
-	CA         *x509.Certificate
-	CAPEM      []byte
+	Cert    *x509.Certificate
+	CertPEM []byte
+	CA      *x509.Certificate
+	CAPEM   []byte
+	// ChainPEM is the issuing CA between the certificate and CA (a
+	// per-registry home), PEM; empty when CA signed it.
+	ChainPEM   []byte
 	SHA256     string
 	NotAfter   time.Time
 	Clamped    bool
@@ -301,6 +308,20 @@ func SignCSR(opt SignOptions) (*Signed, error) {
 		r.notAfter = c.Cert.NotAfter.Truncate(time.Second)
 		res.Clamped = true
 	}
+	if ca.PerRegistry(opt.Home) {
+		if opt.Registry == "" {
+			return nil, &RegistryNeededError{}
+		}
+		release, err := home.Lock(opt.Home, false)
+		if err != nil {
+			return nil, err
+		}
+		defer release(false)
+		if c, err = signerFor(opt.Home, c, opt.Registry, t); err != nil {
+			return nil, err
+		}
+		res.ChainPEM = c.ChainPEM()
+	}
 	ls, err := newLeafSigner(c)
 	if err != nil {
 		return nil, err
@@ -322,3 +343,19 @@ func SignCSR(opt SignOptions) (*Signed, error) {
 	res.NotAfter = res.Cert.NotAfter
 	return res, nil
 }
+
+// RegistryNeededError reports a client request to sign in a per-registry
+// home without the registry it is for.
+type RegistryNeededError struct{}
+
+func (e *RegistryNeededError) Error() string {
+	return "this certkit home gives each registry its own issuing CA, and no registry was named for the certificate"
+}
+
+// Hint names the flag.
+func (e *RegistryNeededError) Hint() string {
+	return "pass the registry it is for: certkit sign --host reg.example.com:5000 FILE.csr"
+}
+
+// InputError makes the CLI exit 2.
+func (e *RegistryNeededError) InputError() bool { return true }

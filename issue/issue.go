@@ -289,6 +289,12 @@ func Issue(opt Options) (*Result, error) {
 		reqs[i].notBefore, reqs[i].notAfter = notBefore, notAfter
 	}
 
+	root := c
+	if remote == nil {
+		if c, err = signerFor(opt.Home, c, opt.Registry.String(), t); err != nil {
+			return nil, err
+		}
+	}
 	ls, workers, err := newIssuer(c, remote, opt.Workers, len(reqs))
 	if err != nil {
 		return nil, err
@@ -303,7 +309,7 @@ func Issue(opt Options) (*Result, error) {
 	for i, l := range leaves {
 		cert := &res.Certs[i]
 		cert.SHA256 = ca.FingerprintSum(l.sha256)
-		files = append(files, leafFiles(l, c, cert.KeyPath, cert.CertPath, cert.ChainPath)...)
+		files = append(files, leafFiles(l, c, root, cert.KeyPath, cert.CertPath, cert.ChainPath)...)
 	}
 	if res.Backups, err = writeLeaves(files, len(leaves), opt.Force, t, dir); err != nil {
 		return nil, err
@@ -311,20 +317,34 @@ func Issue(opt Options) (*Result, error) {
 	return res, nil
 }
 
-// leafFiles are the files of one signed leaf: its key (none when keyPath
-// is empty: a key kept), its certificate, and for a server the chain
-// (leaf, then CA) a registry's tls.certificate wants.
-func leafFiles(l *leaf, c *ca.CA, keyPath, certPath, chainPath string) []atomicfile.File {
+// leafFiles are the files of one leaf that c signed under root: its key
+// (none when keyPath is empty: a key kept), its certificate followed by
+// the issuing CAs between it and the root (c.Chain: a client sends them
+// with its certificate, so that the registry reaches the root), and for
+// a server the chain (leaf, issuing CAs, root) a registry's
+// tls.certificate wants.
+func leafFiles(l *leaf, c, root *ca.CA, keyPath, certPath, chainPath string) []atomicfile.File {
 	var files []atomicfile.File
 	if keyPath != "" {
 		files = append(files, atomicfile.File{Path: keyPath, Data: l.keyPEM, Mode: 0o600})
 	}
-	files = append(files, atomicfile.File{Path: certPath, Data: l.certPEM, Mode: 0o644})
+	cert := append(append([]byte{}, l.certPEM...), c.ChainPEM()...)
+	files = append(files, atomicfile.File{Path: certPath, Data: cert, Mode: 0o644})
 	if chainPath != "" {
-		chain := append(append([]byte{}, l.certPEM...), ca.EncodeCert(c.Cert)...)
+		chain := append(append([]byte{}, cert...), ca.EncodeCert(root.Cert)...)
 		files = append(files, atomicfile.File{Path: chainPath, Data: chain, Mode: 0o644})
 	}
 	return files
+}
+
+// signerFor is the CA that signs the leaves of registry (a folder name):
+// in a per-registry home its issuing CA, made on first use (the caller
+// holds the home's lock), else root itself.
+func signerFor(homeDir string, root *ca.CA, registry string, t time.Time) (*ca.CA, error) {
+	if !ca.PerRegistry(homeDir) {
+		return root, nil
+	}
+	return ca.Issuer(homeDir, root, registry, t)
 }
 
 // writeLeaves writes the files of n leaves, all or none, and returns the

@@ -121,12 +121,43 @@ func Renew(opt RenewOptions) (*RenewResult, error) {
 	if opt.DryRun || len(reqs) == 0 {
 		return res, nil
 	}
-	ls, workers, err := newIssuer(c, remote, opt.Workers, len(reqs))
-	if err != nil {
-		return nil, err
+	// Each registry's leaves are signed by its signer (signerFor).
+	// A remote signer signs them all.
+	signers := map[string]*ca.CA{}
+	issuers := map[string]leafIssuer{}
+	var shared leafIssuer
+	if remote != nil {
+		if shared, _, err = newIssuer(c, remote, opt.Workers, len(reqs)); err != nil {
+			return nil, err
+		}
+		defer closeIssuer(shared)
 	}
-	defer closeIssuer(ls)
-	leaves, err := issueAll(ls, reqs, workers)
+	for _, rn := range res.Certs {
+		reg := rn.Registry.String()
+		if _, ok := signers[reg]; ok {
+			continue
+		}
+		if remote != nil {
+			signers[reg], issuers[reg] = c, shared
+			continue
+		}
+		s, err := signerFor(opt.Home, c, reg, t)
+		if err != nil {
+			return nil, err
+		}
+		if issuers[reg], err = newLeafSigner(s); err != nil {
+			return nil, err
+		}
+		signers[reg] = s
+	}
+	for i := range reqs {
+		reqs[i].registry = res.Certs[i].Registry.String()
+	}
+	workers := opt.Workers
+	if remote != nil && workers <= 0 {
+		workers = DefaultRemoteWorkers
+	}
+	leaves, err := issueAll(routed(issuers), reqs, workers)
 	if err != nil {
 		return nil, err
 	}
@@ -138,7 +169,7 @@ func Renew(opt RenewOptions) (*RenewResult, error) {
 		if !rn.NewKey {
 			keyPath = "" // the key stays as it is
 		}
-		files = append(files, leafFiles(l, c, keyPath, rn.CertPath, rn.ChainPath)...)
+		files = append(files, leafFiles(l, signers[rn.Registry.String()], c, keyPath, rn.CertPath, rn.ChainPath)...)
 	}
 	if res.Backups, err = writeLeaves(files, len(leaves), true, t, opt.Home); err != nil {
 		return nil, err
@@ -239,3 +270,8 @@ func usageName(k Kind) string {
 	}
 	return "clientAuth"
 }
+
+// routed sends each request to the issuer of its registry.
+type routed map[string]leafIssuer
+
+func (r routed) issue(req leafRequest) (*leaf, error) { return r[req.registry].issue(req) }

@@ -73,6 +73,8 @@ type leafRequest struct {
 	// key is the key to certify (renew --reuse-key); nil makes a new one
 	// of keyType.
 	key crypto.Signer
+	// registry is the registry folder the leaf is for (renew's routing).
+	registry string
 }
 
 // leaf is one signed certificate and its new key.

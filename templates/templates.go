@@ -8,7 +8,9 @@ package templates
 import (
 	"bytes"
 	"crypto/sha256"
+	"crypto/x509/pkix"
 	"embed"
+	"encoding/asn1"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -17,6 +19,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"text/template"
@@ -28,6 +31,7 @@ import (
 	"github.com/certkit/certkit/install"
 	"github.com/certkit/certkit/internal/errs"
 	"github.com/certkit/certkit/internal/home"
+	"github.com/certkit/certkit/internal/safefs"
 	"github.com/certkit/certkit/internal/shellquote"
 )
 
@@ -134,6 +138,14 @@ type ServerFiles struct {
 	// rendered once follows revocations and rotations.
 	ClientCAs string
 	CRL       string
+	// In a per-registry home ClientCAs holds the registry's issuing CA(s)
+	// (ca.RegistryClientCAs), Roots the roots they chain to (OpenSSL,
+	// under nginx and Apache, verifies up to a root), and Issuers the
+	// issuing CAs' names (RFC 2253) the proxies compare with the client
+	// certificate's issuer: the other registries' clients chain to the
+	// same root.
+	Roots   string
+	Issuers []string
 }
 
 // NotIssuedError reports a registry without an issued server certificate.
@@ -274,6 +286,11 @@ func Locate(homeDir string, reg host.Registry) (ServerFiles, error) {
 	if _, err := os.Stat(f.ClientCAs); err != nil {
 		return ServerFiles{}, errs.WithHint(fmt.Errorf("the certkit home has no %s: %w", filepath.Base(f.ClientCAs), err),
 			"certkit crl writes it (certkit template does too, before it renders)")
+	}
+	if ca.PerRegistry(abs) {
+		if err := f.perRegistry(abs, reg); err != nil {
+			return ServerFiles{}, err
+		}
 	}
 	if _, err := os.Stat(f.CRL); errors.Is(err, fs.ErrNotExist) {
 		// A CA that may not sign CRLs (an imported one) has none: the
@@ -441,7 +458,7 @@ func Render(kind Kind, opt Options) ([]byte, error) {
 		return nil, err
 	}
 	t, err := template.New(filepath.Base(name)).
-		Funcs(template.FuncMap{"q": quote, "hostsTOML": hostsTOML}).
+		Funcs(template.FuncMap{"q": quote, "hostsTOML": hostsTOML, "nginxIssuers": nginxIssuers, "apacheIssuers": apacheIssuers}).
 		Option("missingkey=error").
 		ParseFS(files, name)
 	if err != nil {
@@ -705,4 +722,64 @@ func identifier(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// perRegistry points f at the registry's issuing CAs of a per-registry
+// home (ServerFiles.Roots, Issuers).
+func (f *ServerFiles) perRegistry(homeDir string, reg host.Registry) error {
+	f.Roots = f.ClientCAs
+	f.ClientCAs = ca.RegistryClientCAs(homeDir, reg.String())
+	data, err := safefs.ReadFile(f.ClientCAs, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return &NotIssuedError{Registry: reg.String(), Missing: f.ClientCAs}
+	}
+	if err != nil {
+		return err
+	}
+	certs, err := ca.ParseCerts(data)
+	if err != nil {
+		return fmt.Errorf("%s: %v", f.ClientCAs, err)
+	}
+	for _, c := range certs {
+		dn, err := rfc2253(c.RawSubject)
+		if err != nil {
+			return fmt.Errorf("%s: %v", f.ClientCAs, err)
+		}
+		if strings.ContainsAny(dn, "\\\"'{}$`") || strings.ContainsFunc(dn, func(r rune) bool { return r < ' ' || r > '~' }) {
+			return fmt.Errorf("%s: the issuing CA's name %q has characters the server configurations cannot compare safely", f.ClientCAs, dn)
+		}
+		f.Issuers = append(f.Issuers, dn)
+	}
+	return nil
+}
+
+// rfc2253 is a raw subject as OpenSSL prints it with XN_FLAG_RFC2253,
+// as nginx's $ssl_client_i_dn and Apache's SSL_CLIENT_I_DN give it: the
+// last RDN first.
+func rfc2253(raw []byte) (string, error) {
+	var rdn pkix.RDNSequence
+	if rest, err := asn1.Unmarshal(raw, &rdn); err != nil || len(rest) > 0 {
+		return "", fmt.Errorf("cannot read a certificate's subject")
+	}
+	return rdn.String(), nil
+}
+
+// nginxIssuers is the regular expression nginx matches
+// $ssl_client_i_dn with: one of the names, whole.
+func nginxIssuers(dns []string) string {
+	quoted := make([]string, len(dns))
+	for i, dn := range dns {
+		quoted[i] = regexp.QuoteMeta(dn)
+	}
+	return `"^(?:` + strings.Join(quoted, "|") + `)$"`
+}
+
+// apacheIssuers is the list Apache's Require expr compares
+// %{SSL_CLIENT_I_DN} with.
+func apacheIssuers(dns []string) string {
+	quoted := make([]string, len(dns))
+	for i, dn := range dns {
+		quoted[i] = "'" + dn + "'"
+	}
+	return "{" + strings.Join(quoted, ", ") + "}"
 }

@@ -292,7 +292,7 @@ func Run(p Plan, env install.RootEnv, now func() time.Time) (out *Outcome, err e
 	out = &Outcome{Kept: kept}
 	remote := false
 	if p.NewCA || !exists(filepath.Join(home.CADir(p.Home), ca.CertFile)) {
-		res, err := ca.Create(ca.Options{Home: p.Home, KeyType: p.KeyType, Force: p.NewCA, Machine: machine(), Now: now})
+		res, err := ca.Create(ca.Options{Home: p.Home, KeyType: p.KeyType, Force: p.NewCA, Machine: machine(), Now: now, PerRegistry: true})
 		if err != nil {
 			return nil, err
 		}
