@@ -120,6 +120,10 @@ Examples:
 			if err != nil {
 				return err
 			}
+			if folder == "" && ca.PerRegistry(h) {
+				return usageError{errs.WithHint(errors.New((&issue.RegistryNeededError{}).Error()),
+					"pass the registry it is for: certkit sign --host reg.example.com:5000 "+shellquote.Quote(in))}
+			}
 			showCSR(e.ui, in, req, c2)
 			if !c.Bool("yes") {
 				ok, err := confirm(e, "Sign it? [y/N] ")

@@ -110,7 +110,7 @@ func TestVerifyCommandLive(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &rep); err != nil || code != 0 {
 		t.Fatalf("exit %d, JSON %v:\n%s", code, err, stdout)
 	}
-	if rep.Registry != reg || rep.WillSend != "client" || len(rep.Accepted) != 1 || rep.Server == nil || len(rep.Server.Chain) != 2 || rep.Elapsed <= 0 {
+	if rep.Registry != reg || rep.WillSend != "client" || len(rep.Accepted) != 1 || rep.Server == nil || len(rep.Server.Chain) != 3 || rep.Elapsed <= 0 {
 		t.Fatalf("report: %+v", rep)
 	}
 

@@ -72,15 +72,16 @@ func cmdPerm(ts *testscript.TestScript, neg bool, args []string) {
 // checkcert FILE ASSERTION...: the first certificate in FILE satisfies every
 // assertion. Assertions: isca=BOOL pathlen=N keytype=T ku=a,b eku=a,b
 // san=a,b cn=S o=S days=N lint (zlint RFC sources clean) issuer=CAFILE
-// (signed by that certificate) subject=FILE (same subject) notafter<=FILE
+// (signed by that certificate, or by the issuing CAs that follow it in
+// FILE, which lead to it) subject=FILE (same subject) notafter<=FILE
 // serialbits>=N.
 func cmdCheckcert(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) < 2 {
 		ts.Fatalf("usage: checkcert FILE ASSERTION...")
 	}
-	c := readCert(ts, args[0])
+	chain := readCerts(ts, args[0])
 	for _, a := range args[1:] {
-		err := checkOne(ts, c, a)
+		err := checkOne(ts, chain, a)
 		if neg && err == nil {
 			ts.Fatalf("%s: %s holds, want it not to", args[0], a)
 		}
@@ -91,16 +92,21 @@ func cmdCheckcert(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 func readCert(ts *testscript.TestScript, name string) *x509.Certificate {
+	return readCerts(ts, name)[0]
+}
+
+func readCerts(ts *testscript.TestScript, name string) []*x509.Certificate {
 	data, err := os.ReadFile(ts.MkAbs(name))
 	ts.Check(err)
 	certs, err := ca.ParseCerts(data)
 	if err != nil {
 		ts.Fatalf("%s: %v", name, err)
 	}
-	return certs[0]
+	return certs
 }
 
-func checkOne(ts *testscript.TestScript, c *x509.Certificate, a string) error {
+func checkOne(ts *testscript.TestScript, chain []*x509.Certificate, a string) error {
+	c := chain[0]
 	if a == "lint" {
 		problems, err := certtest.Lint(c.Raw)
 		if err != nil {
@@ -140,8 +146,18 @@ func checkOne(ts *testscript.TestScript, c *x509.Certificate, a string) error {
 		case "days=":
 			got = strconv.Itoa(int(c.NotAfter.Sub(c.NotBefore).Round(time.Hour).Hours() / 24))
 		case "issuer=":
-			if err := c.CheckSignatureFrom(readCert(ts, v)); err != nil {
-				return fmt.Errorf("not signed by %s: %v", v, err)
+			root := readCert(ts, v)
+			if c.CheckSignatureFrom(root) == nil {
+				return nil
+			}
+			roots, inter := x509.NewCertPool(), x509.NewCertPool()
+			roots.AddCert(root)
+			for _, x := range chain[1:] {
+				inter.AddCert(x)
+			}
+			if _, err := c.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: c.NotBefore.Add(time.Minute),
+				KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
+				return fmt.Errorf("not signed by %s, nor through the chain after it: %v", v, err)
 			}
 			return nil
 		case "subject=":

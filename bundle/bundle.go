@@ -3,8 +3,8 @@
 // they are for, in one file (certkit export, certkit install --from); and
 // the same pair as PKCS #12 for browsers, Windows, macOS and Java.
 //
-// A bundle is one PEM file of exactly four blocks, in this order, with
-// nothing but white space between and after them:
+// A bundle is one PEM file of these blocks, in this order, with nothing
+// but white space between and after them:
 //
 //	-----BEGIN CERTKIT BUNDLE-----
 //	Version: 1
@@ -14,6 +14,8 @@
 //	-----END CERTKIT BUNDLE-----
 //	-----BEGIN CERTIFICATE-----     the CA certificate (ca.crt)
 //	-----BEGIN CERTIFICATE-----     the client certificate (NAME.cert)
+//	-----BEGIN CERTIFICATE-----     its issuing CA, in a per-registry home
+//	                                (NAME.cert carries it too); up to four
 //	-----BEGIN PRIVATE KEY-----     its key (NAME.key), unencrypted
 //
 // The first block has no body; its headers name the registry, as in image
@@ -45,7 +47,8 @@ const headerType = "CERTKIT BUNDLE"
 type Bundle struct {
 	Registry host.Registry
 	Name     string
-	// CA, Cert and Key are PEM, one block each.
+	// CA and Key are PEM, one block each; Cert is the client
+	// certificate and the issuing CAs after it.
 	CA, Cert, Key []byte
 }
 
@@ -78,8 +81,11 @@ func (b *Bundle) Encode() []byte {
 	return out.Bytes()
 }
 
-// Parse reads a bundle. It checks the form (the four blocks, in order,
-// each parsed) and the names; whether the pair belongs to the CA and may
+// maxChain bounds the issuing CAs after the client certificate.
+const maxChain = 4
+
+// Parse reads a bundle. It checks the form (the blocks, in order, each
+// parsed) and the names; whether the pair belongs to the CA and may
 // be installed is install's to check (install.Options.From).
 func Parse(data []byte) (*Bundle, error) {
 	bad := func(format string, a ...any) (*Bundle, error) {
@@ -101,12 +107,28 @@ func Parse(data []byte) (*Bundle, error) {
 		blocks = append(blocks, b)
 		raw = append(raw, before[:len(before)-len(after)])
 		rest = after
-		if len(blocks) > 4 {
-			return bad("more than four PEM blocks")
+		if len(blocks) > 4+maxChain {
+			return bad("more than %d PEM blocks", 4+maxChain)
 		}
+	}
+	// The issuing CAs between the client certificate and the key join
+	// the client certificate.
+	chain := 0
+	for i := 3; i < len(blocks) && blocks[i].Type == "CERTIFICATE"; i++ {
+		chain++
+	}
+	if chain > 0 {
+		for i := 3; i < 3+chain; i++ {
+			raw[2] = append(append([]byte{}, raw[2]...), raw[i]...)
+		}
+		blocks = append(blocks[:3], blocks[3+chain:]...)
+		raw = append(raw[:3], raw[3+chain:]...)
 	}
 	want := []string{headerType, "CERTIFICATE", "CERTIFICATE", "PRIVATE KEY"}
 	what := []string{"the bundle header", "the CA certificate", "the client certificate", "the private key"}
+	if len(blocks) > len(want) {
+		return bad("block %d is %s after the private key", len(want)+chain+1, blocks[len(want)].Type)
+	}
 	for i, w := range want {
 		if i >= len(blocks) {
 			return bad("%s is missing (the file is truncated?)", what[i])

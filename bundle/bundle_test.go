@@ -21,15 +21,18 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// newBundle issues a client pair in a fresh home and exports it.
-func newBundle(t testing.TB) (*Bundle, []byte) {
+// newBundle issues a client pair in a fresh home (with one CA for every
+// registry) and exports it.
+func newBundle(t testing.TB) (*Bundle, []byte) { return newBundleOf(t, false) }
+
+func newBundleOf(t testing.TB, perRegistry bool) (*Bundle, []byte) {
 	t.Helper()
 	h := t.TempDir()
 	reg, err := host.Parse("[fd00::1]:5000")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ca.Create(ca.Options{Home: h, Machine: "test"}); err != nil {
+	if _, err := ca.Create(ca.Options{Home: h, Machine: "test", PerRegistry: perRegistry}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := issue.Issue(issue.Options{Home: h, Registry: reg, Kind: issue.Client, Names: []string{"laptop"}}); err != nil {
@@ -58,6 +61,26 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
+// TestRoundTripChain: in a per-registry home the client certificate is
+// followed by its registry's issuing CA, in the file and in the bundle.
+func TestRoundTripChain(t *testing.T) {
+	b, data := newBundleOf(t, true)
+	if n := bytes.Count(b.Cert, []byte("-----BEGIN CERTIFICATE-----")); n != 2 {
+		t.Fatalf("the exported client certificate has %d certificates, want the leaf and its issuing CA", n)
+	}
+	got, err := Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got.Cert, b.Cert) || !bytes.Equal(got.Key, b.Key) || !bytes.Equal(got.CA, b.CA) {
+		t.Fatalf("Parse(Encode(b)): client certificate\n%s\nwant\n%s", got.Cert, b.Cert)
+	}
+	certs, err := ca.ParseCerts(got.Cert)
+	if err != nil || len(certs) != 2 || !certs[1].IsCA {
+		t.Fatalf("the parsed client certificate: %v, %d certificates", err, len(certs))
+	}
+}
+
 func TestParseRefuses(t *testing.T) {
 	_, data := newBundle(t)
 	s := string(data)
@@ -78,7 +101,8 @@ func TestParseRefuses(t *testing.T) {
 		{"no header", caBlock + rest, "block 1 is CERTIFICATE, want CERTKIT BUNDLE"},
 		{"key before the certificate", header + caBlock + keyBlock + certBlock, "block 3 is PRIVATE KEY, want CERTIFICATE"},
 		{"text between blocks", header + caBlock + "# the client\n" + certBlock + keyBlock, "text outside a PEM block after block 2"},
-		{"five blocks", s + caBlock, "more than four PEM blocks"},
+		{"a certificate after the key", s + caBlock, "block 5 is CERTIFICATE after the private key"},
+		{"too many blocks", header + caBlock + strings.Repeat(certBlock, 6) + keyBlock, "more than 8 PEM blocks"},
 		{"version", strings.Replace(s, "Version: 1", "Version: 2", 1), `format version "2"`},
 		{"bad registry", strings.Replace(s, "Registry: [fd00::1]:5000", "Registry: https://reg", 1), "Registry: "},
 		{"bad name", strings.Replace(s, "Name: laptop", "Name: ../x", 1), "Name: "},

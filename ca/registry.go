@@ -97,38 +97,38 @@ func checkRegistry(registry string) error {
 // Issuer returns the issuing CA of registry under root in a per-registry
 // home, and makes it (with its empty CRL, and the servers' files
 // published again) when the registry has none yet. The caller holds the
-// home's lock.
-func Issuer(homeDir string, root *CA, registry string, now time.Time) (*CA, error) {
+// home's lock. made lists the files of a CA it made.
+func Issuer(homeDir string, root *CA, registry string, now time.Time) (c *CA, made []string, err error) {
 	if err := checkRegistry(registry); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	c, err := loadAt(homeDir, IssuerRel(registry, false))
+	c, err = loadAt(homeDir, IssuerRel(registry, false))
 	if err == nil {
 		c.Chain = append([]*x509.Certificate{c.Cert}, root.Chain...)
 		if c.Cert.CheckSignatureFrom(root.Cert) != nil {
-			return nil, fmt.Errorf("%s was not issued by the CA %q of the certkit home", c.CertPath(), root.Cert.Subject.CommonName)
+			return nil, nil, fmt.Errorf("%s was not issued by the CA %q of the certkit home", c.CertPath(), root.Cert.Subject.CommonName)
 		}
-		return c, nil
+		return c, nil, nil
 	}
 	if !errors.As(err, new(*NotFoundError)) {
-		return nil, err
+		return nil, nil, err
 	}
 	if c, err = newIssuer(root, registry, filepath.Join(homeDir, IssuerRel(registry, false)), now); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	cas, err := LoadAll(homeDir)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	s := Signed{CA: c, Registry: registry}
 	if CanSignCRL(c.Cert) {
 		if s.CRL, err = c.SignCRL(nil, big.NewInt(1), now, DefaultCRLValidity); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	keyPEM, err := MarshalKey(c.Key)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	files := []atomicfile.File{
 		{Path: c.KeyPath(), Data: keyPEM, Mode: 0o600},
@@ -137,14 +137,15 @@ func Issuer(homeDir string, root *CA, registry string, now time.Time) (*CA, erro
 	for i := range cas {
 		if cas[i].CRL == nil && CanSignCRL(cas[i].CA.Cert) {
 			if cas[i].CRL, err = cas[i].CA.SignCRL(nil, big.NewInt(1), now, DefaultCRLValidity); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
 	}
 	if err := WriteCRLFiles(PublishFiles(append(cas, s)), now, files...); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return c, nil
+	made = []string{c.KeyPath(), c.CertPath(), filepath.Join(c.Dir, CRLFile), filepath.Join(c.Dir, ClientCAsFile)}
+	return c, made, nil
 }
 
 // newIssuer makes the issuing CA of registry under root, valid until the

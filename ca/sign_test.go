@@ -5,6 +5,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -153,7 +154,8 @@ func TestSignerRefuses(t *testing.T) {
 	}{
 		"no profiles":               {root.CA.Cert, nil},
 		"a self-signed leaf":        {nil, leafProfiles()},
-		"a CA under a CA":           {root.CA.Cert, map[string]Profile{"sub": caProfile}},
+		"a negative path length":    {nil, map[string]Profile{"ca": {KeyUsage: x509.KeyUsageCertSign, CA: true, PathLen: -1}}},
+		"a leaf with a path length": {root.CA.Cert, map[string]Profile{"x": {KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, PathLen: 1}}},
 		"no key usage":              {root.CA.Cert, map[string]Profile{"x": {ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}}},
 		"a leaf without an EKU":     {root.CA.Cert, map[string]Profile{"x": {KeyUsage: x509.KeyUsageDigitalSignature}}},
 		"a leaf that signs":         {root.CA.Cert, map[string]Profile{"x": {KeyUsage: x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}}},
@@ -166,6 +168,30 @@ func TestSignerRefuses(t *testing.T) {
 		} else {
 			t.Logf("%s: %v", name, err)
 		}
+	}
+	// A CA under a CA: refused by a root of path length 0, made by one
+	// of path length 1 (a per-registry home's issuing CA).
+	sub, err := NewSigner(root.CA.Key, root.CA.Cert, map[string]Profile{"sub": caProfile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := sub.Sign(SignRequest{CSR: caCSR, Profile: "sub", NotBefore: nb, NotAfter: na}); err == nil || !strings.Contains(err.Error(), "may not sign CA certificates") {
+		t.Errorf("an issuing CA under a root of path length 0: %v, want it refused", err)
+	}
+	wide, err := Create(Options{Home: t.TempDir(), Machine: "test", PerRegistry: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err = NewSigner(wide.CA.Key, wide.CA.Cert, map[string]Profile{"sub": caProfile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, _, err = sub.Sign(SignRequest{CSR: caCSR, Profile: "sub", NotBefore: nb, NotAfter: na})
+	if err != nil {
+		t.Fatalf("an issuing CA under a root of path length 1: %v", err)
+	}
+	if c, _ := x509.ParseCertificate(der); c == nil || !c.IsCA || c.MaxPathLen != 0 || !c.MaxPathLenZero || c.CheckSignatureFrom(wide.CA.Cert) != nil {
+		t.Errorf("the issuing CA: %+v", c)
 	}
 	self, err := NewSigner(root.CA.Key, nil, map[string]Profile{"ca": caProfile})
 	if err != nil {

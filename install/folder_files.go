@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -545,7 +546,13 @@ func (r *reader) checkChains() {
 			if issuer == "" {
 				issuer = p.Cert.Issuer.String()
 			}
-			msg = fmt.Sprintf("is issued by %q, not by the folder's CA (%s)", issuer, strings.Join(cas, "; "))
+			// A chain names the issuing CA first, then the root it leads
+			// to: the root is what the folder's CA file should be.
+			named := strconv.Quote(issuer)
+			if top := chainTop(p.TLS.Certificate[1:]); top != "" && top != issuer {
+				named += fmt.Sprintf(" (under %q)", top)
+			}
+			msg = fmt.Sprintf("is issued by %s, not by the folder's CA (%s)", named, strings.Join(cas, "; "))
 		}
 		// certkit's registry trusts the CA that signed its own certificate
 		// (the one in ca.crt) for client certificates too.
@@ -618,4 +625,20 @@ func (r *reader) checkCase(entries []fs.DirEntry) {
 		r.add(SeverityWarning, KindCaseCollision, n, fmt.Sprintf("differs from %s only in case: on a case-insensitive file system (macOS, Windows, Docker Desktop) they are one file, and a copy of this folder there keeps only one of them", first),
 			fmt.Sprintf("rename it to a name that differs from %s in more than case (a pair's .cert and .key together)", first))
 	}
+}
+
+// chainTop names the issuer of the last certificate of a pair's chain
+// (after the leaf): the root the chain leads to; "" without a chain.
+func chainTop(chain [][]byte) string {
+	if len(chain) == 0 {
+		return ""
+	}
+	c, err := x509.ParseCertificate(chain[len(chain)-1])
+	if err != nil {
+		return ""
+	}
+	if c.Issuer.CommonName != "" {
+		return c.Issuer.CommonName
+	}
+	return c.Issuer.String()
 }

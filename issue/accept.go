@@ -1,6 +1,7 @@
 package issue
 
 import (
+	"bytes"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -154,8 +155,10 @@ func Accept(opt AcceptOptions) (*Accepted, error) {
 		}
 		caCert = cs[0]
 	} else {
+		// The root: the self-signed CA the file's chain ends in (the
+		// leaf's issuer itself in a home with one CA for every registry).
 		for _, c := range certs[1:] {
-			if c.IsCA && leaf.CheckSignatureFrom(c) == nil {
+			if c.IsCA && bytes.Equal(c.RawIssuer, c.RawSubject) && c.CheckSignatureFrom(c) == nil {
 				caCert = c
 			}
 		}
@@ -164,9 +167,18 @@ func Accept(opt AcceptOptions) (*Accepted, error) {
 				"pass the whole file certkit sign wrote (certificate, then CA)")
 		}
 	}
-	roots := x509.NewCertPool()
+	// The issuing CAs between the leaf and the root: they stay in
+	// NAME.cert, so that the client sends them.
+	roots, inter := x509.NewCertPool(), x509.NewCertPool()
 	roots.AddCert(caCert)
-	_, verr := leaf.Verify(x509.VerifyOptions{Roots: roots, CurrentTime: t, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
+	var chain []*x509.Certificate
+	for _, c := range certs[1:] {
+		if c.IsCA && !c.Equal(caCert) && !bytes.Equal(c.RawIssuer, c.RawSubject) {
+			inter.AddCert(c)
+			chain = append(chain, c)
+		}
+	}
+	_, verr := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: t, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
 	var invalid x509.CertificateInvalidError
 	switch {
 	case errors.As(verr, &invalid) && invalid.Reason == x509.IncompatibleUsage:
@@ -189,7 +201,7 @@ func Accept(opt AcceptOptions) (*Accepted, error) {
 	a.pending = []string{filepath.Join(pdir, match.name+home.KeyExt), filepath.Join(pdir, match.name+CSRExt)}
 	files := []atomicfile.File{
 		{Path: a.KeyPath, Data: match.keyPEM, Mode: 0o600},
-		{Path: a.CertPath, Data: ca.EncodeCert(leaf), Mode: 0o644},
+		{Path: a.CertPath, Data: append(ca.EncodeCert(leaf), encodeCerts(chain)...), Mode: 0o644},
 	}
 	if adopted {
 		files = append(files, atomicfile.File{Path: filepath.Join(home.CADir(opt.Home), ca.CertFile), Data: ca.EncodeCert(caCert), Mode: 0o644})
@@ -273,4 +285,13 @@ func (a *Accepted) Undo() {
 	hosts := home.HostsDir(a.homeDir)
 	safefs.RemoveEmpty([]string{hosts, filepath.Dir(a.KeyPath)})
 	safefs.RemoveEmpty([]string{home.CADir(a.homeDir)})
+}
+
+// encodeCerts is certs as PEM, in order.
+func encodeCerts(certs []*x509.Certificate) []byte {
+	var out []byte
+	for _, c := range certs {
+		out = append(out, ca.EncodeCert(c)...)
+	}
+	return out
 }

@@ -317,7 +317,7 @@ func SignCSR(opt SignOptions) (*Signed, error) {
 			return nil, err
 		}
 		defer release(false)
-		if c, err = signerFor(opt.Home, c, opt.Registry, t); err != nil {
+		if c, _, err = signerFor(opt.Home, c, opt.Registry, t); err != nil {
 			return nil, err
 		}
 		res.ChainPEM = c.ChainPEM()

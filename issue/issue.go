@@ -90,6 +90,9 @@ type Result struct {
 	Requested  time.Duration
 	CANotAfter time.Time
 	Backups    []string
+	// IssuerMade lists the files of the registry's issuing CA when this
+	// run made it (a per-registry home's first certificate for it).
+	IssuerMade []string
 }
 
 // Cert is one issued certificate.
@@ -291,7 +294,7 @@ func Issue(opt Options) (*Result, error) {
 
 	root := c
 	if remote == nil {
-		if c, err = signerFor(opt.Home, c, opt.Registry.String(), t); err != nil {
+		if c, res.IssuerMade, err = signerFor(opt.Home, c, opt.Registry.String(), t); err != nil {
 			return nil, err
 		}
 	}
@@ -340,9 +343,9 @@ func leafFiles(l *leaf, c, root *ca.CA, keyPath, certPath, chainPath string) []a
 // signerFor is the CA that signs the leaves of registry (a folder name):
 // in a per-registry home its issuing CA, made on first use (the caller
 // holds the home's lock), else root itself.
-func signerFor(homeDir string, root *ca.CA, registry string, t time.Time) (*ca.CA, error) {
+func signerFor(homeDir string, root *ca.CA, registry string, t time.Time) (*ca.CA, []string, error) {
 	if !ca.PerRegistry(homeDir) {
-		return root, nil
+		return root, nil, nil
 	}
 	return ca.Issuer(homeDir, root, registry, t)
 }

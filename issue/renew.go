@@ -141,7 +141,7 @@ func Renew(opt RenewOptions) (*RenewResult, error) {
 			signers[reg], issuers[reg] = c, shared
 			continue
 		}
-		s, err := signerFor(opt.Home, c, reg, t)
+		s, _, err := signerFor(opt.Home, c, reg, t)
 		if err != nil {
 			return nil, err
 		}

@@ -287,11 +287,7 @@ func Locate(homeDir string, reg host.Registry) (ServerFiles, error) {
 		return ServerFiles{}, errs.WithHint(fmt.Errorf("the certkit home has no %s: %w", filepath.Base(f.ClientCAs), err),
 			"certkit crl writes it (certkit template does too, before it renders)")
 	}
-	if ca.PerRegistry(abs) {
-		if err := f.perRegistry(abs, reg); err != nil {
-			return ServerFiles{}, err
-		}
-	}
+
 	if _, err := os.Stat(f.CRL); errors.Is(err, fs.ErrNotExist) {
 		// A CA that may not sign CRLs (an imported one) has none: the
 		// servers then check none.
@@ -307,6 +303,11 @@ func Locate(homeDir string, reg host.Registry) (ServerFiles, error) {
 		}
 		if !fi.Mode().IsRegular() {
 			return ServerFiles{}, fmt.Errorf("%s is not a regular file", p)
+		}
+	}
+	if ca.PerRegistry(abs) {
+		if err := f.perRegistry(abs, reg); err != nil {
+			return ServerFiles{}, err
 		}
 	}
 	return f, nil

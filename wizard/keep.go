@@ -81,9 +81,12 @@ func (p *Plan) checkIssued(kind issue.Kind, name string, files []string, caCert 
 	if kind == issue.Server {
 		usage = x509.ExtKeyUsageServerAuth
 	}
-	pool := x509.NewCertPool()
+	pool, inter := x509.NewCertPool(), x509.NewCertPool()
 	pool.AddCert(caCert)
-	_, verr := c.Verify(x509.VerifyOptions{Roots: pool, CurrentTime: now, KeyUsages: []x509.ExtKeyUsage{usage}})
+	for _, x := range certs[1:] {
+		inter.AddCert(x) // the registry's issuing CA, in a per-registry home
+	}
+	_, verr := c.Verify(x509.VerifyOptions{Roots: pool, Intermediates: inter, CurrentTime: now, KeyUsages: []x509.ExtKeyUsage{usage}})
 	switch {
 	case !ca.KeyMatches(c.PublicKey, key):
 		ic.why = "its key does not match it"

@@ -279,7 +279,8 @@ func Run(p Plan, env install.RootEnv, now func() time.Time) (out *Outcome, err e
 			break
 		}
 	}
-	for _, d := range append(missing, home.CADir(p.Home), home.HostsDir(p.Home), home.HostDir(p.Home, p.Registry.String())) {
+	for _, d := range append(missing, home.CADir(p.Home), filepath.Join(home.CADir(p.Home), ca.RegistriesDir), filepath.Dir(ca.RegistryClientCAs(p.Home, p.Registry.String())),
+		home.HostsDir(p.Home), home.HostDir(p.Home, p.Registry.String())) {
 		if !exists(d) {
 			undo.newDirs = append(undo.newDirs, d)
 		}
@@ -396,7 +397,7 @@ func issuedPaths(r *issue.Result) []string {
 			paths = append(paths, c.ChainPath)
 		}
 	}
-	return paths
+	return append(paths, r.IssuerMade...)
 }
 
 // undoLog remembers what each step wrote, to take it back.
