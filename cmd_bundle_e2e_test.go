@@ -93,7 +93,7 @@ func TestClientMachineFlows(t *testing.T) {
 		key = bytes.TrimSpace(key)
 
 		cert := filepath.Join(carry, "runner.cert")
-		must(t, caHome, "sign", "--yes", "--out", cert, csr)
+		must(t, caHome, "sign", "--yes", "--host", reg, "--out", cert, csr)
 		// The key never reached the CA machine: no file of its home, and
 		// nothing sign read (the request) or wrote, holds it.
 		for _, dir := range []string{caHome, carry} {

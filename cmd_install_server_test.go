@@ -88,7 +88,8 @@ func TestInstallServerForDebianService(t *testing.T) {
 	}{
 		{"server-chain.crt", 0o644, 0, filepath.Join(h, "hosts", reg, "server-chain.crt")},
 		{"server.key", 0o640, gid, filepath.Join(h, "hosts", reg, "server.key")},
-		{"ca.crt", 0o644, 0, filepath.Join(h, "ca", "ca.crt")},
+		// The registry's issuing CA: its clients only.
+		{"ca.crt", 0o644, 0, filepath.Join(h, "ca", "registries", reg, "client-cas.crt")},
 	} {
 		p := filepath.Join(srv, f.name)
 		fi, err := os.Stat(p)

@@ -27,7 +27,7 @@ This machine needs no CA.
 
 Examples:
   certkit request --host reg.example.com:5000 --name laptop --out laptop.csr
-  certkit sign laptop.csr                      # on the CA machine: writes laptop.cert
+  certkit sign --host reg.example.com:5000 laptop.csr   # on the CA machine: writes laptop.cert
   sudo certkit install --cert laptop.cert      # back here`,
 		Flags: []cli.Flag{
 			homeFlag(),
@@ -112,7 +112,7 @@ func reportRequest(e *env, c *cli.Context, res *issue.RequestResult, out string)
 		carry = r.CSR
 	}
 	certFile := res.Name + ".cert"
-	u.printf("Next: copy %s to the CA machine and run there: certkit sign %s", carry, shellquote.Quote(filepath.Base(carry)))
+	u.printf("Next: copy %s to the CA machine and run there: certkit sign --host %s %s", carry, shellquote.Quote(res.Registry.String()), shellquote.Quote(filepath.Base(carry)))
 	u.printf("Then, here: certkit install --cert %s", shellquote.Quote(certFile))
 	return nil
 }

@@ -85,9 +85,10 @@ func checkOnePKI(t *testing.T, h, certs string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pool := x509.NewCertPool()
+	pool, inter := x509.NewCertPool(), x509.NewCertPool()
 	pool.AppendCertsFromPEM(caPEM)
-	if _, err := cert.Verify(x509.VerifyOptions{Roots: pool, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
+	inter.AppendCertsFromPEM(certPEM) // the registry's issuing CA after the leaf
+	if _, err := cert.Verify(x509.VerifyOptions{Roots: pool, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
 		t.Fatalf("x.cert is not of the home's CA: %v", err)
 	}
 	installed := filepath.Join(certs, "reg.example.com")

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -546,13 +545,12 @@ func (r *reader) checkChains() {
 			if issuer == "" {
 				issuer = p.Cert.Issuer.String()
 			}
-			// A chain names the issuing CA first, then the root it leads
-			// to: the root is what the folder's CA file should be.
-			named := strconv.Quote(issuer)
+			// A chain (leaf, issuing CA) is named by the root it leads
+			// to: that is what the folder's CA file should be.
+			msg = fmt.Sprintf("is issued by %q, not by the folder's CA (%s)", issuer, strings.Join(cas, "; "))
 			if top := chainTop(p.TLS.Certificate[1:]); top != "" && top != issuer {
-				named += fmt.Sprintf(" (under %q)", top)
+				msg = fmt.Sprintf("chains to %q, not to the folder's CA (%s)", top, strings.Join(cas, "; "))
 			}
-			msg = fmt.Sprintf("is issued by %s, not by the folder's CA (%s)", named, strings.Join(cas, "; "))
 		}
 		// certkit's registry trusts the CA that signed its own certificate
 		// (the one in ca.crt) for client certificates too.

@@ -226,7 +226,7 @@ func readServer(homeDir string, reg host.Registry, now time.Time, homeFlags stri
 		// else the CA, and during a rotation the previous one
 		// (ca/client-cas.crt, kept by certkit); a home made before there
 		// was such a file, the CA alone.
-		clientCAs := filepath.Join("ca", ca.ClientCAsFile)
+		clientCAs, missingIssuer := filepath.Join("ca", ca.ClientCAsFile), false
 		if ca.PerRegistry(hd.Path) {
 			clientCAs = filepath.Join(ca.IssuerRel(folder, false), ca.ClientCAsFile)
 		}
@@ -240,9 +240,7 @@ func readServer(homeDir string, reg host.Registry, now time.Time, homeFlags stri
 		} else if !errors.Is(err, fs.ErrNotExist) {
 			return err
 		} else if ca.PerRegistry(hd.Path) {
-			// The root would let every registry's clients in.
-			return &MaterialError{r.Join(clientCAs), "is missing: " + folder + " has no issuing CA in this per-registry home",
-				"issue its server certificate, which makes one: certkit issue server --host " + shellquote.Quote(folder) + homeFlags}
+			missingIssuer = true
 		}
 		read := func(name string) ([]byte, error) {
 			b, err := r.ReadFile(filepath.Join("hosts", folder, name), maxFileSize)
@@ -257,6 +255,11 @@ func readServer(homeDir string, reg host.Registry, now time.Time, homeFlags stri
 		}
 		if keyPEM, err = read(ServerKeyFile); err != nil {
 			return err
+		}
+		if missingIssuer {
+			// The root would let every registry's clients in.
+			return &MaterialError{r.Join(clientCAs), "is missing: " + folder + " has no issuing CA in this per-registry home",
+				"issue its server certificate again, which makes one: certkit issue server --force --host " + shellquote.Quote(folder) + homeFlags}
 		}
 		roots := x509.NewCertPool()
 		roots.AddCert(caCert)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/certkit/certkit/ca"
@@ -62,7 +63,7 @@ func (v *revocation) revokedAt(c *x509.Certificate) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	for i, issuer := range v.cas {
-		if v.crls[i] == nil || !issuedBy(c, issuer) {
+		if v.crls[i] == nil || c.CheckSignatureFrom(issuer) != nil {
 			continue
 		}
 		if e, ok := v.crls[i].Entry(c.SerialNumber); ok {
@@ -73,7 +74,8 @@ func (v *revocation) revokedAt(c *x509.Certificate) (time.Time, bool) {
 }
 
 // readRevocation reads the CRL of the home's CA (and of the previous one
-// during a rotation) and the records under revoked/.
+// during a rotation, and of their registries' issuing CAs) and the records
+// under revoked/.
 func (r *Report) readRevocation(homeDir string) *revocation {
 	v := &revocation{}
 	d, err := safefs.OpenDir(homeDir)
@@ -81,11 +83,13 @@ func (r *Report) readRevocation(homeDir string) *revocation {
 		return nil
 	}
 	err = d.Do(func(root *safefs.Root) error {
-		for i, rel := range []string{"ca", filepath.Join("ca", ca.PreviousDir)} {
+		rels, err := ca.CertFolders(root)
+		if err != nil {
+			return err
+		}
+		prevRel := filepath.Join("ca", ca.PreviousDir)
+		for _, rel := range rels {
 			data, err := root.ReadFile(filepath.Join(rel, ca.CertFile), 0)
-			if errors.Is(err, fs.ErrNotExist) {
-				continue
-			}
 			if err != nil {
 				return err
 			}
@@ -101,7 +105,7 @@ func (r *Report) readRevocation(homeDir string) *revocation {
 			case err != nil:
 				r.Problems = append(r.Problems, err.Error())
 			default:
-				r.CRLs = append(r.CRLs, r.crlInfo(l, i > 0))
+				r.CRLs = append(r.CRLs, r.crlInfo(l, rel == prevRel || strings.HasPrefix(rel, prevRel+string(filepath.Separator))))
 			}
 			v.cas = append(v.cas, certs[0])
 			v.crls = append(v.crls, l)

@@ -97,7 +97,10 @@ type Cert struct {
 	State      State   `json:"state"`
 
 	cert *x509.Certificate
-	der  []byte
+	// issuing is the CA certificate after the leaf in its file: its
+	// registry's issuing CA, in a per-registry home.
+	issuing *x509.Certificate
+	der     []byte
 	pem  []byte // the file as read
 }
 
@@ -311,7 +314,7 @@ func (r *Report) judge(c *Cert, caCert *x509.Certificate, within time.Duration) 
 		c.State = Expired
 	case now.Before(c.NotBefore):
 		c.State = NotYetValid
-	case c.Kind != CA && caCert != nil && c.NotAfter.After(caCert.NotAfter) && issuedBy(c.cert, caCert):
+	case c.Kind != CA && caCert != nil && c.NotAfter.After(caCert.NotAfter) && issuedBy(c, caCert):
 		c.State = OutlivesCA
 	case left < w:
 		c.State = Renew
@@ -320,9 +323,13 @@ func (r *Report) judge(c *Cert, caCert *x509.Certificate, within time.Duration) 
 	}
 }
 
-// issuedBy reports whether c was signed by the CA ca.
-func issuedBy(c, ca *x509.Certificate) bool {
-	return c.CheckSignatureFrom(ca) == nil
+// issuedBy reports whether c was signed by the CA ca, directly or through
+// the issuing CA its file carries.
+func issuedBy(c *Cert, ca *x509.Certificate) bool {
+	if c.cert.CheckSignatureFrom(ca) == nil {
+		return true
+	}
+	return c.issuing != nil && c.cert.CheckSignatureFrom(c.issuing) == nil && c.issuing.CheckSignatureFrom(ca) == nil
 }
 
 // readHome reads the CA and every leaf of the home, under its shared lock
@@ -518,6 +525,9 @@ func parseCert(data []byte, path string, c Cert) (Cert, error) {
 	}
 	x := certs[0]
 	c.cert, c.der = x, x.Raw
+	if len(certs) > 1 && certs[1].IsCA && !x.IsCA {
+		c.issuing = certs[1]
+	}
 	c.KeyType = string(ca.KeyTypeOf(x.PublicKey))
 	c.Serial = serialHex(x.SerialNumber)
 	c.SHA256 = ca.Fingerprint(x)

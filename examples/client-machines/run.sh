@@ -66,7 +66,7 @@ say "The runner: its own key and a request, signed by the admin"
 runner request --host "$reg" --name runner --out runner.csr
 cp "$work/runner/runner.csr" "$work/admin/runner.csr"
 echo "(only runner.csr goes to the admin)"
-admin sign --yes --out runner.cert runner.csr
+admin sign --yes --host "$reg" --out runner.cert runner.csr
 cp "$work/admin/runner.cert" "$work/runner/runner.cert"
 runner install --cert runner.cert --certs-dir "$work/runner/certs.d"
 if grep -rqs "PRIVATE KEY" "$work/admin"/runner.*; then

@@ -38,7 +38,7 @@ show "$CERTKIT" issue client --host "$reg" --name ci
 say "The registry's configuration, rendered by certkit"
 show "$CERTKIT" template registry --host "$reg" --listen "127.0.0.1:$PORT" \
 	--storage "$work/storage" --out "$work/config.yml"
-grep -A8 '^  tls:' "$work/config.yml"
+grep -A10 '^  tls:' "$work/config.yml"
 
 say "Start the registry"
 echo "\$ docker-registry serve $work/config.yml &"
