@@ -48,7 +48,7 @@ import (
 func BenchmarkRemoteIssue(b *testing.B) {
 	testenv.NeedMultirootca(b)
 	caHome := testenv.BenchDir(b)
-	benchCertkit(b, caHome, "init-ca")
+	benchCertkit(b, caHome, "init-ca", "--per-registry=false")
 	port := strconv.Itoa(testenv.FreePort(b))
 	var stdout, stderr bytes.Buffer
 	if code := runWith([]string{"certkit", "--home", caHome, "template", "multirootca", "--host", "localhost:" + port, "--listen", "127.0.0.1:" + port},

@@ -162,9 +162,9 @@ func newCAOptions(e *env, c *cli.Context, h string) (opt ca.Options, done func()
 // perRegistryFlag is --per-registry of init-ca (on by default) and
 // rotate-ca (the home's way by default).
 func perRegistryFlag(on bool) cli.Flag {
-	usage := "give each registry its own issuing CA under this one, so that a client certificate of one registry opens no other (--per-registry=false: this CA signs for every registry)"
+	usage := "give each registry its own issuing CA under this one (=false: this CA signs for every registry)"
 	if !on {
-		usage = "move the home to one issuing CA per registry under the new CA (default: keep the home's way)"
+		usage = "move the home to an issuing CA per registry (default: keep the home's way)"
 	}
 	return &cli.BoolFlag{Name: "per-registry", Usage: usage, Value: on}
 }

@@ -106,7 +106,7 @@ func TestRemoteSigner(t *testing.T) {
 	reg := e2eRegistryName + ":" + strconv.Itoa(testenv.FreePort(t))
 
 	caHome := t.TempDir()
-	must(t, caHome, "init-ca")
+	must(t, caHome, "init-ca", "--per-registry=false")
 	must(t, caHome, "issue", "server", "--host", reg)
 	sig := startRemoteSigner(t, caHome)
 	hd := filepath.Join(caHome, "hosts", reg)

@@ -27,7 +27,7 @@ This machine needs no CA.
 
 Examples:
   certkit request --host reg.example.com:5000 --name laptop --out laptop.csr
-  certkit sign --host reg.example.com:5000 laptop.csr   # on the CA machine: writes laptop.cert
+  certkit sign --host reg.example.com:5000 laptop.csr   # on the CA machine
   sudo certkit install --cert laptop.cert      # back here`,
 		Flags: []cli.Flag{
 			homeFlag(),

@@ -2,10 +2,12 @@ package templates
 
 import (
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/certkit/certkit/ca"
 	"github.com/certkit/certkit/host"
+	"github.com/certkit/certkit/internal/errs"
 	"github.com/certkit/certkit/internal/home"
 	"github.com/certkit/certkit/issue"
 )
@@ -47,5 +49,20 @@ func write(t *testing.T, path string, data []byte, mode os.FileMode) {
 	t.Helper()
 	if err := os.WriteFile(path, data, mode); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestSignerRefusesPerRegistryHome: multirootca signs with one CA, the
+// root, and every registry of a per-registry home trusts only its own
+// issuing CA: the signer's configuration is refused, with the way out.
+func TestSignerRefusesPerRegistryHome(t *testing.T) {
+	h := t.TempDir()
+	if _, err := ca.Create(ca.Options{Home: h, Machine: "test", PerRegistry: true}); err != nil {
+		t.Fatal(err)
+	}
+	signer, _ := host.Parse("ca.internal:8888")
+	_, err := RenderSigner(SignerOptions{Home: h, Signer: signer, Dir: t.TempDir()})
+	if err == nil || !strings.Contains(err.Error(), "its own issuing CA") || !strings.Contains(errs.HintOf(err), "--per-registry=false") {
+		t.Fatalf("RenderSigner in a per-registry home: %v (hint %q), want it refused with the way out", err, errs.HintOf(err))
 	}
 }

@@ -77,6 +77,13 @@ func CheckLabel(label string) error {
 // RenderSigner renders multirootca's roots file and the command that
 // starts it with TLS, for the files in opt.Dir and the home's CA.
 func RenderSigner(opt SignerOptions) (*SignerConfig, error) {
+	if ca.PerRegistry(opt.Home) {
+		// multirootca signs with one CA, the root: its certificates would
+		// be refused by every registry, which trusts only its own issuing
+		// CA for clients.
+		return nil, errs.Input("this certkit home gives each registry its own issuing CA, and a remote signer signs with one CA",
+			"make the signer's CA home with one CA for every registry: certkit init-ca --per-registry=false (README: Per-registry access)")
+	}
 	if opt.Label == "" {
 		opt.Label = DefaultLabel
 	}
