@@ -101,7 +101,7 @@ type Cert struct {
 	// registry's issuing CA, in a per-registry home.
 	issuing *x509.Certificate
 	der     []byte
-	pem  []byte // the file as read
+	pem     []byte // the file as read
 }
 
 // Attention reports whether the certificate needs something done.
