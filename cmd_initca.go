@@ -10,19 +10,21 @@ import (
 	"github.com/certkit/certkit/ca"
 	"github.com/certkit/certkit/internal/errs"
 	"github.com/certkit/certkit/internal/safefs"
+	"github.com/certkit/certkit/issue"
 )
 
 func initCACommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:      "init-ca",
 		Usage:     "create the private CA that signs registry certificates",
-		UsageText: "certkit init-ca [--cn NAME] [--org ORG] [--key-type TYPE] [--validity 10y] [--force] [--json]\ncertkit init-ca --import-cert ca.crt --import-key ca.key\ncertkit init-ca --remote https://HOST[:PORT] --auth-key-file FILE --ca-fingerprint SHA256 [--label L]",
+		UsageText: "certkit init-ca [--cn NAME] [--org ORG] [--key-type TYPE] [--validity 10y] [--force] [--json]\ncertkit init-ca --import-cert ca.crt --import-key ca.key [--import-chain chain.pem]\ncertkit init-ca --remote https://HOST[:PORT] --auth-key-file FILE --ca-fingerprint SHA256 [--label L]",
 		Description: `Creates ca.crt (0644) and ca.key (0600) in <home>/ca (0700), in pure Go.
 
 Examples:
   certkit init-ca
   certkit init-ca --key-type rsa-4096 --validity 5y --cn "ACME registry CA"
   certkit init-ca --import-cert old/ca.crt --import-key old/ca.key
+  certkit init-ca --import-cert sub.crt --import-key sub.key --import-chain root.crt
   certkit init-ca --remote https://ca.internal:8888 --auth-key-file auth.key --ca-fingerprint AB:CD:…
 
 With --remote (on a client machine) the home keeps no CA key: it fetches the CA
@@ -36,6 +38,7 @@ checks it against --ca-fingerprint, and certkit issue then sends requests to the
 			&cli.StringFlag{Name: "validity", Usage: "how long the CA is valid: days (3650d), years (10y) or hours (87600h)", Value: "10y"},
 			&cli.StringFlag{Name: "import-cert", Usage: "adopt this existing CA certificate (PEM) instead of creating one"},
 			&cli.StringFlag{Name: "import-key", Usage: "the private key of --import-cert (PEM, not encrypted)"},
+			&cli.StringFlag{Name: "import-chain", Usage: "for an intermediate --import-cert: the CA certificates above it, the root included (PEM)"},
 			perRegistryFlag(true),
 			forceFlag("an existing CA"),
 			jsonFlag(),
@@ -51,7 +54,7 @@ checks it against --ca-fingerprint, and certkit issue then sends requests to the
 			if c.IsSet("remote") {
 				return initRemote(e, c, h)
 			}
-			if c.IsSet("import-cert") || c.IsSet("import-key") {
+			if c.IsSet("import-cert") || c.IsSet("import-key") || c.IsSet("import-chain") {
 				return importCA(e, c, h)
 			}
 			opt, done, err := newCAOptions(e, c, h)
@@ -86,10 +89,19 @@ func importCA(e *env, c *cli.Context, h string) error {
 	if err != nil {
 		return errs.Input("cannot read --import-key: "+err.Error(), "")
 	}
-	res, err := ca.Import(certPEM, keyPEM, ca.ImportOptions{Home: h, Force: c.Bool("force"),
+	var chainPEM []byte
+	if c.IsSet("import-chain") {
+		if chainPEM, err = safefs.ReadFile(c.String("import-chain"), 0); err != nil {
+			return errs.Input("cannot read --import-chain: "+err.Error(), "")
+		}
+	}
+	res, err := ca.Import(certPEM, keyPEM, ca.ImportOptions{Home: h, Force: c.Bool("force"), Chain: chainPEM, LeafValidity: issue.DefaultValidity,
 		PerRegistry: c.Bool("per-registry"), RequirePerRegistry: c.IsSet("per-registry") && c.Bool("per-registry")})
 	if err != nil {
 		return err
+	}
+	for _, w := range res.Warnings {
+		e.ui.warnf("%s", w)
 	}
 	if !res.PerRegistry && c.Bool("per-registry") && !c.Bool("json") {
 		e.ui.hintf("the imported CA's path length is 0: it signs every registry's certificates itself, so a client certificate of one registry opens the others (README: Per-registry access)")
@@ -107,6 +119,9 @@ type caReport struct {
 	Backups  []string  `json:"backups,omitempty"`
 	// PerRegistry: each registry gets its own issuing CA.
 	PerRegistry bool `json:"per_registry"`
+	// Root names the root of an imported intermediate CA (ca/chain.crt).
+	Root     string   `json:"root,omitempty"`
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 func reportCA(e *env, c *cli.Context, verb string, res *ca.Result) error {
@@ -114,7 +129,10 @@ func reportCA(e *env, c *cli.Context, verb string, res *ca.Result) error {
 	r := caReport{
 		CN: cert.Subject.CommonName, KeyType: string(ca.KeyTypeOf(cert.PublicKey)),
 		Cert: res.CA.CertPath(), Key: res.CA.KeyPath(), SHA256: ca.Fingerprint(cert),
-		NotAfter: cert.NotAfter.UTC(), Backups: res.Backups, PerRegistry: res.PerRegistry,
+		NotAfter: cert.NotAfter.UTC(), Backups: res.Backups, PerRegistry: res.PerRegistry, Warnings: res.Warnings,
+	}
+	if res.CA.Anchor != nil {
+		r.Root = res.CA.Anchor.Subject.CommonName
 	}
 	if c.Bool("json") {
 		return e.printJSON(r)
@@ -125,6 +143,9 @@ func reportCA(e *env, c *cli.Context, verb string, res *ca.Result) error {
 	u.printf("  private key  %s (0600: keep it secret, never copy it into certs.d)", r.Key)
 	u.printf("  SHA-256      %s", r.SHA256)
 	u.printf("  expires      %s", expiryText(r.NotAfter, time.Now()))
+	if r.Root != "" {
+		u.printf("  chain        %s (up to the root %q, which the certs.d folders trust)", filepath.Join(res.CA.Dir, ca.ChainFile), r.Root)
+	}
 	if res.PerRegistry {
 		u.printf("  registries   each gets its own issuing CA under this one, on its first certificate (%s)", filepath.Join(res.CA.Dir, ca.RegistriesDir))
 	}

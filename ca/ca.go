@@ -6,18 +6,18 @@ package ca
 import (
 	"crypto"
 	"crypto/rand"
-	"crypto/rsa"
 	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/certkit/certkit/internal/safefs"
 	"io/fs"
 	"math/big"
 	"os"
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"github.com/certkit/certkit/internal/safefs"
 
 	"github.com/cloudflare/cfssl/csr"
 
@@ -46,8 +46,24 @@ type CA struct {
 	Dir     string
 	// Chain is what a leaf this CA signs carries after itself, up to the
 	// root (not included): the CA itself when it is a registry's issuing
-	// CA (see Issuer); nothing for a root.
+	// CA (see Issuer) or an imported intermediate CA, with the CAs above
+	// it; nothing for a root.
 	Chain []*x509.Certificate
+	// Anchor is the root the chain leads to, when it is not the CA
+	// itself (an imported intermediate CA, its issuing CAs): what the
+	// certs.d folders trust.
+	Anchor *x509.Certificate
+}
+
+// Root is the self-signed CA the certificates c signs lead to.
+func (c *CA) Root() *x509.Certificate {
+	if c.Anchor != nil {
+		return c.Anchor
+	}
+	if len(c.Chain) == 0 {
+		return c.Cert
+	}
+	return nil
 }
 
 // ChainPEM is Chain as PEM.
@@ -86,6 +102,8 @@ type Result struct {
 	Backups []string // the replaced pair, when forced
 	// PerRegistry reports a per-registry home.
 	PerRegistry bool
+	// Warnings say what limits an imported CA.
+	Warnings []string
 	// Written lists every file written: the pair, and the CRL files.
 	Written []string
 }
@@ -221,81 +239,6 @@ func build(opt Options, dir string, t, notAfter time.Time) (*CA, error) {
 	return &CA{Cert: cert, CertPEM: certPEM, Key: key, Dir: dir}, nil
 }
 
-// ImportOptions for Import.
-type ImportOptions struct {
-	Home  string
-	Force bool
-	Now   func() time.Time
-	// PerRegistry makes the home per-registry when the CA's path length
-	// allows issuing CAs (CanIssueCAs); with RequirePerRegistry a CA that
-	// does not allow them is refused.
-	PerRegistry, RequirePerRegistry bool
-}
-
-// Import adopts an existing CA (for example one made with openssl), after
-// checking that it is a CA, that it is valid now and that the key is its own.
-func Import(certPEM, keyPEM []byte, opt ImportOptions) (*Result, error) {
-	now := time.Now
-	if opt.Now != nil {
-		now = opt.Now
-	}
-	certs, err := ParseCerts(certPEM)
-	if err != nil {
-		return nil, errs.Input("CA certificate to import: "+err.Error(), "pass a PEM certificate with --import-cert")
-	}
-	cert := certs[0]
-	key, err := ParseKey(keyPEM)
-	if errors.Is(err, ErrEncryptedKey) {
-		return nil, errs.Input("CA key to import: "+err.Error(), "decrypt it first: openssl pkey -in ca.key -out ca-plain.key")
-	}
-	if err != nil {
-		return nil, errs.Input("CA key to import: "+err.Error(), "pass a PEM private key with --import-key")
-	}
-	switch t := now(); {
-	case !cert.BasicConstraintsValid || !cert.IsCA:
-		return nil, errs.Input(fmt.Sprintf("%q is not a CA certificate (no basicConstraints CA:TRUE)", cert.Subject.CommonName), "import the CA certificate, not a server or client certificate")
-	case cert.KeyUsage != 0 && cert.KeyUsage&x509.KeyUsageCertSign == 0:
-		return nil, errs.Input(fmt.Sprintf("%q may not sign certificates (its key usage lacks keyCertSign)", cert.Subject.CommonName), "")
-	case !KeyMatches(cert.PublicKey, key):
-		return nil, errs.Input("the key does not belong to the certificate", "pass the key that was made with this CA certificate")
-	case t.After(cert.NotAfter):
-		return nil, errs.Input(fmt.Sprintf("%q expired on %s", cert.Subject.CommonName, cert.NotAfter.UTC().Format(time.DateOnly)), "create a new CA with: certkit init-ca")
-	case t.Before(cert.NotBefore):
-		return nil, errs.Input(fmt.Sprintf("%q is not valid before %s", cert.Subject.CommonName, cert.NotBefore.UTC().Format(time.RFC3339)), "check this machine's clock")
-	}
-	// A weak CA would sign everything with its weakness: the import takes
-	// only the key types certkit makes itself (RSA below 2048 is refused).
-	if kt := KeyTypeOf(cert.PublicKey); kt == "" {
-		return nil, errs.Input("the CA key type is not supported", "use one of: "+joinKeyTypes())
-	}
-	if k, ok := cert.PublicKey.(*rsa.PublicKey); ok && k.N.BitLen() < 2048 {
-		return nil, errs.Input(fmt.Sprintf("%q has a %d-bit RSA key; RSA keys below 2048 bits are broken", cert.Subject.CommonName, k.N.BitLen()),
-			"make a new CA with certkit init-ca")
-	}
-	if err := checkWritable(opt.Home); err != nil {
-		return nil, err
-	}
-	dir := home.CADir(opt.Home)
-	if !opt.Force {
-		if err := refuseExisting(dir); err != nil {
-			return nil, err
-		}
-	} else if prev := Rotating(opt.Home); prev != nil {
-		return nil, &RotatingError{Previous: prev.Subject.CommonName, Command: "init-ca --force"}
-	}
-	perRegistry := (opt.PerRegistry || opt.RequirePerRegistry) && CanIssueCAs(cert)
-	if opt.RequirePerRegistry && !perRegistry {
-		return nil, errs.Input(fmt.Sprintf("%q may not sign issuing CAs (its path length is 0), so it cannot give each registry its own", cert.Subject.CommonName),
-			"import it with --per-registry=false (one CA for every registry), or make a CA with certkit init-ca")
-	}
-	c := &CA{Cert: cert, CertPEM: EncodeCert(cert), Key: key, Dir: dir}
-	written, backups, err := lockedWrite(opt.Home, c, opt.Force, perRegistry, now())
-	if err != nil {
-		return nil, err
-	}
-	return &Result{CA: c, Backups: backups, Written: written, PerRegistry: perRegistry}, nil
-}
-
 // Load reads the CA of a home, through safefs: inside the home (no link
 // leads out of it), bounded, and as root under sudo with the rights of
 // the user who owns the home.
@@ -305,7 +248,7 @@ func Load(homeDir string) (*CA, error) { return loadAt(homeDir, "ca") }
 // previous CA's folder during a rotation.
 func loadAt(homeDir, rel string) (*CA, error) {
 	dir := filepath.Join(homeDir, rel)
-	var certPEM, keyPEM []byte
+	var certPEM, keyPEM, chainPEM []byte
 	hd, err := safefs.OpenDir(homeDir)
 	if err == nil {
 		err = hd.Do(func(r *safefs.Root) error {
@@ -316,7 +259,11 @@ func loadAt(homeDir, rel string) (*CA, error) {
 			if keyPEM, err = r.ReadFile(filepath.Join(rel, KeyFile), 0); err != nil {
 				return fmt.Errorf("reading the CA key: %w", err)
 			}
-			return nil
+			// An imported intermediate CA: the CAs above it and the root.
+			if chainPEM, err = r.ReadFile(filepath.Join(rel, ChainFile), 0); errors.Is(err, fs.ErrNotExist) {
+				chainPEM, err = nil, nil
+			}
+			return err
 		})
 	}
 	if errors.Is(err, fs.ErrNotExist) && certPEM == nil {
@@ -339,7 +286,13 @@ func loadAt(homeDir, rel string) (*CA, error) {
 	if !KeyMatches(certs[0].PublicKey, key) {
 		return nil, fmt.Errorf("%s does not belong to %s", filepath.Join(dir, KeyFile), filepath.Join(dir, CertFile))
 	}
-	return &CA{Cert: certs[0], CertPEM: certPEM, Key: key, Dir: dir}, nil
+	c := &CA{Cert: certs[0], CertPEM: certPEM, Key: key, Dir: dir}
+	if chainPEM != nil {
+		if err := loadChain(c, chainPEM, chainPath(dir)); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
 }
 
 // lockedWrite writes the CA under the home's lock, and checks again, under
@@ -379,6 +332,14 @@ func write(homeDir string, c *CA, force, perRegistry bool, now time.Time) (writt
 		}
 	}
 	files = append(files, CRLFiles(c, crl)...)
+	if c.Anchor != nil {
+		files = append(files, atomicfile.File{Path: chainPath(c.Dir), Data: chainFile(c), Mode: 0o644})
+	} else if force {
+		// The replaced CA's chain is not the new one's.
+		if err := safefs.Remove(chainPath(c.Dir)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, nil, err
+		}
+	}
 	if perRegistry {
 		files = append(files, markerFile(homeDir))
 	}

@@ -87,7 +87,7 @@ func homeCAs(homeDir string) ([]Signed, error) {
 			if err != nil {
 				return nil, err
 			}
-			c.Chain = append([]*x509.Certificate{c.Cert}, out[i].CA.Chain...)
+			c.Chain, c.Anchor = append([]*x509.Certificate{c.Cert}, out[i].CA.Chain...), out[i].CA.Root()
 			out = append(out, Signed{CA: c, Registry: reg, Previous: i > 0})
 		}
 	}

@@ -104,7 +104,7 @@ func Issuer(homeDir string, root *CA, registry string, now time.Time) (c *CA, ma
 	}
 	c, err = loadAt(homeDir, IssuerRel(registry, false))
 	if err == nil {
-		c.Chain = append([]*x509.Certificate{c.Cert}, root.Chain...)
+		c.Chain, c.Anchor = append([]*x509.Certificate{c.Cert}, root.Chain...), root.Root()
 		if c.Cert.CheckSignatureFrom(root.Cert) != nil {
 			return nil, nil, fmt.Errorf("%s was not issued by the CA %q of the certkit home", c.CertPath(), root.Cert.Subject.CommonName)
 		}
@@ -183,7 +183,7 @@ func newIssuer(root *CA, registry, dir string, now time.Time) (*CA, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &CA{Cert: cert, CertPEM: certPEM, Key: key, Dir: dir, Chain: append([]*x509.Certificate{cert}, root.Chain...)}, nil
+	return &CA{Cert: cert, CertPEM: certPEM, Key: key, Dir: dir, Chain: append([]*x509.Certificate{cert}, root.Chain...), Anchor: root.Root()}, nil
 }
 
 // issuerFolders lists the registries with an issuing CA under the root

@@ -153,6 +153,10 @@ func Rotate(opt Options) (*RotateResult, error) {
 		files = append(files,
 			atomicfile.File{Path: s.CA.KeyPath(), Data: k, Mode: 0o600},
 			atomicfile.File{Path: s.CA.CertPath(), Data: EncodeCert(s.CA.Cert), Mode: 0o644})
+		if s.Registry == "" && s.CA.Anchor != nil {
+			// An imported intermediate CA's chain goes with it.
+			files = append(files, atomicfile.File{Path: chainPath(s.CA.Dir), Data: chainFile(s.CA), Mode: 0o644})
+		}
 		moved = append(moved, s)
 	}
 	if publish[0].CRL, err = c.SignCRL(nil, big.NewInt(1), t, DefaultCRLValidity); err != nil {
@@ -200,8 +204,9 @@ func Rotate(opt Options) (*RotateResult, error) {
 		return nil, err
 	}
 	// The replaced keys and certificates are in ca/previous: their backups
-	// would be a second copy of the old keys.
-	for _, b := range res.Backups {
+	// would be a second copy of the old keys. The new CA is a root: the
+	// previous one's chain, kept beside it, is not its own.
+	for _, b := range append(res.Backups, chainPath(dir)) {
 		if err := safefs.Remove(b); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, err
 		}
@@ -297,7 +302,7 @@ func FinishRotation(opt FinishOptions) (*FinishResult, error) {
 	// folders go, each key first.
 	for i := len(retire) - 1; i >= 0; i-- {
 		d := retire[i].CA.Dir
-		for _, n := range []string{KeyFile, CertFile, CRLFile, ClientCAsFile, ClientCRLsFile} {
+		for _, n := range []string{KeyFile, CertFile, CRLFile, ClientCAsFile, ClientCRLsFile, ChainFile} {
 			if err := safefs.Remove(filepath.Join(d, n)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return nil, fmt.Errorf("the previous CA is retired (recorded in %s), but removing %s failed: %w", record, filepath.Join(d, n), err)
 			}

@@ -78,6 +78,22 @@ func loadMaterial(r *safefs.Root, reg host.Registry, now time.Time, homeFlags st
 	if err != nil {
 		return nil, err
 	}
+	// An imported intermediate CA: the certs.d folders trust its root,
+	// the last certificate of its chain; the pairs carry the CAs between.
+	chainRel := filepath.Join("ca", ca.ChainFile)
+	switch chainPEM, err := r.ReadFile(chainRel, maxFileSize); {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return nil, err
+	default:
+		certs := pemCerts(chainPEM)
+		if len(certs) == 0 {
+			return nil, &MaterialError{r.Join(chainRel), "holds no PEM certificate", "import the CA again with its chain: certkit init-ca --force --import-cert … --import-key … --import-chain …" + homeFlags}
+		}
+		if caCert, err = checkCA(r.Join(chainRel), ca.EncodeCert(certs[len(certs)-1]), now, "", ""); err != nil {
+			return nil, err
+		}
+	}
 	m := &material{caPEM: ca.EncodeCert(caCert), caCert: caCert}
 
 	folder := reg.String()

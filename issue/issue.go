@@ -325,7 +325,7 @@ func Issue(opt Options) (*Result, error) {
 // the issuing CAs between it and the root (c.Chain: a client sends them
 // with its certificate, so that the registry reaches the root), and for
 // a server the chain (leaf, issuing CAs, root) a registry's
-// tls.certificate wants.
+// tls.certificate wants. root is the home's CA; its Root is the anchor.
 func leafFiles(l *leaf, c, root *ca.CA, keyPath, certPath, chainPath string) []atomicfile.File {
 	var files []atomicfile.File
 	if keyPath != "" {
@@ -334,7 +334,7 @@ func leafFiles(l *leaf, c, root *ca.CA, keyPath, certPath, chainPath string) []a
 	cert := append(append([]byte{}, l.certPEM...), c.ChainPEM()...)
 	files = append(files, atomicfile.File{Path: certPath, Data: cert, Mode: 0o644})
 	if chainPath != "" {
-		chain := append(append([]byte{}, cert...), ca.EncodeCert(root.Cert)...)
+		chain := append(append([]byte{}, cert...), ca.EncodeCert(root.Root())...)
 		files = append(files, atomicfile.File{Path: chainPath, Data: chain, Mode: 0o644})
 	}
 	return files

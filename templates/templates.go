@@ -146,6 +146,15 @@ type ServerFiles struct {
 	// same root.
 	Roots   string
 	Issuers []string
+	// Depth is how many CA certificates may stand between a client's
+	// certificate and the root: 1, and one more for a registry's issuing
+	// CA and for each CA of an imported intermediate CA's chain.
+	Depth int
+	// CRLLeaf says the servers can check the CRL of a client's issuer
+	// only: the CAs above an imported intermediate CA are not certkit's,
+	// and their lists are not in CRL (Apache checks the leaf; nginx, which
+	// checks the whole chain or nothing, checks none).
+	CRLLeaf bool
 }
 
 // NotIssuedError reports a registry without an issued server certificate.
@@ -305,12 +314,42 @@ func Locate(homeDir string, reg host.Registry) (ServerFiles, error) {
 			return ServerFiles{}, fmt.Errorf("%s is not a regular file", p)
 		}
 	}
+	f.Depth = 1
 	if ca.PerRegistry(abs) {
 		if err := f.perRegistry(abs, reg); err != nil {
 			return ServerFiles{}, err
 		}
+		f.Depth++
+	}
+	if err := f.importedChain(abs); err != nil {
+		return ServerFiles{}, err
 	}
 	return f, nil
+}
+
+// importedChain points f, in a home whose CA is an imported intermediate
+// CA, at its chain: the root the proxies verify up to (Roots), the CA's
+// name checked as the clients' issuer (Issuers: other CAs under that root
+// are not this registry's), and the depth.
+func (f *ServerFiles) importedChain(homeDir string) error {
+	path := filepath.Join(home.CADir(homeDir), ca.ChainFile)
+	data, err := safefs.ReadFile(path, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	chain, err := ca.ParseCerts(data)
+	if err != nil {
+		return fmt.Errorf("%s: %v", path, err)
+	}
+	f.Roots, f.CRLLeaf = path, true
+	f.Depth += len(chain)
+	if len(f.Issuers) > 0 {
+		return nil
+	}
+	return f.issuerNames()
 }
 
 // locateCA finds the CA certificate of the certkit home (ServerFiles.CA
@@ -730,10 +769,15 @@ func identifier(s string) string {
 func (f *ServerFiles) perRegistry(homeDir string, reg host.Registry) error {
 	f.Roots = f.ClientCAs
 	f.ClientCAs = ca.RegistryClientCAs(homeDir, reg.String())
-	data, err := safefs.ReadFile(f.ClientCAs, 0)
-	if errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Stat(f.ClientCAs); errors.Is(err, fs.ErrNotExist) {
 		return &NotIssuedError{Registry: reg.String(), Missing: f.ClientCAs}
 	}
+	return f.issuerNames()
+}
+
+// issuerNames fills f.Issuers with the names of the CAs of f.ClientCAs.
+func (f *ServerFiles) issuerNames() error {
+	data, err := safefs.ReadFile(f.ClientCAs, 0)
 	if err != nil {
 		return err
 	}
