@@ -187,12 +187,25 @@ func TestImportedIntermediate(t *testing.T) {
 			if got, want := string(readFile(t, filepath.Join(certs, reg, "ca.crt"))), string(readFile(t, filepath.Join(dir, "ACME Root.crt"))); got != want {
 				t.Errorf("certs.d ca.crt is not the root:\n%s", got)
 			}
+			// status and verify read such a home and folder as they are.
+			if code, stderr := ck(t, "--home", h, "status", "--certs-dir", certs); code != 0 {
+				t.Errorf("status: exit %d\n%s", code, stderr)
+			}
+			if code, stderr := ck(t, "--home", h, "verify", "--offline", "--host", reg, "--certs-dir", certs); code != 0 {
+				t.Errorf("verify --offline: exit %d\n%s", code, stderr)
+			}
 
 			listen := "127.0.0.1:" + strconv.Itoa(port)
 			if server == "registry" {
 				cfg := filepath.Join(work, "config.yml")
 				must("template", "registry", "--host", reg, "--storage", filepath.Join(work, "storage"), "--out", cfg)
 				testenv.StartProcess(t, testenv.Program{Path: registry, Args: []string{"serve", cfg}, Listen: listen})
+				// verify follows the chain: the server's through the
+				// imported CA to the root, the client's likewise.
+				code, stderr := ck(t, "--home", h, "verify", "--host", reg, "--certs-dir", certs, "--addr", listen)
+				if code != 0 || !strings.Contains(stderr, "accepted (GET /v2/ answered 200 OK)") {
+					t.Errorf("verify against the registry: exit %d\n%s", code, stderr)
+				}
 			} else {
 				cfg, conf := filepath.Join(work, "config.yml"), filepath.Join(work, "proxy.conf")
 				must("template", "registry", "--host", reg, "--behind-proxy", "--storage", filepath.Join(work, "storage"), "--out", cfg)

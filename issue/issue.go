@@ -6,8 +6,8 @@
 //
 // Files land in the certkit home, per registry:
 //
-//	hosts/<host[:port]>/server.crt        0644 the leaf
-//	                    server-chain.crt  0644 leaf + CA (a registry's tls.certificate)
+//	hosts/<host[:port]>/server.crt        0644 the leaf (+ its issuing CAs)
+//	                    server-chain.crt  0644 leaf + issuing CAs + root (a registry's tls.certificate)
 //	                    server.key        0600
 //	                    NAME.cert         0644 a client certificate
 //	                    NAME.key          0600

@@ -5,10 +5,16 @@
 //
 //	<home>/            0700
 //	  ca/              0700  ca.crt (0644), ca.key (0600), ca.crl,
-//	                         client-cas.crt, client-cas.crl (what servers trust)
-//	    previous/      0700  the previous CA during a rotation
+//	                         client-cas.crt, client-cas.crl (what servers trust),
+//	                         per-registry (the marker of a per-registry home),
+//	                         chain.crt (an imported intermediate CA's chain)
+//	    registries/<host[:port]>/  a registry's issuing CA (per-registry homes):
+//	                         ca.crt, ca.key, ca.crl, client-cas.crt
+//	    previous/      0700  the previous CA during a rotation (and its registries/)
+//	    retired/<time>/      retired CAs' certificates and CRLs, for the record
 //	  hosts/<host[:port]>/   server.crt, server.key, server-chain.crt,
-//	                         NAME.cert, NAME.key (keys 0600)
+//	                         NAME.cert, NAME.key (keys 0600); a certificate
+//	                         file carries the CAs between it and the root
 //	  revoked/<host[:port]>/ NAME.SERIAL.cert: revoked certificates, for the record
 package home
 
