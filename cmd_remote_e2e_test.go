@@ -36,11 +36,11 @@ type remoteSigner struct {
 	fp      string // the CA's SHA-256
 }
 
-func startRemoteSigner(t *testing.T, caHome string) remoteSigner {
+func startRemoteSigner(t *testing.T, caHome string, extra ...string) remoteSigner {
 	t.Helper()
 	testenv.NeedMultirootca(t)
 	port := strconv.Itoa(testenv.FreePort(t))
-	code, stdout, stderr := certkit(t, caHome, "template", "multirootca", "--host", "localhost:"+port, "--listen", "127.0.0.1:"+port)
+	code, stdout, stderr := certkit(t, caHome, append([]string{"template", "multirootca", "--host", "localhost:" + port, "--listen", "127.0.0.1:" + port}, extra...)...)
 	if code != 0 {
 		t.Fatalf("template multirootca: exit %d\n%s", code, stderr)
 	}
@@ -92,6 +92,65 @@ func extensionOIDs(c *x509.Certificate) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// TestRemoteSignerPerRegistry: with a per-registry CA home the signer
+// signs each registry's certificates with its issuing CA, under the
+// registry's label, and the CA's own label signs nothing. A client machine
+// issues through it; its certificate carries the issuing CA; the registry,
+// trusting only that issuing CA as certkit's template makes it, accepts
+// the pair; a registry the signer has no issuing CA for is refused with
+// the command that adds it.
+func TestRemoteSignerPerRegistry(t *testing.T) {
+	testenv.NeedTool(t, "docker-registry")
+	skopeo := testenv.NeedTool(t, "skopeo")
+	testenv.NeedHostname(t, e2eRegistryName)
+	reg := e2eRegistryName + ":" + strconv.Itoa(testenv.FreePort(t))
+
+	caHome := t.TempDir()
+	must(t, caHome, "init-ca")
+	must(t, caHome, "issue", "server", "--host", reg)
+	sig := startRemoteSigner(t, caHome, "--registry", "reg2.example:5000")
+	ini := string(readFile(t, filepath.Join(caHome, "signer", "multirootca.ini")))
+	for _, want := range []string{"[certkit]\n", "signing-ca.json", "[" + ca.RegistryLabel("certkit", reg) + "]\n", "[" + ca.RegistryLabel("certkit", "reg2.example:5000") + "]\n"} {
+		if !strings.Contains(ini, want) {
+			t.Errorf("multirootca.ini lacks %q:\n%s", want, ini)
+		}
+	}
+	if closed := string(readFile(t, filepath.Join(caHome, "signer", "signing-ca.json"))); strings.Contains(closed, "auth_key") {
+		t.Errorf("the CA label's profiles take an auth key:\n%s", closed)
+	}
+	hd := filepath.Join(caHome, "hosts", reg)
+	testenv.StartRegistry(t, testenv.RegistryConfig{
+		Addr:      "127.0.0.1:" + strings.Split(reg, ":")[1],
+		Chain:     filepath.Join(hd, "server-chain.crt"),
+		Key:       filepath.Join(hd, "server.key"),
+		ClientCAs: []string{ca.RegistryClientCAs(caHome, reg)},
+	})
+
+	clientHome := t.TempDir()
+	must(t, clientHome, "init-ca", "--remote", sig.url, "--auth-key-file", sig.authKey, "--ca-fingerprint", sig.fp, "--label", "certkit")
+	must(t, clientHome, "issue", "client", "--host", reg, "--name", "laptop")
+	chain, err := ca.ParseCerts(readFile(t, filepath.Join(clientHome, "hosts", reg, "laptop.cert")))
+	if err != nil || len(chain) != 2 || !chain[1].Equal(readCertFile(t, filepath.Join(caHome, "ca", "registries", reg, "ca.crt"))) {
+		t.Fatalf("the remote pair's certificate file: %v, %d certificates, want the leaf and the registry's issuing CA", err, len(chain))
+	}
+	certs := filepath.Join(t.TempDir(), "certs.d")
+	must(t, clientHome, "install", "--host", reg, "--certs-dir", certs)
+	pushPull(t, skopeo, reg, filepath.Join(certs, reg), "remote-per-registry")
+
+	// A second registry's pair, from its own issuing CA, and renew.
+	must(t, clientHome, "issue", "client", "--host", "reg2.example:5000", "--name", "ci")
+	must(t, clientHome, "renew", "--all", "--host", reg, "--name", "laptop", "--install", "--certs-dir", certs)
+	pushPull(t, skopeo, reg, filepath.Join(certs, reg), "renewed")
+	other, _ := ca.ParseCerts(readFile(t, filepath.Join(clientHome, "hosts", "reg2.example:5000", "ci.cert")))
+	if len(other) != 2 || !bytes.Equal(other[0].RawIssuer, other[1].RawSubject) || other[1].Subject.CommonName != "certkit issuing CA for reg2.example:5000" {
+		t.Errorf("reg2's pair is not from reg2's issuing CA")
+	}
+
+	fails(t, clientHome, []string{"has no issuing CA for reg3.example:5000", "certkit template multirootca --registry reg3.example:5000 --force"},
+		"issue", "client", "--host", "reg3.example:5000")
+	noFiles(t, filepath.Join(clientHome, "hosts", "reg3.example:5000"))
 }
 
 // TestRemoteSigner: a second home made with init-ca --remote issues client

@@ -33,9 +33,15 @@ that starts the signer; on each client machine, certkit init-ca --remote then re
 multirootca serves only authsign, info and /metrics; never expose cfssl serve, whose
 newcert and revoke answer without authentication.
 
+In a per-registry home (init-ca's default) the CA's section signs nothing: each registry
+with an issuing CA gets a section of its own, and client machines ask the one of the
+registry they issue for. --registry HOST[:PORT] (repeatable) makes a registry's issuing CA
+first; a registry added later needs this command again (--force) and a signer restart.
+
 Examples:
   certkit template multirootca --host ca.internal:8888
   certkit template multirootca --host ca.internal:8888 --listen 10.0.0.2:8888 --allow 10.0.0.0/8
+  certkit template multirootca --host ca.internal:8888 --registry reg.example.com:5000
   go install github.com/cloudflare/cfssl/cmd/multirootca@v1.6.5   # builds the signer`,
 		Flags: []cli.Flag{
 			homeFlag(),
@@ -44,6 +50,7 @@ Examples:
 			&cli.StringFlag{Name: "label", Usage: "the roots file section, which clients name with init-ca --label", Value: templates.DefaultLabel},
 			&cli.StringSliceFlag{Name: "allow", Usage: "a network (CIDR) that may ask for certificates (repeatable; default: any, with the auth key)"},
 			&cli.StringFlag{Name: "out-dir", Usage: "the folder for the signer's files (default <home>/signer)"},
+			&cli.StringSliceFlag{Name: "registry", Usage: "a per-registry home: sign for this registry too, making its issuing CA if it has none (repeatable)"},
 			forceFlag("existing signer files"),
 		},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error { return usageError{err} },
@@ -67,6 +74,9 @@ Examples:
 				dir = filepath.Join(h, "signer")
 			}
 			if dir, err = filepath.Abs(dir); err != nil {
+				return err
+			}
+			if err := makeIssuers(h, c.StringSlice("registry")); err != nil {
 				return err
 			}
 			cfg, err := templates.RenderSigner(templates.SignerOptions{
@@ -96,13 +106,22 @@ Examples:
 			if err != nil {
 				return err
 			}
-			res, err := atomicfile.WriteAll([]atomicfile.File{
+			files := []atomicfile.File{
 				{Path: filepath.Join(dir, templates.SignerINI), Data: cfg.INI, Mode: 0o644},
 				{Path: filepath.Join(dir, templates.SignerPolicy), Data: policy, Mode: 0o644},
 				{Path: filepath.Join(dir, templates.SignerAuthKey), Data: []byte(key + "\n"), Mode: 0o600},
 				{Path: filepath.Join(dir, templates.SignerTLSCert), Data: pair.ChainPEM, Mode: 0o644},
 				{Path: filepath.Join(dir, templates.SignerTLSKey), Data: pair.KeyPEM, Mode: 0o600},
-			}, atomicfile.Options{Force: c.Bool("force"), DirMode: 0o700})
+			}
+			perRegistry := ca.PerRegistry(h)
+			if perRegistry {
+				closed, err := issue.ClosedSigningPolicy()
+				if err != nil {
+					return err
+				}
+				files = append(files, atomicfile.File{Path: filepath.Join(dir, templates.SignerClosedPolicy), Data: closed, Mode: 0o644})
+			}
+			res, err := atomicfile.WriteAll(files, atomicfile.Options{Force: c.Bool("force"), DirMode: 0o700})
 			if err != nil {
 				return err
 			}
@@ -115,7 +134,17 @@ Examples:
 			}
 			u := e.ui
 			u.printf("Wrote the multirootca signer for %s to %s:", cfg.URL, dir)
-			u.printf("  %s  roots file: label %s, the CA key %s", templates.SignerINI, cfg.Label, filepath.Join(home.CADir(h), ca.KeyFile))
+			if perRegistry {
+				u.printf("  %s  roots file: label %s serves the CA and signs nothing (%s); one label per registry:", templates.SignerINI, cfg.Label, templates.SignerClosedPolicy)
+				for _, r := range cfg.Registries {
+					u.printf("      %s  %s", ca.RegistryLabel(cfg.Label, r), r)
+				}
+				if len(cfg.Registries) == 0 {
+					u.warnf("no registry has an issuing CA yet, so the signer signs for none: add --registry HOST[:PORT]")
+				}
+			} else {
+				u.printf("  %s  roots file: label %s, the CA key %s", templates.SignerINI, cfg.Label, filepath.Join(home.CADir(h), ca.KeyFile))
+			}
 			u.printf("  %s     certkit's profiles server, server-rsa and client, each requiring the auth key", templates.SignerPolicy)
 			u.printf("  %s         the auth key (0600): give it to each client machine over a channel you trust", templates.SignerAuthKey)
 			u.printf("  %s + %s  the signer's TLS pair, for %s, valid until %s", templates.SignerTLSCert, templates.SignerTLSKey,
@@ -137,4 +166,34 @@ func sanText(sans []issue.SAN) string {
 		out = append(out, s.String())
 	}
 	return strings.Join(out, ", ")
+}
+
+// makeIssuers makes the issuing CA of each registry that has none, in a
+// per-registry home (template multirootca --registry).
+func makeIssuers(h string, registries []string) error {
+	if len(registries) == 0 {
+		return nil
+	}
+	if !ca.PerRegistry(h) {
+		return usageError{errs.Input("--registry names a registry of a per-registry home, and this home has one CA for every registry", "drop --registry: the signer signs for every registry with the CA")}
+	}
+	root, err := ca.Load(h)
+	if err != nil {
+		return err
+	}
+	release, err := home.Lock(h, false)
+	if err != nil {
+		return err
+	}
+	defer release(false)
+	for _, r := range registries {
+		reg, err := host.Parse(r)
+		if err != nil {
+			return hostHint(err, "certkit template multirootca --registry")
+		}
+		if _, _, err := ca.Issuer(h, root, reg.String(), time.Now()); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -57,13 +57,17 @@ type Remote struct {
 	Label   string // the multirootca section; "" is the signer's default (-l)
 	Timeout time.Duration
 	CA      *CA // Cert, CertPEM and Dir; no Key
-	authKey string
+	// PerRegistry: the signer's CA label signs nothing itself; each
+	// registry has a label of its own (RegistryLabel), for its issuing CA.
+	PerRegistry bool
+	authKey     string
 }
 
 type signerRecord struct {
-	URL     string `json:"url"`
-	Label   string `json:"label,omitempty"`
-	Timeout string `json:"timeout"`
+	URL         string `json:"url"`
+	Label       string `json:"label,omitempty"`
+	Timeout     string `json:"timeout"`
+	PerRegistry bool   `json:"per_registry,omitempty"`
 }
 
 // ErrNotRemote is LoadRemote's answer for a home that signs locally, or
@@ -251,9 +255,16 @@ func InitRemote(opt RemoteOptions) (*Remote, []string, error) {
 	}
 	defer cl2.Close()
 	cl = cl2
-	for _, p := range []string{"client", "server", "server-rsa"} {
+	for i, p := range []string{"client", "server", "server-rsa"} {
 		_, err = cl.authSign(wireRequest{Profile: p, Label: opt.Label})
 		var se *SignerError
+		if i == 0 && errors.As(err, &se) && se.Kind == SignerProfile && errors.Is(se, errClosedLabel) {
+			// A per-registry signer: the CA's label answers info and signs
+			// nothing; the auth key is checked on the first certificate,
+			// under the registry's label.
+			r.PerRegistry = true
+			break
+		}
 		if !errors.As(err, &se) || se.Kind != SignerRefused || se.Msg != "refused to sign: invalid request" {
 			if err == nil {
 				err = r.fail(SignerAnswer, "signed an empty request", "this is not a multirootca as certkit expects it", nil)
@@ -262,7 +273,7 @@ func InitRemote(opt RemoteOptions) (*Remote, []string, error) {
 		}
 	}
 
-	rec, err := json.MarshalIndent(signerRecord{URL: r.URL, Label: r.Label, Timeout: r.Timeout.String()}, "", "  ")
+	rec, err := json.MarshalIndent(signerRecord{URL: r.URL, Label: r.Label, Timeout: r.Timeout.String(), PerRegistry: r.PerRegistry}, "", "  ")
 	if err != nil {
 		return nil, nil, err
 	}
@@ -335,7 +346,7 @@ func LoadRemote(homeDir string) (*Remote, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", filepath.Join(dir, CertFile), err)
 	}
-	return &Remote{URL: u, Label: s.Label, Timeout: timeout, authKey: k,
+	return &Remote{URL: u, Label: s.Label, Timeout: timeout, authKey: k, PerRegistry: s.PerRegistry,
 		CA: &CA{Cert: certs[0], CertPEM: certPEM, Dir: dir}}, nil
 }
 
@@ -364,6 +375,7 @@ type SignerClient struct {
 	state *tls.ConnectionState // of the last connection
 	tlsOK bool
 	tlsEr error
+	label string // of the call under way, for its messages
 }
 
 // NewClient returns a client that trusts only the home's CA for the
@@ -451,6 +463,7 @@ type wireRequest struct {
 type RemoteSignRequest struct {
 	CSR                 []byte // PEM
 	Profile             string
+	Label               string   // the multirootca section; "" is the home's (Remote.Label)
 	Hosts               []string // the names; none for a client
 	NotBefore, NotAfter time.Time
 }
@@ -459,11 +472,16 @@ type RemoteSignRequest struct {
 // answers. The caller checks the certificate.
 func (cl *SignerClient) Sign(req RemoteSignRequest) ([]byte, error) {
 	nb, na := req.NotBefore.UTC(), req.NotAfter.UTC()
+	label := req.Label
+	if label == "" {
+		label = cl.r.Label
+	}
 	return cl.authSign(wireRequest{Hosts: req.Hosts, Request: string(req.CSR), Profile: req.Profile,
-		Label: cl.r.Label, NotBefore: &nb, NotAfter: &na})
+		Label: label, NotBefore: &nb, NotAfter: &na})
 }
 
 func (cl *SignerClient) authSign(w wireRequest) ([]byte, error) {
+	cl.label = w.Label
 	body, err := json.Marshal(w)
 	if err != nil {
 		return nil, err
@@ -489,6 +507,7 @@ func (cl *SignerClient) authSign(w wireRequest) ([]byte, error) {
 }
 
 func (cl *SignerClient) info(label string) (*info.Resp, error) {
+	cl.label = label
 	body, err := json.Marshal(info.Req{Label: label})
 	if err != nil {
 		return nil, err
@@ -563,7 +582,10 @@ func (cl *SignerClient) call(f func() error) error {
 		}
 		return cl.r.fail(SignerAnswer, "sent an answer certkit cannot read ("+cfsslMessage(ce)+")", "check that --remote names a multirootca", nil)
 	}
-	label := cl.r.Label
+	label := cl.label
+	if label == "" {
+		label = cl.r.Label
+	}
 	if label == "" {
 		label = "(the signer's default, -l)"
 	}
@@ -578,7 +600,7 @@ func (cl *SignerClient) call(f func() error) error {
 	case "not authorised":
 		return cl.r.fail(SignerForbidden, "does not take requests from this machine's address", "add its network to nets= in the signer's multirootca.ini", nil)
 	case "authorisation required":
-		return cl.r.fail(SignerProfile, "has a profile without an auth key under label "+label, "render the signer's configuration with certkit template multirootca", nil)
+		return cl.r.fail(SignerProfile, "has a profile without an auth key under label "+label, "render the signer's configuration with certkit template multirootca", errClosedLabel)
 	default:
 		return cl.r.fail(SignerRefused, "refused to sign: "+m, "the signer's log says why", nil)
 	}

@@ -298,11 +298,14 @@ func Issue(opt Options) (*Result, error) {
 			return nil, err
 		}
 	}
-	ls, workers, err := newIssuer(c, remote, opt.Workers, len(reqs))
+	ls, workers, err := newIssuer(c, remote, opt.Registry.String(), t, opt.Workers, len(reqs))
 	if err != nil {
 		return nil, err
 	}
 	defer closeIssuer(ls)
+	if ri, ok := ls.(*remoteIssuer); ok {
+		c = ri.signer // a per-registry signer's issuing CA
+	}
 	leaves, err := issueAll(ls, reqs, workers)
 	if err != nil {
 		return nil, err
@@ -384,15 +387,15 @@ func loadCA(home string) (c *ca.CA, remote *ca.Remote, err error) {
 	return c, nil, err
 }
 
-// newIssuer is what signs n leaves: the remote signer (with a bounded
-// number of requests in flight), or the CA key; and how many workers
-// issueAll runs.
-func newIssuer(c *ca.CA, remote *ca.Remote, workers, n int) (leafIssuer, int, error) {
+// newIssuer is what signs n leaves of registry: the remote signer (with
+// a bounded number of requests in flight; a per-registry signer under the
+// registry's label), or the CA key; and how many workers issueAll runs.
+func newIssuer(c *ca.CA, remote *ca.Remote, registry string, now time.Time, workers, n int) (leafIssuer, int, error) {
 	if remote != nil {
 		if workers <= 0 {
 			workers = DefaultRemoteWorkers
 		}
-		ls, err := newRemoteIssuer(remote, min(workers, n))
+		ls, err := newRemoteIssuer(remote, min(workers, n), registry, now)
 		return ls, workers, err
 	}
 	ls, err := newLeafSigner(c)

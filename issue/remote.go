@@ -28,10 +28,14 @@ const DefaultRemoteWorkers = 8
 type remoteIssuer struct {
 	r       *ca.Remote
 	clients chan *ca.SignerClient
+	// signer is the CA that signs: the home's, or for a per-registry
+	// signer the registry's issuing CA, under label.
+	signer *ca.CA
+	label  string
 }
 
-func newRemoteIssuer(r *ca.Remote, n int) (*remoteIssuer, error) {
-	ri := &remoteIssuer{r: r, clients: make(chan *ca.SignerClient, n)}
+func newRemoteIssuer(r *ca.Remote, n int, registry string, now time.Time) (*remoteIssuer, error) {
+	ri := &remoteIssuer{r: r, clients: make(chan *ca.SignerClient, n), signer: r.CA}
 	for range n {
 		cl, err := r.NewClient()
 		if err != nil {
@@ -39,6 +43,16 @@ func newRemoteIssuer(r *ca.Remote, n int) (*remoteIssuer, error) {
 			return nil, err
 		}
 		ri.clients <- cl
+	}
+	if r.PerRegistry {
+		cl := <-ri.clients
+		var err error
+		ri.signer, ri.label, err = cl.RegistryIssuer(registry, now)
+		ri.clients <- cl
+		if err != nil {
+			ri.close()
+			return nil, err
+		}
 	}
 	return ri, nil
 }
@@ -70,7 +84,7 @@ func (ri *remoteIssuer) issue(r leafRequest) (*leaf, error) {
 		hosts = append(hosts, ip.String())
 	}
 	cl := <-ri.clients
-	certPEM, err := cl.Sign(ca.RemoteSignRequest{CSR: csrPEM, Profile: r.profile, Hosts: hosts, NotBefore: r.notBefore, NotAfter: r.notAfter})
+	certPEM, err := cl.Sign(ca.RemoteSignRequest{CSR: csrPEM, Profile: r.profile, Label: ri.label, Hosts: hosts, NotBefore: r.notBefore, NotAfter: r.notAfter})
 	ri.clients <- cl
 	if err != nil {
 		return nil, err
@@ -92,8 +106,8 @@ func (ri *remoteIssuer) issue(r leafRequest) (*leaf, error) {
 	if err != nil {
 		return nil, mismatch(err.Error())
 	}
-	if !bytes.Equal(c.RawIssuer, ri.r.CA.Cert.RawSubject) || c.CheckSignatureFrom(ri.r.CA.Cert) != nil {
-		return nil, mismatch(fmt.Sprintf("it is not signed by the CA %q", ri.r.CA.Cert.Subject.CommonName))
+	if s := ri.signer.Cert; !bytes.Equal(c.RawIssuer, s.RawSubject) || c.CheckSignatureFrom(s) != nil {
+		return nil, mismatch(fmt.Sprintf("it is not signed by the CA %q", s.Subject.CommonName))
 	}
 	if len(c.Extensions) != len(extensionsOf(r)) {
 		return nil, mismatch(fmt.Sprintf("it carries %d extensions, certkit issues %d", len(c.Extensions), len(extensionsOf(r))))
@@ -136,18 +150,26 @@ var (
 // request (the names come from the request's hosts, as issue sends them).
 // Every profile takes only requests made with the auth key in
 // authKeyFile. The default profile is the client's, the narrowest.
-func SigningPolicy(authKeyFile string) ([]byte, error) {
+func SigningPolicy(authKeyFile string) ([]byte, error) { return signingPolicy(authKeyFile) }
+
+// ClosedSigningPolicy is the signing configuration of a per-registry
+// signer's CA label: certkit's profiles without an auth key, which
+// multirootca refuses every request ("authorisation required"), so that
+// the label answers info and signs nothing.
+func ClosedSigningPolicy() ([]byte, error) { return signingPolicy("") }
+
+func signingPolicy(authKeyFile string) ([]byte, error) {
 	type whitelist struct {
 		Subject, PublicKeyAlgorithm, PublicKey, SignatureAlgorithm bool
 	}
 	type profile struct {
 		Usages       []string   `json:"usages"`
 		Expiry       string     `json:"expiry"`
-		AuthKey      string     `json:"auth_key"`
+		AuthKey      string     `json:"auth_key,omitempty"`
 		CSRWhitelist *whitelist `json:"CSRWhitelist"`
 	}
 	mk := func(p ca.Profile) (*profile, error) {
-		out := &profile{Expiry: fmt.Sprintf("%dh", int(DefaultValidity/time.Hour)), AuthKey: "certkit",
+		out := &profile{Expiry: fmt.Sprintf("%dh", int(DefaultValidity/time.Hour)), AuthKey: authKeyName(authKeyFile),
 			CSRWhitelist: &whitelist{Subject: true, PublicKeyAlgorithm: true, PublicKey: true, SignatureAlgorithm: true}}
 		for bit := x509.KeyUsage(1); bit <= x509.KeyUsageDecipherOnly; bit <<= 1 {
 			if p.KeyUsage&bit == 0 {
@@ -177,9 +199,11 @@ func SigningPolicy(authKeyFile string) ([]byte, error) {
 	}
 	cfg := map[string]any{
 		"signing": map[string]any{"default": ps[profileClient], "profiles": ps},
-		"auth_keys": map[string]any{
+	}
+	if authKeyFile != "" {
+		cfg["auth_keys"] = map[string]any{
 			"certkit": map[string]string{"type": "standard", "key": "file:" + authKeyFile},
-		},
+		}
 	}
 	out, err := json.MarshalIndent(cfg, "", "  ")
 	if err != nil {
@@ -229,4 +253,13 @@ func IssueServerPair(homeDir string, reg host.Registry, now time.Time) (*ServerP
 	}
 	return &ServerPair{CertPEM: l.certPEM, ChainPEM: append(append([]byte{}, l.certPEM...), ca.EncodeCert(c.Cert)...),
 		KeyPEM: l.keyPEM, SANs: sans, NotAfter: r.notAfter.UTC(), SHA256: ca.FingerprintSum(l.sha256)}, nil
+}
+
+// authKeyName is the name the profiles give the auth key; none without
+// one.
+func authKeyName(authKeyFile string) string {
+	if authKeyFile == "" {
+		return ""
+	}
+	return "certkit"
 }

@@ -122,12 +122,13 @@ func Renew(opt RenewOptions) (*RenewResult, error) {
 		return res, nil
 	}
 	// Each registry's leaves are signed by its signer (signerFor).
-	// A remote signer signs them all.
+	// A remote signer signs them all: one pool of clients, per registry
+	// for a per-registry signer.
 	signers := map[string]*ca.CA{}
 	issuers := map[string]leafIssuer{}
 	var shared leafIssuer
-	if remote != nil {
-		if shared, _, err = newIssuer(c, remote, opt.Workers, len(reqs)); err != nil {
+	if remote != nil && !remote.PerRegistry {
+		if shared, _, err = newIssuer(c, remote, "", t, opt.Workers, len(reqs)); err != nil {
 			return nil, err
 		}
 		defer closeIssuer(shared)
@@ -137,8 +138,17 @@ func Renew(opt RenewOptions) (*RenewResult, error) {
 		if _, ok := signers[reg]; ok {
 			continue
 		}
-		if remote != nil {
+		if shared != nil {
 			signers[reg], issuers[reg] = c, shared
+			continue
+		}
+		if remote != nil {
+			ls, _, err := newIssuer(c, remote, reg, t, opt.Workers, len(reqs))
+			if err != nil {
+				return nil, err
+			}
+			defer closeIssuer(ls)
+			signers[reg], issuers[reg] = ls.(*remoteIssuer).signer, ls
 			continue
 		}
 		s, _, err := signerFor(opt.Home, c, reg, t)

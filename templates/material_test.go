@@ -2,12 +2,12 @@ package templates
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/certkit/certkit/ca"
 	"github.com/certkit/certkit/host"
-	"github.com/certkit/certkit/internal/errs"
 	"github.com/certkit/certkit/internal/home"
 	"github.com/certkit/certkit/issue"
 )
@@ -52,17 +52,40 @@ func write(t *testing.T, path string, data []byte, mode os.FileMode) {
 	}
 }
 
-// TestSignerRefusesPerRegistryHome: multirootca signs with one CA, the
-// root, and every registry of a per-registry home trusts only its own
-// issuing CA: the signer's configuration is refused, with the way out.
-func TestSignerRefusesPerRegistryHome(t *testing.T) {
+// TestSignerPerRegistryHome: in a per-registry home the CA's section
+// names the closed policy (it serves info and signs nothing), and each
+// registry with an issuing CA gets a section of its own, with that CA's
+// key and certificate and the real policy.
+func TestSignerPerRegistryHome(t *testing.T) {
 	h := t.TempDir()
-	if _, err := ca.Create(ca.Options{Home: h, Machine: "test", PerRegistry: true}); err != nil {
+	res, err := ca.Create(ca.Options{Home: h, Machine: "test", PerRegistry: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, _ := host.Parse("reg.example.com:5000")
+	if _, err := issue.Issue(issue.Options{Home: h, Registry: reg, Kind: issue.Client, CA: res.CA}); err != nil {
 		t.Fatal(err)
 	}
 	signer, _ := host.Parse("ca.internal:8888")
-	_, err := RenderSigner(SignerOptions{Home: h, Signer: signer, Dir: t.TempDir()})
-	if err == nil || !strings.Contains(err.Error(), "its own issuing CA") || !strings.Contains(errs.HintOf(err), "--per-registry=false") {
-		t.Fatalf("RenderSigner in a per-registry home: %v (hint %q), want it refused with the way out", err, errs.HintOf(err))
+	dir := t.TempDir()
+	cfg, err := RenderSigner(SignerOptions{Home: h, Signer: signer, Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ini := string(cfg.INI)
+	issuing := filepath.Join(h, "ca", "registries", "reg.example.com:5000")
+	for _, want := range []string{
+		"[certkit]\nprivate = file://" + filepath.Join(h, "ca", "ca.key") + "\ncertificate = " + filepath.Join(h, "ca", "ca.crt") + "\nconfig = " + filepath.Join(dir, SignerClosedPolicy) + "\n",
+		"[" + ca.RegistryLabel("certkit", "reg.example.com:5000") + "]\nprivate = file://" + filepath.Join(issuing, "ca.key") + "\ncertificate = " + filepath.Join(issuing, "ca.crt") + "\nconfig = " + filepath.Join(dir, SignerPolicy) + "\n",
+	} {
+		if !strings.Contains(ini, want) {
+			t.Errorf("the roots file lacks\n%s\n--- it is:\n%s", want, ini)
+		}
+	}
+	if len(cfg.Registries) != 1 || cfg.Registries[0] != "reg.example.com:5000" {
+		t.Errorf("Registries = %v", cfg.Registries)
+	}
+	if _, err := RenderSigner(SignerOptions{Home: h, Signer: signer, Dir: dir, Label: strings.Repeat("x", 56)}); err == nil {
+		t.Error("a label with no room for the registry tags was taken")
 	}
 }

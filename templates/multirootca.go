@@ -1,9 +1,12 @@
 package templates
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -23,11 +26,14 @@ const Multirootca Kind = "multirootca"
 
 // The files of a signer's folder.
 const (
-	SignerINI     = "multirootca.ini" // the roots file (-roots)
-	SignerPolicy  = "signing.json"    // cfssl's signing configuration
-	SignerAuthKey = "auth.key"        // the HMAC key of authsign (0600)
-	SignerTLSCert = "tls-chain.crt"   // the signer's TLS certificate + CA (-tls-cert)
-	SignerTLSKey  = "tls.key"         // its key (-tls-key, 0600)
+	SignerINI    = "multirootca.ini" // the roots file (-roots)
+	SignerPolicy = "signing.json"    // cfssl's signing configuration
+	// SignerClosedPolicy is the CA label's configuration in a
+	// per-registry home: profiles without an auth key, which sign nothing.
+	SignerClosedPolicy = "signing-ca.json"
+	SignerAuthKey      = "auth.key"      // the HMAC key of authsign (0600)
+	SignerTLSCert      = "tls-chain.crt" // the signer's TLS certificate + CA (-tls-cert)
+	SignerTLSKey       = "tls.key"       // its key (-tls-key, 0600)
 )
 
 // DefaultSignerPort is cfssl's port.
@@ -56,6 +62,9 @@ type SignerConfig struct {
 	Command []string // the command that starts the signer
 	Label   string
 	URL     string // what clients pass to init-ca --remote
+	// Registries are the registries of a per-registry home the signer
+	// signs for, each under ca.RegistryLabel.
+	Registries []string
 }
 
 // SignerPort is the port clients reach the signer on.
@@ -77,13 +86,6 @@ func CheckLabel(label string) error {
 // RenderSigner renders multirootca's roots file and the command that
 // starts it with TLS, for the files in opt.Dir and the home's CA.
 func RenderSigner(opt SignerOptions) (*SignerConfig, error) {
-	if ca.PerRegistry(opt.Home) {
-		// multirootca signs with one CA, the root: its certificates would
-		// be refused by every registry, which trusts only its own issuing
-		// CA for clients.
-		return nil, errs.Input("this certkit home gives each registry its own issuing CA, and a remote signer signs with one CA",
-			"make the signer's CA home with one CA for every registry: certkit init-ca --per-registry=false (README: Per-registry access)")
-	}
 	if opt.Label == "" {
 		opt.Label = DefaultLabel
 	}
@@ -128,21 +130,73 @@ func RenderSigner(opt SignerOptions) (*SignerConfig, error) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# multirootca roots file, rendered by certkit template multirootca.\n")
 	fmt.Fprintf(&b, "# One section per CA label; clients send this label (certkit init-ca --label).\n")
-	fmt.Fprintf(&b, "[%s]\n", opt.Label)
-	fmt.Fprintf(&b, "private = %s\n", (&url.URL{Scheme: "file", Path: paths["the CA key"]}).String())
-	fmt.Fprintf(&b, "certificate = %s\n", paths["the CA"])
-	fmt.Fprintf(&b, "config = %s\n", filepath.Join(opt.Dir, SignerPolicy))
-	if len(nets) > 0 {
-		fmt.Fprintf(&b, "# Only these networks may ask for certificates.\n")
-		fmt.Fprintf(&b, "nets = %s\n", strings.Join(nets, ", "))
+	section := func(label, key, cert, policy string) {
+		fmt.Fprintf(&b, "[%s]\n", label)
+		fmt.Fprintf(&b, "private = %s\n", (&url.URL{Scheme: "file", Path: key}).String())
+		fmt.Fprintf(&b, "certificate = %s\n", cert)
+		fmt.Fprintf(&b, "config = %s\n", filepath.Join(opt.Dir, policy))
+		if len(nets) > 0 {
+			fmt.Fprintf(&b, "# Only these networks may ask for certificates.\n")
+			fmt.Fprintf(&b, "nets = %s\n", strings.Join(nets, ", "))
+		} else {
+			fmt.Fprintf(&b, "# Any address may ask (with the auth key); restrict with: nets = 10.0.0.0/8, 192.168.1.0/24\n")
+		}
+	}
+	var registries []string
+	if ca.PerRegistry(opt.Home) {
+		if len(opt.Label) > 55 {
+			return nil, errs.Input(fmt.Sprintf("--label %q is too long for a per-registry signer, whose registry labels add 9 characters", opt.Label), "use at most 55 characters")
+		}
+		fmt.Fprintf(&b, "# A per-registry home: this section serves the CA to client machines (info)\n")
+		fmt.Fprintf(&b, "# and signs nothing (its profiles have no auth key); each registry's issuing\n")
+		fmt.Fprintf(&b, "# CA signs under a section of its own below.\n")
+		section(opt.Label, paths["the CA key"], paths["the CA"], SignerClosedPolicy)
+		regs, err := issuingCAs(opt.Home)
+		if err != nil {
+			return nil, err
+		}
+		for _, reg := range regs {
+			dir := filepath.Join(opt.Home, ca.IssuerRel(reg, false))
+			key, cert := filepath.Join(dir, ca.KeyFile), filepath.Join(dir, ca.CertFile)
+			for _, p := range []string{key, cert} {
+				if err := checkPath("the issuing CA of "+reg, p); err != nil {
+					return nil, err
+				}
+				if p != strings.TrimSpace(p) || strings.Contains(p, "#") {
+					return nil, errs.Input(fmt.Sprintf("path %q has spaces at an end or a '#', which the roots file cannot hold", p), "use another folder")
+				}
+			}
+			fmt.Fprintf(&b, "\n# %s\n", reg)
+			section(ca.RegistryLabel(opt.Label, reg), key, cert, SignerPolicy)
+			registries = append(registries, reg)
+		}
 	} else {
-		fmt.Fprintf(&b, "# Any address may ask (with the auth key); restrict with: nets = 10.0.0.0/8, 192.168.1.0/24\n")
+		section(opt.Label, paths["the CA key"], paths["the CA"], SignerPolicy)
 	}
 	return &SignerConfig{
 		INI: []byte(b.String()),
 		Command: []string{"multirootca", "-a", listen, "-roots", paths["the roots file"], "-l", opt.Label,
 			"-tls-cert", filepath.Join(opt.Dir, SignerTLSCert), "-tls-key", filepath.Join(opt.Dir, SignerTLSKey)},
-		Label: opt.Label,
-		URL:   "https://" + net.JoinHostPort(opt.Signer.Hostname(), strconv.Itoa(port)),
+		Label:      opt.Label,
+		URL:        "https://" + net.JoinHostPort(opt.Signer.Hostname(), strconv.Itoa(port)),
+		Registries: registries,
 	}, nil
+}
+
+// issuingCAs lists the registries with an issuing CA under the home's CA.
+func issuingCAs(homeDir string) ([]string, error) {
+	entries, err := os.ReadDir(filepath.Join(home.CADir(homeDir), ca.RegistriesDir))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range entries {
+		if _, err := os.Stat(filepath.Join(homeDir, ca.IssuerRel(e.Name(), false), ca.CertFile)); e.IsDir() && err == nil {
+			out = append(out, e.Name())
+		}
+	}
+	return out, nil
 }
