@@ -36,13 +36,10 @@ checks it against --ca-fingerprint, and certkit issue then sends requests to the
 			&cli.StringFlag{Name: "org", Usage: "CA organization", Value: "certkit"},
 			&cli.StringFlag{Name: "key-type", Usage: "ecdsa-p256, ecdsa-p384, rsa-2048, rsa-3072, rsa-4096 or ed25519", Value: string(ca.ECDSAP256)},
 			&cli.StringFlag{Name: "validity", Usage: "how long the CA is valid: days (3650d), years (10y) or hours (87600h)", Value: "10y"},
-			&cli.StringFlag{Name: "import-cert", Usage: "adopt this existing CA certificate (PEM) instead of creating one"},
-			&cli.StringFlag{Name: "import-key", Usage: "the private key of --import-cert (PEM, not encrypted)"},
-			&cli.StringFlag{Name: "import-chain", Usage: "for an intermediate --import-cert: the CA certificates above it, the root included (PEM)"},
 			perRegistryFlag(true),
 			forceFlag("an existing CA"),
 			jsonFlag(),
-		}, remoteFlags()...),
+		}, append(importFlags("the CA instead of creating one"), remoteFlags()...)...),
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
 				return usageError{errs.Input("init-ca takes no arguments, got "+c.Args().First(), "")}
@@ -81,19 +78,9 @@ func importCA(e *env, c *cli.Context, h string) error {
 			return errs.Input("--"+f+" cannot be used with --import-cert", "an imported CA keeps its own name, key and validity")
 		}
 	}
-	certPEM, err := safefs.ReadFile(c.String("import-cert"), 0)
+	certPEM, keyPEM, chainPEM, err := readImportFiles(c)
 	if err != nil {
-		return errs.Input("cannot read --import-cert: "+err.Error(), "")
-	}
-	keyPEM, err := safefs.ReadFile(c.String("import-key"), 0)
-	if err != nil {
-		return errs.Input("cannot read --import-key: "+err.Error(), "")
-	}
-	var chainPEM []byte
-	if c.IsSet("import-chain") {
-		if chainPEM, err = safefs.ReadFile(c.String("import-chain"), 0); err != nil {
-			return errs.Input("cannot read --import-chain: "+err.Error(), "")
-		}
+		return err
 	}
 	res, err := ca.Import(certPEM, keyPEM, ca.ImportOptions{Home: h, Force: c.Bool("force"), Chain: chainPEM, LeafValidity: issue.DefaultValidity,
 		PerRegistry: c.Bool("per-registry"), RequirePerRegistry: c.IsSet("per-registry") && c.Bool("per-registry")})
@@ -188,4 +175,30 @@ func perRegistryFlag(on bool) cli.Flag {
 		usage = "move the home to an issuing CA per registry (default: keep the home's way)"
 	}
 	return &cli.BoolFlag{Name: "per-registry", Usage: usage, Value: on}
+}
+
+// readImportFiles reads --import-cert, --import-key and --import-chain
+// (init-ca and rotate-ca), bounded.
+func readImportFiles(c *cli.Context) (certPEM, keyPEM, chainPEM []byte, err error) {
+	if certPEM, err = safefs.ReadFile(c.String("import-cert"), 0); err != nil {
+		return nil, nil, nil, errs.Input("cannot read --import-cert: "+err.Error(), "")
+	}
+	if keyPEM, err = safefs.ReadFile(c.String("import-key"), 0); err != nil {
+		return nil, nil, nil, errs.Input("cannot read --import-key: "+err.Error(), "")
+	}
+	if c.IsSet("import-chain") {
+		if chainPEM, err = safefs.ReadFile(c.String("import-chain"), 0); err != nil {
+			return nil, nil, nil, errs.Input("cannot read --import-chain: "+err.Error(), "")
+		}
+	}
+	return certPEM, keyPEM, chainPEM, nil
+}
+
+// importFlags are init-ca's and rotate-ca's flags for an existing CA.
+func importFlags(what string) []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "import-cert", Usage: "adopt this existing CA certificate (PEM) as " + what},
+		&cli.StringFlag{Name: "import-key", Usage: "the private key of --import-cert (PEM, not encrypted)"},
+		&cli.StringFlag{Name: "import-chain", Usage: "for an intermediate --import-cert: the CA certificates above it, the root included (PEM)"},
+	}
 }

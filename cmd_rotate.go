@@ -10,13 +10,14 @@ import (
 	"github.com/certkit/certkit/ca"
 	"github.com/certkit/certkit/internal/errs"
 	"github.com/certkit/certkit/internal/home"
+	"github.com/certkit/certkit/issue"
 )
 
 func rotateCACommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:      "rotate-ca",
 		Usage:     "make a new CA and keep the previous one trusted beside it until --finish retires it",
-		UsageText: "certkit rotate-ca [--cn NAME] [--org ORG] [--key-type TYPE] [--validity 10y] [--json]\ncertkit rotate-ca --finish",
+		UsageText: "certkit rotate-ca [--cn NAME] [--org ORG] [--key-type TYPE] [--validity 10y] [--json]\ncertkit rotate-ca --import-cert ca.crt --import-key ca.key [--import-chain chain.pem]\ncertkit rotate-ca --finish",
 		Description: `Makes a new CA, with the options of init-ca, and keeps the current one
 with its key and CRL in <home>/ca/previous. From then on certkit issues
 under the new CA; install puts both CA certificates into the certs.d
@@ -39,11 +40,12 @@ Examples:
   certkit renew --install              # re-issue what the previous CA issued
   certkit rotate-ca --finish
   certkit install                      # takes the previous CA out
+  certkit rotate-ca --import-cert new-ca.crt --import-key new-ca.key [--import-chain chain.pem]
 
 --per-registry moves a home made with one CA for every registry to an issuing CA per
 registry under the new CA (README: Per-registry access); the rotation's overlap keeps
 the old certificates working until renew has replaced them.`,
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			homeFlag(),
 			&cli.StringFlag{Name: "cn", Usage: "the new CA's common name (default: certkit CA <machine> <random tag>, unique per CA)"},
 			&cli.StringFlag{Name: "org", Usage: "the new CA's organization", Value: "certkit"},
@@ -52,7 +54,7 @@ the old certificates working until renew has replaced them.`,
 			&cli.BoolFlag{Name: "finish", Usage: "retire the previous CA (refused while the home holds certificates it issued)"},
 			perRegistryFlag(false),
 			jsonFlag(),
-		},
+		}, importFlags("the new CA instead of creating one")...),
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
 				return usageError{errs.Input("rotate-ca takes no arguments, got "+c.Args().First(), "certkit rotate-ca [--finish]")}
@@ -62,19 +64,14 @@ the old certificates working until renew has replaced them.`,
 				return err
 			}
 			if c.Bool("finish") {
-				for _, f := range []string{"cn", "org", "key-type", "validity", "per-registry"} {
+				for _, f := range []string{"cn", "org", "key-type", "validity", "per-registry", "import-cert", "import-key", "import-chain"} {
 					if c.IsSet(f) {
 						return usageError{errs.Input("--"+f+" makes a new CA, and --finish makes none", "certkit rotate-ca --finish")}
 					}
 				}
 				return finishRotation(e, c, h)
 			}
-			opt, done, err := newCAOptions(e, c, h)
-			if err != nil {
-				return err
-			}
-			res, err := ca.Rotate(opt)
-			done()
+			res, err := rotate(e, c, h)
 			if err != nil {
 				return err
 			}
@@ -134,4 +131,39 @@ func rotationLine(leaves int, previous string) string {
 		return fmt.Sprintf("CA rotation: the previous CA %s issued nothing the home still holds: certkit rotate-ca --finish", previous)
 	}
 	return fmt.Sprintf("CA rotation: %s still under the previous CA %s (state previous-ca): certkit renew --install, then certkit rotate-ca --finish", plural(leaves, "certificate"), previous)
+}
+
+// rotate makes the new CA, or takes the one of --import-cert, and starts
+// the rotation.
+func rotate(e *env, c *cli.Context, h string) (*ca.RotateResult, error) {
+	if !c.IsSet("import-cert") && !c.IsSet("import-key") && !c.IsSet("import-chain") {
+		opt, done, err := newCAOptions(e, c, h)
+		if err != nil {
+			return nil, err
+		}
+		defer done()
+		return ca.Rotate(opt)
+	}
+	if !c.IsSet("import-cert") || !c.IsSet("import-key") {
+		return nil, usageError{errs.Input("--import-cert and --import-key go together", "certkit rotate-ca --import-cert new-ca.crt --import-key new-ca.key")}
+	}
+	for _, f := range []string{"cn", "org", "key-type", "validity"} {
+		if c.IsSet(f) {
+			return nil, usageError{errs.Input("--"+f+" cannot be used with --import-cert", "an imported CA keeps its own name, key and validity")}
+		}
+	}
+	certPEM, keyPEM, chainPEM, err := readImportFiles(c)
+	if err != nil {
+		return nil, err
+	}
+	perRegistry := ca.PerRegistry(h)
+	if c.IsSet("per-registry") {
+		perRegistry = c.Bool("per-registry")
+	}
+	res, warnings, err := ca.RotateImport(certPEM, keyPEM, ca.ImportOptions{Home: h, Chain: chainPEM, LeafValidity: issue.DefaultValidity,
+		PerRegistry: perRegistry, RequirePerRegistry: perRegistry})
+	for _, w := range warnings {
+		e.ui.warnf("%s", w)
+	}
+	return res, err
 }

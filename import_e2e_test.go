@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/certkit/certkit/ca"
 	"github.com/certkit/certkit/internal/testenv"
 )
 
@@ -241,4 +242,64 @@ func TestImportedIntermediate(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRotateToImportedCA: rotate-ca --import-cert takes an existing CA as
+// the new one, checked as init-ca checks an import: a per-registry home
+// takes only a CA that may sign issuing CAs; a home with one CA for every
+// registry takes an intermediate CA with its chain, whose root the certs.d
+// folders then trust.
+func TestRotateToImportedCA(t *testing.T) {
+	dir := t.TempDir()
+	root := newOrgCA(t, dir, "ACME Root", nil, x509.Certificate{})
+	newOrgCA(t, dir, "ACME Registry CA", root, x509.Certificate{MaxPathLen: 0, MaxPathLenZero: true})
+	newOrgCA(t, dir, "ACME Wide CA", root, x509.Certificate{MaxPathLen: 1})
+	run := func(h string, want int, args ...string) string {
+		t.Helper()
+		code, stderr := ck(t, append([]string{"--home", h}, args...)...)
+		if code != want {
+			t.Fatalf("certkit %s: exit %d, want %d\n%s", strings.Join(args, " "), code, want, stderr)
+		}
+		return stderr
+	}
+	imp := func(name string) []string {
+		return []string{"rotate-ca", "--import-cert", filepath.Join(dir, name+".crt"), "--import-key", filepath.Join(dir, name+".key"), "--import-chain", filepath.Join(dir, "ACME Root.crt")}
+	}
+	reg := "reg.example.com:5000"
+
+	// A per-registry home: a CA of path length 0 is refused, one of path
+	// length 1 becomes the new root of the registries' issuing CAs.
+	h := filepath.Join(dir, "per")
+	run(h, 0, "init-ca")
+	run(h, 0, "issue", "client", "--host", reg)
+	if out := run(h, 2, imp("ACME Registry CA")...); !strings.Contains(out, `"ACME Registry CA" may not sign issuing CAs`) {
+		t.Errorf("rotate-ca to a CA of path length 0 in a per-registry home says:\n%s", out)
+	}
+	run(h, 0, imp("ACME Wide CA")...)
+	run(h, 0, "renew")
+	run(h, 0, "rotate-ca", "--finish")
+	certs := filepath.Join(dir, "certs.d")
+	run(h, 0, "install", "--host", reg, "--certs-dir", certs)
+	if got := string(readFile(t, filepath.Join(certs, reg, "ca.crt"))); got != string(readFile(t, filepath.Join(dir, "ACME Root.crt"))) {
+		t.Errorf("certs.d ca.crt after the rotation is not the imported CA's root:\n%s", got)
+	}
+	chain, _ := ca.ParseCerts(readFile(t, filepath.Join(h, "hosts", reg, "client.cert")))
+	if len(chain) != 3 || chain[1].Subject.CommonName != "certkit issuing CA for "+reg || chain[2].Subject.CommonName != "ACME Wide CA" {
+		t.Errorf("the renewed client certificate's chain: %d certificates", len(chain))
+	}
+	run(h, 0, "verify", "--offline", "--host", reg, "--certs-dir", certs)
+
+	// One CA for every registry: an intermediate of path length 0, with
+	// its chain.
+	s := filepath.Join(dir, "shared")
+	run(s, 0, "init-ca", "--per-registry=false")
+	run(s, 0, "issue", "client", "--host", reg)
+	run(s, 0, imp("ACME Registry CA")...)
+	if _, err := os.Stat(filepath.Join(s, "ca", "chain.crt")); err != nil {
+		t.Errorf("no chain.crt after rotating to an intermediate CA: %v", err)
+	}
+	run(s, 0, "renew")
+	run(s, 0, "rotate-ca", "--finish")
+	run(s, 0, "install", "--host", reg, "--certs-dir", filepath.Join(dir, "certs2.d"))
+	run(s, 0, "verify", "--offline", "--host", reg, "--certs-dir", filepath.Join(dir, "certs2.d"))
 }

@@ -48,60 +48,19 @@ type ImportOptions struct {
 // would only limit it (name constraints, an expiry before the leaves' own)
 // comes back in Result.Warnings.
 func Import(certPEM, keyPEM []byte, opt ImportOptions) (*Result, error) {
-	now := time.Now
-	if opt.Now != nil {
-		now = opt.Now
-	}
-	certs, err := ParseCerts(certPEM)
-	if err != nil {
-		return nil, errs.Input("CA certificate to import: "+err.Error(), "pass a PEM certificate with --import-cert")
-	}
-	cert := certs[0]
-	key, err := ParseKey(keyPEM)
-	if errors.Is(err, ErrEncryptedKey) {
-		return nil, errs.Input("CA key to import: "+err.Error(), "decrypt it first: openssl pkey -in ca.key -out ca-plain.key")
-	}
-	if err != nil {
-		return nil, errs.Input("CA key to import: "+err.Error(), "pass a PEM private key with --import-key")
-	}
-	t := now()
-	if err := checkImported(cert, t); err != nil {
-		return nil, err
-	}
-	if !KeyMatches(cert.PublicKey, key) {
-		return nil, errs.Input("the key does not belong to the certificate", "pass the key that was made with this CA certificate")
-	}
-	chain, err := importChain(cert, opt.Chain, t)
+	c, perRegistry, warnings, t, err := prepareImport(certPEM, keyPEM, opt)
 	if err != nil {
 		return nil, err
-	}
-	warnings, err := checkConstraints(opt.Home, append([]*x509.Certificate{cert}, chain...))
-	if err != nil {
-		return nil, err
-	}
-	if opt.LeafValidity > 0 && cert.NotAfter.Sub(t) < opt.LeafValidity {
-		warnings = append(warnings, fmt.Sprintf("%q expires on %s, sooner than certkit's certificates would (%d days): they are cut to the CA's expiry, and everything must be issued again under a new CA by then",
-			cert.Subject.CommonName, cert.NotAfter.UTC().Format(time.DateOnly), int(opt.LeafValidity.Hours()/24)))
 	}
 	if err := checkWritable(opt.Home); err != nil {
 		return nil, err
 	}
-	dir := home.CADir(opt.Home)
 	if !opt.Force {
-		if err := refuseExisting(dir); err != nil {
+		if err := refuseExisting(c.Dir); err != nil {
 			return nil, err
 		}
 	} else if prev := Rotating(opt.Home); prev != nil {
 		return nil, &RotatingError{Previous: prev.Subject.CommonName, Command: "init-ca --force"}
-	}
-	perRegistry := (opt.PerRegistry || opt.RequirePerRegistry) && CanIssueCAs(cert)
-	if opt.RequirePerRegistry && !perRegistry {
-		return nil, errs.Input(fmt.Sprintf("%q may not sign issuing CAs (its path length is 0), so it cannot give each registry its own", cert.Subject.CommonName),
-			"import it with --per-registry=false (one CA for every registry), or make a CA with certkit init-ca")
-	}
-	c := &CA{Cert: cert, CertPEM: EncodeCert(cert), Key: key, Dir: dir}
-	if len(chain) > 0 {
-		c.Chain, c.Anchor = append([]*x509.Certificate{cert}, chain[:len(chain)-1]...), chain[len(chain)-1]
 	}
 	written, backups, err := lockedWrite(opt.Home, c, opt.Force, perRegistry, t)
 	if err != nil {
@@ -336,3 +295,54 @@ func loadChain(c *CA, data []byte, path string) error {
 
 // chainPath is where the chain of the CA folder dir is.
 func chainPath(dir string) string { return filepath.Join(dir, ChainFile) }
+
+// prepareImport parses and checks a CA to import (Import's checks) and
+// returns it, for the home's CA folder, with what it decided: whether the
+// home is per-registry, the warnings, and the time of the checks.
+func prepareImport(certPEM, keyPEM []byte, opt ImportOptions) (c *CA, perRegistry bool, warnings []string, t time.Time, err error) {
+	now := time.Now
+	if opt.Now != nil {
+		now = opt.Now
+	}
+	t = now()
+	fail := func(err error) (*CA, bool, []string, time.Time, error) { return nil, false, nil, t, err }
+	certs, err := ParseCerts(certPEM)
+	if err != nil {
+		return fail(errs.Input("CA certificate to import: "+err.Error(), "pass a PEM certificate with --import-cert"))
+	}
+	cert := certs[0]
+	key, err := ParseKey(keyPEM)
+	if errors.Is(err, ErrEncryptedKey) {
+		return fail(errs.Input("CA key to import: "+err.Error(), "decrypt it first: openssl pkey -in ca.key -out ca-plain.key"))
+	}
+	if err != nil {
+		return fail(errs.Input("CA key to import: "+err.Error(), "pass a PEM private key with --import-key"))
+	}
+	if err := checkImported(cert, t); err != nil {
+		return fail(err)
+	}
+	if !KeyMatches(cert.PublicKey, key) {
+		return fail(errs.Input("the key does not belong to the certificate", "pass the key that was made with this CA certificate"))
+	}
+	chain, err := importChain(cert, opt.Chain, t)
+	if err != nil {
+		return fail(err)
+	}
+	if warnings, err = checkConstraints(opt.Home, append([]*x509.Certificate{cert}, chain...)); err != nil {
+		return fail(err)
+	}
+	if opt.LeafValidity > 0 && cert.NotAfter.Sub(t) < opt.LeafValidity {
+		warnings = append(warnings, fmt.Sprintf("%q expires on %s, sooner than certkit's certificates would (%d days): they are cut to the CA's expiry, and everything must be issued again under a new CA by then",
+			cert.Subject.CommonName, cert.NotAfter.UTC().Format(time.DateOnly), int(opt.LeafValidity.Hours()/24)))
+	}
+	perRegistry = (opt.PerRegistry || opt.RequirePerRegistry) && CanIssueCAs(cert)
+	if opt.RequirePerRegistry && !perRegistry {
+		return fail(errs.Input(fmt.Sprintf("%q may not sign issuing CAs (its path length is 0), so it cannot give each registry its own", cert.Subject.CommonName),
+			"import it with --per-registry=false (one CA for every registry), or make a CA with certkit init-ca"))
+	}
+	c = &CA{Cert: cert, CertPEM: EncodeCert(cert), Key: key, Dir: home.CADir(opt.Home)}
+	if len(chain) > 0 {
+		c.Chain, c.Anchor = append([]*x509.Certificate{cert}, chain[:len(chain)-1]...), chain[len(chain)-1]
+	}
+	return c, perRegistry, warnings, t, nil
+}

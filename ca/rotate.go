@@ -109,6 +109,35 @@ func Rotate(opt Options) (*RotateResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	return rotateTo(opt.Home, c, opt.PerRegistry, t)
+}
+
+// RotateImport is Rotate with an existing CA as the new one (rotate-ca
+// --import-cert), checked as Import checks it.
+func RotateImport(certPEM, keyPEM []byte, opt ImportOptions) (*RotateResult, []string, error) {
+	if prev := Rotating(opt.Home); prev != nil {
+		return nil, nil, &RotatingError{Previous: prev.Subject.CommonName, Command: "another rotation"}
+	}
+	c, perRegistry, warnings, t, err := prepareImport(certPEM, keyPEM, opt)
+	if err != nil {
+		return nil, nil, err
+	}
+	if PerRegistry(opt.Home) && !perRegistry {
+		return nil, nil, errs.Input(fmt.Sprintf("this certkit home gives each registry its own issuing CA, and %q may not sign issuing CAs (its path length is 0)", c.Cert.Subject.CommonName),
+			"import a CA whose path length allows issuing CAs")
+	}
+	res, err := rotateTo(opt.Home, c, perRegistry, t)
+	return res, warnings, err
+}
+
+// rotateTo makes c, new and not yet written, the home's CA, and the
+// current one the previous.
+func rotateTo(homeDir string, c *CA, perRegistry bool, t time.Time) (*RotateResult, error) {
+	opt := struct {
+		Home        string
+		PerRegistry bool
+	}{homeDir, perRegistry}
+	dir := home.CADir(homeDir)
 	release, err := home.Lock(opt.Home, false)
 	if err != nil {
 		return nil, err
@@ -169,6 +198,9 @@ func Rotate(opt Options) (*RotateResult, error) {
 	files = append(files,
 		atomicfile.File{Path: c.KeyPath(), Data: keyPEM, Mode: 0o600},
 		atomicfile.File{Path: c.CertPath(), Data: c.CertPEM, Mode: 0o644})
+	if c.Anchor != nil {
+		files = append(files, atomicfile.File{Path: chainPath(dir), Data: chainFile(c), Mode: 0o644})
+	}
 	if opt.PerRegistry {
 		files = append(files, markerFile(opt.Home))
 		// Each registry with an issuing CA gets a new one under the new
@@ -204,9 +236,13 @@ func Rotate(opt Options) (*RotateResult, error) {
 		return nil, err
 	}
 	// The replaced keys and certificates are in ca/previous: their backups
-	// would be a second copy of the old keys. The new CA is a root: the
-	// previous one's chain, kept beside it, is not its own.
-	for _, b := range append(res.Backups, chainPath(dir)) {
+	// would be a second copy of the old keys. A new root has no chain:
+	// the previous one's, kept beside it, is not its own.
+	stale := res.Backups
+	if c.Anchor == nil {
+		stale = append(stale, chainPath(dir))
+	}
+	for _, b := range stale {
 		if err := safefs.Remove(b); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, err
 		}
