@@ -526,3 +526,43 @@ func startRelay(t *testing.T, signerDir, ip, upstream string, rewrite func([]byt
 	}
 	return "https://" + net.JoinHostPort(host, strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
 }
+
+// TestRemoteSignerPolicyRefusals: a signer whose allow-list leaves this
+// machine out, and one whose configuration lacks a certkit profile, are
+// each refused by init-ca --remote in words, with nothing written.
+func TestRemoteSignerPolicyRefusals(t *testing.T) {
+	testenv.NeedMultirootca(t)
+	t.Run("not-allowed-address", func(t *testing.T) {
+		caHome := t.TempDir()
+		must(t, caHome, "init-ca", "--per-registry=false")
+		sig := startRemoteSigner(t, caHome, "--allow", "10.99.0.0/16")
+		h := filepath.Join(t.TempDir(), "home")
+		fails(t, h, []string{"does not take requests from this machine's address", "nets="},
+			"init-ca", "--remote", sig.url, "--auth-key-file", sig.authKey, "--ca-fingerprint", sig.fp)
+		noFiles(t, h)
+	})
+	t.Run("unknown-profile", func(t *testing.T) {
+		caHome := t.TempDir()
+		must(t, caHome, "init-ca", "--per-registry=false")
+		port := strconv.Itoa(testenv.FreePort(t))
+		code, stdout, stderr := certkit(t, caHome, "template", "multirootca", "--host", "localhost:"+port, "--listen", "127.0.0.1:"+port)
+		if code != 0 {
+			t.Fatalf("template multirootca: exit %d\n%s", code, stderr)
+		}
+		// A hand-edited policy without the server-rsa profile.
+		policy := filepath.Join(caHome, "signer", "signing.json")
+		var cfg map[string]any
+		if err := json.Unmarshal(readFile(t, policy), &cfg); err != nil {
+			t.Fatal(err)
+		}
+		delete(cfg["signing"].(map[string]any)["profiles"].(map[string]any), "server-rsa")
+		data, _ := json.Marshal(cfg)
+		testenv.WriteFile(t, policy, data, 0o644)
+		testenv.StartMultirootca(t, "127.0.0.1:"+port, strings.Fields(strings.TrimSpace(stdout))[1:])
+		fp := ca.Fingerprint(readCertFile(t, filepath.Join(caHome, "ca", "ca.crt")))
+		h := filepath.Join(t.TempDir(), "home")
+		fails(t, h, []string{"has no certkit profiles under label", "certkit template multirootca"},
+			"init-ca", "--remote", "https://localhost:"+port, "--auth-key-file", filepath.Join(caHome, "signer", "auth.key"), "--ca-fingerprint", fp)
+		noFiles(t, h)
+	})
+}
