@@ -39,25 +39,17 @@ func TestPerRegistryAccess(t *testing.T) {
 			regA, regB := "localhost:"+strconv.Itoa(pa), "localhost:"+strconv.Itoa(pb)
 			work := t.TempDir()
 			h := filepath.Join(work, "home")
-			must := func(args ...string) string {
-				t.Helper()
-				code, stderr := ck(t, append([]string{"--home", h}, args...)...)
-				if code != 0 {
-					t.Fatalf("certkit %s: exit %d\n%s", strings.Join(args, " "), code, stderr)
-				}
-				return stderr
-			}
-			must("init-ca")
+			must(t, h, "init-ca")
 			for _, r := range []string{regA, regB} {
-				must("issue", "server", "--host", r)
+				must(t, h, "issue", "server", "--host", r)
 			}
-			must("issue", "client", "--host", regA, "--name", "alice")
-			must("issue", "client", "--host", regB, "--name", "bob")
+			must(t, h, "issue", "client", "--host", regA, "--name", "alice")
+			must(t, h, "issue", "client", "--host", regB, "--name", "bob")
 
 			cfgA, cfgB, conf := filepath.Join(work, "a.yml"), filepath.Join(work, "b.yml"), filepath.Join(work, "proxy.conf")
-			must("template", "registry", "--host", regA, "--storage", filepath.Join(work, "a"), "--out", cfgA)
-			must("template", "registry", "--host", regB, "--behind-proxy", "--storage", filepath.Join(work, "b"), "--out", cfgB)
-			must("template", proxy, "--host", regB, "--out", conf)
+			must(t, h, "template", "registry", "--host", regA, "--storage", filepath.Join(work, "a"), "--out", cfgA)
+			must(t, h, "template", "registry", "--host", regB, "--behind-proxy", "--storage", filepath.Join(work, "b"), "--out", cfgB)
+			must(t, h, "template", proxy, "--host", regB, "--out", conf)
 			testenv.StartProcess(t, testenv.Program{Path: registry, Args: []string{"serve", cfgA}, Listen: "127.0.0.1:" + strconv.Itoa(pa)})
 			testenv.StartProcess(t, testenv.Program{Path: registry, Args: []string{"serve", cfgB}, Listen: "127.0.0.1:" + strconv.Itoa(pb+1)})
 			if proxy == "nginx" {
@@ -69,8 +61,8 @@ func TestPerRegistryAccess(t *testing.T) {
 			// This machine's certs.d folders, where containers/image looks
 			// first for a user whose home is work.
 			certs := filepath.Join(work, ".config", "containers", "certs.d")
-			must("install", "--certs-dir", certs, "--host", regA)
-			must("install", "--certs-dir", certs, "--host", regB)
+			must(t, h, "install", "--certs-dir", certs, "--host", regA)
+			must(t, h, "install", "--certs-dir", certs, "--host", regB)
 			// curl reads a colon in --cert as a password separator: copy
 			// the pairs to colon-free paths first.
 			for _, r := range []string{regA, regB} {

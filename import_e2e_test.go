@@ -162,29 +162,20 @@ func TestImportedIntermediate(t *testing.T) {
 			reg := "localhost:" + strconv.Itoa(port)
 			work := t.TempDir()
 			h := filepath.Join(work, "home")
-			in := func(home string, args ...string) string {
-				t.Helper()
-				code, stderr := ck(t, append([]string{"--home", home}, args...)...)
-				if code != 0 {
-					t.Fatalf("certkit %s: exit %d\n%s", strings.Join(args, " "), code, stderr)
-				}
-				return stderr
-			}
-			must := func(args ...string) string { t.Helper(); return in(h, args...) }
-			out := must("init-ca", "--import-cert", filepath.Join(dir, "ACME Registry CA.crt"), "--import-key", filepath.Join(dir, "ACME Registry CA.key"),
+			out := must(t, h, "init-ca", "--import-cert", filepath.Join(dir, "ACME Registry CA.crt"), "--import-key", filepath.Join(dir, "ACME Registry CA.key"),
 				"--import-chain", filepath.Join(dir, "chain.pem"))
 			if !strings.Contains(out, `(up to the root "ACME Root", which the certs.d folders trust)`) {
 				t.Errorf("init-ca --import-chain says:\n%s", out)
 			}
-			must("issue", "server", "--host", reg)
-			must("issue", "client", "--host", reg, "--name", "alice")
+			must(t, h, "issue", "server", "--host", reg)
+			must(t, h, "issue", "client", "--host", reg, "--name", "alice")
 			// A VPN client of the same organisation, from a sibling CA.
 			vpn := filepath.Join(work, "vpn")
-			in(vpn, "init-ca", "--import-cert", filepath.Join(dir, "ACME VPN CA.crt"), "--import-key", filepath.Join(dir, "ACME VPN CA.key"),
+			must(t, vpn, "init-ca", "--import-cert", filepath.Join(dir, "ACME VPN CA.crt"), "--import-key", filepath.Join(dir, "ACME VPN CA.key"),
 				"--import-chain", filepath.Join(dir, "chain.pem"))
-			in(vpn, "issue", "client", "--host", reg, "--name", "mallory")
+			must(t, vpn, "issue", "client", "--host", reg, "--name", "mallory")
 			certs := filepath.Join(work, "certs.d")
-			must("install", "--host", reg, "--certs-dir", certs)
+			must(t, h, "install", "--host", reg, "--certs-dir", certs)
 			if got, want := string(readFile(t, filepath.Join(certs, reg, "ca.crt"))), string(readFile(t, filepath.Join(dir, "ACME Root.crt"))); got != want {
 				t.Errorf("certs.d ca.crt is not the root:\n%s", got)
 			}
@@ -199,7 +190,7 @@ func TestImportedIntermediate(t *testing.T) {
 			listen := "127.0.0.1:" + strconv.Itoa(port)
 			if server == "registry" {
 				cfg := filepath.Join(work, "config.yml")
-				must("template", "registry", "--host", reg, "--storage", filepath.Join(work, "storage"), "--out", cfg)
+				must(t, h, "template", "registry", "--host", reg, "--storage", filepath.Join(work, "storage"), "--out", cfg)
 				testenv.StartProcess(t, testenv.Program{Path: registry, Args: []string{"serve", cfg}, Listen: listen})
 				// verify follows the chain: the server's through the
 				// imported CA to the root, the client's likewise.
@@ -209,8 +200,8 @@ func TestImportedIntermediate(t *testing.T) {
 				}
 			} else {
 				cfg, conf := filepath.Join(work, "config.yml"), filepath.Join(work, "proxy.conf")
-				must("template", "registry", "--host", reg, "--behind-proxy", "--storage", filepath.Join(work, "storage"), "--out", cfg)
-				must("template", server, "--host", reg, "--out", conf)
+				must(t, h, "template", "registry", "--host", reg, "--behind-proxy", "--storage", filepath.Join(work, "storage"), "--out", cfg)
+				must(t, h, "template", server, "--host", reg, "--out", conf)
 				testenv.StartProcess(t, testenv.Program{Path: registry, Args: []string{"serve", cfg}, Listen: "127.0.0.1:" + strconv.Itoa(port+1)})
 				if server == "nginx" {
 					testenv.StartNginx(t, string(readFile(t, conf)), listen)

@@ -313,17 +313,13 @@ func lockedWrite(homeDir string, c *CA, force, perRegistry bool, now time.Time) 
 }
 
 func write(homeDir string, c *CA, force, perRegistry bool, now time.Time) (written, backups []string, err error) {
-	keyPEM, err := MarshalKey(c.Key)
-	if err != nil {
-		return nil, nil, err
-	}
 	// A new CA starts with an empty CRL, so that a server configuration
 	// rendered now (which names the list) still works after a revocation.
 	// (An imported CA whose key usage forbids CRLs gets none; revoking
 	// under it is refused with the reason.)
-	files := []atomicfile.File{
-		{Path: c.KeyPath(), Data: keyPEM, Mode: 0o600},
-		{Path: c.CertPath(), Data: c.CertPEM, Mode: 0o644},
+	files, err := c.pairFiles()
+	if err != nil {
+		return nil, nil, err
 	}
 	var crl *CRL
 	if CanSignCRL(c.Cert) {
@@ -423,4 +419,17 @@ func checkWritable(dir string) error {
 		return errs.Input(fmt.Sprintf("certkit home %s is not writable: %v", dir, err), "pass another folder with --home or CERTKIT_HOME, or fix the folder's permissions")
 	}
 	return nil
+}
+
+// pairFiles are the files of c's key (0600) and certificate (0644) in its
+// folder.
+func (c *CA) pairFiles() ([]atomicfile.File, error) {
+	keyPEM, err := MarshalKey(c.Key)
+	if err != nil {
+		return nil, err
+	}
+	return []atomicfile.File{
+		{Path: c.KeyPath(), Data: keyPEM, Mode: 0o600},
+		{Path: c.CertPath(), Data: EncodeCert(c.Cert), Mode: 0o644},
+	}, nil
 }

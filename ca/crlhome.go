@@ -98,7 +98,11 @@ func homeCAs(homeDir string) ([]Signed, error) {
 // then their issuing CAs (per-registry homes), each with its CRL. A CA
 // without a CRL file gets a nil CRL; a CRL that cannot be used is a
 // *CRLError. The caller holds the home's lock.
-func LoadAll(homeDir string) ([]Signed, error) {
+func LoadAll(homeDir string) ([]Signed, error) { return loadSigned(homeDir, false) }
+
+// loadSigned reads the home's CAs with their CRLs; lenient leaves out a
+// list that cannot be used instead of failing (a rebuild).
+func loadSigned(homeDir string, lenient bool) ([]Signed, error) {
 	out, err := homeCAs(homeDir)
 	if err != nil {
 		return nil, err
@@ -110,13 +114,13 @@ func LoadAll(homeDir string) ([]Signed, error) {
 	err = d.Do(func(r *safefs.Root) error {
 		for i := range out {
 			l, err := ReadCRL(r, out[i].rel(), out[i].CA.Cert)
-			if errors.Is(err, fs.ErrNotExist) {
-				continue
-			}
-			if err != nil {
+			switch {
+			case err == nil:
+				out[i].CRL = l
+			case errors.Is(err, fs.ErrNotExist), lenient && errors.As(err, new(*CRLError)):
+			default:
 				return err
 			}
-			out[i].CRL = l
 		}
 		return nil
 	})
@@ -257,29 +261,7 @@ func RefreshCRL(opt CRLOptions) (*CRLResult, error) {
 
 // loadCAs is LoadAll for a rebuild: each CA's list is read when it can be,
 // and left out when it cannot.
-func loadCAs(homeDir string) ([]Signed, error) {
-	out, err := homeCAs(homeDir)
-	if err != nil {
-		return nil, err
-	}
-	d, err := safefs.OpenDir(homeDir)
-	if err != nil {
-		return nil, err
-	}
-	err = d.Do(func(r *safefs.Root) error {
-		for i := range out {
-			l, err := ReadCRL(r, out[i].rel(), out[i].CA.Cert)
-			if err == nil {
-				out[i].CRL = l
-			}
-			if err != nil && !errors.As(err, new(*CRLError)) && !errors.Is(err, fs.ErrNotExist) {
-				return err
-			}
-		}
-		return nil
-	})
-	return out, err
-}
+func loadCAs(homeDir string) ([]Signed, error) { return loadSigned(homeDir, true) }
 
 // revokedRecords reads every record under revoked/, by registry folder.
 func revokedRecords(homeDir string) (map[string][]*x509.Certificate, error) {
@@ -471,4 +453,18 @@ func RevokedAt(lists []Published, c *x509.Certificate) (time.Time, bool) {
 		}
 	}
 	return time.Time{}, false
+}
+
+// signMissing gives each CA of cas that may sign CRLs and has none an
+// empty first list.
+func signMissing(cas []Signed, now time.Time) error {
+	for i := range cas {
+		if cas[i].CRL == nil && CanSignCRL(cas[i].CA.Cert) {
+			var err error
+			if cas[i].CRL, err = cas[i].CA.SignCRL(nil, big.NewInt(1), now, DefaultCRLValidity); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

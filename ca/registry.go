@@ -126,20 +126,12 @@ func Issuer(homeDir string, root *CA, registry string, now time.Time) (c *CA, ma
 			return nil, nil, err
 		}
 	}
-	keyPEM, err := MarshalKey(c.Key)
+	files, err := c.pairFiles()
 	if err != nil {
 		return nil, nil, err
 	}
-	files := []atomicfile.File{
-		{Path: c.KeyPath(), Data: keyPEM, Mode: 0o600},
-		{Path: c.CertPath(), Data: c.CertPEM, Mode: 0o644},
-	}
-	for i := range cas {
-		if cas[i].CRL == nil && CanSignCRL(cas[i].CA.Cert) {
-			if cas[i].CRL, err = cas[i].CA.SignCRL(nil, big.NewInt(1), now, DefaultCRLValidity); err != nil {
-				return nil, nil, err
-			}
-		}
+	if err := signMissing(cas, now); err != nil {
+		return nil, nil, err
 	}
 	if err := WriteCRLFiles(PublishFiles(append(cas, s)), now, files...); err != nil {
 		return nil, nil, err

@@ -162,12 +162,10 @@ func rotateTo(homeDir string, c *CA, perRegistry bool, t time.Time) (*RotateResu
 	var files []atomicfile.File
 	publish := []Signed{{CA: c}}
 	var moved []Signed
+	if err := signMissing(cas, t); err != nil {
+		return nil, err
+	}
 	for _, s := range cas {
-		if s.CRL == nil && CanSignCRL(s.CA.Cert) {
-			if s.CRL, err = s.CA.SignCRL(nil, big.NewInt(1), t, DefaultCRLValidity); err != nil {
-				return nil, err
-			}
-		}
 		// The current CAs become the previous ones: their keys, certificates
 		// and lists move to ca/previous.
 		s.Previous = true
@@ -175,13 +173,11 @@ func rotateTo(homeDir string, c *CA, perRegistry bool, t time.Time) (*RotateResu
 		if s.CRL != nil {
 			s.CRL.Path = filepath.Join(s.CA.Dir, CRLFile)
 		}
-		k, err := MarshalKey(s.CA.Key)
+		pair, err := s.CA.pairFiles()
 		if err != nil {
 			return nil, err
 		}
-		files = append(files,
-			atomicfile.File{Path: s.CA.KeyPath(), Data: k, Mode: 0o600},
-			atomicfile.File{Path: s.CA.CertPath(), Data: EncodeCert(s.CA.Cert), Mode: 0o644})
+		files = append(files, pair...)
 		if s.Registry == "" && s.CA.Anchor != nil {
 			// An imported intermediate CA's chain goes with it.
 			files = append(files, atomicfile.File{Path: chainPath(s.CA.Dir), Data: chainFile(s.CA), Mode: 0o644})
@@ -191,13 +187,11 @@ func rotateTo(homeDir string, c *CA, perRegistry bool, t time.Time) (*RotateResu
 	if publish[0].CRL, err = c.SignCRL(nil, big.NewInt(1), t, DefaultCRLValidity); err != nil {
 		return nil, err
 	}
-	keyPEM, err := MarshalKey(c.Key)
+	pair, err := c.pairFiles()
 	if err != nil {
 		return nil, err
 	}
-	files = append(files,
-		atomicfile.File{Path: c.KeyPath(), Data: keyPEM, Mode: 0o600},
-		atomicfile.File{Path: c.CertPath(), Data: c.CertPEM, Mode: 0o644})
+	files = append(files, pair...)
 	if c.Anchor != nil {
 		files = append(files, atomicfile.File{Path: chainPath(dir), Data: chainFile(c), Mode: 0o644})
 	}
@@ -213,13 +207,11 @@ func rotateTo(homeDir string, c *CA, perRegistry bool, t time.Time) (*RotateResu
 			if err != nil {
 				return nil, err
 			}
-			k, err := MarshalKey(n.Key)
+			pair, err := n.pairFiles()
 			if err != nil {
 				return nil, err
 			}
-			files = append(files,
-				atomicfile.File{Path: n.KeyPath(), Data: k, Mode: 0o600},
-				atomicfile.File{Path: n.CertPath(), Data: n.CertPEM, Mode: 0o644})
+			files = append(files, pair...)
 			ns := Signed{CA: n, Registry: s.Registry}
 			if ns.CRL, err = n.SignCRL(nil, big.NewInt(1), t, DefaultCRLValidity); err != nil {
 				return nil, err
@@ -311,12 +303,8 @@ func FinishRotation(opt FinishOptions) (*FinishResult, error) {
 	}
 	t := now()
 	cur, prev := keep[0], retire[0]
-	for i := range keep {
-		if keep[i].CRL == nil && CanSignCRL(keep[i].CA.Cert) {
-			if keep[i].CRL, err = keep[i].CA.SignCRL(nil, big.NewInt(1), t, DefaultCRLValidity); err != nil {
-				return nil, err
-			}
-		}
+	if err := signMissing(keep, t); err != nil {
+		return nil, err
 	}
 	record := filepath.Join(dir, RetiredDir, t.UTC().Format("20060102T150405Z"))
 	var files []atomicfile.File
