@@ -100,15 +100,7 @@ func TestPerRegistryAccess(t *testing.T) {
 			// skopeo, with HOME=work, finds both folders itself.
 			image := filepath.Join(work, "image")
 			testenv.WriteOCIImage(t, image, "latest")
-			sk := func(args ...string) error {
-				cmd := exec.Command(skopeo, append([]string{"--insecure-policy"}, args...)...)
-				cmd.Env = append(os.Environ(), "HOME="+work, "XDG_RUNTIME_DIR="+work, "REGISTRY_AUTH_FILE="+filepath.Join(work, "auth.json"))
-				out, err := cmd.CombinedOutput()
-				if err != nil {
-					t.Logf("skopeo %s: %v\n%s", strings.Join(args, " "), err, out)
-				}
-				return err
-			}
+			sk := skopeoIn(t, skopeo, work)
 			for _, r := range []string{regA, regB} {
 				ref := "docker://" + r + "/certkit/access:latest"
 				if err := sk("copy", "oci:"+image+":latest", ref); err != nil {

@@ -122,6 +122,22 @@ func TestClientMachineFlows(t *testing.T) {
 
 // pushPull pushes a small image to the registry with skopeo through the
 // certs.d folder dir, and reads it back (skopeo inspect).
+// skopeoIn returns a runner of skopeo (--insecure-policy) for a user whose
+// home is work: it finds the certs.d folders under work/.config, logs
+// what a failed run printed, and returns its error.
+func skopeoIn(t *testing.T, skopeo, work string) func(args ...string) error {
+	env := append(os.Environ(), "HOME="+work, "XDG_RUNTIME_DIR="+work, "REGISTRY_AUTH_FILE="+filepath.Join(work, "auth.json"))
+	return func(args ...string) error {
+		cmd := exec.Command(skopeo, append([]string{"--insecure-policy"}, args...)...)
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Logf("skopeo %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return err
+	}
+}
+
 func pushPull(t *testing.T, skopeo, reg, dir, repo string) {
 	t.Helper()
 	work := t.TempDir()

@@ -93,15 +93,7 @@ func TestRevokeBehindProxy(t *testing.T) {
 			image := filepath.Join(work, "image")
 			testenv.WriteOCIImage(t, image, "latest")
 			ref := "docker://" + reg + "/certkit/revoke:latest"
-			sk := func(args ...string) error {
-				cmd := exec.Command(skopeo, append([]string{"--insecure-policy"}, args...)...)
-				cmd.Env = append(os.Environ(), "HOME="+work, "XDG_RUNTIME_DIR="+work, "REGISTRY_AUTH_FILE="+filepath.Join(work, "auth.json"))
-				out, err := cmd.CombinedOutput()
-				if err != nil {
-					t.Logf("skopeo %s: %v\n%s", strings.Join(args, " "), err, out)
-				}
-				return err
-			}
+			sk := skopeoIn(t, skopeo, work)
 
 			t.Run("before", func(t *testing.T) {
 				start(t)

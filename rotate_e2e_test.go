@@ -6,7 +6,6 @@ import (
 	"context"
 	"crypto/tls"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -87,16 +86,7 @@ func TestRotateEndToEnd(t *testing.T) {
 
 	image := filepath.Join(work, "image")
 	testenv.WriteOCIImage(t, image, "latest")
-	env := append(os.Environ(), "HOME="+work, "XDG_RUNTIME_DIR="+work, "REGISTRY_AUTH_FILE="+filepath.Join(work, "auth.json"))
-	sk := func(args ...string) error {
-		cmd := exec.Command(skopeo, append([]string{"--insecure-policy"}, args...)...)
-		cmd.Env = env
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Logf("skopeo %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return err
-	}
+	sk := skopeoIn(t, skopeo, work)
 	pushPull := func(t *testing.T, dir, repo string) {
 		t.Helper()
 		ref := "docker://" + reg + "/certkit/" + repo + ":latest"
