@@ -9,6 +9,7 @@ import (
 	"time"
 
 	cflog "github.com/cloudflare/cfssl/log"
+	pkcs12 "software.sslmate.com/src/go-pkcs12"
 
 	"github.com/certkit/certkit/ca"
 	"github.com/certkit/certkit/host"
@@ -78,6 +79,18 @@ func TestRoundTripChain(t *testing.T) {
 	certs, err := ca.ParseCerts(got.Cert)
 	if err != nil || len(certs) != 2 || !certs[1].IsCA {
 		t.Fatalf("the parsed client certificate: %v, %d certificates", err, len(certs))
+	}
+	// The PKCS #12 file carries the issuing CA too, then the root.
+	p12, err := got.P12("pw", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, leaf, chain, err := pkcs12.DecodeChain(p12, "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !leaf.Equal(certs[0]) || len(chain) != 2 || !chain[0].Equal(certs[1]) || chain[1].Subject.CommonName != chain[1].Issuer.CommonName {
+		t.Errorf("the PKCS #12 chain: %d certificates after the leaf, want the issuing CA and the root", len(chain))
 	}
 }
 

@@ -101,7 +101,8 @@ func Export(opt ExportOptions) (*ExportResult, error) {
 	return res, nil
 }
 
-// P12 encodes the bundle's pair, with the CA certificate as its chain, as
+// P12 encodes the bundle's pair, with its issuing CA (a per-registry
+// home) and the CA certificate as its chain, as
 // PKCS #12 encrypted with password: AES-256-CBC with PBKDF2 and a SHA-256
 // MAC, or with legacy, 3DES and a SHA-1 MAC.
 func (b *Bundle) P12(password string, legacy bool) ([]byte, error) {
@@ -124,5 +125,5 @@ func (b *Bundle) P12(password string, legacy bool) ([]byte, error) {
 	if legacy {
 		enc = pkcs12.Legacy
 	}
-	return enc.Encode(key, certs[0], caCerts[:1], password)
+	return enc.Encode(key, certs[0], append(certs[1:], caCerts[0]), password)
 }
