@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -191,7 +192,11 @@ func statusExit(rep *status.Report, c *cli.Context) error {
 	return errs.WithHint(fmt.Errorf("%s", what), hint)
 }
 
-func printStatus(w io.Writer, rep *status.Report) {
+func printStatus(out io.Writer, rep *status.Report) {
+	// tabwriter writes each cell and each run of padding on its own: to
+	// a terminal or a pipe that is a system call each, 16 a line.
+	w := bufio.NewWriterSize(out, 64<<10)
+	defer w.Flush()
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "WHERE\tREGISTRY\tNAME\tKIND\tKEY\tNOT AFTER\tDAYS\tSTATE")
 	for _, c := range rep.Certs {
