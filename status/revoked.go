@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/big"
 	"path/filepath"
 	"time"
 
@@ -54,20 +55,49 @@ type RevokedCert struct {
 type revocation struct {
 	cas  []*x509.Certificate
 	crls []*ca.CRL // by cas, nil where a CA has none
+	// listed: by cas, when each serial of the CA's CRL was revoked (the
+	// first entry of a serial, as ca.CRL.Entry finds it).
+	listed []map[string]time.Time
 }
 
-// revokedAt returns when c was revoked, if a CRL of its CA lists it.
-func (v *revocation) revokedAt(c *x509.Certificate) (time.Time, bool) {
+// add records the CA issuer and its CRL l (nil: none).
+func (v *revocation) add(issuer *x509.Certificate, l *ca.CRL) {
+	listed := map[string]time.Time{}
+	if l != nil && l.List != nil {
+		for _, e := range l.List.RevokedCertificateEntries {
+			k := serialKey(e.SerialNumber)
+			if _, ok := listed[k]; !ok {
+				listed[k] = e.RevocationTime
+			}
+		}
+	}
+	v.cas = append(v.cas, issuer)
+	v.crls = append(v.crls, l)
+	v.listed = append(v.listed, listed)
+}
+
+// serialKey is a serial number as a map key: its sign and magnitude.
+func serialKey(n *big.Int) string {
+	if n == nil {
+		return ""
+	}
+	return string(rune('0'+n.Sign()+1)) + string(n.Bytes())
+}
+
+// revokedAt returns when c was revoked, if a CRL of its CA lists it. The
+// serial is looked up first: the signature, checked with issued, only for
+// a serial that a CRL lists (a few, against every copy in every root).
+func (v *revocation) revokedAt(c *x509.Certificate, issued func(c, ca *x509.Certificate) bool) (time.Time, bool) {
 	if v == nil || c == nil {
 		return time.Time{}, false
 	}
+	k := serialKey(c.SerialNumber)
 	for i, issuer := range v.cas {
-		if v.crls[i] == nil || !issuedBy(c, issuer) {
+		at, ok := v.listed[i][k]
+		if !ok || !issued(c, issuer) {
 			continue
 		}
-		if e, ok := v.crls[i].Entry(c.SerialNumber); ok {
-			return e.RevocationTime, true
-		}
+		return at, true
 	}
 	return time.Time{}, false
 }
@@ -103,8 +133,7 @@ func (r *Report) readRevocation(homeDir string) *revocation {
 			default:
 				r.CRLs = append(r.CRLs, r.crlInfo(l, i > 0))
 			}
-			v.cas = append(v.cas, certs[0])
-			v.crls = append(v.crls, l)
+			v.add(certs[0], l)
 		}
 		regs, err := root.Names("revoked")
 		if errors.Is(err, fs.ErrNotExist) {
@@ -129,7 +158,7 @@ func (r *Report) readRevocation(homeDir string) *revocation {
 					continue
 				}
 				rc := RevokedCert{Registry: reg, Name: name, Serial: c.Serial, Path: c.Path, NotAfter: c.NotAfter}
-				rc.RevokedAt, rc.Listed = v.revokedAt(c.cert)
+				rc.RevokedAt, rc.Listed = v.revokedAt(c.cert, r.issuedBy)
 				r.Revoked = append(r.Revoked, rc)
 			}
 		}

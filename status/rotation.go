@@ -27,7 +27,7 @@ func (r *Report) underPrevious(c *Cert, prev *x509.Certificate) {
 	if prev == nil || c.Kind == CA || c.cert == nil {
 		return
 	}
-	if c.State != Expired && c.State != Revoked && issuedBy(c.cert, prev) {
+	if c.State != Expired && c.State != Revoked && r.issuedBy(c.cert, prev) {
 		c.State = PreviousCA
 	}
 }

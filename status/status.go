@@ -123,6 +123,8 @@ type Report struct {
 	// CA's during a rotation); Revoked the certificates revoked from it.
 	CRLs    []CRLInfo     `json:"crls,omitempty"`
 	Revoked []RevokedCert `json:"revoked,omitempty"`
+
+	issued map[[2]*x509.Certificate]bool // see issuedBy
 }
 
 // Attention counts the certificates (and problems) that need something
@@ -222,7 +224,7 @@ func Read(opt Options) (*Report, error) {
 				issuer := caCert
 				r.judge(c, issuer, opt.Within)
 				r.underPrevious(c, prevCert)
-				if _, ok := rev.revokedAt(c.cert); ok && c.Kind == Client {
+				if _, ok := rev.revokedAt(c.cert, r.issuedBy); ok && c.Kind == Client {
 					c.State = Revoked
 				}
 				switch {
@@ -311,7 +313,7 @@ func (r *Report) judge(c *Cert, caCert *x509.Certificate, within time.Duration) 
 		c.State = Expired
 	case now.Before(c.NotBefore):
 		c.State = NotYetValid
-	case c.Kind != CA && caCert != nil && c.NotAfter.After(caCert.NotAfter) && issuedBy(c.cert, caCert):
+	case c.Kind != CA && caCert != nil && c.NotAfter.After(caCert.NotAfter) && r.issuedBy(c.cert, caCert):
 		c.State = OutlivesCA
 	case left < w:
 		c.State = Renew
@@ -323,6 +325,22 @@ func (r *Report) judge(c *Cert, caCert *x509.Certificate, within time.Duration) 
 // issuedBy reports whether c was signed by the CA ca.
 func issuedBy(c, ca *x509.Certificate) bool {
 	return c.CheckSignatureFrom(ca) == nil
+}
+
+// issuedBy is issuedBy, checked once for each certificate and CA: a
+// certs.d copy that is the home's certificate byte for byte shares the
+// home's parse (the same *x509.Certificate), and so the answer.
+func (r *Report) issuedBy(c, ca *x509.Certificate) bool {
+	k := [2]*x509.Certificate{c, ca}
+	ok, seen := r.issued[k]
+	if !seen {
+		ok = issuedBy(c, ca)
+		if r.issued == nil {
+			r.issued = map[[2]*x509.Certificate]bool{}
+		}
+		r.issued[k] = ok
+	}
+	return ok
 }
 
 // readHome reads the CA and every leaf of the home, under its shared lock
