@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"text/tabwriter"
 	"time"
 
 	"github.com/certkit/certkit/status"
@@ -40,5 +41,34 @@ func TestStatusPrintBuffered(t *testing.T) {
 	}
 	if max := 1 + len(w.String())/(64<<10); w.writes > max {
 		t.Errorf("%d writes for %d bytes, want at most %d (one per 64 KiB)", w.writes, len(w.String()), max)
+	}
+}
+
+// TestStatusTableAsTabwriter: the status table is laid out byte for byte
+// as text/tabwriter lays it out, with wide and narrow cells, empty ones,
+// names in other scripts, and cells with a tab or a line break in them.
+func TestStatusTableAsTabwriter(t *testing.T) {
+	for _, names := range [][]string{
+		{"laptop", "ci-runner-01", "x"},
+		{"", "ünïcödé", "日本語の名前", "a"},
+		{"tab\there", "plain"},
+		{"line\nbreak", "plain"},
+		{"vtab\vff\f", "plain"},
+	} {
+		rows := [][]string{{"WHERE", "REGISTRY", "NAME", "DAYS", "STATE"}}
+		for i, n := range names {
+			rows = append(rows, []string{"docker (same)", "reg.example.com:" + strings.Repeat("5", i+1), n, fmt.Sprint(800 - 300*i), "ok"})
+		}
+		var want bytes.Buffer
+		tw := tabwriter.NewWriter(&want, 0, 0, 2, ' ', 0)
+		for _, row := range rows {
+			fmt.Fprintln(tw, strings.Join(row, "\t"))
+		}
+		tw.Flush()
+		var got bytes.Buffer
+		writeTable(&got, rows)
+		if got.String() != want.String() {
+			t.Errorf("names %q:\n%s\nwant (tabwriter):\n%s", names, got.String(), want.String())
+		}
 	}
 }
