@@ -87,14 +87,14 @@ func serialKey(n *big.Int) string {
 // revokedAt returns when c was revoked, if a CRL of its CA lists it. The
 // serial is looked up first: the signature, checked with issued, only for
 // a serial that a CRL lists (a few, against every copy in every root).
-func (v *revocation) revokedAt(c *x509.Certificate, issued func(c, ca *x509.Certificate) bool) (time.Time, bool) {
-	if v == nil || c == nil {
+func (v *revocation) revokedAt(c *Cert, issued func(c, ca *x509.Certificate) bool) (time.Time, bool) {
+	if v == nil || c == nil || c.serial == nil {
 		return time.Time{}, false
 	}
-	k := serialKey(c.SerialNumber)
+	k := serialKey(c.serial)
 	for i, issuer := range v.cas {
 		at, ok := v.listed[i][k]
-		if !ok || !issued(c, issuer) {
+		if !ok || !issued(c.x509(), issuer) {
 			continue
 		}
 		return at, true
@@ -158,7 +158,7 @@ func (r *Report) readRevocation(homeDir string) *revocation {
 					continue
 				}
 				rc := RevokedCert{Registry: reg, Name: name, Serial: c.Serial, Path: c.Path, NotAfter: c.NotAfter}
-				rc.RevokedAt, rc.Listed = v.revokedAt(c.cert, r.issuedBy)
+				rc.RevokedAt, rc.Listed = v.revokedAt(&c, r.issuedBy)
 				r.Revoked = append(r.Revoked, rc)
 			}
 		}

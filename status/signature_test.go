@@ -6,7 +6,9 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"fmt"
 	"math/big"
+	"slices"
 	"testing"
 	"time"
 
@@ -77,7 +79,7 @@ func TestRevokedBySerialAndSignature(t *testing.T) {
 		{"A's 8", leaf(8, caA, keyA), false},
 		{"B's 7", leaf(7, caB, keyB), false},
 	} {
-		got, ok := v.revokedAt(tc.c, r.issuedBy)
+		got, ok := v.revokedAt(&Cert{der: tc.c.Raw, serial: tc.c.SerialNumber}, r.issuedBy)
 		if ok != tc.want || ok && !got.Equal(at) {
 			t.Errorf("%s: revoked %v at %v, want %v", tc.name, ok, got, tc.want)
 		}
@@ -111,15 +113,42 @@ func TestRotationCopies(t *testing.T) {
 	if _, err := issue.Issue(issue.Options{Home: h, Registry: reg, Kind: issue.Client, Names: []string{"new"}, Validity: 100 * 24 * time.Hour, Now: at(t0.Add(time.Hour))}); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := Read(Options{Home: h, Roots: []install.Root{root}, Now: at(t0.Add(2 * time.Hour))})
+	// A second root where both CAs are installed, and both pairs.
+	both, err := install.CustomRoot(install.Podman, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := install.Install(install.Options{Home: h, Registries: []host.Registry{reg}, Roots: []install.Root{both}, Now: at(t0.Add(time.Hour))}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Read(Options{Home: h, Roots: []install.Root{both, root}, Now: at(t0.Add(2 * time.Hour))})
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := map[key]State{}
+	copies := map[string]Copy{}
 	for _, c := range rep.Certs {
+		if c.Root == both.Dir {
+			copies[c.Name] = c.Copy
+			continue
+		}
 		if c.Kind == Client {
 			got[key{c.Location, c.Name}] = c.State
 		}
+	}
+	if want := map[string]Copy{"ca": Same, "ca-previous": Same, "old": Same, "new": Same}; fmt.Sprint(copies) != fmt.Sprint(want) {
+		t.Errorf("copies in the second root %v, want %v", copies, want)
+	}
+	if !slices.IsSortedFunc(rep.Certs, func(a, b Cert) int {
+		if less(&a, &b) {
+			return -1
+		}
+		if less(&b, &a) {
+			return 1
+		}
+		return 0
+	}) {
+		t.Error("the report is not in order")
 	}
 	want := map[key]State{{InHome, "old"}: PreviousCA, {InCertsD, "old"}: PreviousCA, {InHome, "new"}: OK, {InCertsD, "new"}: OK}
 	for k, s := range want {
