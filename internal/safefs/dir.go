@@ -181,10 +181,17 @@ func (e *OwnerError) Hint() string {
 // what it opened: a regular file, not too large, and in a folder a user
 // controls, that user's or root's.
 func (r *Root) ReadFile(name string, max int64) ([]byte, error) {
-	path := r.Join(name)
-	if data, ok, err := r.readDirect(name, path, max); ok {
+	return r.ReadFileBuf(name, max, nil)
+}
+
+// ReadFileBuf is ReadFile, reading into buf's memory when the file fits
+// in its capacity: the data returned may be buf's, good until buf is used
+// again. For a reader of many files that keeps none of them (a compare).
+func (r *Root) ReadFileBuf(name string, max int64, buf []byte) ([]byte, error) {
+	if data, ok, err := r.readDirect(name, max, buf); ok {
 		return data, err
 	}
+	path := r.Join(name)
 	f, err := r.Root.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
 	if err != nil {
 		return nil, renamePathErr(err, path)

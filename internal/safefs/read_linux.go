@@ -1,6 +1,7 @@
 package safefs
 
 import (
+	"errors"
 	"io/fs"
 	"strings"
 	"syscall"
@@ -16,8 +17,8 @@ import (
 // opened. ok is false when the open did not succeed (a link, which
 // os.Root follows inside the folder, a missing file, a refusal): ReadFile
 // then opens the name again through os.Root, for its answer and its
-// error.
-func (r *Root) readDirect(name, path string, max int64) (data []byte, ok bool, err error) {
+// error. The data is read into buf when it fits (see ReadFileBuf).
+func (r *Root) readDirect(name string, max int64, buf []byte) (data []byte, ok bool, err error) {
 	if name == "" || name == "." || name == ".." || strings.IndexByte(name, '/') >= 0 {
 		return nil, false, nil
 	}
@@ -36,45 +37,64 @@ func (r *Root) readDirect(name, path string, max int64) (data []byte, ok bool, e
 		return nil, false, nil
 	}
 	defer syscall.Close(fd)
-	fi := &statInfo{name: name}
+	var st syscall.Stat_t
 	for {
-		err = syscall.Fstat(fd, &fi.st)
+		err = syscall.Fstat(fd, &st)
 		if err != syscall.EINTR {
 			break
 		}
 	}
 	if err != nil {
-		return nil, true, &fs.PathError{Op: "stat", Path: path, Err: err}
+		return nil, true, &fs.PathError{Op: "stat", Path: r.Join(name), Err: err}
 	}
-	if err := r.checkOwner(fi, path, "file"); err != nil {
-		return nil, true, err
-	}
-	if err := regular(fi, path); err != nil {
-		return nil, true, err
+	// The checks of ReadFile; an fs.FileInfo (and the path, for messages)
+	// only where one may refuse: in a folder a user controls, or for what
+	// is not a regular file.
+	if r.dir.As != nil || st.Mode&syscall.S_IFMT != syscall.S_IFREG {
+		fi, path := &statInfo{name: name, st: st}, r.Join(name)
+		if err := r.checkOwner(fi, path, "file"); err != nil {
+			return nil, true, err
+		}
+		if err := regular(fi, path); err != nil {
+			return nil, true, err
+		}
 	}
 	if max <= 0 {
 		max = MaxFile
 	}
-	if fi.Size() > max {
-		return nil, true, tooLarge(path, max)
+	if st.Size > max {
+		return nil, true, tooLarge(r.Join(name), max)
 	}
-	data, err = readFD(fd, path, fi.Size(), max)
-	return data, true, err
+	data, err = readFD(fd, st.Size, max, buf)
+	switch {
+	case err == errTooLarge:
+		return nil, true, tooLarge(r.Join(name), max)
+	case err != nil:
+		return nil, true, &fs.PathError{Op: "read", Path: r.Join(name), Err: err}
+	}
+	return data, true, nil
 }
 
+// errTooLarge is readFD's answer for a file past max.
+var errTooLarge = errors.New("too large")
+
 // readFD reads the regular file open as fd, of size bytes by fstat, at
-// most max. It asks for one byte more than size: a read that stops short
-// of it with size bytes in all has reached the end (the file is what
-// fstat said), so that a file takes one read, not a second one to see the
-// end. A file that grew since is read on to its end, still bounded by
-// max.
-func readFD(fd int, path string, size, max int64) ([]byte, error) {
-	buf := make([]byte, size+1)
+// most max, into buf when it fits. It asks for one byte more than size: a
+// read that stops short of it with size bytes in all has reached the end
+// (the file is what fstat said), so that a file takes one read, not a
+// second one to see the end. A file that grew since is read on to its
+// end, still bounded by max (errTooLarge past it).
+func readFD(fd int, size, max int64, buf []byte) ([]byte, error) {
+	if int64(cap(buf)) >= size+1 {
+		buf = buf[:size+1]
+	} else {
+		buf = make([]byte, size+1)
+	}
 	n := 0
 	for {
 		if n == len(buf) {
 			if int64(n) > max {
-				return nil, tooLarge(path, max)
+				return nil, errTooLarge
 			}
 			grow := min(max+1-int64(n), 4096)
 			buf = append(buf, make([]byte, grow)...)
@@ -84,7 +104,7 @@ func readFD(fd int, path string, size, max int64) ([]byte, error) {
 			continue
 		}
 		if err != nil {
-			return nil, &fs.PathError{Op: "read", Path: path, Err: err}
+			return nil, err
 		}
 		if m == 0 {
 			break
@@ -95,7 +115,7 @@ func readFD(fd int, path string, size, max int64) ([]byte, error) {
 		}
 	}
 	if int64(n) > max {
-		return nil, tooLarge(path, max)
+		return nil, errTooLarge
 	}
 	return buf[:n], nil
 }

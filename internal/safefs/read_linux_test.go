@@ -95,13 +95,52 @@ func TestReadFD(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		data, err := readFD(int(f.Fd()), path, tc.size, tc.max)
+		data, err := readFD(int(f.Fd()), tc.size, tc.max, nil)
 		f.Close()
 		switch {
 		case tc.ok && (err != nil || !bytes.Equal(data, content)):
 			t.Errorf("size %d, max %d: %d bytes, %v; want the file's %d", tc.size, tc.max, len(data), err, len(content))
-		case !tc.ok && (err == nil || !strings.Contains(err.Error(), "larger than")):
+		case !tc.ok && err != errTooLarge:
 			t.Errorf("size %d, max %d: %d bytes, %v; want it refused as too large", tc.size, tc.max, len(data), err)
 		}
+	}
+}
+
+// TestReadFileBuf: a file that fits in the buffer is read into it, a
+// larger one into memory of its own; the bound and the checks hold.
+func TestReadFileBuf(t *testing.T) {
+	dir := t.TempDir()
+	for name, n := range map[string]int{"small": 10, "large": 5000, "huge": 200} {
+		if err := os.WriteFile(filepath.Join(dir, name), bytes.Repeat([]byte{'a' + byte(n%26)}, n), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := syscall.Mkfifo(filepath.Join(dir, "fifo"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d, err := OpenDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 1024)
+	err = d.Do(func(r *Root) error {
+		data, err := r.ReadFileBuf("small", 6000, buf)
+		if err != nil || len(data) != 10 || &data[0] != &buf[0] {
+			t.Errorf("small: %d bytes, %v; want 10 in the buffer", len(data), err)
+		}
+		data, err = r.ReadFileBuf("large", 6000, buf)
+		if err != nil || len(data) != 5000 || &data[0] == &buf[0] {
+			t.Errorf("large: %d bytes, %v; want 5000 outside the buffer", len(data), err)
+		}
+		if _, err := r.ReadFileBuf("huge", 100, buf); err == nil || !strings.Contains(err.Error(), "larger than") {
+			t.Errorf("huge, max 100: %v, want it refused", err)
+		}
+		if _, err := r.ReadFileBuf("fifo", 100, buf); err == nil || !strings.Contains(err.Error(), "named pipe") {
+			t.Errorf("fifo: %v, want it refused", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
