@@ -1,12 +1,17 @@
 package status
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/certkit/certkit/ca"
 	"github.com/certkit/certkit/host"
+	"github.com/certkit/certkit/install"
+	"github.com/certkit/certkit/internal/home"
 	"github.com/certkit/certkit/issue"
 )
 
@@ -41,5 +46,71 @@ func TestParseCertFields(t *testing.T) {
 				t.Errorf("%s: sha256 %s issuer %q subject %q; want %s %q %q", p, c.SHA256, c.Issuer, c.Subject, ca.Fingerprint(x), x.Issuer.String(), x.Subject.String())
 			}
 		}
+	}
+}
+
+// TestPairNames: status's pair names are home.PairNamesOf's.
+func TestPairNames(t *testing.T) {
+	names := []string{"a.cert", "a.key", "a-b.cert", "a-b.key", "a.b.cert", "a.b.key", ".cert", ".key", "x.cert", "y.key",
+		"z.cert.cert", "z.cert.key", "ca.crt", "server.cert", "server.key", "Z.cert", "Z.key", "é.cert", "é.key", "w.key.cert"}
+	sorted := slices.Clone(names)
+	slices.Sort(sorted)
+	for _, in := range [][]string{names, sorted} {
+		if got, want := pairNames(in), home.PairNamesOf(in); !slices.Equal(got, want) {
+			t.Errorf("pairNames(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestCopiesOnBothCores: 100 copies, every one older than the home's
+// (read on both cores, each through a shared buffer, and parsed), each
+// read as the certificate in its own file.
+func TestCopiesOnBothCores(t *testing.T) {
+	h := t.TempDir()
+	if _, err := ca.Create(ca.Options{Home: h, Machine: "t", Now: at(t0)}); err != nil {
+		t.Fatal(err)
+	}
+	reg, _ := host.Parse("reg.example.com:5000")
+	names := make([]string, 100)
+	for i := range names {
+		names[i] = fmt.Sprintf("runner-%03d", i)
+	}
+	if _, err := issue.Issue(issue.Options{Home: h, Registry: reg, Kind: issue.Client, Names: names, Now: at(t0)}); err != nil {
+		t.Fatal(err)
+	}
+	root, err := install.CustomRoot(install.Docker, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := install.Install(install.Options{Home: h, Registries: []host.Registry{reg}, Roots: []install.Root{root}, Now: at(t0)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := issue.Issue(issue.Options{Home: h, Registry: reg, Kind: issue.Client, Names: names, Force: true, Now: at(t0.Add(time.Hour))}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Read(Options{Home: h, Roots: []install.Root{root}, Now: at(t0.Add(2 * time.Hour))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, c := range rep.Certs {
+		if c.Location != InCertsD || c.Kind != Client {
+			continue
+		}
+		n++
+		data, err := os.ReadFile(c.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		certs, err := ca.ParseCerts(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Copy != Older || c.Serial != serialHex(certs[0].SerialNumber) || c.Subject != certs[0].Subject.String() || c.SHA256 != ca.Fingerprint(certs[0]) {
+			t.Errorf("%s: %s %s %s, want older %s %s", c.Path, c.Copy, c.Serial, c.Subject, serialHex(certs[0].SerialNumber), certs[0].Subject)
+		}
+	}
+	if n != len(names) {
+		t.Errorf("%d copies, want %d", n, len(names))
 	}
 }

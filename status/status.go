@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -104,7 +105,7 @@ type Cert struct {
 	// checked (see x509).
 	cert      *x509.Certificate
 	der       []byte
-	pem       []byte // the file as read
+	pemSum    [32]byte // SHA-256 of the file as read
 	serial    *big.Int
 	subjectCN string
 	issuerCN  string
@@ -198,10 +199,11 @@ func Read(opt Options) (*Report, error) {
 	var rev *revocation
 	homePairs := map[string]*Cert{}     // registry + "\x00" + name
 	homeClients := map[string][]*Cert{} // by registry, in order
-	// parts are put together once at the end: a Cert is some 400 bytes,
-	// and appending 10,000 of them at a time to a growing slice was 8 %
-	// of status over 10,000 pairs.
-	var parts [][]Cert
+	// all is the report in the making. A Cert is some 400 bytes, and
+	// appending 10,000 of them at a time to growing slices was 8 % of
+	// status over 10,000 pairs: the copies are read into all, made as
+	// large as the home once for each root.
+	var all []Cert
 	if opt.Home != "" {
 		certs, err := readHome(opt.Home)
 		if err != nil {
@@ -235,7 +237,10 @@ func Read(opt Options) (*Report, error) {
 		if prevCert != nil {
 			r.Rotation = r.rotation(prevCert, certs)
 		}
-		parts = append(parts, certs)
+		all = certs
+		if len(opt.Roots) > 0 {
+			all = append(make([]Cert, 0, len(certs)*(1+len(opt.Roots))+8), certs...)
+		}
 	}
 	for _, root := range opt.Roots {
 		if fi, err := os.Stat(root.Dir); err != nil || !fi.IsDir() {
@@ -248,11 +253,14 @@ func Read(opt Options) (*Report, error) {
 		}
 		for _, reg := range regs {
 			regName := reg.String()
-			copies, err := readInstalled(root, reg, homePairs)
+			start := len(all)
+			all, err = readInstalled(root, reg, homePairs, all)
 			if err != nil {
+				all = all[:start]
 				r.Problems = append(r.Problems, err.Error())
 				continue
 			}
+			copies := all[start:]
 			seen := make(map[string]bool, len(copies))
 			for i := range copies {
 				c := &copies[i]
@@ -286,8 +294,6 @@ func Read(opt Options) (*Report, error) {
 					}
 				}
 			}
-			parts = append(parts, copies)
-			var missing []Cert
 			for _, h := range homeClients[regName] {
 				if seen[h.Name] {
 					continue
@@ -295,31 +301,23 @@ func Read(opt Options) (*Report, error) {
 				m := *h
 				m.Location, m.Root, m.Target, m.Copy = InCertsD, root.Dir, root.Target, Missing
 				m.Path = filepath.Join(root.Dir, regName, h.Name+home.CertExt)
-				missing = append(missing, m)
+				all = append(all, m)
 			}
-			parts = append(parts, missing)
 		}
 	}
-	r.Certs = sorted(parts)
+	r.Certs = sorted(all)
 	return r, nil
 }
 
-// sorted puts parts together in the report's order (less), stable. The
-// home and each registry folder are read in that order already: they are
+// sorted returns certs in the report's order (less), stable. The home
+// and each registry folder are read in that order already: certs are
 // sorted only when they are not (several roots, pairs missing from one),
 // by pointer, so that no Cert is moved more than once.
-func sorted(parts [][]Cert) []Cert {
-	n := 0
-	for _, p := range parts {
-		n += len(p)
-	}
-	out := make([]Cert, 0, n)
-	for _, p := range parts {
-		out = append(out, p...)
-	}
+func sorted(out []Cert) []Cert {
 	if sort.SliceIsSorted(out, func(i, j int) bool { return less(&out[i], &out[j]) }) {
 		return out
 	}
+	n := len(out)
 	ptrs := make([]*Cert, n)
 	for i := range out {
 		ptrs[i] = &out[i]
@@ -485,7 +483,7 @@ func readRegistry(r *safefs.Root, registry string) ([]Cert, error) {
 		i := sort.SearchStrings(names, n)
 		return i < len(names) && names[i] == n
 	}
-	pairs := home.PairNamesOf(names)
+	pairs := pairNames(names)
 	out := make([]Cert, 0, 1+len(pairs))
 	if has(home.ServerCert) && has(home.ServerKey) {
 		c, err := readCert(r, home.ServerCert, Cert{Location: InHome, Registry: registry, Name: "server", Kind: Server})
@@ -534,13 +532,12 @@ func each(r *safefs.Root, n int, fn func(i int) error) error {
 // readInstalled reads the CA files and client pairs of a registry folder
 // in a certs root. A file that is the home's, byte for byte, is not parsed
 // again.
-func readInstalled(root install.Root, reg host.Registry, homePairs map[string]*Cert) ([]Cert, error) {
+func readInstalled(root install.Root, reg host.Registry, homePairs map[string]*Cert, out []Cert) ([]Cert, error) {
 	dir := root.Folder(reg)
 	d, err := safefs.OpenDir(dir)
 	if err != nil {
-		return nil, err
+		return out, err
 	}
-	var out []Cert
 	err = d.Do(func(r *safefs.Root) error {
 		names, err := r.Names(".")
 		if err != nil {
@@ -559,18 +556,21 @@ func readInstalled(root install.Root, reg host.Registry, homePairs map[string]*C
 				// A .crt that is not a certificate is verify's to report.
 			}
 		}
-		pairs := home.PairNamesOf(names)
-		out = append(make([]Cert, 0, len(cas)+len(pairs)), cas...)
+		pairs := pairNames(names)
+		out = append(out, cas...)
+		out = slices.Grow(out, len(pairs))
 		certs := out[len(out) : len(out)+len(pairs)]
 		err = each(r, len(pairs), func(i int) error {
 			n := pairs[i]
 			c := base
 			c.Name, c.Kind = n, Client
-			data, err := r.ReadFile(n+home.CertExt, 0)
+			buf := readBufs.Get().(*[]byte)
+			defer readBufs.Put(buf)
+			data, err := r.ReadFileBuf(n+home.CertExt, 0, *buf)
 			if err != nil {
 				return err
 			}
-			if h := homePairs[regName+"\x00"+n]; h != nil && bytesEqual(data, h.pem) {
+			if h := homePairs[regName+"\x00"+n]; h != nil && sha256.Sum256(data) == h.pemSum {
 				c = *h
 				c.Location, c.Registry, c.Root, c.Target = InCertsD, regName, root.Dir, root.Target
 				c.Path = r.Join(n + home.CertExt)
@@ -586,6 +586,34 @@ func readInstalled(root install.Root, reg host.Registry, homePairs map[string]*C
 	return out, err
 }
 
+// readBufs hold the certs.d copies while they are compared with the
+// home's (a file is kept only as its parse).
+var readBufs = sync.Pool{New: func() any { b := make([]byte, 4096); return &b }}
+
+// pairNames is home.PairNamesOf for names sorted (as safefs's Names
+// gives them): NAME of each NAME.cert with a NAME.key beside it, sorted,
+// found by binary search instead of a map of 20,000 names.
+func pairNames(names []string) []string {
+	if !sort.StringsAreSorted(names) {
+		return home.PairNamesOf(names)
+	}
+	var out []string
+	for _, n := range names {
+		stem, ok := strings.CutSuffix(n, home.CertExt)
+		if !ok || stem == "" {
+			continue
+		}
+		k := stem + home.KeyExt
+		if i := sort.SearchStrings(names, k); i < len(names) && names[i] == k {
+			out = append(out, stem)
+		}
+	}
+	if !sort.StringsAreSorted(out) {
+		sort.Strings(out)
+	}
+	return out
+}
+
 // readCert reads the first certificate of a PEM file of r into c.
 func readCert(r *safefs.Root, name string, c Cert) (Cert, error) {
 	data, err := r.ReadFile(name, 0)
@@ -599,7 +627,7 @@ func readCert(r *safefs.Root, name string, c Cert) (Cert, error) {
 // parseCert reads the first certificate of the PEM data of the file at
 // path into c.
 func parseCert(data []byte, path string, c Cert) (Cert, error) {
-	c.Path, c.pem = path, data
+	c.Path, c.pemSum = path, sha256.Sum256(data)
 	certs, err := ca.ParseCerts(data)
 	if err != nil {
 		return c, fmt.Errorf("%s: %v", c.Path, err)
