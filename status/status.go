@@ -201,11 +201,11 @@ func Read(opt Options) (*Report, error) {
 	homeClients := map[string][]*Cert{} // by registry, in order
 	// all is the report in the making. A Cert is some 400 bytes, and
 	// appending 10,000 of them at a time to growing slices was 8 % of
-	// status over 10,000 pairs: the copies are read into all, made as
-	// large as the home once for each root.
+	// status over 10,000 pairs: the home is read into a slice with room
+	// for a copy of each in each root, and the copies into it.
 	var all []Cert
 	if opt.Home != "" {
-		certs, err := readHome(opt.Home)
+		certs, err := readHome(opt.Home, len(opt.Roots))
 		if err != nil {
 			return nil, err
 		}
@@ -237,10 +237,9 @@ func Read(opt Options) (*Report, error) {
 		if prevCert != nil {
 			r.Rotation = r.rotation(prevCert, certs)
 		}
+		// homePairs point into certs: the copies are appended after them,
+		// and a slice grown meanwhile leaves them where they are.
 		all = certs
-		if len(opt.Roots) > 0 {
-			all = append(make([]Cert, 0, len(certs)*(1+len(opt.Roots))+8), certs...)
-		}
 	}
 	for _, root := range opt.Roots {
 		if fi, err := os.Stat(root.Dir); err != nil || !fi.IsDir() {
@@ -409,8 +408,9 @@ func (r *Report) issuedBy(c, ca *x509.Certificate) bool {
 }
 
 // readHome reads the CA and every leaf of the home, under its shared lock
-// and through safefs.
-func readHome(homeDir string) ([]Cert, error) {
+// and through safefs, into a slice with room for copies more Certs for
+// each (the copies of the certs roots, appended to it).
+func readHome(homeDir string, copies int) ([]Cert, error) {
 	if _, err := os.Stat(homeDir); err != nil {
 		return nil, fmt.Errorf("certkit home %s: %w", homeDir, err)
 	}
@@ -460,12 +460,11 @@ func readHome(homeDir string) ([]Cert, error) {
 			if err != nil {
 				return err
 			}
-			certs, err := readRegistry(sub, name)
+			out, err = readRegistry(sub, name, out, copies)
 			sub.Close()
 			if err != nil {
 				return err
 			}
-			out = append(out, certs...)
 		}
 		return nil
 	})
@@ -473,22 +472,25 @@ func readHome(homeDir string) ([]Cert, error) {
 }
 
 // readRegistry reads the server certificate and the client pairs of one
-// registry folder of the home.
-func readRegistry(r *safefs.Root, registry string) ([]Cert, error) {
+// registry folder of the home into out, making room for copies more
+// Certs for each of out's (see readHome).
+func readRegistry(r *safefs.Root, registry string, out []Cert, copies int) ([]Cert, error) {
 	names, err := r.Names(".")
 	if err != nil {
-		return nil, err
+		return out, err
 	}
 	has := func(n string) bool { // names are sorted
 		i := sort.SearchStrings(names, n)
 		return i < len(names) && names[i] == n
 	}
 	pairs := pairNames(names)
-	out := make([]Cert, 0, 1+len(pairs))
+	if need := len(out) + 1 + len(pairs); cap(out) < need {
+		out = slices.Grow(out, need*(1+copies)-len(out))
+	}
 	if has(home.ServerCert) && has(home.ServerKey) {
 		c, err := readCert(r, home.ServerCert, Cert{Location: InHome, Registry: registry, Name: "server", Kind: Server})
 		if err != nil {
-			return nil, err
+			return out, err
 		}
 		out = append(out, c)
 	}
