@@ -1,6 +1,9 @@
 package status
 
 import (
+	"bytes"
+	"encoding/base64"
+	"encoding/pem"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -112,5 +115,54 @@ func TestCopiesOnBothCores(t *testing.T) {
 	}
 	if n != len(names) {
 		t.Errorf("%d copies, want %d", n, len(names))
+	}
+}
+
+// TestFirstCert: a certificate file as certkit writes it is decoded
+// without pem.Decode, to the same bytes; every other layout (and every
+// error) is ca.ParseCerts's.
+func TestFirstCert(t *testing.T) {
+	h := t.TempDir()
+	if _, err := ca.Create(ca.Options{Home: h, Machine: "t", Now: at(t0)}); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(h, "ca", ca.CertFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ := pem.Decode(data)
+	if der, ok := pemDER(data); !ok || !bytes.Equal(der, block.Bytes) {
+		t.Fatalf("pemDER of certkit's own file: %v, or not pem.Decode's bytes", ok)
+	}
+	crlf := bytes.ReplaceAll(data, []byte("\n"), []byte("\r\n"))
+	key := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: []byte("key")})
+	bad := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: []byte("not DER")})
+	for name, tc := range map[string]struct {
+		data []byte
+		fast bool
+	}{
+		"as written":              {data, true},
+		"crlf":                    {crlf, false},
+		"no final newline":        {bytes.TrimSuffix(data, []byte("\n")), false},
+		"text before":             {append([]byte("subject=CN x\n"), data...), false},
+		"a key after":             {append(slices.Clone(data), key...), false},
+		"a bad certificate after": {append(slices.Clone(data), bad...), false},
+		"bad":                     {bad, true},
+		"headers":                 {pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Headers: map[string]string{"A": "b"}, Bytes: block.Bytes}), false},
+		"one long line":           {[]byte(pemBegin + base64.StdEncoding.EncodeToString(block.Bytes) + "\n" + pemEnd), true},
+		"bad base64":              {[]byte(pemBegin + "AAA\n" + pemEnd), false},
+		"empty":                   {[]byte(pemBegin + pemEnd), false},
+	} {
+		if _, ok := pemDER(tc.data); ok != tc.fast {
+			t.Errorf("%s: pemDER ok %v, want %v", name, ok, tc.fast)
+		}
+		x, err := firstCert(tc.data)
+		certs, werr := ca.ParseCerts(tc.data)
+		switch {
+		case (err == nil) != (werr == nil) || err != nil && err.Error() != werr.Error():
+			t.Errorf("%s: error %v, ca.ParseCerts says %v", name, err, werr)
+		case err == nil && !x.Equal(certs[0]):
+			t.Errorf("%s: not ca.ParseCerts's first certificate", name)
+		}
 	}
 }
