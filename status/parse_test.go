@@ -166,3 +166,66 @@ func TestFirstCert(t *testing.T) {
 		}
 	}
 }
+
+// TestRootsListedAhead: the certs roots, listed while the home is read,
+// give what reading them in turn gave: a root that is not there is
+// skipped, an empty registry folder has the home's pairs missing, a
+// registry the home does not know has its copies unknown.
+func TestRootsListedAhead(t *testing.T) {
+	h := t.TempDir()
+	if _, err := ca.Create(ca.Options{Home: h, Machine: "t", Now: at(t0)}); err != nil {
+		t.Fatal(err)
+	}
+	reg, _ := host.Parse("reg.example.com:5000")
+	other, _ := host.Parse("other.example.com")
+	if _, err := issue.Issue(issue.Options{Home: h, Registry: reg, Kind: issue.Client, Names: []string{"a", "b"}, Now: at(t0)}); err != nil {
+		t.Fatal(err)
+	}
+	full, err := install.CustomRoot(install.Docker, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := install.Install(install.Options{Home: h, Registries: []host.Registry{reg}, Roots: []install.Root{full}, Now: at(t0)}); err != nil {
+		t.Fatal(err)
+	}
+	empty, err := install.CustomRoot(install.Podman, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{empty.Folder(reg), full.Folder(other)} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range []string{"a.cert", "a.key"} {
+		data, err := os.ReadFile(filepath.Join(full.Folder(reg), f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(full.Folder(other), f), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gone, err := install.CustomRoot(install.Containerd, filepath.Join(t.TempDir(), "gone"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Read(Options{Home: h, Roots: []install.Root{gone, empty, full}, Now: at(t0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]Copy{}
+	for _, c := range rep.Certs {
+		if c.Location == InCertsD && c.Kind == Client {
+			got[string(c.Target)+" "+c.Registry+" "+c.Name] = c.Copy
+		}
+	}
+	want := map[string]Copy{
+		"podman reg.example.com:5000 a": Missing, "podman reg.example.com:5000 b": Missing,
+		"docker reg.example.com:5000 a": Same, "docker reg.example.com:5000 b": Same,
+		"docker other.example.com a": Unknown,
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) || len(rep.Problems) != 0 {
+		t.Errorf("copies %v, problems %v; want %v", got, rep.Problems, want)
+	}
+}

@@ -58,6 +58,7 @@ type revocation struct {
 	// listed: by cas, when each serial of the CA's CRL was revoked (the
 	// first entry of a serial, as ca.CRL.Entry finds it).
 	listed []map[string]time.Time
+	some   bool // a CRL lists a serial
 }
 
 // add records the CA issuer and its CRL l (nil: none).
@@ -74,6 +75,7 @@ func (v *revocation) add(issuer *x509.Certificate, l *ca.CRL) {
 	v.cas = append(v.cas, issuer)
 	v.crls = append(v.crls, l)
 	v.listed = append(v.listed, listed)
+	v.some = v.some || len(listed) > 0
 }
 
 // serialKey is a serial number as a map key: its sign and magnitude.
@@ -88,7 +90,7 @@ func serialKey(n *big.Int) string {
 // serial is looked up first: the signature, checked with issued, only for
 // a serial that a CRL lists (a few, against every copy in every root).
 func (v *revocation) revokedAt(c *Cert, issued func(c, ca *x509.Certificate) bool) (time.Time, bool) {
-	if v == nil || c == nil || c.serial == nil {
+	if v == nil || !v.some || c == nil || c.serial == nil {
 		return time.Time{}, false
 	}
 	k := serialKey(c.serial)

@@ -206,6 +206,9 @@ func Read(opt Options) (*Report, error) {
 	// status over 10,000 pairs: the home is read into a slice with room
 	// for a copy of each in each root, and the copies into it.
 	var all []Cert
+	// The certs roots are listed meanwhile (see listRoots).
+	listed := make(chan []rootListing, 1)
+	go func() { listed <- listRoots(opt.Roots) }()
 	if opt.Home != "" {
 		certs, err := readHome(opt.Home, len(opt.Roots))
 		if err != nil {
@@ -243,19 +246,21 @@ func Read(opt Options) (*Report, error) {
 		// and a slice grown meanwhile leaves them where they are.
 		all = certs
 	}
-	for _, root := range opt.Roots {
-		if fi, err := os.Stat(root.Dir); err != nil || !fi.IsDir() {
+	lists := <-listed
+	for i, root := range opt.Roots {
+		l := lists[i]
+		if !l.folder {
 			continue
 		}
-		regs, err := install.Registries(root.Dir)
-		if err != nil {
-			r.Problems = append(r.Problems, fmt.Sprintf("%s: %v", root.Dir, err))
+		if l.err != nil {
+			r.Problems = append(r.Problems, fmt.Sprintf("%s: %v", root.Dir, l.err))
 			continue
 		}
-		for _, reg := range regs {
+		for j, reg := range l.regs {
 			regName := reg.String()
 			start := len(all)
-			all, err = readInstalled(root, reg, homePairs, all)
+			var err error
+			all, err = readInstalled(root, reg, l.names[j], homePairs, all)
 			if err != nil {
 				all = all[:start]
 				r.Problems = append(r.Problems, err.Error())
@@ -533,19 +538,63 @@ func each(r *safefs.Root, n int, fn func(i int) error) error {
 	return errors.Join(errs...)
 }
 
+// rootListing is a certs root as listRoots found it.
+type rootListing struct {
+	folder bool            // the root is a folder (else it is skipped)
+	regs   []host.Registry // its registry folders (install.Registries)
+	err    error           // from install.Registries
+	names  [][]string      // by regs, each folder's names; nil where listing it failed
+}
+
+// listRoots lists the certs roots and their registry folders, through
+// safefs as readInstalled reads them (with the rights of who controls
+// each), while the home is read: listing 20,000 names is most of the work
+// left on one core. A folder whose listing failed is listed again by
+// readInstalled, for its error.
+func listRoots(roots []install.Root) []rootListing {
+	out := make([]rootListing, len(roots))
+	for i, root := range roots {
+		if fi, err := os.Stat(root.Dir); err != nil || !fi.IsDir() {
+			continue
+		}
+		l := &out[i]
+		l.folder = true
+		if l.regs, l.err = install.Registries(root.Dir); l.err != nil {
+			continue
+		}
+		l.names = make([][]string, len(l.regs))
+		for j, reg := range l.regs {
+			d, err := safefs.OpenDir(root.Folder(reg))
+			if err != nil {
+				continue
+			}
+			d.Do(func(r *safefs.Root) error {
+				names, err := r.Names(".")
+				if err == nil {
+					l.names[j] = names
+				}
+				return nil
+			})
+		}
+	}
+	return out
+}
+
 // readInstalled reads the CA files and client pairs of a registry folder
 // in a certs root. A file that is the home's, byte for byte, is not parsed
 // again.
-func readInstalled(root install.Root, reg host.Registry, homePairs map[string]*Cert, out []Cert) ([]Cert, error) {
+func readInstalled(root install.Root, reg host.Registry, names []string, homePairs map[string]*Cert, out []Cert) ([]Cert, error) {
 	dir := root.Folder(reg)
 	d, err := safefs.OpenDir(dir)
 	if err != nil {
 		return out, err
 	}
 	err = d.Do(func(r *safefs.Root) error {
-		names, err := r.Names(".")
-		if err != nil {
-			return err
+		if names == nil {
+			var err error
+			if names, err = r.Names("."); err != nil {
+				return err
+			}
 		}
 		regName := reg.String()
 		base := Cert{Location: InCertsD, Registry: regName, Root: root.Dir, Target: root.Target}
