@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -149,6 +150,9 @@ func TestFirstCert(t *testing.T) {
 		"a bad certificate after": {append(slices.Clone(data), bad...), false},
 		"bad":                     {bad, true},
 		"headers":                 {pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Headers: map[string]string{"A": "b"}, Bytes: block.Bytes}), false},
+		"crlf inside":             {[]byte(pemBegin + strings.ReplaceAll(strings.TrimPrefix(strings.TrimSuffix(string(data), pemEnd), pemBegin), "\n", "\r\n") + pemEnd), true},
+		"a space":                 {[]byte(pemBegin + " " + strings.TrimPrefix(string(data), pemBegin)), false},
+		"a tab inside":            {[]byte(strings.Replace(string(data), "\n", "\n\t", 2)), false},
 		"one long line":           {[]byte(pemBegin + base64.StdEncoding.EncodeToString(block.Bytes) + "\n" + pemEnd), true},
 		"bad base64":              {[]byte(pemBegin + "AAA\n" + pemEnd), false},
 		"empty":                   {[]byte(pemBegin + pemEnd), false},

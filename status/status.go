@@ -723,9 +723,8 @@ const (
 
 // pemDER decodes data when it is exactly one CERTIFICATE block in
 // pem.Encode's layout: the BEGIN line, lines of base64 (no headers, no
-// spaces, no carriage returns), the END line, and nothing else. For such
-// data pem.Decode gives the same bytes, and nothing after them; for any
-// other, ok is false.
+// spaces), the END line, and nothing else. For such data pem.Decode gives
+// the same bytes, and nothing after them; for any other, ok is false.
 func pemDER(data []byte) (der []byte, ok bool) {
 	body, ok := bytes.CutPrefix(data, []byte(pemBegin))
 	if !ok {
@@ -735,11 +734,10 @@ func pemDER(data []byte) (der []byte, ok bool) {
 	if !ok || len(body) == 0 || body[len(body)-1] != '\n' {
 		return nil, false
 	}
-	for _, b := range body {
-		if !('A' <= b && b <= 'Z' || 'a' <= b && b <= 'z' || '0' <= b && b <= '9' || b == '+' || b == '/' || b == '=' || b == '\n') {
-			return nil, false
-		}
-	}
+	// base64 refuses any byte but its alphabet, '=', '\r' and '\n', the
+	// last two skipped as pem.Decode's base64 skips them; pem.Decode
+	// also drops spaces and tabs, which base64 refuses here: such a
+	// file, as one with a '-' or a ':' in it, takes ca.ParseCerts.
 	der = make([]byte, base64.StdEncoding.DecodedLen(len(body)))
 	n, err := base64.StdEncoding.Decode(der, body)
 	if err != nil {
