@@ -71,8 +71,8 @@ func labels(c *Cert, extra map[string]string) string {
 	l := map[string]string{
 		"filepath":      c.Path,
 		"serial_number": c.Serial,
-		"subject_CN":    c.cert.Subject.CommonName,
-		"issuer_CN":     c.cert.Issuer.CommonName,
+		"subject_CN":    c.subjectCN,
+		"issuer_CN":     c.issuerCN,
 		"registry":      c.Registry,
 		"name":          c.Name,
 		"kind":          string(c.Kind),

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/big"
 	"path/filepath"
 	"strings"
 	"time"
@@ -55,20 +56,51 @@ type RevokedCert struct {
 type revocation struct {
 	cas  []*x509.Certificate
 	crls []*ca.CRL // by cas, nil where a CA has none
+	// listed: by cas, when each serial of the CA's CRL was revoked (the
+	// first entry of a serial, as ca.CRL.Entry finds it).
+	listed []map[string]time.Time
+	some   bool // a CRL lists a serial
 }
 
-// revokedAt returns when c was revoked, if a CRL of its CA lists it.
-func (v *revocation) revokedAt(c *x509.Certificate) (time.Time, bool) {
-	if v == nil || c == nil {
+// add records the CA issuer and its CRL l (nil: none).
+func (v *revocation) add(issuer *x509.Certificate, l *ca.CRL) {
+	listed := map[string]time.Time{}
+	if l != nil && l.List != nil {
+		for _, e := range l.List.RevokedCertificateEntries {
+			k := serialKey(e.SerialNumber)
+			if _, ok := listed[k]; !ok {
+				listed[k] = e.RevocationTime
+			}
+		}
+	}
+	v.cas = append(v.cas, issuer)
+	v.crls = append(v.crls, l)
+	v.listed = append(v.listed, listed)
+	v.some = v.some || len(listed) > 0
+}
+
+// serialKey is a serial number as a map key: its sign and magnitude.
+func serialKey(n *big.Int) string {
+	if n == nil {
+		return ""
+	}
+	return string(rune('0'+n.Sign()+1)) + string(n.Bytes())
+}
+
+// revokedAt returns when c was revoked, if a CRL of its CA lists it. The
+// serial is looked up first: the signature, checked with issued, only for
+// a serial that a CRL lists (a few, against every copy in every root).
+func (v *revocation) revokedAt(c *Cert, issued func(c, ca *x509.Certificate) bool) (time.Time, bool) {
+	if v == nil || !v.some || c == nil || c.serial == nil {
 		return time.Time{}, false
 	}
+	k := serialKey(c.serial)
 	for i, issuer := range v.cas {
-		if v.crls[i] == nil || c.CheckSignatureFrom(issuer) != nil {
+		at, ok := v.listed[i][k]
+		if !ok || !issued(c.x509(), issuer) {
 			continue
 		}
-		if e, ok := v.crls[i].Entry(c.SerialNumber); ok {
-			return e.RevocationTime, true
-		}
+		return at, true
 	}
 	return time.Time{}, false
 }
@@ -107,8 +139,7 @@ func (r *Report) readRevocation(homeDir string) *revocation {
 			default:
 				r.CRLs = append(r.CRLs, r.crlInfo(l, rel == prevRel || strings.HasPrefix(rel, prevRel+string(filepath.Separator))))
 			}
-			v.cas = append(v.cas, certs[0])
-			v.crls = append(v.crls, l)
+			v.add(certs[0], l)
 		}
 		regs, err := root.Names("revoked")
 		if errors.Is(err, fs.ErrNotExist) {
@@ -133,7 +164,7 @@ func (r *Report) readRevocation(homeDir string) *revocation {
 					continue
 				}
 				rc := RevokedCert{Registry: reg, Name: name, Serial: c.Serial, Path: c.Path, NotAfter: c.NotAfter}
-				rc.RevokedAt, rc.Listed = v.revokedAt(c.cert)
+				rc.RevokedAt, rc.Listed = v.revokedAt(&c, r.issuedBy)
 				r.Revoked = append(r.Revoked, rc)
 			}
 		}

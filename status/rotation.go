@@ -24,10 +24,10 @@ type Rotation struct {
 
 // underPrevious marks a leaf the previous CA issued.
 func (r *Report) underPrevious(c *Cert, prev *x509.Certificate) {
-	if prev == nil || c.Kind == CA || c.cert == nil {
+	if prev == nil || c.Kind == CA || c.der == nil {
 		return
 	}
-	if c.State != Expired && c.State != Revoked && issuedBy(c, prev) {
+	if c.State != Expired && c.State != Revoked && r.chainsTo(c, prev) {
 		c.State = PreviousCA
 	}
 }

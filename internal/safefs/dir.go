@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"sync"
 	"syscall"
 )
 
@@ -63,8 +64,8 @@ func (d *Dir) Do(fn func(r *Root) error) error {
 		if err != nil {
 			return renamePathErr(err, d.Path)
 		}
-		defer or.Close()
 		r := &Root{Root: or, dir: d}
+		defer r.Close()
 		if err := r.checkSelf(); err != nil {
 			return err
 		}
@@ -77,6 +78,40 @@ func (d *Dir) Do(fn func(r *Root) error) error {
 type Root struct {
 	*os.Root
 	dir *Dir
+
+	// self is the folder itself, opened through Root once ReadFile needs
+	// its descriptor (readDirect), and closed with it.
+	selfOnce sync.Once
+	self     *os.File
+	selfFD   int
+	selfErr  error
+}
+
+// Close closes the folder.
+func (r *Root) Close() error {
+	if r.self != nil {
+		r.self.Close()
+	}
+	return r.Root.Close()
+}
+
+// dirFD is the descriptor of r's folder: "." opened through os.Root, so
+// the folder that was opened, not whatever its path names now.
+func (r *Root) dirFD() (int, error) {
+	r.selfOnce.Do(func() {
+		f, err := r.Root.Open(".")
+		if err != nil {
+			r.selfErr = err
+			return
+		}
+		r.self = f
+		rc, err := f.SyscallConn()
+		if err == nil {
+			err = rc.Control(func(fd uintptr) { r.selfFD = int(fd) })
+		}
+		r.selfErr = err
+	})
+	return r.selfFD, r.selfErr
 }
 
 // Path is the folder's path, for messages.
@@ -146,6 +181,16 @@ func (e *OwnerError) Hint() string {
 // what it opened: a regular file, not too large, and in a folder a user
 // controls, that user's or root's.
 func (r *Root) ReadFile(name string, max int64) ([]byte, error) {
+	return r.ReadFileBuf(name, max, nil)
+}
+
+// ReadFileBuf is ReadFile, reading into buf's memory when the file fits
+// in its capacity: the data returned may be buf's, good until buf is used
+// again. For a reader of many files that keeps none of them (a compare).
+func (r *Root) ReadFileBuf(name string, max int64, buf []byte) ([]byte, error) {
+	if data, ok, err := r.readDirect(name, max, buf); ok {
+		return data, err
+	}
 	path := r.Join(name)
 	f, err := r.Root.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
 	if err != nil {
@@ -159,7 +204,7 @@ func (r *Root) ReadFile(name string, max int64) ([]byte, error) {
 	if err := r.checkOwner(fi, path, "file"); err != nil {
 		return nil, err
 	}
-	return ReadOpen(f, path, max)
+	return readOpen(f, fi, path, max)
 }
 
 // ReadDir lists the folder name of r, sorted by name.

@@ -42,12 +42,17 @@ func ReadFile(path string, max int64) ([]byte, error) {
 // ReadOpen reads at most max bytes from an open file that is regular; it
 // names path in its errors.
 func ReadOpen(f *os.File, path string, max int64) ([]byte, error) {
-	if max <= 0 {
-		max = MaxFile
-	}
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, err
+	}
+	return readOpen(f, fi, path, max)
+}
+
+// readOpen is ReadOpen with the file's fstat already made.
+func readOpen(f *os.File, fi fs.FileInfo, path string, max int64) ([]byte, error) {
+	if max <= 0 {
+		max = MaxFile
 	}
 	if err := regular(fi, path); err != nil {
 		return nil, err
