@@ -731,11 +731,9 @@ func firstCert(data []byte) (*x509.Certificate, *x509.Certificate, error) {
 	if i := bytes.Index(data, []byte("\n"+pemEnd)); i >= 0 {
 		first, second := data[:i+1+len(pemEnd)], data[i+1+len(pemEnd):]
 		if der, ok := pemDER(first); ok {
-			if next, ok := pemDER(second); ok {
-				x, err := x509.ParseCertificate(der)
-				if iss := parsed(next); err == nil && iss != nil {
-					return x, iss, nil
-				}
+			x, err := x509.ParseCertificate(der)
+			if iss := parsed(second); err == nil && iss != nil {
+				return x, iss, nil
 			}
 		}
 	}
@@ -749,21 +747,30 @@ func firstCert(data []byte) (*x509.Certificate, *x509.Certificate, error) {
 	return certs[0], nil, nil
 }
 
-// parsedCerts holds the issuing CAs parsed, by DER.
-var parsedCerts sync.Map
+// parsedCerts holds the issuing CAs parsed, by their PEM text.
+var (
+	parsedMu    sync.Mutex
+	parsedCerts = map[string]*x509.Certificate{}
+)
 
-// parsed is x509.ParseCertificate(der), once for each der; nil when it
-// does not parse.
-func parsed(der []byte) *x509.Certificate {
-	if v, ok := parsedCerts.Load(string(der)); ok {
-		return v.(*x509.Certificate)
+// parsed is the certificate of block, one CERTIFICATE block as certkit
+// writes it (pemDER), parsed once for each text; nil when it is not one.
+func parsed(block []byte) *x509.Certificate {
+	parsedMu.Lock()
+	x, ok := parsedCerts[string(block)]
+	parsedMu.Unlock()
+	if ok {
+		return x
 	}
-	x, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil
+	if der, ok := pemDER(block); ok {
+		x, _ = x509.ParseCertificate(der)
 	}
-	v, _ := parsedCerts.LoadOrStore(string(der), x)
-	return v.(*x509.Certificate)
+	if x != nil {
+		parsedMu.Lock()
+		parsedCerts[string(block)] = x
+		parsedMu.Unlock()
+	}
+	return x
 }
 
 const (
