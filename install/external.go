@@ -66,12 +66,13 @@ func checkMaterial(m Material, now time.Time) (*material, error) {
 	roots := x509.NewCertPool()
 	roots.AddCert(caCert)
 	mat := &material{caPEM: ca.EncodeCert(caCert), caCert: caCert}
+	v := newChainVerifier(roots, now, x509.ExtKeyUsageClientAuth)
 	for _, p := range m.Pairs {
 		certPath := m.Source + " (" + p.Name + ".cert)"
 		if !validPairName(p.Name) {
 			return nil, &MaterialError{certPath, fmt.Sprintf("the name %q cannot be a certs.d file name (use letters, digits, '.', '_' and '-')", p.Name), m.Fix}
 		}
-		pm, err := checkPair(p.Name, certPath, m.Source+" ("+p.Name+".key)", p.Cert, p.Key, roots, now, m.Fix)
+		pm, err := checkPair(p.Name, certPath, m.Source+" ("+p.Name+".key)", p.Cert, p.Key, v, now, m.Fix)
 		if err != nil {
 			return nil, err
 		}

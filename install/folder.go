@@ -356,6 +356,10 @@ type ReadOptions struct {
 	// link to As) is read in the folder read, as containerd will read it
 	// once the folder is in place. Empty: the folder's own path.
 	As string
+
+	// pre holds the folder's files as already read (install's own read
+	// of the folder), by path: not read again.
+	pre map[string][]byte
 }
 
 // ReadFolder reads one registry folder exactly as Docker and podman would
@@ -486,6 +490,9 @@ func (r *reader) src(p string) string {
 // read reads the file at p, a path as reported; an error names p.
 func (r *reader) read(p string) ([]byte, error) {
 	src := r.src(p)
+	if data, ok := r.opt.pre[src]; ok {
+		return data, nil
+	}
 	data, err := readFile(src)
 	if err != nil && src != p {
 		err = withPath(err, p)

@@ -517,14 +517,15 @@ func (r *reader) checkChains() {
 		// so, and the pairs cannot be judged against it.
 		return
 	}
+	v := newChainVerifier(roots, r.now, x509.ExtKeyUsageAny)
 	for _, p := range r.f.Pairs {
 		if p.Err != nil || p.Cert == nil || r.judged[p.Name] {
 			continue
 		}
-		inter := x509.NewCertPool()
+		var chain []*x509.Certificate
 		for _, der := range p.TLS.Certificate[1:] {
 			if c, err := x509.ParseCertificate(der); err == nil {
-				inter.AddCert(c)
+				chain = append(chain, c)
 			}
 		}
 		// Expiry is reported on its own; check the chain at a time the
@@ -533,7 +534,7 @@ func (r *reader) checkChains() {
 		if at.After(p.Cert.NotAfter) || at.Before(p.Cert.NotBefore) {
 			at = p.Cert.NotBefore.Add(p.Cert.NotAfter.Sub(p.Cert.NotBefore) / 2)
 		}
-		_, err := p.Cert.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: at, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
+		err := v.verify(p.Cert, chain, at)
 		if err == nil {
 			continue
 		}

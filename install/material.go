@@ -125,8 +125,16 @@ func loadMaterial(r *safefs.Root, reg host.Registry, now time.Time, homeFlags st
 		m.prevPEM = ca.EncodeCert(prev)
 		roots.AddCert(prev)
 	}
+	v := newChainVerifier(roots, now, x509.ExtKeyUsageClientAuth)
+	// The registry's folder is opened once: a name inside it is one open,
+	// where hosts/<registry>/NAME would be three.
+	sub, err := r.Sub(filepath.Join("hosts", folder))
+	if err != nil {
+		return nil, err
+	}
+	defer sub.Close()
 	for _, name := range names {
-		p, err := loadPair(r, folder, name, roots, now, homeFlags)
+		p, err := loadPair(sub, folder, name, v, now, homeFlags)
 		if err != nil {
 			return nil, err
 		}
@@ -135,31 +143,31 @@ func loadMaterial(r *safefs.Root, reg host.Registry, now time.Time, homeFlags st
 	return m, nil
 }
 
-func loadPair(r *safefs.Root, folder, name string, roots *x509.CertPool, now time.Time, homeFlags string) (*pairMaterial, error) {
-	dir := home.HostDir(r.Path(), folder)
+// loadPair reads and checks one pair of the registry's folder r.
+func loadPair(r *safefs.Root, folder, name string, v *chainVerifier, now time.Time, homeFlags string) (*pairMaterial, error) {
+	dir := r.Path()
 	certPath := filepath.Join(dir, name+home.CertExt)
 	keyPath := filepath.Join(dir, name+home.KeyExt)
 	reissue := "issue it again: certkit issue client --force --host " + shellquote.Quote(folder) + " --name " + shellquote.Quote(name) + homeFlags
 	if !validPairName(name) {
 		return nil, &MaterialError{certPath, fmt.Sprintf("the name %q cannot be a certs.d file name (use letters, digits, '.', '_' and '-')", name), reissue}
 	}
-	rel := filepath.Join("hosts", folder)
-	certPEM, err := r.ReadFile(filepath.Join(rel, name+home.CertExt), maxFileSize)
+	certPEM, err := r.ReadFile(name+home.CertExt, maxFileSize)
 	if err != nil {
 		return nil, err
 	}
-	keyPEM, err := r.ReadFile(filepath.Join(rel, name+home.KeyExt), maxFileSize)
+	keyPEM, err := r.ReadFile(name+home.KeyExt, maxFileSize)
 	if err != nil {
 		return nil, err
 	}
-	return checkPair(name, certPath, keyPath, certPEM, keyPEM, roots, now, reissue)
+	return checkPair(name, certPath, keyPath, certPEM, keyPEM, v, now, reissue)
 }
 
 // checkPair checks one client pair as install takes it: the key is the
 // certificate's, unencrypted and loadable, the certificate is a leaf with
 // clientAuth, valid now and signed by a CA in roots. The paths name the
 // files in errors; reissue is the fix of a pair that must be made again.
-func checkPair(name, certPath, keyPath string, certPEM, keyPEM []byte, roots *x509.CertPool, now time.Time, reissue string) (*pairMaterial, error) {
+func checkPair(name, certPath, keyPath string, certPEM, keyPEM []byte, v *chainVerifier, now time.Time, reissue string) (*pairMaterial, error) {
 	certs, err := checkKeyPair(certPath, keyPath, certPEM, keyPEM, "Docker, podman and containerd", "the container runtimes", reissue)
 	if err != nil {
 		return nil, err
@@ -177,12 +185,7 @@ func checkPair(name, certPath, keyPath string, certPEM, keyPEM []byte, roots *x5
 	case now.Before(cert.NotBefore):
 		return nil, &MaterialError{certPath, "is not valid before " + cert.NotBefore.UTC().Format(time.RFC3339), "check this machine's clock"}
 	}
-	inter := x509.NewCertPool()
-	for _, c := range certs[1:] {
-		inter.AddCert(c)
-	}
-	if _, err := cert.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: now,
-		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
+	if err := v.verify(cert, certs[1:], now); err != nil {
 		return nil, &MaterialError{certPath, "is not signed by the certkit CA (" + err.Error() + ")", reissue}
 	}
 	return &pairMaterial{name: name, certPEM: certPEM, keyPEM: keyPEM, cert: cert}, nil

@@ -339,7 +339,38 @@ func readCurrent(root Root, dir string, ro ReadOptions) (*current, error) {
 // readEntries is readCurrent without the rewording of its errors.
 func readEntries(dir string, ro ReadOptions, registry string) (*current, error) {
 	c := &current{entries: map[string]entry{}}
-	des, err := os.ReadDir(dir)
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		return c, nil
+	}
+	// The folder is opened once, and each file read inside it (safefs's
+	// checks, one open each); the folder read below takes the same bytes
+	// instead of opening the folder again for each file.
+	d, err := safefs.OpenDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	pre := map[string][]byte{}
+	err = d.Do(func(r *safefs.Root) error {
+		des, err := r.ReadDir(".")
+		if err != nil {
+			return err
+		}
+		for _, de := range des {
+			fi, err := de.Info()
+			if err != nil {
+				return err
+			}
+			e := entry{regular: fi.Mode().IsRegular(), dir: fi.IsDir(), mode: fi.Mode().Perm()}
+			if e.regular && fi.Size() <= 1<<20 {
+				if e.data, err = r.ReadFile(de.Name(), maxFileSize); err != nil {
+					return err
+				}
+				pre[filepath.Join(dir, de.Name())] = e.data
+			}
+			c.entries[de.Name()] = e
+		}
+		return nil
+	})
 	if errors.Is(err, fs.ErrNotExist) {
 		return c, nil
 	}
@@ -347,19 +378,7 @@ func readEntries(dir string, ro ReadOptions, registry string) (*current, error) 
 		return nil, err
 	}
 	c.exists = true
-	for _, d := range des {
-		fi, err := os.Lstat(filepath.Join(dir, d.Name()))
-		if err != nil {
-			return nil, err
-		}
-		e := entry{regular: fi.Mode().IsRegular(), dir: fi.IsDir(), mode: fi.Mode().Perm()}
-		if e.regular && fi.Size() <= 1<<20 {
-			if e.data, err = readFile(filepath.Join(dir, d.Name())); err != nil {
-				return nil, err
-			}
-		}
-		c.entries[d.Name()] = e
-	}
+	ro.pre = pre
 	if _, ok := c.entries[ManifestFile]; ok {
 		if c.manifest, err = readManifest(dir, registry); errors.Is(err, fs.ErrPermission) {
 			return nil, err

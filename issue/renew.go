@@ -105,8 +105,27 @@ func Renew(opt RenewOptions) (*RenewResult, error) {
 		return nil, err
 	}
 	err = d.Do(func(r *safefs.Root) error {
+		// Each registry's folder is opened once: a name inside it is one
+		// open, where hosts/<registry>/NAME would be three.
+		subs := map[string]*safefs.Root{}
+		defer func() {
+			for _, sub := range subs {
+				if sub != nil {
+					sub.Close()
+				}
+			}
+		}()
 		for i, want := range opt.Certs {
-			rn, req, err := renewal(r, c, want, opt.ReuseKey, t)
+			folder := want.Registry.String()
+			sub, ok := subs[folder]
+			if !ok {
+				var err error
+				if sub, err = r.Sub(filepath.Join("hosts", folder)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+					return err
+				}
+				subs[folder] = sub
+			}
+			rn, req, err := renewal(r, sub, c, want, opt.ReuseKey, t)
 			if err != nil {
 				return err
 			}
@@ -188,8 +207,9 @@ func Renew(opt RenewOptions) (*RenewResult, error) {
 }
 
 // renewal reads one certificate of the home (and its key, to reuse it)
+// through sub, the registry's folder of the home r (nil when it has none),
 // and makes the request that issues it again.
-func renewal(r *safefs.Root, c *ca.CA, want Renewal, reuse bool, t time.Time) (Renewed, leafRequest, error) {
+func renewal(r, sub *safefs.Root, c *ca.CA, want Renewal, reuse bool, t time.Time) (Renewed, leafRequest, error) {
 	folder := want.Registry.String()
 	rel := filepath.Join("hosts", folder)
 	certName, keyName := want.Name+home.CertExt, want.Name+home.KeyExt
@@ -199,7 +219,10 @@ func renewal(r *safefs.Root, c *ca.CA, want Renewal, reuse bool, t time.Time) (R
 		rn.ChainPath = r.Join(filepath.Join(rel, home.ServerChain))
 	}
 	rn.CertPath, rn.KeyPath = r.Join(filepath.Join(rel, certName)), r.Join(filepath.Join(rel, keyName))
-	data, err := r.ReadFile(filepath.Join(rel, certName), 0)
+	if sub == nil {
+		return rn, leafRequest{}, &RenewError{rn.CertPath, "no such certificate in the certkit home"}
+	}
+	data, err := sub.ReadFile(certName, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		return rn, leafRequest{}, &RenewError{rn.CertPath, "no such certificate in the certkit home"}
 	}
@@ -236,7 +259,7 @@ func renewal(r *safefs.Root, c *ca.CA, want Renewal, reuse bool, t time.Time) (R
 		}
 	}
 	if reuse {
-		keyPEM, err := r.ReadFile(filepath.Join(rel, keyName), 0)
+		keyPEM, err := sub.ReadFile(keyName, 0)
 		if err != nil {
 			return rn, leafRequest{}, err
 		}
