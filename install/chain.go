@@ -37,7 +37,7 @@ func (v *chainVerifier) verify(leaf *x509.Certificate, chain []*x509.Certificate
 	// signature here, the issuer's chain once.
 	var issuer *x509.Certificate
 	for _, c := range chain {
-		if c.IsCA && bytes.Equal(leaf.RawIssuer, c.RawSubject) && leaf.CheckSignatureFrom(c) == nil {
+		if c.IsCA && bytes.Equal(leaf.RawIssuer, c.RawSubject) && signedBy(leaf, c) {
 			issuer = c
 			break
 		}
@@ -86,4 +86,23 @@ func usageAllowed(leaf *x509.Certificate, usage []x509.ExtKeyUsage) error {
 		}
 	}
 	return x509.CertificateInvalidError{Cert: leaf, Reason: x509.IncompatibleUsage}
+}
+
+// signatures remembers the leaf and issuer pairs whose signature checked:
+// install reads a pair in the home, then in the folder it stages, the
+// same bytes each time.
+var signatures sync.Map
+
+// signedBy reports whether issuer's key signed leaf, checking each pair
+// of certificates once per process.
+func signedBy(leaf, issuer *x509.Certificate) bool {
+	k := string(leaf.Raw) + "\x00" + string(issuer.Raw)
+	if _, ok := signatures.Load(k); ok {
+		return true
+	}
+	if leaf.CheckSignatureFrom(issuer) != nil {
+		return false
+	}
+	signatures.Store(k, true)
+	return true
 }
