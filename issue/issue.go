@@ -29,6 +29,7 @@ import (
 	"github.com/certkit/certkit/internal/atomicfile"
 	"github.com/certkit/certkit/internal/errs"
 	"github.com/certkit/certkit/internal/home"
+	"github.com/certkit/certkit/internal/safefs"
 )
 
 // Kind is the kind of certificate: server or client.
@@ -165,7 +166,7 @@ func Warnings(reg host.Registry) []string {
 
 // Issue validates every input, then makes the certificates and writes
 // them, all or none.
-func Issue(opt Options) (*Result, error) {
+func Issue(opt Options) (_ *Result, err error) {
 	now := time.Now
 	if opt.Now != nil {
 		now = opt.Now
@@ -296,6 +297,18 @@ func Issue(opt Options) (*Result, error) {
 	if remote == nil {
 		if c, res.IssuerMade, err = signerFor(opt.Home, c, opt.Registry.String(), t); err != nil {
 			return nil, err
+		}
+		if made := res.IssuerMade; len(made) > 0 {
+			// A run that fails after it made the registry's issuing CA
+			// takes it back: a failed command leaves no file behind.
+			defer func() {
+				if err != nil {
+					for _, p := range made {
+						_ = safefs.Remove(p)
+					}
+					safefs.RemoveEmpty([]string{filepath.Dir(made[0])})
+				}
+			}()
 		}
 	}
 	ls, workers, err := newIssuer(c, remote, opt.Registry.String(), t, opt.Workers, len(reqs))

@@ -22,6 +22,7 @@ import (
 	"github.com/certkit/certkit/internal/atomicfile"
 	"github.com/certkit/certkit/internal/certtest"
 	"github.com/certkit/certkit/internal/errs"
+	"github.com/certkit/certkit/internal/home"
 )
 
 var clock = time.Date(2026, 11, 29, 6, 0, 0, 0, time.UTC)
@@ -840,5 +841,37 @@ func TestWarnings(t *testing.T) {
 				t.Errorf("%s: warning %d %q lacks %q", tt.host, i, got[i], w)
 			}
 		}
+	}
+}
+
+// TestFailedIssueTakesBackIssuingCA: in a per-registry home, an issue that
+// fails after it made the registry's issuing CA (here the registry's folder
+// in the home is a file, so no certificate can be written) leaves no
+// issuing CA behind; the next issue makes one.
+func TestFailedIssueTakesBackIssuingCA(t *testing.T) {
+	h := t.TempDir()
+	if _, err := ca.Create(ca.Options{Home: h, Machine: "test", PerRegistry: true, Now: fixedNow}); err != nil {
+		t.Fatal(err)
+	}
+	reg, _ := host.Parse("reg.example.com:5000")
+	blocker := home.HostDir(h, reg.String())
+	if err := os.MkdirAll(filepath.Dir(blocker), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(blocker, []byte("not a folder"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Issue(Options{Home: h, Registry: reg, Kind: Client, Now: fixedNow}); err == nil {
+		t.Fatal("Issue wrote into a registry folder that is a file")
+	}
+	if _, err := os.Stat(filepath.Join(h, ca.IssuerRel(reg.String(), false))); !os.IsNotExist(err) {
+		t.Errorf("the failed issue left the registry's issuing CA: %v", err)
+	}
+	if err := os.Remove(blocker); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Issue(Options{Home: h, Registry: reg, Kind: Client, Now: fixedNow})
+	if err != nil || len(res.IssuerMade) != 4 {
+		t.Fatalf("the next issue: %v, made %v", err, res)
 	}
 }
