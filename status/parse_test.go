@@ -79,16 +79,7 @@ func TestCopiesOnBothCores(t *testing.T) {
 	for i := range names {
 		names[i] = fmt.Sprintf("runner-%03d", i)
 	}
-	if _, err := issue.Issue(issue.Options{Home: h, Registry: reg, Kind: issue.Client, Names: names, Now: at(t0)}); err != nil {
-		t.Fatal(err)
-	}
-	root, err := install.CustomRoot(install.Docker, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := install.Install(install.Options{Home: h, Registries: []host.Registry{reg}, Roots: []install.Root{root}, Now: at(t0)}); err != nil {
-		t.Fatal(err)
-	}
+	root := issueInstalled(t, h, reg, names...)
 	if _, err := issue.Issue(issue.Options{Home: h, Registry: reg, Kind: issue.Client, Names: names, Force: true, Now: at(t0.Add(time.Hour))}); err != nil {
 		t.Fatal(err)
 	}
@@ -182,16 +173,7 @@ func TestRootsListedAhead(t *testing.T) {
 	}
 	reg, _ := host.Parse("reg.example.com:5000")
 	other, _ := host.Parse("other.example.com")
-	if _, err := issue.Issue(issue.Options{Home: h, Registry: reg, Kind: issue.Client, Names: []string{"a", "b"}, Now: at(t0)}); err != nil {
-		t.Fatal(err)
-	}
-	full, err := install.CustomRoot(install.Docker, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := install.Install(install.Options{Home: h, Registries: []host.Registry{reg}, Roots: []install.Root{full}, Now: at(t0)}); err != nil {
-		t.Fatal(err)
-	}
+	full := issueInstalled(t, h, reg, "a", "b")
 	empty, err := install.CustomRoot(install.Podman, t.TempDir())
 	if err != nil {
 		t.Fatal(err)

@@ -22,16 +22,7 @@ func TestRevoked(t *testing.T) {
 		t.Fatal(err)
 	}
 	reg, _ := host.Parse("reg.example.com:5000")
-	if _, err := issue.Issue(issue.Options{Home: h, Registry: reg, Kind: issue.Client, Names: []string{"alice", "bob"}, Now: at(t0)}); err != nil {
-		t.Fatal(err)
-	}
-	root, err := install.CustomRoot(install.Docker, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := install.Install(install.Options{Home: h, Registries: []host.Registry{reg}, Roots: []install.Root{root}, Now: at(t0)}); err != nil {
-		t.Fatal(err)
-	}
+	root := issueInstalled(t, h, reg, "alice", "bob")
 	rev, err := issue.Revoke(issue.RevokeOptions{Home: h, Registry: reg, Name: "alice", Reason: ca.KeyCompromise, Now: at(t0.Add(time.Hour))})
 	if err != nil {
 		t.Fatal(err)
@@ -85,4 +76,21 @@ func TestRevoked(t *testing.T) {
 	if len(rep.Problems) != 1 || !strings.Contains(rep.Problems[0], ca.CRLFile) || rep.Attention() == 0 {
 		t.Errorf("problems %v", rep.Problems)
 	}
+}
+
+// issueInstalled issues the client pairs names for reg in the home h at
+// t0 and installs them into a new Docker certs root, which it returns.
+func issueInstalled(t *testing.T, h string, reg host.Registry, names ...string) install.Root {
+	t.Helper()
+	if _, err := issue.Issue(issue.Options{Home: h, Registry: reg, Kind: issue.Client, Names: names, Now: at(t0)}); err != nil {
+		t.Fatal(err)
+	}
+	root, err := install.CustomRoot(install.Docker, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := install.Install(install.Options{Home: h, Registries: []host.Registry{reg}, Roots: []install.Root{root}, Now: at(t0)}); err != nil {
+		t.Fatal(err)
+	}
+	return root
 }

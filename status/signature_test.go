@@ -97,16 +97,7 @@ func TestRotationCopies(t *testing.T) {
 		t.Fatal(err)
 	}
 	reg, _ := host.Parse("reg.example.com:5000")
-	if _, err := issue.Issue(issue.Options{Home: h, Registry: reg, Kind: issue.Client, Names: []string{"old"}, Now: at(t0)}); err != nil {
-		t.Fatal(err)
-	}
-	root, err := install.CustomRoot(install.Docker, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := install.Install(install.Options{Home: h, Registries: []host.Registry{reg}, Roots: []install.Root{root}, Now: at(t0)}); err != nil {
-		t.Fatal(err)
-	}
+	root := issueInstalled(t, h, reg, "old")
 	if _, err := ca.Rotate(ca.Options{Home: h, Machine: "t", Validity: 400 * 24 * time.Hour, Now: at(t0.Add(time.Hour))}); err != nil {
 		t.Fatal(err)
 	}
