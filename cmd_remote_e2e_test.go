@@ -151,6 +151,20 @@ func TestRemoteSignerPerRegistry(t *testing.T) {
 	fails(t, clientHome, []string{"has no issuing CA for reg3.example:5000", "certkit template multirootca --registry reg3.example:5000 --force"},
 		"issue", "client", "--host", "reg3.example:5000")
 	noFiles(t, filepath.Join(clientHome, "hosts", "reg3.example:5000"))
+
+	// A CA rotation: the signer, rendered again, serves the new CA; the
+	// client machine, pinned to the old one, refuses the signer (its TLS
+	// certificate is the new CA's) until it records the new fingerprint.
+	must(t, caHome, "rotate-ca")
+	sig2 := startRemoteSigner(t, caHome, "--force")
+	rewriteSignerURL(t, clientHome, sig2.url)
+	fails(t, clientHome, []string{"failed TLS verification", "from another CA"}, "issue", "client", "--host", reg, "--name", "after", "--force")
+	must(t, clientHome, "init-ca", "--remote", sig2.url, "--auth-key-file", sig2.authKey, "--ca-fingerprint", sig2.fp, "--label", "certkit", "--force")
+	must(t, clientHome, "issue", "client", "--host", reg, "--name", "after")
+	after, _ := ca.ParseCerts(readFile(t, filepath.Join(clientHome, "hosts", reg, "after.cert")))
+	if len(after) != 2 || after[1].CheckSignatureFrom(readCertFile(t, filepath.Join(caHome, "ca", "ca.crt"))) != nil {
+		t.Errorf("after the rotation, the pair is not from the new CA's issuing CA")
+	}
 }
 
 // TestRemoteSigner: a second home made with init-ca --remote issues client
