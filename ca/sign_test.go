@@ -226,3 +226,53 @@ func TestSignerSignatureAlgorithm(t *testing.T) {
 		}
 	}
 }
+
+// TestSignerMadeHere: a request made in this process with a key whose
+// public half the caller passes (SignRequest.Key) is signed without its
+// signature checked again, but only for that key; a request whose
+// signature is broken is still refused when no key is passed; and the
+// certificate signed is known as signed by the CA (SignedBy) without a
+// second check.
+func TestSignerMadeHere(t *testing.T) {
+	root, err := Create(Options{Home: t.TempDir(), Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewSigner(root.CA.Key, root.CA.Cert, leafProfiles())
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := GenerateKey(ECDSAP256)
+	csrPEM, err := csr.Generate(key, &csr.CertificateRequest{CN: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nb, na := fixedNow, fixedNow.Add(time.Hour)
+	other, _ := GenerateKey(ECDSAP256)
+	if _, _, err := s.Sign(SignRequest{CSR: csrPEM, Profile: "server", NotBefore: nb, NotAfter: na, Key: other.Public()}); err == nil {
+		t.Error("a request signed with Key naming another key")
+	}
+	der, _, err := s.Sign(SignRequest{CSR: csrPEM, Profile: "server", NotBefore: nb, NotAfter: na, Key: key.Public()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := x509.ParseCertificate(der)
+	if !SignedBy(c, root.CA.Cert) {
+		t.Error("SignedBy: the CA's own certificate is not signed by it")
+	}
+	stranger, err := Create(Options{Home: t.TempDir(), Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if SignedBy(c, stranger.CA.Cert) {
+		t.Error("SignedBy: signed by another CA")
+	}
+	// A request whose signature was tampered with: refused without Key.
+	block, _ := pem.Decode(csrPEM)
+	bad := append([]byte{}, block.Bytes...)
+	bad[len(bad)-3] ^= 0xff
+	badPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: bad})
+	if _, _, err := s.Sign(SignRequest{CSR: badPEM, Profile: "server", NotBefore: nb, NotAfter: na}); err == nil {
+		t.Error("a request with a broken signature was signed")
+	}
+}

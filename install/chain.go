@@ -5,6 +5,8 @@ import (
 	"crypto/x509"
 	"sync"
 	"time"
+
+	"github.com/certkit/certkit/ca"
 )
 
 // chainVerifier verifies client certificates against a set of roots, as
@@ -37,7 +39,7 @@ func (v *chainVerifier) verify(leaf *x509.Certificate, chain []*x509.Certificate
 	// signature here, the issuer's chain once.
 	var issuer *x509.Certificate
 	for _, c := range chain {
-		if c.IsCA && bytes.Equal(leaf.RawIssuer, c.RawSubject) && signedBy(leaf, c) {
+		if c.IsCA && bytes.Equal(leaf.RawIssuer, c.RawSubject) && ca.SignedBy(leaf, c) {
 			issuer = c
 			break
 		}
@@ -86,23 +88,4 @@ func usageAllowed(leaf *x509.Certificate, usage []x509.ExtKeyUsage) error {
 		}
 	}
 	return x509.CertificateInvalidError{Cert: leaf, Reason: x509.IncompatibleUsage}
-}
-
-// signatures remembers the leaf and issuer pairs whose signature checked:
-// install reads a pair in the home, then in the folder it stages, the
-// same bytes each time.
-var signatures sync.Map
-
-// signedBy reports whether issuer's key signed leaf, checking each pair
-// of certificates once per process.
-func signedBy(leaf, issuer *x509.Certificate) bool {
-	k := string(leaf.Raw) + "\x00" + string(issuer.Raw)
-	if _, ok := signatures.Load(k); ok {
-		return true
-	}
-	if leaf.CheckSignatureFrom(issuer) != nil {
-		return false
-	}
-	signatures.Store(k, true)
-	return true
 }

@@ -106,6 +106,7 @@ func (ls *leafSigner) issue(r leafRequest) (*leaf, error) {
 		IPs:       ips,
 		NotBefore: r.notBefore,
 		NotAfter:  r.notAfter,
+		Key:       key.Public(), // the request was made here, with key
 	})
 	if err != nil {
 		return nil, fmt.Errorf("signing the certificate: %v", err)
