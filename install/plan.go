@@ -342,40 +342,20 @@ func readEntries(dir string, ro ReadOptions, registry string) (*current, error) 
 	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
 		return c, nil
 	}
-	// The folder is opened once, and each file read inside it (safefs's
-	// checks, one open each); the folder read below takes the same bytes
-	// instead of opening the folder again for each file.
-	d, err := safefs.OpenDir(dir)
-	if err != nil {
-		return nil, err
-	}
-	pre := map[string][]byte{}
-	err = d.Do(func(r *safefs.Root) error {
-		des, err := r.ReadDir(".")
-		if err != nil {
-			return err
-		}
-		for _, de := range des {
-			fi, err := de.Info()
-			if err != nil {
-				return err
-			}
-			e := entry{regular: fi.Mode().IsRegular(), dir: fi.IsDir(), mode: fi.Mode().Perm()}
-			if e.regular && fi.Size() <= 1<<20 {
-				if e.data, err = r.ReadFile(de.Name(), maxFileSize); err != nil {
-					return err
-				}
-				pre[filepath.Join(dir, de.Name())] = e.data
-			}
-			c.entries[de.Name()] = e
-		}
-		return nil
-	})
+	files, err := readFiles(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return c, nil
 	}
 	if err != nil {
 		return nil, err
+	}
+	pre := map[string][]byte{}
+	for _, f := range files {
+		e := entry{regular: f.info.Mode().IsRegular(), dir: f.info.IsDir(), mode: f.info.Mode().Perm(), data: f.data}
+		if f.data != nil {
+			pre[filepath.Join(dir, f.name)] = f.data
+		}
+		c.entries[f.name] = e
 	}
 	c.exists = true
 	ro.pre = pre
@@ -593,4 +573,61 @@ func (fr *FolderResult) keptForeign(name string) bool {
 		}
 	}
 	return false
+}
+
+// dirFile is one entry of a folder, with its content when it is a regular
+// file of at most 1 MiB.
+type dirFile struct {
+	name string
+	info fs.FileInfo
+	data []byte
+}
+
+// readFiles lists dir and reads its small regular files. The folder is
+// opened once and each file read inside it, with safefs's checks (one
+// open each): the folder read that follows takes the same bytes (its
+// ReadOptions.pre) instead of opening the folder again for each file.
+func readFiles(dir string) ([]dirFile, error) {
+	d, err := safefs.OpenDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []dirFile
+	err = d.Do(func(r *safefs.Root) error {
+		des, err := r.ReadDir(".")
+		if err != nil {
+			return err
+		}
+		for _, de := range des {
+			fi, err := de.Info()
+			if err != nil {
+				return err
+			}
+			f := dirFile{name: de.Name(), info: fi}
+			if fi.Mode().IsRegular() && fi.Size() <= 1<<20 {
+				if f.data, err = r.ReadFile(de.Name(), maxFileSize); err != nil {
+					return err
+				}
+			}
+			out = append(out, f)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// preRead is the ReadOptions.pre of the folder dir: its small regular
+// files, read once.
+func preRead(dir string) (map[string][]byte, error) {
+	files, err := readFiles(dir)
+	if err != nil {
+		return nil, err
+	}
+	pre := map[string][]byte{}
+	for _, f := range files {
+		if f.data != nil {
+			pre[filepath.Join(dir, f.name)] = f.data
+		}
+	}
+	return pre, nil
 }

@@ -90,6 +90,13 @@ func (fr *FolderResult) stage(tmp string, done func(name string)) error {
 func (fr *FolderResult) checkNew(tmp string, opt Options) (*Folder, error) {
 	ro := fr.readOptions(opt.Now, opt.Roots, opt.Flags, opt.HomeFlags)
 	ro.As = fr.Dir
+	// The staged folder is read back from the disk, as the loaders will
+	// read it, each file once inside one open of the folder.
+	pre, err := preRead(tmp)
+	if err != nil {
+		return nil, err
+	}
+	ro.pre = pre
 	nf, err := ReadFolderWith(tmp, ro)
 	if err != nil {
 		return nil, err
