@@ -122,7 +122,7 @@ func TestComposeExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := ca.Create(ca.Options{Home: h, KeyType: ca.ECDSAP256, Machine: "example"})
+	res, err := ca.Create(ca.Options{Home: h, KeyType: ca.ECDSAP256, Machine: "example", PerRegistry: true})
 	if err != nil {
 		t.Fatal(err)
 	}
