@@ -67,13 +67,7 @@ func (c *CA) Root() *x509.Certificate {
 }
 
 // ChainPEM is Chain as PEM.
-func (c *CA) ChainPEM() []byte {
-	var out []byte
-	for _, x := range c.Chain {
-		out = append(out, EncodeCert(x)...)
-	}
-	return out
-}
+func (c *CA) ChainPEM() []byte { return EncodeCerts(c.Chain) }
 
 // CertPath is the path of the CA certificate.
 func (c *CA) CertPath() string { return filepath.Join(c.Dir, CertFile) }

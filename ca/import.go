@@ -274,11 +274,7 @@ func allowedBy(c *x509.Certificate, host string) bool {
 // chainFile is the file of an imported intermediate CA's chain: the CAs
 // above it, then the root.
 func chainFile(c *CA) []byte {
-	var out []byte
-	for _, x := range c.Chain[1:] {
-		out = append(out, EncodeCert(x)...)
-	}
-	return append(out, EncodeCert(c.Anchor)...)
+	return append(EncodeCerts(c.Chain[1:]), EncodeCert(c.Anchor)...)
 }
 
 // loadChain reads an imported intermediate CA's chain into c (Chain,

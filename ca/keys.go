@@ -212,6 +212,15 @@ func EncodeCert(c *x509.Certificate) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
 }
 
+// EncodeCerts is certs as PEM, in order.
+func EncodeCerts(certs []*x509.Certificate) []byte {
+	var out []byte
+	for _, c := range certs {
+		out = append(out, EncodeCert(c)...)
+	}
+	return out
+}
+
 // Fingerprint is the SHA-256 fingerprint of a certificate, as openssl
 // prints it (upper-case hex pairs joined by colons).
 func Fingerprint(c *x509.Certificate) string { return FingerprintSum(sha256.Sum256(c.Raw)) }

@@ -133,20 +133,16 @@ func RotateImport(certPEM, keyPEM []byte, opt ImportOptions) (*RotateResult, []s
 // rotateTo makes c, new and not yet written, the home's CA, and the
 // current one the previous.
 func rotateTo(homeDir string, c *CA, perRegistry bool, t time.Time) (*RotateResult, error) {
-	opt := struct {
-		Home        string
-		PerRegistry bool
-	}{homeDir, perRegistry}
 	dir := home.CADir(homeDir)
-	release, err := home.Lock(opt.Home, false)
+	release, err := home.Lock(homeDir, false)
 	if err != nil {
 		return nil, err
 	}
 	defer release(false)
-	if prev := Rotating(opt.Home); prev != nil {
+	if prev := Rotating(homeDir); prev != nil {
 		return nil, &RotatingError{Previous: prev.Subject.CommonName, Command: "another rotation"}
 	}
-	cas, err := LoadAll(opt.Home)
+	cas, err := LoadAll(homeDir)
 	if err != nil {
 		return nil, err
 	}
@@ -155,7 +151,7 @@ func rotateTo(homeDir string, c *CA, perRegistry bool, t time.Time) (*RotateResu
 		return nil, errs.Input(fmt.Sprintf("the new CA would have the name of the current one, %q", c.Cert.Subject.String()),
 			"drop --cn (the default name is unique), or give another: clients pick their certificate by the CA's name")
 	}
-	if PerRegistry(opt.Home) && !opt.PerRegistry {
+	if PerRegistry(homeDir) && !perRegistry {
 		return nil, errs.Input("this certkit home gives each registry its own issuing CA, and the new CA would sign every registry's certificates itself",
 			"drop --per-registry=false: the new CA gets an issuing CA for each registry too")
 	}
@@ -169,7 +165,7 @@ func rotateTo(homeDir string, c *CA, perRegistry bool, t time.Time) (*RotateResu
 		// The current CAs become the previous ones: their keys, certificates
 		// and lists move to ca/previous.
 		s.Previous = true
-		s.CA.Dir = filepath.Join(opt.Home, s.rel())
+		s.CA.Dir = filepath.Join(homeDir, s.rel())
 		if s.CRL != nil {
 			s.CRL.Path = filepath.Join(s.CA.Dir, CRLFile)
 		}
@@ -195,15 +191,15 @@ func rotateTo(homeDir string, c *CA, perRegistry bool, t time.Time) (*RotateResu
 	if c.Anchor != nil {
 		files = append(files, atomicfile.File{Path: chainPath(dir), Data: chainFile(c), Mode: 0o644})
 	}
-	if opt.PerRegistry {
-		files = append(files, markerFile(opt.Home))
+	if perRegistry {
+		files = append(files, markerFile(homeDir))
 		// Each registry with an issuing CA gets a new one under the new
 		// root, at once: its servers then trust both from the start.
 		for _, s := range cas[1:] {
 			if s.Registry == "" {
 				continue
 			}
-			n, err := newIssuer(c, s.Registry, filepath.Join(opt.Home, IssuerRel(s.Registry, false)), t)
+			n, err := newIssuer(c, s.Registry, filepath.Join(homeDir, IssuerRel(s.Registry, false)), t)
 			if err != nil {
 				return nil, err
 			}

@@ -232,10 +232,7 @@ func readServer(homeDir string, reg host.Registry, now time.Time, homeFlags stri
 		}
 		if all, err := r.ReadFile(clientCAs, maxFileSize); err == nil {
 			if certs := pemCerts(all); len(certs) > 0 {
-				caPEM = nil
-				for _, c := range certs {
-					caPEM = append(caPEM, ca.EncodeCert(c)...)
-				}
+				caPEM = ca.EncodeCerts(certs)
 			}
 		} else if !errors.Is(err, fs.ErrNotExist) {
 			return err

@@ -201,7 +201,7 @@ func Accept(opt AcceptOptions) (*Accepted, error) {
 	a.pending = []string{filepath.Join(pdir, match.name+home.KeyExt), filepath.Join(pdir, match.name+CSRExt)}
 	files := []atomicfile.File{
 		{Path: a.KeyPath, Data: match.keyPEM, Mode: 0o600},
-		{Path: a.CertPath, Data: append(ca.EncodeCert(leaf), encodeCerts(chain)...), Mode: 0o644},
+		{Path: a.CertPath, Data: append(ca.EncodeCert(leaf), ca.EncodeCerts(chain)...), Mode: 0o644},
 	}
 	if adopted {
 		files = append(files, atomicfile.File{Path: filepath.Join(home.CADir(opt.Home), ca.CertFile), Data: ca.EncodeCert(caCert), Mode: 0o644})
@@ -285,13 +285,4 @@ func (a *Accepted) Undo() {
 	hosts := home.HostsDir(a.homeDir)
 	safefs.RemoveEmpty([]string{hosts, filepath.Dir(a.KeyPath)})
 	safefs.RemoveEmpty([]string{home.CADir(a.homeDir)})
-}
-
-// encodeCerts is certs as PEM, in order.
-func encodeCerts(certs []*x509.Certificate) []byte {
-	var out []byte
-	for _, c := range certs {
-		out = append(out, ca.EncodeCert(c)...)
-	}
-	return out
 }
