@@ -178,6 +178,21 @@ func newIssuer(root *CA, registry, dir string, now time.Time) (*CA, error) {
 	return &CA{Cert: cert, CertPEM: certPEM, Key: key, Dir: dir, Chain: append([]*x509.Certificate{cert}, root.Chain...), Anchor: root.Root()}, nil
 }
 
+// IssuingRegistries lists the registries with an issuing CA under the
+// home's CA, sorted.
+func IssuingRegistries(homeDir string) ([]string, error) {
+	d, err := safefs.OpenDir(homeDir)
+	if err != nil {
+		return nil, err
+	}
+	var regs []string
+	err = d.Do(func(r *safefs.Root) error {
+		regs, err = issuerFolders(r, "ca")
+		return err
+	})
+	return regs, err
+}
+
 // issuerFolders lists the registries with an issuing CA under the root
 // folder rel ("ca", or the previous root's), sorted.
 func issuerFolders(r *safefs.Root, rel string) ([]string, error) {

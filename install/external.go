@@ -95,7 +95,9 @@ func ReadPair(homeDir string, reg host.Registry, name string, now time.Time, hom
 	var names []string
 	for _, p := range m.pairs {
 		if p.name == name || name == "" && len(m.pairs) == 1 {
-			if !chainsTo(p.certPEM, m.caCert, now) {
+			roots := x509.NewCertPool()
+			roots.AddCert(m.caCert)
+			if newChainVerifier(roots, now, x509.ExtKeyUsageAny).verify(p.cert, pemCerts(p.certPEM)[1:], now) != nil {
 				// A CA rotation: a bundle carries one CA, the new one,
 				// and a client given it would not trust this pair.
 				return nil, &MaterialError{filepath.Join(home.HostDir(homeDir, reg.String()), p.name+CertExt),
@@ -114,20 +116,4 @@ func ReadPair(homeDir string, reg host.Registry, name string, now time.Time, hom
 	}
 	return nil, errs.Input(fmt.Sprintf("no client pair %q for %s in the certkit home (it has %s)", name, reg, strings.Join(names, ", ")),
 		"issue it first: certkit issue client --host "+q+" --name "+shellquote.Quote(name))
-}
-
-// chainsTo reports whether the first certificate of certPEM is signed by
-// root, directly or through the issuing CAs that follow it.
-func chainsTo(certPEM []byte, root *x509.Certificate, now time.Time) bool {
-	certs := pemCerts(certPEM)
-	if len(certs) == 0 {
-		return false
-	}
-	roots, inter := x509.NewCertPool(), x509.NewCertPool()
-	roots.AddCert(root)
-	for _, c := range certs[1:] {
-		inter.AddCert(c)
-	}
-	_, err := certs[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: now, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
-	return err == nil
 }

@@ -1,12 +1,9 @@
 package templates
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"net"
 	"net/url"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -151,7 +148,7 @@ func RenderSigner(opt SignerOptions) (*SignerConfig, error) {
 		fmt.Fprintf(&b, "# and signs nothing (its profiles have no auth key); each registry's issuing\n")
 		fmt.Fprintf(&b, "# CA signs under a section of its own below.\n")
 		section(opt.Label, paths["the CA key"], paths["the CA"], SignerClosedPolicy)
-		regs, err := issuingCAs(opt.Home)
+		regs, err := ca.IssuingRegistries(opt.Home)
 		if err != nil {
 			return nil, err
 		}
@@ -181,22 +178,4 @@ func RenderSigner(opt SignerOptions) (*SignerConfig, error) {
 		URL:        "https://" + net.JoinHostPort(opt.Signer.Hostname(), strconv.Itoa(port)),
 		Registries: registries,
 	}, nil
-}
-
-// issuingCAs lists the registries with an issuing CA under the home's CA.
-func issuingCAs(homeDir string) ([]string, error) {
-	entries, err := os.ReadDir(filepath.Join(home.CADir(homeDir), ca.RegistriesDir))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, e := range entries {
-		if _, err := os.Stat(filepath.Join(homeDir, ca.IssuerRel(e.Name(), false), ca.CertFile)); e.IsDir() && err == nil {
-			out = append(out, e.Name())
-		}
-	}
-	return out, nil
 }
