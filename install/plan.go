@@ -339,9 +339,6 @@ func readCurrent(root Root, dir string, ro ReadOptions) (*current, error) {
 // readEntries is readCurrent without the rewording of its errors.
 func readEntries(dir string, ro ReadOptions, registry string) (*current, error) {
 	c := &current{entries: map[string]entry{}}
-	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
-		return c, nil
-	}
 	files, err := readFiles(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return c, nil
