@@ -335,12 +335,8 @@ func EnsureCRL(homeDir string, now time.Time, validity time.Duration) (bool, err
 	if err != nil {
 		return false, err
 	}
-	for i := range cas {
-		if cas[i].CRL == nil && CanSignCRL(cas[i].CA.Cert) {
-			if cas[i].CRL, err = cas[i].CA.SignCRL(nil, big.NewInt(1), now, validity); err != nil {
-				return false, err
-			}
-		}
+	if err := signMissing(cas, now, validity); err != nil {
+		return false, err
 	}
 	return true, WriteCRLFiles(PublishFiles(cas), now)
 }
@@ -456,12 +452,12 @@ func RevokedAt(lists []Published, c *x509.Certificate) (time.Time, bool) {
 }
 
 // signMissing gives each CA of cas that may sign CRLs and has none an
-// empty first list.
-func signMissing(cas []Signed, now time.Time) error {
+// empty first list, valid for validity (DefaultCRLValidity when 0).
+func signMissing(cas []Signed, now time.Time, validity time.Duration) error {
 	for i := range cas {
 		if cas[i].CRL == nil && CanSignCRL(cas[i].CA.Cert) {
 			var err error
-			if cas[i].CRL, err = cas[i].CA.SignCRL(nil, big.NewInt(1), now, DefaultCRLValidity); err != nil {
+			if cas[i].CRL, err = cas[i].CA.SignCRL(nil, big.NewInt(1), now, validity); err != nil {
 				return err
 			}
 		}

@@ -130,7 +130,7 @@ func Issuer(homeDir string, root *CA, registry string, now time.Time) (c *CA, ma
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := signMissing(cas, now); err != nil {
+	if err := signMissing(cas, now, DefaultCRLValidity); err != nil {
 		return nil, nil, err
 	}
 	if err := WriteCRLFiles(PublishFiles(append(cas, s)), now, files...); err != nil {

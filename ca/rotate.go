@@ -158,7 +158,7 @@ func rotateTo(homeDir string, c *CA, perRegistry bool, t time.Time) (*RotateResu
 	var files []atomicfile.File
 	publish := []Signed{{CA: c}}
 	var moved []Signed
-	if err := signMissing(cas, t); err != nil {
+	if err := signMissing(cas, t, DefaultCRLValidity); err != nil {
 		return nil, err
 	}
 	for _, s := range cas {
@@ -299,7 +299,7 @@ func FinishRotation(opt FinishOptions) (*FinishResult, error) {
 	}
 	t := now()
 	cur, prev := keep[0], retire[0]
-	if err := signMissing(keep, t); err != nil {
+	if err := signMissing(keep, t, DefaultCRLValidity); err != nil {
 		return nil, err
 	}
 	record := filepath.Join(dir, RetiredDir, t.UTC().Format("20060102T150405Z"))
