@@ -35,7 +35,7 @@ func TestPerRegistryAccess(t *testing.T) {
 			} else {
 				testenv.NeedTool(t, "apache2")
 			}
-			pa, pb := testenv.FreePort(t), freePortPair(t)
+			pa, pb := testenv.FreePort(t), testenv.FreePortPair(t)
 			regA, regB := "localhost:"+strconv.Itoa(pa), "localhost:"+strconv.Itoa(pb)
 			work := t.TempDir()
 			h := filepath.Join(work, "home")

@@ -158,7 +158,7 @@ func TestImportedIntermediate(t *testing.T) {
 			case "apache":
 				testenv.NeedTool(t, "apache2")
 			}
-			port := freePortPair(t)
+			port := testenv.FreePortPair(t)
 			reg := "localhost:" + strconv.Itoa(port)
 			work := t.TempDir()
 			h := filepath.Join(work, "home")

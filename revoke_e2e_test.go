@@ -3,7 +3,6 @@
 package main
 
 import (
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -34,7 +33,7 @@ func TestRevokeBehindProxy(t *testing.T) {
 			} else {
 				testenv.NeedTool(t, "apache2")
 			}
-			port := freePortPair(t)
+			port := testenv.FreePortPair(t)
 			reg := "localhost:" + strconv.Itoa(port)
 			listen := "127.0.0.1:" + strconv.Itoa(port)
 			h := filepath.Join(t.TempDir(), "home")
@@ -174,26 +173,4 @@ func TestRevokeBehindProxy(t *testing.T) {
 			})
 		})
 	}
-}
-
-// freePortPair returns a port P free on every address, with
-// 127.0.0.1:P+1 free too: a proxy rendered with defaults only listens on
-// P, the registry behind it on P+1.
-func freePortPair(t *testing.T) int {
-	t.Helper()
-	for range 20 {
-		ln, err := net.Listen("tcp", ":0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := ln.Addr().(*net.TCPAddr).Port
-		next, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p+1))
-		ln.Close()
-		if err == nil {
-			next.Close()
-			return p
-		}
-	}
-	t.Fatal("found no free port P with 127.0.0.1:P+1 free")
-	return 0
 }

@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -230,7 +229,7 @@ func TestNginx(t *testing.T) {
 	t.Run("in front of docker-registry, defaults only", func(t *testing.T) {
 		// One machine, nothing but --host: nginx on the registry's port
 		// of every address, the registry behind it where certkit puts it.
-		port := proxyPort(t)
+		port := testenv.FreePortPair(t)
 		m := newMaterial(t, "localhost:"+strconv.Itoa(port), "alice")
 		block := mustRender(t, Nginx, Options{Home: m.home, Registry: m.reg})
 		upstream := startBehindProxy(t, m, port)
@@ -242,28 +241,6 @@ func TestNginx(t *testing.T) {
 		checkServesOnlyWithCert(t, m, "https://"+m.reg.String()+"/v2/", http.StatusBadRequest)
 		skopeoRoundTrip(t, m)
 	})
-}
-
-// proxyPort returns a port P free on every address, with 127.0.0.1:P+1
-// free too: for a proxy rendered with defaults only, on the port of a
-// registry named localhost:P, and the registry behind it.
-func proxyPort(t *testing.T) int {
-	t.Helper()
-	for range 20 {
-		ln, err := net.Listen("tcp", ":0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := ln.Addr().(*net.TCPAddr).Port
-		next, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p+1))
-		ln.Close()
-		if err == nil {
-			next.Close()
-			return p
-		}
-	}
-	t.Fatal("found no free port P with 127.0.0.1:P+1 free")
-	return 0
 }
 
 // startBehindProxy renders the registry's config.yml for running behind a
@@ -333,7 +310,7 @@ func TestApache(t *testing.T) {
 	t.Run("in front of docker-registry, defaults only", func(t *testing.T) {
 		// One machine, nothing but --host: Apache on the registry's port
 		// of every address, the registry behind it where certkit puts it.
-		port := proxyPort(t)
+		port := testenv.FreePortPair(t)
 		m := newMaterial(t, "localhost:"+strconv.Itoa(port), "alice")
 		vhost := mustRender(t, Apache, Options{Home: m.home, Registry: m.reg})
 		upstream := startBehindProxy(t, m, port)

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"testing"
 )
 
@@ -109,6 +110,28 @@ func FreePort(t testing.TB) int {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// FreePortPair returns a port P free on every address, with
+// 127.0.0.1:P+1 free too: a proxy rendered with defaults listens on P,
+// the registry behind it on P+1.
+func FreePortPair(t testing.TB) int {
+	t.Helper()
+	for range 20 {
+		ln, err := net.Listen("tcp", ":0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := ln.Addr().(*net.TCPAddr).Port
+		next, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p+1))
+		ln.Close()
+		if err == nil {
+			next.Close()
+			return p
+		}
+	}
+	t.Fatal("found no free port P with 127.0.0.1:P+1 free")
+	return 0
 }
 
 // NeedHostname makes name resolve to 127.0.0.1, for a registry that must
