@@ -28,15 +28,20 @@ func Lint(der []byte) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	rs := zlint.LintCertificateEx(c, reg)
-	var problems []string
+	return problems(zlint.LintCertificateEx(c, reg)), nil
+}
+
+// problems lists a lint run's warnings, errors and fatal results as
+// "status lint-name: details", sorted.
+func problems(rs *zlint.ResultSet) []string {
+	var out []string
 	for name, r := range rs.Results {
 		if r.Status >= lint.Warn {
-			problems = append(problems, fmt.Sprintf("%s %s: %s", r.Status, name, r.Details))
+			out = append(out, fmt.Sprintf("%s %s: %s", r.Status, name, r.Details))
 		}
 	}
-	sort.Strings(problems)
-	return problems, nil
+	sort.Strings(out)
+	return out
 }
 
 // KeyUsageNames lists a key usage as short names (digitalsignature,
@@ -108,13 +113,5 @@ func LintCRL(der []byte) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	rs := zlint.LintRevocationListEx(l, reg)
-	var problems []string
-	for name, r := range rs.Results {
-		if r.Status >= lint.Warn {
-			problems = append(problems, fmt.Sprintf("%s %s: %s", r.Status, name, r.Details))
-		}
-	}
-	sort.Strings(problems)
-	return problems, nil
+	return problems(zlint.LintRevocationListEx(l, reg)), nil
 }
